@@ -1,0 +1,331 @@
+//! Typed settings. Sources, later ones winning: built-in defaults, an optional
+//! TOML file (path in `NAERVAER_CONFIG` or `--config`), environment variables.
+//!
+//! | variable | file key | default | meaning |
+//! |---|---|---|---|
+//! | `NAERVAER_DATABASE_URL` | `database_url` | `sqlite://naervaer.db` | `sqlite://PATH` or `postgres://…`; the scheme picks the backend |
+//! | `NAERVAER_BIND` | `bind` | `127.0.0.1:8080` | address the web service listens on |
+//! | `NAERVAER_BASE_URL` | `base_url` | `http://localhost:8080` | public address used in e-mailed links |
+//! | `NAERVAER_MIN_GROUP_SIZE` | `min_group_size` | `5` | k, the smallest group whose results are shown; never below 3 |
+//! | `NAERVAER_LANG` | `lang` | `nb` | default interface language: `nb`, `nn` or `en` |
+//! | `NAERVAER_POOL_SIZE` | `pool_size` | `8` | database connections per process |
+//! | `NAERVAER_SMTP_URL` | `smtp_url` | unset | mail relay, e.g. `smtp://user:pass@host:587?tls=starttls` (secret) |
+//! | `NAERVAER_MAIL_FROM` | `mail_from` | `naervaer <noreply@localhost>` | sender address |
+//! | `NAERVAER_OUTBOX_DIR` | `outbox_dir` | unset | write e-mails as `.eml` files here instead of SMTP |
+//! | `NAERVAER_LOG_FORMAT` | `log_format` | `text` | `text` or `json` |
+//! | `NAERVAER_LOG` | – | `info` | log filter (tracing `EnvFilter` syntax) |
+
+use crate::lang::Lang;
+use crate::AppError;
+use serde::Deserialize;
+use std::collections::HashMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// The lowest minimum group size the installation accepts (ANONYMITY.md §3).
+pub const MIN_GROUP_SIZE_FLOOR: u32 = 3;
+
+/// A value that must never reach a log or a screen in full.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(s: impl Into<String>) -> Self {
+        Secret(s.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub database_url: Secret,
+    pub bind: String,
+    pub base_url: String,
+    pub min_group_size: u32,
+    pub lang: Lang,
+    pub pool_size: u32,
+    pub smtp_url: Option<Secret>,
+    pub mail_from: String,
+    pub outbox_dir: Option<PathBuf>,
+    pub log_format: LogFormat,
+}
+
+/// Every key is optional in the file and in the environment.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Partial {
+    database_url: Option<String>,
+    bind: Option<String>,
+    base_url: Option<String>,
+    min_group_size: Option<String>,
+    lang: Option<String>,
+    pool_size: Option<String>,
+    smtp_url: Option<String>,
+    mail_from: Option<String>,
+    outbox_dir: Option<String>,
+    log_format: Option<String>,
+}
+
+/// File values may be numbers or strings; both become strings here so that a
+/// file and the environment go through the same validation.
+fn file_partial(path: &Path) -> Result<Partial, AppError> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        AppError::Config(format!("cannot read config file {}: {e}", path.display()))
+    })?;
+    let value: toml::Table = text
+        .parse()
+        .map_err(|e| AppError::Config(format!("config file {}: {e}", path.display())))?;
+    let mut map = toml::Table::new();
+    for (k, v) in value {
+        let s = match v {
+            toml::Value::String(s) => s,
+            toml::Value::Integer(i) => i.to_string(),
+            other => {
+                return Err(AppError::Config(format!(
+                    "config file {}: `{k}` must be a string or a number, not {}",
+                    path.display(),
+                    other.type_str()
+                )))
+            }
+        };
+        map.insert(k, toml::Value::String(s));
+    }
+    toml::Value::Table(map)
+        .try_into()
+        .map_err(|e| AppError::Config(format!("config file {}: {e}", path.display())))
+}
+
+const ENV_KEYS: [(&str, &str); 10] = [
+    ("NAERVAER_DATABASE_URL", "database_url"),
+    ("NAERVAER_BIND", "bind"),
+    ("NAERVAER_BASE_URL", "base_url"),
+    ("NAERVAER_MIN_GROUP_SIZE", "min_group_size"),
+    ("NAERVAER_LANG", "lang"),
+    ("NAERVAER_POOL_SIZE", "pool_size"),
+    ("NAERVAER_SMTP_URL", "smtp_url"),
+    ("NAERVAER_MAIL_FROM", "mail_from"),
+    ("NAERVAER_OUTBOX_DIR", "outbox_dir"),
+    ("NAERVAER_LOG_FORMAT", "log_format"),
+];
+
+fn env_partial(env: &HashMap<String, String>) -> Partial {
+    let get = |k: &str| env.get(k).filter(|v| !v.trim().is_empty()).cloned();
+    Partial {
+        database_url: get("NAERVAER_DATABASE_URL"),
+        bind: get("NAERVAER_BIND"),
+        base_url: get("NAERVAER_BASE_URL"),
+        min_group_size: get("NAERVAER_MIN_GROUP_SIZE"),
+        lang: get("NAERVAER_LANG"),
+        pool_size: get("NAERVAER_POOL_SIZE"),
+        smtp_url: get("NAERVAER_SMTP_URL"),
+        mail_from: get("NAERVAER_MAIL_FROM"),
+        outbox_dir: get("NAERVAER_OUTBOX_DIR"),
+        log_format: get("NAERVAER_LOG_FORMAT"),
+    }
+}
+
+impl Settings {
+    /// Settings from the process environment and, when given or named by
+    /// `NAERVAER_CONFIG`, a config file.
+    pub fn load(config_file: Option<&Path>) -> Result<Settings, AppError> {
+        let env: HashMap<String, String> = std::env::vars().collect();
+        Settings::from_sources(&env, config_file)
+    }
+
+    pub fn from_sources(
+        env: &HashMap<String, String>,
+        config_file: Option<&Path>,
+    ) -> Result<Settings, AppError> {
+        let file_path = config_file.map(Path::to_path_buf).or_else(|| {
+            env.get("NAERVAER_CONFIG")
+                .filter(|s| !s.is_empty())
+                .map(PathBuf::from)
+        });
+        let file = match &file_path {
+            Some(p) => file_partial(p)?,
+            None => Partial::default(),
+        };
+        let env = env_partial(env);
+        // Environment wins over the file.
+        macro_rules! pick {
+            ($f:ident) => {
+                env.$f.clone().or(file.$f.clone())
+            };
+        }
+
+        let bind = pick!(bind).unwrap_or_else(|| "127.0.0.1:8080".into());
+        let min_group_size = match pick!(min_group_size) {
+            None => 5,
+            Some(s) => s.trim().parse::<u32>().map_err(|_| {
+                AppError::Config(format!(
+                    "NAERVAER_MIN_GROUP_SIZE must be a whole number, got '{s}'"
+                ))
+            })?,
+        };
+        if min_group_size < MIN_GROUP_SIZE_FLOOR {
+            return Err(AppError::Config(format!(
+                "NAERVAER_MIN_GROUP_SIZE is {min_group_size}, but it may never be below {MIN_GROUP_SIZE_FLOOR}: \
+                 smaller groups make answers identifiable"
+            )));
+        }
+        let pool_size = match pick!(pool_size) {
+            None => 8,
+            Some(s) => match s.trim().parse::<u32>() {
+                Ok(n) if n >= 1 => n,
+                _ => {
+                    return Err(AppError::Config(format!(
+                        "NAERVAER_POOL_SIZE must be a whole number of at least 1, got '{s}'"
+                    )))
+                }
+            },
+        };
+        let lang = match pick!(lang) {
+            None => Lang::Nb,
+            Some(s) => s
+                .parse()
+                .map_err(|e| AppError::Config(format!("NAERVAER_LANG: {e}")))?,
+        };
+        let log_format = match pick!(log_format).as_deref().map(str::trim) {
+            None | Some("text") => LogFormat::Text,
+            Some("json") => LogFormat::Json,
+            Some(other) => {
+                return Err(AppError::Config(format!(
+                    "NAERVAER_LOG_FORMAT must be 'text' or 'json', got '{other}'"
+                )))
+            }
+        };
+        let database_url = pick!(database_url).unwrap_or_else(|| "sqlite://naervaer.db".into());
+        crate::db::Backend::from_url(&database_url)?;
+        let base_url = pick!(base_url)
+            .unwrap_or_else(|| "http://localhost:8080".into())
+            .trim_end_matches('/')
+            .to_string();
+        if !(base_url.starts_with("http://") || base_url.starts_with("https://")) {
+            return Err(AppError::Config(format!(
+                "NAERVAER_BASE_URL must start with http:// or https://, got '{base_url}'"
+            )));
+        }
+        Ok(Settings {
+            database_url: Secret::new(database_url),
+            bind,
+            base_url,
+            min_group_size,
+            lang,
+            pool_size,
+            smtp_url: pick!(smtp_url).map(Secret::new),
+            mail_from: pick!(mail_from).unwrap_or_else(|| "naervaer <noreply@localhost>".into()),
+            outbox_dir: pick!(outbox_dir).map(PathBuf::from),
+            log_format,
+        })
+    }
+
+    /// The effective settings as `KEY=value` lines, secrets masked.
+    pub fn describe(&self) -> String {
+        let lines = [
+            (
+                "NAERVAER_DATABASE_URL",
+                mask_url(self.database_url.expose()),
+            ),
+            ("NAERVAER_BIND", self.bind.clone()),
+            ("NAERVAER_BASE_URL", self.base_url.clone()),
+            ("NAERVAER_MIN_GROUP_SIZE", self.min_group_size.to_string()),
+            ("NAERVAER_LANG", self.lang.to_string()),
+            ("NAERVAER_POOL_SIZE", self.pool_size.to_string()),
+            (
+                "NAERVAER_SMTP_URL",
+                self.smtp_url
+                    .as_ref()
+                    .map(|s| mask_url(s.expose()))
+                    .unwrap_or_else(|| "(unset)".into()),
+            ),
+            ("NAERVAER_MAIL_FROM", self.mail_from.clone()),
+            (
+                "NAERVAER_OUTBOX_DIR",
+                self.outbox_dir
+                    .as_ref()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_else(|| "(unset)".into()),
+            ),
+            (
+                "NAERVAER_LOG_FORMAT",
+                match self.log_format {
+                    LogFormat::Text => "text".into(),
+                    LogFormat::Json => "json".into(),
+                },
+            ),
+        ];
+        debug_assert_eq!(lines.len(), ENV_KEYS.len());
+        lines.iter().map(|(k, v)| format!("{k}={v}\n")).collect()
+    }
+}
+
+/// Replaces the password of `scheme://user:password@host/...` and any
+/// `password=` query parameter with `***`.
+pub fn mask_url(url: &str) -> String {
+    let mut out = url.to_string();
+    if let Some(scheme_end) = url.find("://") {
+        let rest = &url[scheme_end + 3..];
+        let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+        let authority = &rest[..authority_end];
+        if let Some(at) = authority.rfind('@') {
+            let userinfo = &authority[..at];
+            if let Some(colon) = userinfo.find(':') {
+                let masked = format!("{}:***{}", &userinfo[..colon], &authority[at..]);
+                out = format!(
+                    "{}{}{}",
+                    &url[..scheme_end + 3],
+                    masked,
+                    &rest[authority_end..]
+                );
+            }
+        }
+    }
+    if let Some(q) = out.find('?') {
+        let (head, query) = out.split_at(q + 1);
+        let masked: Vec<String> = query
+            .split('&')
+            .map(|pair| match pair.split_once('=') {
+                Some((k, _)) if k.eq_ignore_ascii_case("password") => format!("{k}=***"),
+                _ => pair.to_string(),
+            })
+            .collect();
+        out = format!("{head}{}", masked.join("&"));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn masks_password_in_userinfo_and_query() {
+        assert_eq!(
+            mask_url("postgres://app:hemmelig@db:5432/n"),
+            "postgres://app:***@db:5432/n"
+        );
+        assert_eq!(
+            mask_url("postgres://db/n?user=a&password=x"),
+            "postgres://db/n?user=a&password=***"
+        );
+        assert_eq!(mask_url("sqlite://naervaer.db"), "sqlite://naervaer.db");
+        assert_eq!(
+            mask_url("smtp://u:p@mail:587?tls=starttls"),
+            "smtp://u:***@mail:587?tls=starttls"
+        );
+    }
+}

@@ -1,0 +1,196 @@
+//! The database: one connection type over SQLite and PostgreSQL, chosen by the
+//! URL scheme at run time, a pool, and migrations embedded per backend.
+//!
+//! Queries are written once against [`DbConnection`], diesel's
+//! `MultiConnection` enum. Only SQL types common to both backends are used
+//! (text, integers, booleans, doubles); ids are random 128-bit hex text and
+//! times are Unix seconds in a `BIGINT`, so both backends store the same
+//! values.
+
+pub mod models;
+pub mod schema;
+
+use crate::AppError;
+use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
+use diesel::r2d2::{self, ManageConnection};
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+use rand::RngCore;
+
+/// Runs the same expression on the concrete connection inside a
+/// [`DbConnection`]. The one place queries are not written against the enum:
+/// statements the enum cannot express, such as multi-row `INSERT`s. The body
+/// is the same text for both backends; only its type differs.
+#[macro_export]
+macro_rules! on_backend {
+    ($conn:expr, |$c:ident| $body:expr) => {
+        match $conn {
+            $crate::db::DbConnection::Sqlite($c) => $body,
+            $crate::db::DbConnection::Pg($c) => $body,
+        }
+    };
+}
+
+#[derive(diesel::MultiConnection)]
+pub enum DbConnection {
+    Pg(PgConnection),
+    Sqlite(SqliteConnection),
+}
+
+pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+pub const PG_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+
+/// How long a SQLite writer waits for the lock before giving up.
+pub const SQLITE_BUSY_TIMEOUT_MS: u32 = 5000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    /// The backend named by the URL's scheme. An unknown scheme is an error,
+    /// never a silently created SQLite file named after a typo.
+    pub fn from_url(url: &str) -> Result<Backend, AppError> {
+        if let Some(path) = url.strip_prefix("sqlite://") {
+            if path.is_empty() {
+                return Err(AppError::Config(
+                    "the SQLite URL has no file path: use sqlite://PATH".into(),
+                ));
+            }
+            Ok(Backend::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Backend::Postgres)
+        } else {
+            Err(AppError::Config(format!(
+                "database URL must start with sqlite:// or postgres:// (got '{}')",
+                crate::config::mask_url(url)
+            )))
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        }
+    }
+}
+
+/// Opens one connection and prepares it for use (SQLite pragmas).
+pub fn connect(url: &str) -> Result<DbConnection, AppError> {
+    match Backend::from_url(url)? {
+        Backend::Sqlite => {
+            let path = &url["sqlite://".len()..];
+            let mut conn = SqliteConnection::establish(path)
+                .map_err(|e| AppError::Connection(format!("SQLite {path}: {e}")))?;
+            // busy_timeout first: switching to WAL takes a lock other
+            // connections may hold. synchronous=FULL makes an acknowledged
+            // commit survive power loss, not only a process crash.
+            conn.batch_execute(&format!(
+                "PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS};
+                 PRAGMA journal_mode = WAL;
+                 PRAGMA synchronous = FULL;
+                 PRAGMA foreign_keys = ON;"
+            ))
+            .map_err(|e| AppError::Connection(format!("SQLite {path}: {e}")))?;
+            Ok(DbConnection::Sqlite(conn))
+        }
+        Backend::Postgres => PgConnection::establish(url)
+            .map(DbConnection::Pg)
+            .map_err(|e| {
+                AppError::Connection(format!("PostgreSQL {}: {e}", crate::config::mask_url(url)))
+            }),
+    }
+}
+
+impl DbConnection {
+    pub fn backend(&self) -> Backend {
+        match self {
+            DbConnection::Pg(_) => Backend::Postgres,
+            DbConnection::Sqlite(_) => Backend::Sqlite,
+        }
+    }
+}
+
+/// Applies pending migrations and returns how many ran. On PostgreSQL an
+/// advisory lock keeps several app nodes starting at once from racing.
+pub fn run_migrations(conn: &mut DbConnection) -> Result<usize, AppError> {
+    let err = |e: Box<dyn std::error::Error + Send + Sync>| AppError::Migration(e.to_string());
+    match conn {
+        DbConnection::Sqlite(c) => c
+            .run_pending_migrations(SQLITE_MIGRATIONS)
+            .map(|v| v.len())
+            .map_err(err),
+        DbConnection::Pg(c) => {
+            c.batch_execute("SELECT pg_advisory_lock(7316001)")?;
+            let result = c
+                .run_pending_migrations(PG_MIGRATIONS)
+                .map(|v| v.len())
+                .map_err(err);
+            c.batch_execute("SELECT pg_advisory_unlock(7316001)")?;
+            result
+        }
+    }
+}
+
+pub struct Manager {
+    url: String,
+}
+
+impl ManageConnection for Manager {
+    type Connection = DbConnection;
+    type Error = r2d2::Error;
+
+    fn connect(&self) -> Result<DbConnection, r2d2::Error> {
+        connect(&self.url).map_err(|e| {
+            r2d2::Error::ConnectionError(diesel::ConnectionError::BadConnection(e.to_string()))
+        })
+    }
+
+    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), r2d2::Error> {
+        conn.batch_execute("SELECT 1")
+            .map_err(r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, _conn: &mut DbConnection) -> bool {
+        false
+    }
+}
+
+pub type Pool = r2d2::Pool<Manager>;
+pub type PooledConn = r2d2::PooledConnection<Manager>;
+
+/// A pool over the database at `url`, migrated to the newest schema.
+pub fn open_pool(url: &str, size: u32) -> Result<Pool, AppError> {
+    Backend::from_url(url)?;
+    let mut first = connect(url)?;
+    run_migrations(&mut first)?;
+    drop(first);
+    r2d2::Pool::builder()
+        .max_size(size)
+        .connection_timeout(std::time::Duration::from_secs(10))
+        .build(Manager {
+            url: url.to_string(),
+        })
+        .map_err(|e| AppError::Connection(e.to_string()))
+}
+
+/// A fresh random id: 128 bits as 32 hex digits. Random, never sequential,
+/// so an id says nothing about when or in which order a row was written.
+pub fn new_id() -> String {
+    let mut bytes = [0u8; 16];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    hex::encode(bytes)
+}
+
+pub fn now_unix() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+/// `SELECT 1` through the given connection; used by `/healthz`.
+pub fn ping(conn: &mut DbConnection) -> Result<(), AppError> {
+    conn.batch_execute("SELECT 1")?;
+    Ok(())
+}

@@ -1,0 +1,42 @@
+//! One error type for the application. Every variant maps to an HTTP status
+//! and to a message a person can act on; `web` renders it as a page.
+
+use actix_web::http::StatusCode;
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum AppError {
+    #[error("configuration: {0}")]
+    Config(String),
+    #[error("database: {0}")]
+    Database(#[from] diesel::result::Error),
+    #[error("database connection: {0}")]
+    Connection(String),
+    #[error("migrations failed: {0}")]
+    Migration(String),
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("not found")]
+    NotFound,
+    #[error("I/O: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+impl AppError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AppError::NotFound => StatusCode::NOT_FOUND,
+            AppError::Connection(_) => StatusCode::SERVICE_UNAVAILABLE,
+            _ => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+impl From<diesel::r2d2::PoolError> for AppError {
+    fn from(e: diesel::r2d2::PoolError) -> Self {
+        AppError::Connection(e.to_string())
+    }
+}
+
+pub type AppResult<T> = Result<T, AppError>;

@@ -1,0 +1,63 @@
+//! The three interface languages. Bokmål is the default everywhere; a text is
+//! written as `lang.pick(nb, nn, en)` at the place it is used, so that a
+//! missing translation is a compile error rather than a runtime fallback.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Lang {
+    #[default]
+    Nb,
+    Nn,
+    En,
+}
+
+impl Lang {
+    pub const ALL: [Lang; 3] = [Lang::Nb, Lang::Nn, Lang::En];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::Nb => "nb",
+            Lang::Nn => "nn",
+            Lang::En => "en",
+        }
+    }
+
+    /// The language's own name, for language switchers.
+    pub fn native_name(self) -> &'static str {
+        match self {
+            Lang::Nb => "Bokmål",
+            Lang::Nn => "Nynorsk",
+            Lang::En => "English",
+        }
+    }
+
+    pub fn pick<'a>(self, nb: &'a str, nn: &'a str, en: &'a str) -> &'a str {
+        match self {
+            Lang::Nb => nb,
+            Lang::Nn => nn,
+            Lang::En => en,
+        }
+    }
+}
+
+impl fmt::Display for Lang {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+impl FromStr for Lang {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "nb" | "no" | "bokmål" | "bokmal" => Ok(Lang::Nb),
+            "nn" | "nynorsk" => Ok(Lang::Nn),
+            "en" | "english" => Ok(Lang::En),
+            other => Err(format!("unknown language '{other}' (use nb, nn or en)")),
+        }
+    }
+}

@@ -1,0 +1,25 @@
+//! naervaer: anonymous employee surveys (10-FAKTOR) and sickness-absence
+//! analysis for Norwegian municipalities.
+//!
+//! The crate is a library with a thin command line (`src/main.rs`) on top, so
+//! that integration tests drive the same functions a user does. A newcomer
+//! finds every feature in one of these modules:
+//!
+//! - [`config`]: typed settings from environment variables and a file;
+//! - [`db`]: the connection (SQLite or PostgreSQL, chosen by URL), pool,
+//!   embedded migrations, schema and models;
+//! - [`import`]: the HR files (units, employees): parse, validate, diff, apply;
+//! - [`survey`]: questionnaire files (TOML): parse and validate;
+//! - [`web`]: the actix-web service, route map and maud views;
+//! - [`demo`]: the synthetic demo municipality.
+
+pub mod config;
+pub mod db;
+pub mod demo;
+pub mod error;
+pub mod import;
+pub mod lang;
+pub mod survey;
+pub mod web;
+
+pub use error::AppError;
