@@ -1,0 +1,385 @@
+//! The HR imports: units and employees (absence comes later). Each import
+//! reads the whole file, validates all of it, and either applies all of it in
+//! one transaction or nothing. Every problem is reported with its file line
+//! and column; a dry run computes the same diff and writes nothing.
+
+pub mod employees;
+pub mod table;
+pub mod units;
+
+use crate::db::{schema::import_runs, DbConnection};
+use crate::lang::Lang;
+use crate::AppError;
+use diesel::prelude::*;
+use std::fmt::Write as _;
+use table::{column_letters, FileKind};
+
+/// Where in the file a problem is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Location {
+    pub line: usize,
+    /// `B` for XLSX, `2` for CSV, with the header as the file spells it.
+    pub column: Option<(String, String)>,
+}
+
+impl Location {
+    pub fn line(line: usize) -> Location {
+        Location { line, column: None }
+    }
+
+    pub fn cell(kind: FileKind, line: usize, index: usize, header: &str) -> Location {
+        let label = match kind {
+            FileKind::Csv => (index + 1).to_string(),
+            FileKind::Xlsx => column_letters(index),
+        };
+        Location {
+            line,
+            column: Some((label, header.to_string())),
+        }
+    }
+
+    pub fn render(&self, lang: Lang) -> String {
+        let (line, col) = match lang {
+            Lang::En => ("line", "column"),
+            _ => ("linje", "kolonne"),
+        };
+        match &self.column {
+            Some((label, header)) => format!("{line} {}, {col} {label} ({header})", self.line),
+            None => format!("{line} {}", self.line),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IssueKind {
+    Unreadable(String),
+    NotUtf8,
+    Malformed(String),
+    Empty,
+    MissingColumn {
+        name: &'static str,
+        aliases: &'static [&'static str],
+    },
+    DuplicateColumn(&'static str),
+    UnknownColumn(String),
+    MissingValue,
+    Duplicate {
+        value: String,
+        first_line: usize,
+    },
+    UnknownParent(String),
+    Cycle(Vec<String>),
+    SecondRoot {
+        code: String,
+        root_line: usize,
+    },
+    NoRoot,
+    UnknownUnit(String),
+    ClosedUnit(String),
+    BadEmail(String),
+    UnknownRole(String),
+    UnknownLanguage(String),
+    /// A warning: people still placed in units the import closed.
+    StrandedEmployees(i64),
+}
+
+impl IssueKind {
+    /// Warnings do not stop an import; everything else does.
+    pub fn is_warning(&self) -> bool {
+        matches!(
+            self,
+            IssueKind::UnknownColumn(_) | IssueKind::StrandedEmployees(_)
+        )
+    }
+
+    pub fn render(&self, lang: Lang) -> String {
+        use IssueKind::*;
+        let l = lang;
+        match self {
+            Unreadable(e) => format!("{}: {e}", l.pick("fila kan ikke leses", "fila kan ikkje lesast", "the file cannot be read")),
+            NotUtf8 => l
+                .pick(
+                    "fila er ikke UTF-8; lagre den som «CSV UTF-8» eller XLSX",
+                    "fila er ikkje UTF-8; lagre ho som «CSV UTF-8» eller XLSX",
+                    "the file is not UTF-8; save it as \"CSV UTF-8\" or XLSX",
+                )
+                .into(),
+            Malformed(e) => format!("{}: {e}", l.pick("ugyldig CSV", "ugyldig CSV", "malformed CSV")),
+            Empty => l.pick("fila er tom", "fila er tom", "the file is empty").into(),
+            MissingColumn { name, aliases } => {
+                let alt = if aliases.is_empty() { String::new() } else { format!(" / «{}»", aliases.join("» / «")) };
+                format!(
+                    "{} «{name}»{alt}",
+                    l.pick("kolonnen mangler i overskriftslinja:", "kolonna manglar i overskriftslina:", "column missing from the header line:")
+                )
+            }
+            DuplicateColumn(name) => format!("{} «{name}»", l.pick("kolonnen står to ganger:", "kolonna står to gonger:", "column appears twice:")),
+            UnknownColumn(h) => format!("{} «{h}»", l.pick("ukjent kolonne blir ignorert:", "ukjend kolonne blir ignorert:", "unknown column is ignored:")),
+            MissingValue => l.pick("verdi mangler", "verdi manglar", "value missing").into(),
+            Duplicate { value, first_line } => format!(
+                "«{value}» {} {first_line}",
+                l.pick("står også på linje", "står òg på linje", "also appears on line")
+            ),
+            UnknownParent(code) => format!(
+                "{} «{code}» {}",
+                l.pick("overordnet enhet", "overordna eining", "parent unit"),
+                l.pick("finnes ikke i fila", "finst ikkje i fila", "is not in the file")
+            ),
+            Cycle(codes) => format!("{}: {}", l.pick("enhetene danner en sløyfe", "einingane dannar ei sløyfe", "the units form a cycle"), codes.join(" → ")),
+            SecondRoot { code, root_line } => format!(
+                "«{code}» {} {root_line}",
+                l.pick(
+                    "har ingen overordnet enhet, men det har allerede rotenheten på linje",
+                    "har inga overordna eining, men det har allereie roteininga på linje",
+                    "has no parent, but neither has the root unit on line"
+                )
+            ),
+            NoRoot => l
+                .pick(
+                    "ingen enhet står uten overordnet enhet: treet har ingen rot",
+                    "inga eining står utan overordna eining: treet har inga rot",
+                    "every unit has a parent: the tree has no root",
+                )
+                .into(),
+            UnknownUnit(code) => format!(
+                "{} «{code}» {}",
+                l.pick("enheten", "eininga", "unit"),
+                l.pick("finnes ikke; importer enhetene først", "finst ikkje; importer einingane først", "does not exist; import the units first")
+            ),
+            ClosedUnit(code) => format!(
+                "{} «{code}» {}",
+                l.pick("enheten", "eininga", "unit"),
+                l.pick("er lagt ned (finnes ikke i siste enhetsimport)", "er lagd ned (finst ikkje i siste einingsimport)", "is closed (missing from the last units import)")
+            ),
+            BadEmail(v) => format!("{} «{v}»", l.pick("ugyldig e-postadresse", "ugyldig e-postadresse", "malformed e-mail address")),
+            UnknownRole(v) => format!("{} «{v}» {}", l.pick("ukjent rolle", "ukjend rolle", "unknown role"), l.pick("(bruk amu og/eller admin)", "(bruk amu og/eller admin)", "(use amu and/or admin)")),
+            StrandedEmployees(n) => format!(
+                "{n} {}",
+                l.pick(
+                    "aktive ansatte hører til enheter som nå er lagt ned; importer de ansatte på nytt",
+                    "aktive tilsette høyrer til einingar som no er lagde ned; importer dei tilsette på nytt",
+                    "active employees belong to units that are now closed; import the employees again"
+                )
+            ),
+            UnknownLanguage(v) => format!("{} «{v}» {}", l.pick("ukjent språk", "ukjent språk", "unknown language"), l.pick("(bruk nb, nn eller en)", "(bruk nb, nn eller en)", "(use nb, nn or en)")),
+        }
+    }
+}
+
+/// A problem, with where it is when it is somewhere.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Issue {
+    pub location: Option<Location>,
+    pub kind: IssueKind,
+}
+
+impl Issue {
+    pub fn at(location: Location, kind: IssueKind) -> Issue {
+        Issue {
+            location: Some(location),
+            kind,
+        }
+    }
+    pub fn general(kind: IssueKind) -> Issue {
+        Issue {
+            location: None,
+            kind,
+        }
+    }
+    pub fn render(&self, lang: Lang) -> String {
+        match &self.location {
+            Some(loc) => format!("{}: {}", loc.render(lang), self.kind.render(lang)),
+            None => self.kind.render(lang),
+        }
+    }
+}
+
+/// One changed record: its key and what changed, field by field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Change {
+    pub key: String,
+    pub fields: Vec<String>,
+}
+
+/// What an import does (or, in a dry run, would do).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Diff {
+    pub added: Vec<String>,
+    pub changed: Vec<Change>,
+    pub deactivated: Vec<String>,
+}
+
+impl Diff {
+    pub fn is_empty(&self) -> bool {
+        self.added.is_empty() && self.changed.is_empty() && self.deactivated.is_empty()
+    }
+
+    pub fn render(&self, lang: Lang) -> String {
+        let mut s = String::new();
+        let _ = writeln!(
+            s,
+            "{} ({}):",
+            lang.pick("Lagt til", "Lagt til", "Added"),
+            self.added.len()
+        );
+        for a in &self.added {
+            let _ = writeln!(s, "  + {a}");
+        }
+        let _ = writeln!(
+            s,
+            "{} ({}):",
+            lang.pick("Endret", "Endra", "Changed"),
+            self.changed.len()
+        );
+        for c in &self.changed {
+            let _ = writeln!(s, "  ~ {}: {}", c.key, c.fields.join("; "));
+        }
+        let _ = writeln!(
+            s,
+            "{} ({}):",
+            lang.pick("Deaktivert", "Deaktivert", "Deactivated"),
+            self.deactivated.len()
+        );
+        for d in &self.deactivated {
+            let _ = writeln!(s, "  - {d}");
+        }
+        s
+    }
+}
+
+#[derive(Debug)]
+pub struct Outcome {
+    pub diff: Diff,
+    pub warnings: Vec<Issue>,
+    pub applied: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    /// The file has problems; nothing was changed. Warnings (unknown
+    /// columns) are listed with them, after the errors.
+    #[error("the file was rejected with {} problem(s)", .0.len())]
+    Rejected(Vec<Issue>),
+    #[error(transparent)]
+    App(#[from] AppError),
+}
+
+impl From<diesel::result::Error> for ImportError {
+    fn from(e: diesel::result::Error) -> Self {
+        ImportError::App(AppError::Database(e))
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Units,
+    Employees,
+}
+
+impl Kind {
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Units => "units",
+            Kind::Employees => "employees",
+        }
+    }
+}
+
+/// Imports `bytes` (named `source`, for messages and the history). With
+/// `dry_run` the same work is done inside a transaction that is rolled back.
+pub fn import(
+    conn: &mut DbConnection,
+    kind: Kind,
+    source: &str,
+    bytes: &[u8],
+    dry_run: bool,
+) -> Result<Outcome, ImportError> {
+    let table = table::read(source, bytes).map_err(ImportError::Rejected)?;
+
+    /// Leaving the transaction by error is what rolls it back; a dry run
+    /// leaves that way carrying its outcome.
+    enum Exit {
+        Failed(ImportError),
+        DryRun(Outcome),
+    }
+    impl From<diesel::result::Error> for Exit {
+        fn from(e: diesel::result::Error) -> Self {
+            Exit::Failed(e.into())
+        }
+    }
+    impl From<ImportError> for Exit {
+        fn from(e: ImportError) -> Self {
+            Exit::Failed(e)
+        }
+    }
+
+    // Validation reads the database, and the diff must be computed against
+    // the same state it is applied to: both happen in one transaction.
+    let tx = conn.transaction::<Outcome, Exit, _>(|conn| {
+        let mut outcome = match kind {
+            Kind::Units => units::run(conn, &table)?,
+            Kind::Employees => employees::run(conn, &table)?,
+        };
+        if dry_run {
+            return Err(Exit::DryRun(outcome));
+        }
+        if !outcome.diff.is_empty() {
+            diesel::insert_into(import_runs::table)
+                .values((
+                    import_runs::id.eq(crate::db::new_id()),
+                    import_runs::kind.eq(kind.name()),
+                    import_runs::source.eq(source),
+                    import_runs::added.eq(outcome.diff.added.len() as i32),
+                    import_runs::changed.eq(outcome.diff.changed.len() as i32),
+                    import_runs::deactivated.eq(outcome.diff.deactivated.len() as i32),
+                    import_runs::imported_at.eq(crate::db::now_unix()),
+                ))
+                .execute(conn)?;
+        }
+        outcome.applied = true;
+        Ok(outcome)
+    });
+    match tx {
+        Ok(outcome) | Err(Exit::DryRun(outcome)) => Ok(outcome),
+        Err(Exit::Failed(e)) => Err(e),
+    }
+}
+
+/// Appends the warnings to a rejection, so the person fixing the file sees
+/// an ignored column (often a misspelt one) beside the errors it caused.
+pub(crate) fn with_warnings(e: ImportError, warnings: &[Issue]) -> ImportError {
+    match e {
+        ImportError::Rejected(mut issues) => {
+            issues.extend(warnings.iter().cloned());
+            ImportError::Rejected(issues)
+        }
+        other => other,
+    }
+}
+
+/// Reports problems found while validating rows; rows are checked in full
+/// before anything is written.
+#[derive(Default)]
+pub(crate) struct Problems(pub Vec<Issue>);
+
+impl Problems {
+    pub fn push(&mut self, loc: Location, kind: IssueKind) {
+        self.0.push(Issue::at(loc, kind));
+    }
+    /// All problems in file order (line, then column); general ones first.
+    pub fn finish(mut self) -> Result<(), ImportError> {
+        if self.0.is_empty() {
+            return Ok(());
+        }
+        self.0.sort_by_key(|i| {
+            i.location.as_ref().map(|l| {
+                (
+                    l.line,
+                    l.column.as_ref().map(|c| c.0.len()),
+                    l.column.clone(),
+                )
+            })
+        });
+        Err(ImportError::Rejected(self.0))
+    }
+}
