@@ -1,0 +1,259 @@
+//! The demo municipality: a unit tree of very different sizes (including
+//! units of one to four people), about 800 employees, leaders, AMU members
+//! and administrators, generated from a fixed seed. It is written as the two
+//! HR files and loaded through the real importers, so the demo exercises the
+//! same code path as a municipality's own files.
+
+use crate::db::DbConnection;
+use crate::import::{self, Kind};
+use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use std::fmt::Write as _;
+
+pub const SEED: u64 = 2026;
+
+/// (code, parent code, name, people placed directly in the unit).
+pub const UNITS: &[(&str, &str, &str, usize)] = &[
+    ("1000", "", "Demo kommune", 3),
+    ("1100", "1000", "Helse og mestring", 2),
+    ("1110", "1100", "Rossvoll sykehjem", 4),
+    ("1111", "1110", "Avdeling A", 52),
+    ("1112", "1110", "Avdeling B", 40),
+    ("1113", "1110", "Skjermet avdeling", 20),
+    ("1114", "1110", "Nattevakter", 14),
+    ("1120", "1100", "Hjemmetjenesten", 3),
+    ("1121", "1120", "Hjemmesykepleie sone nord", 70),
+    ("1122", "1120", "Hjemmesykepleie sone sør", 55),
+    ("1123", "1120", "Praktisk bistand", 16),
+    ("1130", "1100", "Bo- og aktivitetstilbud", 2),
+    ("1131", "1130", "Bofellesskap Lia", 34),
+    ("1132", "1130", "Dagsenteret", 6),
+    ("1140", "1100", "Legekontoret", 18),
+    ("1150", "1100", "Friskliv og rehabilitering", 4),
+    ("1200", "1000", "Oppvekst", 3),
+    ("1210", "1200", "Sentrum skole", 80),
+    ("1220", "1200", "Lia skole", 45),
+    ("1230", "1200", "Fjellheim ungdomsskole", 58),
+    ("1240", "1200", "Solsiden barnehage", 38),
+    ("1250", "1200", "Eventyrskogen barnehage", 28),
+    ("1260", "1200", "Tuntreet barnehage", 3),
+    ("1270", "1200", "Helsestasjon og skolehelsetjeneste", 13),
+    ("1280", "1200", "PPT", 2),
+    ("1290", "1200", "Kulturskolen", 12),
+    ("1300", "1000", "Samfunnsutvikling", 2),
+    ("1310", "1300", "Teknisk drift", 3),
+    ("1311", "1310", "Vei og park", 25),
+    ("1312", "1310", "Vann og avløp", 18),
+    ("1313", "1310", "Renhold", 34),
+    ("1320", "1300", "Byggesak og plan", 11),
+    ("1330", "1300", "Eiendom", 1),
+    ("1340", "1300", "Brann og redning", 36),
+    ("1400", "1000", "Stab og støtte", 2),
+    ("1410", "1400", "Økonomi", 16),
+    ("1420", "1400", "HR og organisasjon", 10),
+    ("1430", "1400", "IKT", 6),
+    ("1440", "1400", "Servicetorget", 5),
+    ("1450", "1400", "Arkiv", 4),
+    ("1460", "1400", "Politisk sekretariat", 2),
+];
+
+/// Units led by the leader of another unit: a person may lead several.
+const SHARED_LEADERS: &[(&str, &str)] = &[("1132", "1130"), ("1330", "1310")];
+
+const FIRST: &[&str] = &[
+    "Anne",
+    "Kari",
+    "Ingrid",
+    "Marit",
+    "Liv",
+    "Nora",
+    "Emma",
+    "Sara",
+    "Ida",
+    "Hanne",
+    "Silje",
+    "Maria",
+    "Tone",
+    "Randi",
+    "Hilde",
+    "Camilla",
+    "Aisha",
+    "Fatima",
+    "Agnieszka",
+    "Linh",
+    "Ole",
+    "Lars",
+    "Jan",
+    "Per",
+    "Bjørn",
+    "Kjetil",
+    "Erik",
+    "Jonas",
+    "Magnus",
+    "Emil",
+    "Sindre",
+    "Tor",
+    "Ahmed",
+    "Tomasz",
+    "Mohammed",
+    "Stian",
+    "Geir",
+    "Håkon",
+    "Øystein",
+    "Åse",
+];
+const LAST: &[&str] = &[
+    "Hansen",
+    "Johansen",
+    "Olsen",
+    "Larsen",
+    "Andersen",
+    "Pedersen",
+    "Nilsen",
+    "Kristiansen",
+    "Jensen",
+    "Karlsen",
+    "Johnsen",
+    "Pettersen",
+    "Eriksen",
+    "Berg",
+    "Haugen",
+    "Hagen",
+    "Johannessen",
+    "Andreassen",
+    "Jacobsen",
+    "Dahl",
+    "Jørgensen",
+    "Halvorsen",
+    "Henriksen",
+    "Lund",
+    "Sørensen",
+    "Jakobsen",
+    "Moen",
+    "Gundersen",
+    "Iversen",
+    "Strand",
+    "Solberg",
+    "Svendsen",
+    "Eide",
+    "Knutsen",
+    "Martinsen",
+    "Paulsen",
+    "Bakken",
+    "Kowalski",
+    "Nguyen",
+    "Ali",
+];
+
+/// The two HR files of the demo municipality, as CSV text.
+pub struct DemoFiles {
+    pub units_csv: String,
+    pub employees_csv: String,
+    pub employees: usize,
+}
+
+fn ascii_mail_part(s: &str) -> String {
+    s.to_lowercase()
+        .replace('æ', "ae")
+        .replace('ø', "o")
+        .replace('å', "a")
+}
+
+pub fn generate(seed: u64) -> DemoFiles {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut units_csv = String::from("unit_code;parent_code;name\n");
+    for (code, parent, name, _) in UNITS {
+        let _ = writeln!(units_csv, "{code};{parent};{name}");
+    }
+
+    // Everyone, in unit order; the first person of each unit leads it.
+    let mut people: Vec<(String, String, Option<String>, &str, &str)> = Vec::new();
+    let mut first_of_unit = std::collections::HashMap::new();
+    for (code, _, _, size) in UNITS {
+        for i in 0..*size {
+            let n = people.len() + 1;
+            let first = FIRST.choose(&mut rng).expect("names");
+            let last = LAST.choose(&mut rng).expect("names");
+            // About one in fifteen has no e-mail and gets a paper letter.
+            let email = (!rng.gen_bool(1.0 / 15.0)).then(|| {
+                format!(
+                    "{}.{}{n}@demo-kommune.no",
+                    ascii_mail_part(first),
+                    ascii_mail_part(last)
+                )
+            });
+            let language = match rng.gen_range(0..100) {
+                0..=84 => "nb",
+                85..=96 => "nn",
+                _ => "en",
+            };
+            if i == 0 {
+                first_of_unit.insert(*code, people.len());
+            }
+            people.push((
+                format!("E{n:05}"),
+                format!("{first} {last}"),
+                email,
+                code,
+                language,
+            ));
+        }
+    }
+    let mut leads: Vec<Vec<&str>> = vec![Vec::new(); people.len()];
+    for (code, _, _, _) in UNITS {
+        let from = SHARED_LEADERS
+            .iter()
+            .find(|(u, _)| u == code)
+            .map(|(_, l)| *l)
+            .unwrap_or(code);
+        leads[first_of_unit[from]].push(code);
+    }
+    let mut roles: Vec<Vec<&str>> = vec![Vec::new(); people.len()];
+    // The chief executive and the HR leader sit in AMU; so do four employee
+    // representatives drawn from the big service areas.
+    roles[first_of_unit["1000"]].push("amu");
+    roles[first_of_unit["1420"]].push("amu");
+    for code in ["1111", "1121", "1210", "1313"] {
+        roles[first_of_unit[code] + 1].push("amu");
+    }
+    roles[first_of_unit["1420"] + 1].push("admin");
+    roles[first_of_unit["1420"] + 2].push("admin");
+
+    let mut employees_csv =
+        String::from("employee_id;name;email;unit_code;leader_of;roles;language\n");
+    for (i, (id, name, email, unit, lang)) in people.iter().enumerate() {
+        let _ = writeln!(
+            employees_csv,
+            "{id};{name};{};{unit};{};{};{lang}",
+            email.as_deref().unwrap_or(""),
+            leads[i].join("|"),
+            roles[i].join("|")
+        );
+    }
+    DemoFiles {
+        units_csv,
+        employees_csv,
+        employees: people.len(),
+    }
+}
+
+/// Loads the demo organisation into an empty database.
+pub fn seed(conn: &mut DbConnection) -> Result<DemoFiles, import::ImportError> {
+    let files = generate(SEED);
+    import::import(
+        conn,
+        Kind::Units,
+        "demo-units.csv",
+        files.units_csv.as_bytes(),
+        false,
+    )?;
+    import::import(
+        conn,
+        Kind::Employees,
+        "demo-employees.csv",
+        files.employees_csv.as_bytes(),
+        false,
+    )?;
+    Ok(files)
+}

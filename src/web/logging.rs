@@ -1,0 +1,55 @@
+//! Request logs. A URL may carry a secret (the survey token in `/s/{token}`,
+//! a sign-in link, a paper code): logs record the route with those parts
+//! replaced and never the query string.
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::middleware::Next;
+use std::time::Instant;
+
+/// Path prefixes whose next segment is a secret.
+const SECRET_SEGMENT_AFTER: [&str; 4] = ["/s/", "/login/", "/kode/", "/innlogging/"];
+
+/// The path as it may be logged: secret segments become `[redacted]`.
+pub fn redact_path(path: &str) -> String {
+    for prefix in SECRET_SEGMENT_AFTER {
+        if let Some(rest) = path.strip_prefix(prefix) {
+            let tail = rest.find('/').map(|i| &rest[i..]).unwrap_or("");
+            return format!("{prefix}[redacted]{tail}");
+        }
+    }
+    path.to_string()
+}
+
+pub async fn log_request(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let started = Instant::now();
+    let method = req.method().clone();
+    let path = redact_path(req.path());
+    let res = next.call(req).await;
+    let ms = started.elapsed().as_secs_f64() * 1000.0;
+    match &res {
+        Ok(r) => {
+            tracing::info!(target: "naervaer::http", %method, %path, status = r.status().as_u16(), ms = format!("{ms:.1}"), "request")
+        }
+        Err(e) => {
+            tracing::warn!(target: "naervaer::http", %method, %path, error = %e, ms = format!("{ms:.1}"), "request failed")
+        }
+    }
+    res
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact_path;
+
+    #[test]
+    fn secret_segments_are_redacted() {
+        assert_eq!(redact_path("/s/abcdef0123"), "/s/[redacted]");
+        assert_eq!(redact_path("/s/abcdef0123/side/2"), "/s/[redacted]/side/2");
+        assert_eq!(redact_path("/login/tok"), "/login/[redacted]");
+        assert_eq!(redact_path("/healthz"), "/healthz");
+    }
+}

@@ -1,0 +1,136 @@
+//! The HTTP service. [`routes`] is the whole URL map; handlers extract, check
+//! permission, call the library, and render a view from [`views`].
+
+pub mod logging;
+pub mod views;
+
+use crate::config::Settings;
+use crate::db::Pool;
+use crate::lang::Lang;
+use crate::AppError;
+use actix_web::dev::Server;
+use actix_web::http::header;
+use actix_web::middleware::{from_fn, DefaultHeaders};
+use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer, ResponseError};
+use maud::Markup;
+use std::net::TcpListener;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub pool: Pool,
+    pub settings: Settings,
+}
+
+/// Largest request body accepted anywhere; survey forms are far smaller.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// The content security policy: no inline scripts or styles, no framing.
+pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+                       form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'";
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/", web::get().to(index))
+        .route("/healthz", web::get().to(healthz))
+        .route("/static/app.css", web::get().to(stylesheet));
+}
+
+/// Starts the server on an already bound listener, so tests can bind
+/// `127.0.0.1:0`. actix-web stops gracefully on SIGTERM and SIGINT: it stops
+/// accepting, lets requests in flight finish (up to the timeout), then exits.
+pub fn run(listener: TcpListener, state: AppState) -> std::io::Result<Server> {
+    let data = web::Data::new(state);
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(data.clone())
+            .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
+            .app_data(web::FormConfig::default().limit(MAX_BODY_BYTES))
+            .wrap(
+                DefaultHeaders::new()
+                    .add((header::CONTENT_SECURITY_POLICY, CSP))
+                    .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+                    .add((header::REFERRER_POLICY, "no-referrer"))
+                    .add((header::X_FRAME_OPTIONS, "DENY")),
+            )
+            .wrap(from_fn(logging::log_request))
+            .configure(routes)
+            .default_service(web::to(not_found))
+    })
+    .shutdown_timeout(10)
+    .listen(listener)?
+    .run();
+    Ok(server)
+}
+
+/// The language of a page: `?lang=` when given, else the installation's.
+pub fn request_lang(req: &HttpRequest, default: Lang) -> Lang {
+    web::Query::<std::collections::HashMap<String, String>>::from_query(req.query_string())
+        .ok()
+        .and_then(|q| q.get("lang").and_then(|l| l.parse().ok()))
+        .unwrap_or(default)
+}
+
+fn html(markup: Markup) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .body(markup.into_string())
+}
+
+async fn index(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    let lang = request_lang(&req, state.settings.lang);
+    html(views::index(lang, req.path()))
+}
+
+async fn healthz(state: web::Data<AppState>) -> HttpResponse {
+    let pool = state.pool.clone();
+    let result = web::block(move || -> Result<&'static str, AppError> {
+        let mut conn = pool.get()?;
+        crate::db::ping(&mut conn)?;
+        Ok(conn.backend().name())
+    })
+    .await;
+    match result {
+        Ok(Ok(backend)) => {
+            HttpResponse::Ok().json(serde_json::json!({"status": "ok", "database": backend}))
+        }
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "health check failed");
+            HttpResponse::ServiceUnavailable()
+                .json(serde_json::json!({"status": "unavailable", "database": "unreachable"}))
+        }
+        Err(_) => {
+            HttpResponse::ServiceUnavailable().json(serde_json::json!({"status": "unavailable"}))
+        }
+    }
+}
+
+async fn stylesheet() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/css; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
+        .body(include_str!("../../static/app.css"))
+}
+
+async fn not_found(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    let lang = request_lang(&req, state.settings.lang);
+    HttpResponse::NotFound()
+        .content_type("text/html; charset=utf-8")
+        .body(
+            views::error_page(lang, req.path(), actix_web::http::StatusCode::NOT_FOUND)
+                .into_string(),
+        )
+}
+
+impl ResponseError for AppError {
+    fn status_code(&self) -> actix_web::http::StatusCode {
+        self.status()
+    }
+    fn error_response(&self) -> HttpResponse {
+        if self.status().is_server_error() {
+            tracing::error!(error = %self, "request failed");
+        }
+        HttpResponse::build(self.status())
+            .content_type("text/html; charset=utf-8")
+            .body(views::error_page(Lang::Nb, "/", self.status()).into_string())
+    }
+}

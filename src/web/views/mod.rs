@@ -1,0 +1,113 @@
+//! Pages, one function each, on the shared [`layout`]. maud escapes every
+//! value; nothing from a user or a file is ever inserted unescaped.
+
+use crate::lang::Lang;
+use actix_web::http::StatusCode;
+use maud::{html, Markup, DOCTYPE};
+
+/// The frame of every page: language attribute, skip link, header with the
+/// language switcher, main landmark, footer. No inline script or style.
+pub fn layout(lang: Lang, title: &str, path: &str, body: Markup) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang=(lang.code()) {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) " – naervaer" }
+                link rel="stylesheet" href="/static/app.css";
+            }
+            body {
+                a.skip href="#main" { (lang.pick("Hopp til innholdet", "Hopp til innhaldet", "Skip to content")) }
+                header.site {
+                    a.brand href="/" { "naervaer" }
+                    nav aria-label=(lang.pick("Språk", "Språk", "Language")) {
+                        ul.langs {
+                            @for l in Lang::ALL {
+                                li {
+                                    @if l == lang {
+                                        span aria-current="true" lang=(l.code()) { (l.native_name()) }
+                                    } @else {
+                                        a href={ (path) "?lang=" (l.code()) } lang=(l.code()) hreflang=(l.code()) { (l.native_name()) }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+                main #main tabindex="-1" { (body) }
+                footer.site {
+                    p { (lang.pick(
+                        "naervaer – anonym medarbeiderundersøkelse og nærværsarbeid",
+                        "naervaer – anonym medarbeidarundersøking og nærværsarbeid",
+                        "naervaer – anonymous employee survey and presence work")) }
+                }
+            }
+        }
+    }
+}
+
+pub fn index(lang: Lang, path: &str) -> Markup {
+    let title = lang.pick(
+        "Medarbeiderundersøkelse og nærvær",
+        "Medarbeidarundersøking og nærvær",
+        "Employee survey and presence",
+    );
+    layout(
+        lang,
+        title,
+        path,
+        html! {
+            h1 { (title) }
+            p { (lang.pick(
+                "Her svarer du på kommunens medarbeiderundersøkelse. Svarene er anonyme: de lagres uten kobling til deg, og resultater vises bare for grupper med nok svar.",
+                "Her svarar du på medarbeidarundersøkinga til kommunen. Svara er anonyme: dei blir lagra utan kopling til deg, og resultat blir berre viste for grupper med nok svar.",
+                "This is where you answer the municipality's employee survey. Answers are anonymous: they are stored without any link to you, and results are shown only for groups with enough answers.")) }
+            p { (lang.pick(
+                "Har du fått en lenke på e-post, bruker du den. Har du fått et brev med en kode, skriver du inn koden når undersøkelsen er åpen.",
+                "Har du fått ei lenkje på e-post, bruker du henne. Har du fått eit brev med ein kode, skriv du inn koden når undersøkinga er open.",
+                "If you received a link by e-mail, use it. If you received a letter with a code, enter the code while the survey is open.")) }
+        },
+    )
+}
+
+pub fn error_page(lang: Lang, path: &str, status: StatusCode) -> Markup {
+    let (title, text) = if status == StatusCode::NOT_FOUND {
+        (
+            lang.pick("Siden finnes ikke", "Sida finst ikkje", "Page not found"),
+            lang.pick(
+                "Sjekk adressen, eller gå til forsiden.",
+                "Sjekk adressa, eller gå til framsida.",
+                "Check the address, or go to the front page.",
+            ),
+        )
+    } else if status.is_client_error() {
+        (
+            lang.pick(
+                "Forespørselen kunne ikke behandles",
+                "Førespurnaden kunne ikkje handsamast",
+                "The request could not be handled",
+            ),
+            lang.pick(
+                "Prøv igjen fra forsiden.",
+                "Prøv igjen frå framsida.",
+                "Try again from the front page.",
+            ),
+        )
+    } else {
+        (
+            lang.pick("Noe gikk galt", "Noko gjekk gale", "Something went wrong"),
+            lang.pick(
+                "Prøv igjen om litt. Ingenting av det du har sendt inn, er lagret halvveis.",
+                "Prøv igjen om litt. Ingenting av det du har sendt inn, er lagra halvvegs.",
+                "Try again shortly. Nothing you sent has been half-saved.",
+            ),
+        )
+    };
+    layout(
+        lang,
+        title,
+        path,
+        html! { h1 { (title) } p { (text) " " a href="/" { (lang.pick("Til forsiden", "Til framsida", "Front page")) } } },
+    )
+}
