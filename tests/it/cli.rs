@@ -1,0 +1,225 @@
+//! The `naervaer` binary as a user runs it.
+
+use crate::both_backends;
+use crate::support::{naervaer_bin, Backend, TestDb};
+use std::io::Read;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn naervaer(db: Option<&TestDb>, args: &[&str]) -> (i32, String, String) {
+    let mut cmd = Command::new(naervaer_bin());
+    cmd.args(args)
+        .env_remove("NAERVAER_CONFIG")
+        .env("NAERVAER_LANG", "nb");
+    if let Some(db) = db {
+        cmd.env("NAERVAER_DATABASE_URL", &db.url);
+    }
+    let out = cmd.output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
+}
+
+both_backends! {
+    fn import_dry_run_on_a_broken_file_lists_every_problem_and_changes_nothing(t) {
+        let dir = tempfile::tempdir().unwrap();
+        let good = dir.path().join("units.csv");
+        std::fs::write(&good, crate::UNITS).unwrap();
+        let (code, out, err) = naervaer(Some(&t), &["import", "units", good.to_str().unwrap()]);
+        assert_eq!(code, 0, "{out}{err}");
+        assert!(out.contains("Lagt til (4):"), "{out}");
+        let before = crate::support::dump(&mut t.conn());
+
+        let bad = dir.path().join("bad.csv");
+        std::fs::write(&bad, "unit_code;parent_code;name\n1000;;K\n1100;1000;A\n1100;1000;B\n2000;;R\n1200;9999;O\n").unwrap();
+        for extra in [&["--dry-run"][..], &[][..]] {
+            let mut args = vec!["import", "units", bad.to_str().unwrap()];
+            args.extend_from_slice(extra);
+            let (code, out, err) = naervaer(Some(&t), &args);
+            assert_eq!(code, 1, "{out}{err}");
+            assert!(err.contains("ble avvist (3 feil)"), "{err}");
+            assert!(err.contains("linje 4, kolonne 1 (unit_code): «1100» står også på linje 3"), "{err}");
+            assert!(err.contains("linje 5, kolonne 2 (parent_code):"), "{err}");
+            assert!(err.contains("linje 6, kolonne 2 (parent_code): overordnet enhet «9999» finnes ikke i fila"), "{err}");
+            assert!(err.contains("Ingenting er endret."), "{err}");
+            assert_eq!(crate::support::dump(&mut t.conn()), before);
+        }
+
+        let next = dir.path().join("next.csv");
+        std::fs::write(&next, "unit_code;parent_code;name\n1000;;Testkommune\n1100;1000;Helse\n1200;1000;Oppvekst\n").unwrap();
+        let (code, out, _) = naervaer(Some(&t), &["import", "units", next.to_str().unwrap(), "--dry-run"]);
+        assert_eq!(code, 0);
+        assert!(out.contains("Deaktivert (1):\n  - 1110 Sykehjem"), "{out}");
+        assert!(out.contains("Prøvekjøring: ingenting er endret."), "{out}");
+        assert_eq!(crate::support::dump(&mut t.conn()), before);
+    }
+
+    fn migrate_applies_nothing_twice(t) {
+        let (code, out, err) = naervaer(Some(&t), &["migrate"]);
+        assert_eq!(code, 0, "{err}");
+        assert!(out.starts_with("0 migration(s) applied"), "{out}");
+    }
+}
+
+#[test]
+fn survey_check_accepts_the_shipped_files_and_explains_a_broken_one() {
+    let surveys = concat!(env!("CARGO_MANIFEST_DIR"), "/surveys");
+    let (code, out, _) = naervaer(
+        None,
+        &[
+            "survey",
+            "check",
+            &format!("{surveys}/10-faktor.toml"),
+            &format!("{surveys}/naervaer-modul.toml"),
+        ],
+    );
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("10-faktor 2026.1 (10 factors, 36 items, 4 background questions"),
+        "{out}"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let broken = dir.path().join("broken.toml");
+    let text = std::fs::read_to_string(format!("{surveys}/10-faktor.toml"))
+        .unwrap()
+        .replacen(
+            "factor = \"bruk_av_kompetanse\"",
+            "factor = \"bruk_av_kompetansen\"",
+            1,
+        );
+    std::fs::write(&broken, text).unwrap();
+    let (code, out, _) = naervaer(None, &["survey", "check", broken.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert!(out.contains("2 problem(s)"), "{out}");
+    assert!(
+        out.contains("item 'bk1' belongs to unknown factor 'bruk_av_kompetansen'"),
+        "{out}"
+    );
+    assert!(
+        out.contains("factor 'bruk_av_kompetanse' has 2 item(s); a factor needs at least 3"),
+        "{out}"
+    );
+}
+
+#[test]
+fn config_prints_settings_with_secrets_masked() {
+    let out = Command::new(naervaer_bin())
+        .arg("config")
+        .env(
+            "NAERVAER_DATABASE_URL",
+            "postgres://app:TopSecret@db/naervaer",
+        )
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success());
+    assert!(
+        text.contains("NAERVAER_DATABASE_URL=postgres://app:***@db/naervaer"),
+        "{text}"
+    );
+    assert!(!text.contains("TopSecret"));
+    let out = Command::new(naervaer_bin())
+        .arg("config")
+        .env("NAERVAER_MIN_GROUP_SIZE", "2")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("may never be below 3"));
+}
+
+#[test]
+fn the_demo_check_seeds_serves_and_answers_healthz() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(naervaer_bin())
+        .args(["demo", "--check"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("Demo kommune: 41 units, 800 employees in naervaer-demo.db"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(r#"GET /healthz → HTTP/1.1 200 OK {"database":"sqlite","status":"ok"}"#),
+        "{stdout}"
+    );
+    assert!(dir.path().join("naervaer-demo.db").exists());
+    // Running it again starts from a fresh database, not a doubled one.
+    let again = Command::new(naervaer_bin())
+        .args(["demo", "--check"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&again.stdout).contains("800 employees"));
+}
+
+/// `serve` logs requests without the secret part of the URL and stops
+/// cleanly on SIGTERM.
+#[test]
+fn serve_redacts_secrets_from_logs_and_stops_gracefully_on_sigterm() {
+    let t = TestDb::new(Backend::Sqlite);
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = Command::new(naervaer_bin())
+        .arg("serve")
+        .env("NAERVAER_DATABASE_URL", &t.url)
+        .env("NAERVAER_BIND", format!("127.0.0.1:{port}"))
+        .env("NAERVAER_LOG_FORMAT", "json")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while std::net::TcpStream::connect(addr).is_err() {
+        assert!(Instant::now() < deadline, "serve did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(
+        crate::support::http(addr, "GET", "/healthz", "").status,
+        200
+    );
+    let secret = "Zq8sV3cretT0kenValue";
+    crate::support::http(addr, "GET", &format!("/s/{secret}?code={secret}"), "");
+    crate::support::http(addr, "GET", &format!("/login/{secret}/confirm"), "");
+
+    let term = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(term.success());
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(Instant::now() < deadline, "serve did not stop on SIGTERM");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success(), "serve exited with {status}");
+    let mut logs = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut logs)
+        .unwrap();
+    assert!(logs.contains(r#""path":"/s/[redacted]""#), "{logs}");
+    assert!(
+        logs.contains(r#""path":"/login/[redacted]/confirm""#),
+        "{logs}"
+    );
+    assert!(!logs.contains(secret), "a secret reached the log:\n{logs}");
+    assert!(logs.contains("naervaer stopped"), "{logs}");
+}

@@ -1,0 +1,98 @@
+use crate::both_backends;
+use crate::support::{Backend, TestDb};
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Text};
+use naervaer::db::{self, new_id};
+
+#[test]
+fn sqlite_runs_in_wal_mode_with_foreign_keys_busy_timeout_and_full_sync() {
+    let t = TestDb::new(Backend::Sqlite);
+    let mut conn = t.conn();
+    let db::DbConnection::Sqlite(c) = &mut conn else {
+        panic!("expected SQLite")
+    };
+    #[derive(QueryableByName)]
+    struct V {
+        #[diesel(sql_type = Text)]
+        v: String,
+    }
+    let mut get = |p: &str, col: &str| {
+        diesel::sql_query(format!("SELECT CAST({col} AS TEXT) AS v FROM pragma_{p}"))
+            .get_result::<V>(c)
+            .unwrap()
+            .v
+    };
+    assert_eq!(get("journal_mode", "journal_mode"), "wal");
+    assert_eq!(get("foreign_keys", "foreign_keys"), "1");
+    assert_eq!(
+        get("synchronous", "synchronous"),
+        "2",
+        "synchronous=FULL is 2"
+    );
+    assert_eq!(
+        get("busy_timeout", "timeout"),
+        db::SQLITE_BUSY_TIMEOUT_MS.to_string()
+    );
+}
+
+#[test]
+fn an_unknown_url_scheme_is_refused_and_creates_no_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let typo = format!("sqlit://{}", dir.path().join("x.db").display());
+    let err = db::connect(&typo).err().expect("refused");
+    assert!(
+        err.to_string()
+            .contains("must start with sqlite:// or postgres://"),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        0,
+        "a file was created"
+    );
+    assert!(db::connect("naervaer.db").is_err());
+    assert!(db::Backend::from_url("sqlite://").is_err());
+    assert_eq!(
+        db::Backend::from_url("postgresql://h/d").unwrap(),
+        db::Backend::Postgres
+    );
+}
+
+#[test]
+fn new_ids_are_random_128_bit_hex() {
+    let a = new_id();
+    let b = new_id();
+    assert_eq!(a.len(), 32);
+    assert!(a.chars().all(|c| c.is_ascii_hexdigit()));
+    assert_ne!(a, b);
+}
+
+both_backends! {
+    fn migrations_apply_once_and_then_have_nothing_left(t) {
+        let mut conn = t.conn();
+        // TestDb already migrated; a second run finds nothing to do.
+        assert_eq!(db::run_migrations(&mut conn).unwrap(), 0);
+    }
+
+    fn foreign_keys_are_enforced(t) {
+        let mut conn = t.conn();
+        let r = diesel::sql_query(
+            "INSERT INTO employees (id, employee_number, name, unit_id, language, active, updated_at) \
+             VALUES ('a', '1', 'X', 'no-such-unit', 'nb', TRUE, 0)",
+        )
+        .execute(&mut conn);
+        assert!(r.is_err(), "an employee in a unit that does not exist was accepted");
+    }
+
+    fn the_pool_answers_a_ping_and_reports_its_backend(t) {
+        let pool = t.pool();
+        let mut conn = pool.get().unwrap();
+        db::ping(&mut conn).unwrap();
+        let expected = match t.backend { Backend::Sqlite => db::Backend::Sqlite, Backend::Postgres => db::Backend::Postgres };
+        assert_eq!(conn.backend(), expected);
+        #[derive(QueryableByName)]
+        struct N { #[diesel(sql_type = BigInt)] n: i64 }
+        let n = diesel::sql_query("SELECT CAST(COUNT(*) AS BIGINT) AS n FROM units").get_result::<N>(&mut *conn).unwrap().n;
+        assert_eq!(n, 0);
+    }
+}

@@ -1,0 +1,412 @@
+//! Test set-up: a fresh database per test on a real SQLite file or a real
+//! PostgreSQL 15 server that this harness starts itself, from the machine's
+//! binaries, in a temporary directory.
+//!
+//! PostgreSQL is never optional: when its binaries are missing the tests that
+//! need it fail with an explanation (in CI and locally alike), they do not
+//! skip. The server runs with fsync off, since crash safety is not what these
+//! tests measure; a watchdog process stops it and removes its directory when
+//! the test process exits.
+
+use diesel::connection::SimpleConnection;
+use naervaer::db::{self, DbConnection};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+pub struct TestDb {
+    pub url: String,
+    pub backend: Backend,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl TestDb {
+    pub fn new(backend: Backend) -> TestDb {
+        match backend {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().expect("temp dir");
+                let url = format!("sqlite://{}", dir.path().join("test.db").display());
+                let mut conn = db::connect(&url).expect("open SQLite");
+                db::run_migrations(&mut conn).expect("migrate SQLite");
+                TestDb {
+                    url,
+                    backend,
+                    _dir: Some(dir),
+                }
+            }
+            Backend::Postgres => {
+                let server = postgres();
+                let name = format!("t_{}", db::new_id());
+                let mut admin =
+                    db::connect(&server.url("postgres")).expect("connect to PostgreSQL");
+                admin
+                    .batch_execute(&format!("CREATE DATABASE {name} TEMPLATE {TEMPLATE}"))
+                    .expect("create test database");
+                TestDb {
+                    url: server.url(&name),
+                    backend,
+                    _dir: None,
+                }
+            }
+        }
+    }
+
+    pub fn conn(&self) -> DbConnection {
+        db::connect(&self.url).expect("connect")
+    }
+
+    pub fn pool(&self) -> db::Pool {
+        db::open_pool(&self.url, 4).expect("pool")
+    }
+}
+
+const TEMPLATE: &str = "naervaer_template";
+
+pub struct PgServer {
+    port: u16,
+}
+
+impl PgServer {
+    pub fn url(&self, database: &str) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/{database}", self.port)
+    }
+}
+
+static PG: OnceLock<Result<PgServer, String>> = OnceLock::new();
+
+/// The shared PostgreSQL server of this test process, started on first use.
+pub fn postgres() -> &'static PgServer {
+    match PG.get_or_init(start_postgres) {
+        Ok(s) => s,
+        Err(e) => panic!(
+            "PostgreSQL is required for these tests and could not be started: {e}\n\
+             Install it with `apt-get install postgresql-15` (or run `bash .ci/run`, which does), \
+             or point NAERVAER_PG_BIN at a directory holding initdb and pg_ctl."
+        ),
+    }
+}
+
+fn pg_bin() -> Result<PathBuf, String> {
+    let dir = std::env::var("NAERVAER_PG_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| "/usr/lib/postgresql/15/bin".into());
+    if dir.join("initdb").exists() && dir.join("pg_ctl").exists() {
+        Ok(dir)
+    } else {
+        Err(format!("no initdb/pg_ctl in {}", dir.display()))
+    }
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| o.stdout.starts_with(b"0\n"))
+        .unwrap_or(false)
+}
+
+/// Runs a PostgreSQL tool, as the `postgres` user when we are root (initdb
+/// refuses to run as root).
+fn pg_tool(bin: &Path, tool: &str, args: &[&str]) -> Command {
+    if is_root() {
+        let mut c = Command::new("runuser");
+        c.args(["-u", "postgres", "--"])
+            .arg(bin.join(tool))
+            .args(args);
+        c
+    } else {
+        let mut c = Command::new(bin.join(tool));
+        c.args(args);
+        c
+    }
+}
+
+fn run(mut cmd: Command, what: &str) -> Result<(), String> {
+    let out = cmd.output().map_err(|e| format!("{what}: {e}"))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{what} failed: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ))
+    }
+}
+
+fn start_postgres() -> Result<PgServer, String> {
+    let bin = pg_bin()?;
+    let dir = std::env::temp_dir().join(format!(
+        "naervaer-pg-{}-{}",
+        std::process::id(),
+        &db::new_id()[..8]
+    ));
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    if is_root() {
+        run(
+            {
+                let mut c = Command::new("chown");
+                c.args(["postgres:postgres"]).arg(&dir);
+                c
+            },
+            "chown",
+        )?;
+    }
+    let data = dir.join("data");
+    let data_s = data.to_string_lossy().to_string();
+    let dir_s = dir.to_string_lossy().to_string();
+    run(
+        pg_tool(
+            &bin,
+            "initdb",
+            &[
+                "-D",
+                &data_s,
+                "-U",
+                "postgres",
+                "--auth=trust",
+                "-E",
+                "UTF8",
+                "--no-locale",
+            ],
+        ),
+        "initdb",
+    )?;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map_err(|e| e.to_string())?
+        .port();
+    let opts = format!(
+        "-p {port} -k {dir_s} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
+    );
+    let log = format!("{dir_s}/server.log");
+    run(
+        pg_tool(
+            &bin,
+            "pg_ctl",
+            &[
+                "-D", &data_s, "-o", &opts, "-l", &log, "-w", "-t", "60", "start",
+            ],
+        ),
+        "pg_ctl start",
+    )?;
+
+    // Stop the server when this test process is gone, however it ends.
+    let stop = if is_root() {
+        "runuser -u postgres -- "
+    } else {
+        ""
+    };
+    let script = format!(
+        "while kill -0 {pid} 2>/dev/null; do sleep 0.5; done; {stop}{pg_ctl} -D {data_s} stop -m immediate >/dev/null 2>&1; rm -rf {dir_s}",
+        pid = std::process::id(),
+        pg_ctl = bin.join("pg_ctl").display()
+    );
+    Command::new("sh")
+        .args(["-c", &script])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .map_err(|e| format!("watchdog: {e}"))?;
+
+    let server = PgServer { port };
+    let mut admin = db::connect(&server.url("postgres")).map_err(|e| e.to_string())?;
+    admin
+        .batch_execute(&format!("CREATE DATABASE {TEMPLATE}"))
+        .map_err(|e| e.to_string())?;
+    drop(admin);
+    let mut tmpl = db::connect(&server.url(TEMPLATE)).map_err(|e| e.to_string())?;
+    db::run_migrations(&mut tmpl).map_err(|e| e.to_string())?;
+    Ok(server)
+}
+
+/// Defines one test per backend: `name::sqlite` and `name::postgres`.
+#[macro_export]
+macro_rules! both_backends {
+    ($( $(#[$meta:meta])* fn $name:ident($db:ident) $body:block )*) => {
+        $(
+            $(#[$meta])*
+            mod $name {
+                #[allow(unused_imports)]
+                use super::*;
+                fn body($db: $crate::support::TestDb) $body
+                #[test]
+                fn sqlite() { body($crate::support::TestDb::new($crate::support::Backend::Sqlite)) }
+                #[test]
+                fn postgres() { body($crate::support::TestDb::new($crate::support::Backend::Postgres)) }
+            }
+        )*
+    };
+}
+
+/// Every row of the organisation tables, sorted, as text: two dumps are
+/// equal exactly when the data is.
+pub fn dump(conn: &mut DbConnection) -> String {
+    use diesel::prelude::*;
+    use naervaer::db::models::{Employee, EmployeeRole, Unit, UnitLeader};
+    use naervaer::db::schema::{employee_roles, import_runs, unit_leaders};
+    let mut out = String::new();
+    for u in Unit::all(conn).unwrap() {
+        out += &format!("{u:?}\n");
+    }
+    for e in Employee::all(conn).unwrap() {
+        out += &format!("{e:?}\n");
+    }
+    let mut leaders: Vec<String> = unit_leaders::table
+        .select(UnitLeader::as_select())
+        .load(conn)
+        .unwrap()
+        .iter()
+        .map(|l| format!("{l:?}"))
+        .collect();
+    leaders.sort();
+    let mut roles: Vec<String> = employee_roles::table
+        .select(EmployeeRole::as_select())
+        .load(conn)
+        .unwrap()
+        .iter()
+        .map(|r| format!("{r:?}"))
+        .collect();
+    roles.sort();
+    let runs: i64 = import_runs::table.count().get_result(conn).unwrap();
+    out + &leaders.join("\n") + "\n" + &roles.join("\n") + &format!("\nimport_runs={runs}\n")
+}
+
+pub fn naervaer_bin() -> &'static str {
+    env!("CARGO_BIN_EXE_naervaer")
+}
+
+/// A running service on a free loopback port; stopped when dropped.
+pub struct TestServer {
+    pub addr: std::net::SocketAddr,
+    handle: actix_web::dev::ServerHandle,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl TestServer {
+    pub fn start(db: &TestDb) -> TestServer {
+        let env: std::collections::HashMap<String, String> =
+            [("NAERVAER_DATABASE_URL".to_string(), db.url.clone())]
+                .into_iter()
+                .collect();
+        let settings = naervaer::config::Settings::from_sources(&env, None).unwrap();
+        let state = naervaer::web::AppState {
+            pool: db.pool(),
+            settings,
+        };
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let thread = std::thread::spawn(move || {
+            actix_web::rt::System::new().block_on(async move {
+                let server = naervaer::web::run(listener, state).unwrap();
+                tx.send(server.handle()).unwrap();
+                server.await.unwrap();
+            })
+        });
+        let handle = rx.recv().unwrap();
+        TestServer {
+            addr,
+            handle,
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        let handle = self.handle.clone();
+        std::thread::spawn(move || actix_web::rt::System::new().block_on(handle.stop(false)))
+            .join()
+            .ok();
+        if let Some(t) = self.thread.take() {
+            t.join().ok();
+        }
+    }
+}
+
+/// A response as the tests read it.
+#[derive(Debug)]
+pub struct Response {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl Response {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Plain HTTP/1.1 over a socket: enough for tests, and no client library
+/// between the test and what the server really sent.
+pub fn http(addr: std::net::SocketAddr, method: &str, path: &str, body: &str) -> Response {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(std::time::Duration::from_secs(20)))
+        .unwrap();
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).unwrap();
+    let raw = String::from_utf8_lossy(&raw).to_string();
+    let (head, body) = raw.split_once("\r\n\r\n").unwrap_or((&raw, ""));
+    let mut lines = head.lines();
+    let status = lines
+        .next()
+        .unwrap()
+        .split(' ')
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
+    let headers = lines
+        .filter_map(|l| {
+            l.split_once(": ")
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+        })
+        .collect();
+    Response {
+        status,
+        headers,
+        body: dechunk(body),
+    }
+}
+
+fn dechunk(body: &str) -> String {
+    // actix answers with Content-Length for bodies it knows the size of;
+    // bodies sent in chunks are joined here.
+    let mut out = String::new();
+    let mut rest = body;
+    loop {
+        let Some((size, after)) = rest.split_once("\r\n") else {
+            return body.to_string();
+        };
+        let Ok(n) = usize::from_str_radix(size.trim(), 16) else {
+            return body.to_string();
+        };
+        if n == 0 {
+            return out;
+        }
+        if after.len() < n {
+            return body.to_string();
+        }
+        out.push_str(&after[..n]);
+        rest = after[n..].trim_start_matches("\r\n");
+    }
+}
