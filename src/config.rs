@@ -13,6 +13,13 @@
 //! | `NAERVAER_MAIL_FROM` | `mail_from` | `naervaer <noreply@localhost>` | sender address |
 //! | `NAERVAER_OUTBOX_DIR` | `outbox_dir` | unset | write e-mails as `.eml` files here instead of SMTP |
 //! | `NAERVAER_LOG_FORMAT` | `log_format` | `text` | `text` or `json` |
+//! | `NAERVAER_SECRET_KEY` | `secret_key` | unset | ≥ 32 characters; derives survey links and paper codes (secret) |
+//! | `NAERVAER_CONTACT` | `contact` | `HR-avdelingen` | who to ask, printed in e-mails and letters |
+//! | `NAERVAER_MAIL_RATE` | `mail_rate` | `50` | e-mails per second at most, per process |
+//! | `NAERVAER_MAIL_WORKERS` | `mail_workers` | `4` | parallel SMTP connections per process |
+//! | `NAERVAER_REMINDER_MAX` | `reminder_max` | `2` | reminders per person per round at most |
+//! | `NAERVAER_REMINDER_INTERVAL_HOURS` | `reminder_interval_hours` | `72` | least time between two reminders to one person |
+//! | `NAERVAER_RETENTION_DAYS` | `retention_days` | `0` | days after closing before invitations are reduced to counts |
 //! | `NAERVAER_LOG` | – | `info` | log filter (tracing `EnvFilter` syntax) |
 
 use crate::lang::Lang;
@@ -62,6 +69,13 @@ pub struct Settings {
     pub mail_from: String,
     pub outbox_dir: Option<PathBuf>,
     pub log_format: LogFormat,
+    pub secret_key: Option<Secret>,
+    pub contact: String,
+    pub mail_rate: f64,
+    pub mail_workers: u32,
+    pub reminder_max: u32,
+    pub reminder_interval_hours: u32,
+    pub retention_days: u32,
 }
 
 /// Every key is optional in the file and in the environment.
@@ -78,6 +92,13 @@ struct Partial {
     mail_from: Option<String>,
     outbox_dir: Option<String>,
     log_format: Option<String>,
+    secret_key: Option<String>,
+    contact: Option<String>,
+    mail_rate: Option<String>,
+    mail_workers: Option<String>,
+    reminder_max: Option<String>,
+    reminder_interval_hours: Option<String>,
+    retention_days: Option<String>,
 }
 
 /// File values may be numbers or strings; both become strings here so that a
@@ -109,7 +130,7 @@ fn file_partial(path: &Path) -> Result<Partial, AppError> {
         .map_err(|e| AppError::Config(format!("config file {}: {e}", path.display())))
 }
 
-const ENV_KEYS: [(&str, &str); 10] = [
+const ENV_KEYS: [(&str, &str); 17] = [
     ("NAERVAER_DATABASE_URL", "database_url"),
     ("NAERVAER_BIND", "bind"),
     ("NAERVAER_BASE_URL", "base_url"),
@@ -120,6 +141,16 @@ const ENV_KEYS: [(&str, &str); 10] = [
     ("NAERVAER_MAIL_FROM", "mail_from"),
     ("NAERVAER_OUTBOX_DIR", "outbox_dir"),
     ("NAERVAER_LOG_FORMAT", "log_format"),
+    ("NAERVAER_SECRET_KEY", "secret_key"),
+    ("NAERVAER_CONTACT", "contact"),
+    ("NAERVAER_MAIL_RATE", "mail_rate"),
+    ("NAERVAER_MAIL_WORKERS", "mail_workers"),
+    ("NAERVAER_REMINDER_MAX", "reminder_max"),
+    (
+        "NAERVAER_REMINDER_INTERVAL_HOURS",
+        "reminder_interval_hours",
+    ),
+    ("NAERVAER_RETENTION_DAYS", "retention_days"),
 ];
 
 fn env_partial(env: &HashMap<String, String>) -> Partial {
@@ -135,6 +166,13 @@ fn env_partial(env: &HashMap<String, String>) -> Partial {
         mail_from: get("NAERVAER_MAIL_FROM"),
         outbox_dir: get("NAERVAER_OUTBOX_DIR"),
         log_format: get("NAERVAER_LOG_FORMAT"),
+        secret_key: get("NAERVAER_SECRET_KEY"),
+        contact: get("NAERVAER_CONTACT"),
+        mail_rate: get("NAERVAER_MAIL_RATE"),
+        mail_workers: get("NAERVAER_MAIL_WORKERS"),
+        reminder_max: get("NAERVAER_REMINDER_MAX"),
+        reminder_interval_hours: get("NAERVAER_REMINDER_INTERVAL_HOURS"),
+        retention_days: get("NAERVAER_RETENTION_DAYS"),
     }
 }
 
@@ -219,7 +257,46 @@ impl Settings {
                 "NAERVAER_BASE_URL must start with http:// or https://, got '{base_url}'"
             )));
         }
+        let number =
+            |name: &str, value: Option<String>, default: u32, min: u32| -> Result<u32, AppError> {
+                match value {
+                    None => Ok(default),
+                    Some(v) => match v.trim().parse::<u32>() {
+                        Ok(n) if n >= min => Ok(n),
+                        _ => Err(AppError::Config(format!(
+                            "{name} must be a whole number of at least {min}, got '{v}'"
+                        ))),
+                    },
+                }
+            };
+        let mail_rate = match pick!(mail_rate) {
+            None => 50.0,
+            Some(v) => match v.trim().parse::<f64>() {
+                Ok(r) if r > 0.0 && r.is_finite() => r,
+                _ => {
+                    return Err(AppError::Config(format!(
+                        "NAERVAER_MAIL_RATE must be a positive number, got '{v}'"
+                    )))
+                }
+            },
+        };
+        let secret_key = pick!(secret_key).map(Secret::new);
+        if let Some(k) = &secret_key {
+            crate::rounds::tokens::SecretKey::new(k.expose())?;
+        }
         Ok(Settings {
+            secret_key,
+            contact: pick!(contact).unwrap_or_else(|| "HR-avdelingen".into()),
+            mail_rate,
+            mail_workers: number("NAERVAER_MAIL_WORKERS", pick!(mail_workers), 4, 1)?,
+            reminder_max: number("NAERVAER_REMINDER_MAX", pick!(reminder_max), 2, 0)?,
+            reminder_interval_hours: number(
+                "NAERVAER_REMINDER_INTERVAL_HOURS",
+                pick!(reminder_interval_hours),
+                72,
+                1,
+            )?,
+            retention_days: number("NAERVAER_RETENTION_DAYS", pick!(retention_days), 0, 0)?,
             database_url: Secret::new(database_url),
             bind,
             base_url,
@@ -231,6 +308,19 @@ impl Settings {
             outbox_dir: pick!(outbox_dir).map(PathBuf::from),
             log_format,
         })
+    }
+
+    /// The key that derives survey links and paper codes; required by every
+    /// command that opens rounds, sends mail or accepts answers.
+    pub fn key(&self) -> Result<crate::rounds::tokens::SecretKey, AppError> {
+        match &self.secret_key {
+            Some(k) => crate::rounds::tokens::SecretKey::new(k.expose()),
+            None => Err(AppError::Config(
+                "NAERVAER_SECRET_KEY is not set; `naervaer secret` prints a new one. Keep it: \
+                 survey links already sent stop working if it changes"
+                    .into(),
+            )),
+        }
     }
 
     /// The effective settings as `KEY=value` lines, secrets masked.
@@ -267,6 +357,22 @@ impl Settings {
                     LogFormat::Json => "json".into(),
                 },
             ),
+            (
+                "NAERVAER_SECRET_KEY",
+                self.secret_key
+                    .as_ref()
+                    .map(|_| "***".to_string())
+                    .unwrap_or_else(|| "(unset)".into()),
+            ),
+            ("NAERVAER_CONTACT", self.contact.clone()),
+            ("NAERVAER_MAIL_RATE", self.mail_rate.to_string()),
+            ("NAERVAER_MAIL_WORKERS", self.mail_workers.to_string()),
+            ("NAERVAER_REMINDER_MAX", self.reminder_max.to_string()),
+            (
+                "NAERVAER_REMINDER_INTERVAL_HOURS",
+                self.reminder_interval_hours.to_string(),
+            ),
+            ("NAERVAER_RETENTION_DAYS", self.retention_days.to_string()),
         ];
         debug_assert_eq!(lines.len(), ENV_KEYS.len());
         lines.iter().map(|(k, v)| format!("{k}={v}\n")).collect()

@@ -257,3 +257,120 @@ pub fn seed(conn: &mut DbConnection) -> Result<DemoFiles, import::ImportError> {
     )?;
     Ok(files)
 }
+
+/// The shipped questionnaires, compiled in so the demo runs from anywhere.
+pub const SURVEY_10_FAKTOR: &str = include_str!("../surveys/10-faktor.toml");
+pub const SURVEY_MODULE: &str = include_str!("../surveys/naervaer-modul.toml");
+
+/// Share of invited people who answer the demo's closed round.
+pub const RESPONSE_RATE: f64 = 0.7;
+
+pub struct DemoRounds {
+    pub closed_round: String,
+    pub closed_responses: usize,
+    pub open_round: String,
+    pub open_invited: usize,
+}
+
+/// A score from 1 to 5 around `mean`: a sum of uniforms is close enough to
+/// normal noise for demo data.
+fn likert(rng: &mut ChaCha8Rng, mean: f64) -> u8 {
+    let noise: f64 = (0..4).map(|_| rng.gen_range(-0.5..0.5)).sum::<f64>() * 0.9;
+    (mean + noise).round().clamp(1.0, 5.0) as u8
+}
+
+/// Two rounds: last round, closed, answered by about 70 % through the same
+/// function a web submission calls; and this round, open, its invitations
+/// waiting in the outbox.
+pub fn seed_rounds(
+    conn: &mut DbConnection,
+    key: &crate::rounds::tokens::SecretKey,
+    k: u32,
+) -> Result<DemoRounds, crate::AppError> {
+    use crate::db::schema::invitations;
+    use crate::rounds::answer::{self, Answers};
+    use crate::rounds::{self, tokens::lookup_hash, NewRound};
+    use diesel::prelude::*;
+
+    let mut rng = ChaCha8Rng::seed_from_u64(SEED + 1);
+    let today = rounds::today();
+    let closed = rounds::create(
+        conn,
+        k,
+        NewRound {
+            title: "Medarbeiderundersøkelse høsten 2026".into(),
+            surveys: vec![SURVEY_10_FAKTOR.into(), SURVEY_MODULE.into()],
+            unit_code: None,
+            opens_on: today - chrono::Duration::days(21),
+            closes_on: today,
+            min_group_size: k,
+        },
+    )?;
+    rounds::open(conn, key, &closed.id)?;
+    let surveys = closed.surveys(conn)?;
+    let invs: Vec<(String, String)> = invitations::table
+        .filter(invitations::round_id.eq(&closed.id))
+        .order(invitations::id)
+        .select((invitations::id, invitations::unit_id))
+        .load(conn)?;
+    // Each unit has its own climate: a shift per factor shared by its people.
+    let mut unit_shift: std::collections::HashMap<(String, String), f64> =
+        std::collections::HashMap::new();
+    let mut responses = 0;
+    for (inv, unit) in &invs {
+        if !rng.gen_bool(RESPONSE_RATE) {
+            continue;
+        }
+        let mut a = Answers::default();
+        for s in &surveys {
+            for item in &s.items {
+                let shift = *unit_shift
+                    .entry((unit.clone(), format!("{}.{}", s.id, item.factor)))
+                    .or_insert_with(|| rng.gen_range(-0.8..0.8));
+                let field = answer::item_field(s, &item.key);
+                match rng.gen_range(0..100) {
+                    0..=3 => continue,
+                    4..=7 => {
+                        a.items.insert(field, 0);
+                    }
+                    _ => {
+                        let v = likert(&mut rng, 3.7 + shift);
+                        a.items.insert(field, if item.reverse { 6 - v } else { v });
+                    }
+                }
+            }
+            for b in &s.background {
+                if rng.gen_bool(0.85) {
+                    let o = &b.options[rng.gen_range(0..b.options.len())];
+                    a.background
+                        .insert(answer::background_field(s, &b.key), o.key.clone());
+                }
+            }
+        }
+        let hash = lookup_hash(&key.survey_token(inv));
+        if answer::submit(conn, &hash, &surveys, &a)? == answer::Submitted::Stored {
+            responses += 1;
+        }
+    }
+    rounds::close(conn, &closed.id, true)?;
+
+    let open = rounds::create(
+        conn,
+        k,
+        NewRound {
+            title: "Medarbeiderundersøkelse 2027".into(),
+            surveys: vec![SURVEY_10_FAKTOR.into(), SURVEY_MODULE.into()],
+            unit_code: None,
+            opens_on: today,
+            closes_on: today + chrono::Duration::days(14),
+            min_group_size: k,
+        },
+    )?;
+    let summary = rounds::open(conn, key, &open.id)?;
+    Ok(DemoRounds {
+        closed_round: closed.id,
+        closed_responses: responses,
+        open_round: open.id,
+        open_invited: summary.invited,
+    })
+}

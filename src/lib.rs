@@ -10,6 +10,8 @@
 //!   embedded migrations, schema and models;
 //! - [`import`]: the HR files (units, employees): parse, validate, diff, apply;
 //! - [`survey`]: questionnaire files (TOML): parse and validate;
+//! - [`rounds`]: survey rounds, invitations, tokens, answering, closing;
+//! - [`mail`]: e-mail rendering, transports and the durable outbox;
 //! - [`web`]: the actix-web service, route map and maud views;
 //! - [`demo`]: the synthetic demo municipality.
 
@@ -19,6 +21,8 @@ pub mod demo;
 pub mod error;
 pub mod import;
 pub mod lang;
+pub mod mail;
+pub mod rounds;
 pub mod survey;
 pub mod web;
 

@@ -43,6 +43,15 @@ enum Command {
         #[command(subcommand)]
         what: SurveyWhat,
     },
+    /// Survey rounds: create, open, remind, close, counts, paper letters.
+    Round {
+        #[command(subcommand)]
+        what: RoundWhat,
+    },
+    /// Send every due e-mail in the outbox, then exit.
+    Send,
+    /// Print a new random secret key for NAERVAER_SECRET_KEY.
+    Secret,
     /// Create a fresh SQLite database with a demo municipality and serve it.
     Demo {
         /// The demo database file; it is deleted and created anew.
@@ -71,6 +80,50 @@ enum ImportWhat {
         file: PathBuf,
         #[arg(long)]
         dry_run: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum RoundWhat {
+    /// Create a draft round.
+    Create {
+        #[arg(long)]
+        title: String,
+        /// A questionnaire file; give it again for a second one (the presence module).
+        #[arg(long = "survey", required = true)]
+        surveys: Vec<PathBuf>,
+        /// Cover only this unit and everything below it (default: everyone).
+        #[arg(long)]
+        unit: Option<String>,
+        /// First day, YYYY-MM-DD (default: today).
+        #[arg(long)]
+        opens: Option<chrono::NaiveDate>,
+        /// Last day, YYYY-MM-DD.
+        #[arg(long)]
+        closes: chrono::NaiveDate,
+        /// Minimum group size for this round (default: the installation's).
+        #[arg(long)]
+        k: Option<u32>,
+    },
+    /// Open a draft round: invitations and their e-mails are created.
+    Open { round: String },
+    /// Queue reminders to those who have not answered.
+    Remind { round: String },
+    /// Close an open round.
+    Close { round: String },
+    /// Invited, answered and reminded per unit (counts only).
+    Status { round: String },
+    /// All rounds.
+    List,
+    /// Printable letters with one-time codes (people without e-mail).
+    Letters {
+        round: String,
+        /// Write the HTML here instead of standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Letters for everyone who has not answered, not only those without e-mail.
+        #[arg(long)]
+        everyone: bool,
     },
 }
 
@@ -117,7 +170,9 @@ fn main() -> ExitCode {
             run_import(&settings, kind, &file, dry_run)
         }
         Command::Demo { db, bind, check } => run_demo(settings, &db, bind, check),
-        Command::Survey { .. } => unreachable!("handled above"),
+        Command::Round { what } => round_command(&settings, what),
+        Command::Send => send(&settings),
+        Command::Survey { .. } | Command::Secret => unreachable!("handled above"),
     };
     match result {
         Ok(code) => code,
@@ -153,9 +208,205 @@ fn serve(settings: Settings) -> Result<ExitCode, AppError> {
     let listener = TcpListener::bind(&settings.bind)
         .map_err(|e| AppError::Config(format!("cannot listen on {}: {e}", settings.bind)))?;
     tracing::info!(address = %listener.local_addr()?, base_url = %settings.base_url, "naervaer serving");
-    let state = AppState { pool, settings };
+    let state = AppState::new(pool.clone(), settings.clone())?;
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let background = spawn_background(pool, settings, stop.clone());
     actix_web::rt::System::new().block_on(async move { web::run(listener, state)?.await })?;
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    if let Some(b) = background {
+        let _ = b.join();
+    }
     tracing::info!("naervaer stopped");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The background duties of `serve`: send due e-mail, close rounds whose
+/// closing day has passed, reduce invitations after the retention period.
+/// Every node may run them at once: each step is safe to run concurrently.
+fn spawn_background(
+    pool: db::Pool,
+    settings: Settings,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+) -> Option<std::thread::JoinHandle<()>> {
+    let mailer = match naervaer::mail::Mailer::from_settings(&settings) {
+        Ok(m) => Some(m),
+        Err(e) => {
+            tracing::warn!(error = %e, "e-mail sending is off");
+            None
+        }
+    };
+    let key = settings.key().ok();
+    Some(std::thread::spawn(move || {
+        while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+            if let (Some(mailer), Some(key)) = (&mailer, &key) {
+                match naervaer::mail::outbox::send_due(&pool, mailer, &settings, key) {
+                    Ok(r) if r.sent + r.failed + r.retrying > 0 => {
+                        tracing::info!(
+                            sent = r.sent,
+                            retrying = r.retrying,
+                            failed = r.failed,
+                            "outbox"
+                        )
+                    }
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "outbox run failed"),
+                }
+            }
+            let reduce_now = settings.retention_days == 0;
+            match pool.get().map_err(AppError::from).and_then(|mut c| {
+                let closed = naervaer::rounds::close_expired(&mut c, reduce_now)?;
+                naervaer::rounds::reduce_expired(&mut c, settings.retention_days)?;
+                Ok(closed)
+            }) {
+                Ok(closed) => {
+                    for id in closed {
+                        tracing::info!(round = %id, "round closed at its closing date");
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "closing rounds failed"),
+            }
+            for _ in 0..50 {
+                if stop.load(std::sync::atomic::Ordering::SeqCst) {
+                    break;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+        }
+    }))
+}
+
+fn send(settings: &Settings) -> Result<ExitCode, AppError> {
+    let pool = db::open_pool(
+        settings.database_url.expose(),
+        settings.pool_size.max(settings.mail_workers + 1),
+    )?;
+    let mailer = naervaer::mail::Mailer::from_settings(settings)?;
+    let started = std::time::Instant::now();
+    let r = naervaer::mail::outbox::send_due(&pool, &mailer, settings, &settings.key()?)?;
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "sent {}, retrying later {}, failed {} in {:.2} s ({:.0} messages/s)",
+        r.sent,
+        r.retrying,
+        r.failed,
+        secs,
+        r.sent as f64 / secs.max(1e-9)
+    );
+    let mut conn = pool.get()?;
+    for (to, round, error) in naervaer::mail::outbox::failures(&mut conn)? {
+        println!("  failed: {to} ({round}): {error}");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn round_command(settings: &Settings, what: RoundWhat) -> Result<ExitCode, AppError> {
+    use naervaer::rounds::{self, Round};
+    let mut conn = db::connect(settings.database_url.expose())?;
+    db::run_migrations(&mut conn)?;
+    match what {
+        RoundWhat::Create {
+            title,
+            surveys,
+            unit,
+            opens,
+            closes,
+            k,
+        } => {
+            let texts = surveys
+                .iter()
+                .map(|p| {
+                    std::fs::read_to_string(p)
+                        .map_err(|e| AppError::BadRequest(format!("{}: {e}", p.display())))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            let round = rounds::create(
+                &mut conn,
+                settings.min_group_size,
+                rounds::NewRound {
+                    title,
+                    surveys: texts,
+                    unit_code: unit,
+                    opens_on: opens.unwrap_or_else(rounds::today),
+                    closes_on: closes,
+                    min_group_size: k.unwrap_or(settings.min_group_size),
+                },
+            )?;
+            println!("{}", round.id);
+        }
+        RoundWhat::Open { round } => {
+            let round = Round::find_by_prefix(&mut conn, &round)?;
+            let s = rounds::open(&mut conn, &settings.key()?, &round.id)?;
+            println!("opened: {} invited, {} by e-mail (queued), {} on paper (print with `naervaer round letters`)", s.invited, s.by_email, s.on_paper);
+        }
+        RoundWhat::Remind { round } => {
+            let round = Round::find_by_prefix(&mut conn, &round)?;
+            let n = rounds::remind(
+                &mut conn,
+                &round.id,
+                settings.reminder_max,
+                i64::from(settings.reminder_interval_hours) * 3600,
+            )?;
+            println!("{n} reminder(s) queued");
+        }
+        RoundWhat::Close { round } => {
+            let round = Round::find_by_prefix(&mut conn, &round)?;
+            let n = rounds::close(&mut conn, &round.id, settings.retention_days == 0)?;
+            println!("closed: {n} responses");
+        }
+        RoundWhat::Status { round } => {
+            let round = Round::find_by_prefix(&mut conn, &round)?;
+            let names = rounds::unit_names(&mut conn)?;
+            println!(
+                "{} ({}, {} – {})",
+                round.title, round.status, round.opens_on, round.closes_on
+            );
+            println!(
+                "{:<8} {:<36} {:>8} {:>8} {:>9}",
+                "unit", "name", "invited", "answered", "reminded"
+            );
+            let (mut i, mut a, mut r) = (0, 0, 0);
+            for c in rounds::counts(&mut conn, &round.id)? {
+                let (code, name) = names.get(&c.unit_id).cloned().unwrap_or_default();
+                println!(
+                    "{code:<8} {name:<36} {:>8} {:>8} {:>9}",
+                    c.invited, c.responded, c.reminded
+                );
+                (i, a, r) = (i + c.invited, a + c.responded, r + c.reminded);
+            }
+            println!("{:<45} {i:>8} {a:>8} {r:>9}", "total");
+        }
+        RoundWhat::List => {
+            for r in Round::all(&mut conn)? {
+                println!(
+                    "{}  {:<6}  {} – {}  {}",
+                    r.id, r.status, r.opens_on, r.closes_on, r.title
+                );
+            }
+        }
+        RoundWhat::Letters {
+            round,
+            out,
+            everyone,
+        } => {
+            let round = Round::find_by_prefix(&mut conn, &round)?;
+            let letters = rounds::letters(&mut conn, &settings.key()?, &round.id, everyone)?;
+            let html = naervaer::web::views::letters::letters(
+                &round.title,
+                &settings.base_url,
+                round.closes_on_date(),
+                &settings.contact,
+                &letters,
+            )
+            .into_string();
+            match out {
+                Some(p) => {
+                    std::fs::write(&p, html)?;
+                    eprintln!("{} letter(s) written to {}", letters.len(), p.display());
+                }
+                None => print!("{html}"),
+            }
+        }
+    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -299,13 +550,61 @@ fn run_demo(
     let listener = TcpListener::bind(&bind)
         .map_err(|e| AppError::Config(format!("cannot listen on {bind}: {e}")))?;
     let addr = listener.local_addr()?;
+    // The demo's links must point at this very process, and its e-mails land
+    // as files in a folder beside the database.
+    settings.base_url = format!("http://{addr}");
+    if settings.secret_key.is_none() {
+        settings.secret_key = Some(naervaer::config::Secret::new(
+            naervaer::rounds::tokens::SecretKey::generate(),
+        ));
+    }
+    let outbox_dir = settings
+        .outbox_dir
+        .clone()
+        .unwrap_or_else(|| db_path.with_file_name("naervaer-demo-outbox"));
+    if outbox_dir.exists() {
+        for entry in std::fs::read_dir(&outbox_dir)? {
+            let p = entry?.path();
+            if p.extension().is_some_and(|e| e == "eml") {
+                std::fs::remove_file(p)?;
+            }
+        }
+    }
+    settings.outbox_dir = Some(outbox_dir.clone());
+    let key = settings.key()?;
+    let rounds = {
+        let mut conn = pool.get()?;
+        naervaer::demo::seed_rounds(&mut conn, &key, settings.min_group_size)?
+    };
+    let mailer = naervaer::mail::Mailer::from_settings(&settings)?;
+    let sent = naervaer::mail::outbox::send_due(&pool, &mailer, &settings, &key)?;
+    let paper = {
+        let mut conn = pool.get()?;
+        naervaer::rounds::letters(&mut conn, &key, &rounds.open_round, false)?
+    };
     println!(
         "Demo kommune: {} units, {} employees in {}",
         demo::UNITS.len(),
         files.employees,
         db_path.display()
     );
-    let state = AppState { pool, settings };
+    println!(
+        "Closed round: {} responses. Open round: {} invited.",
+        rounds.closed_responses, rounds.open_invited
+    );
+    println!(
+        "Invitation e-mails: {} .eml files in {}",
+        sent.sent,
+        outbox_dir.display()
+    );
+    if let Some(p) = paper.first() {
+        println!(
+            "A paper letter's code ({}): {} at http://{addr}/kode",
+            p.name,
+            naervaer::rounds::tokens::format_code(&p.code)
+        );
+    }
+    let state = AppState::new(pool, settings)?;
     if check {
         let status = actix_web::rt::System::new().block_on(async move {
             let server = web::run(listener, state)?;

@@ -50,7 +50,99 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    rounds (id) {
+        id -> Text,
+        title -> Text,
+        status -> Text,
+        root_unit_id -> Nullable<Text>,
+        opens_on -> Text,
+        closes_on -> Text,
+        min_group_size -> Integer,
+        created_at -> BigInt,
+        opened_at -> Nullable<BigInt>,
+        closed_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    round_surveys (round_id, position) {
+        round_id -> Text,
+        position -> Integer,
+        survey_id -> Text,
+        version -> Text,
+        sha256 -> Text,
+        content -> Text,
+    }
+}
+
+diesel::table! {
+    invitations (id) {
+        id -> Text,
+        round_id -> Text,
+        employee_id -> Text,
+        unit_id -> Text,
+        token_hash -> Text,
+        code_hash -> Text,
+        channel -> Text,
+        responded -> Bool,
+        reminders_sent -> Integer,
+        last_reminded_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    responses (id) {
+        id -> Text,
+        round_id -> Text,
+        unit_id -> Text,
+        answers -> Text,
+        background -> Text,
+    }
+}
+
+diesel::table! {
+    daily_counts (round_id, unit_id, day) {
+        round_id -> Text,
+        unit_id -> Text,
+        day -> Text,
+        responses -> Integer,
+    }
+}
+
+diesel::table! {
+    invitation_counts (round_id, unit_id) {
+        round_id -> Text,
+        unit_id -> Text,
+        invited -> Integer,
+        responded -> Integer,
+        reminded -> Integer,
+    }
+}
+
+diesel::table! {
+    outbox (id) {
+        id -> Text,
+        kind -> Text,
+        round_id -> Text,
+        invitation_id -> Text,
+        recipient -> Text,
+        status -> Text,
+        attempts -> Integer,
+        next_attempt_at -> BigInt,
+        claimed_by -> Nullable<Text>,
+        claimed_at -> Nullable<BigInt>,
+        last_error -> Nullable<Text>,
+        created_at -> BigInt,
+        sent_at -> Nullable<BigInt>,
+    }
+}
+
 diesel::joinable!(employees -> units (unit_id));
+diesel::joinable!(invitations -> employees (employee_id));
+diesel::joinable!(invitations -> rounds (round_id));
+diesel::joinable!(outbox -> invitations (invitation_id));
+diesel::joinable!(outbox -> rounds (round_id));
 diesel::joinable!(unit_leaders -> employees (employee_id));
 diesel::joinable!(unit_leaders -> units (unit_id));
 diesel::joinable!(employee_roles -> employees (employee_id));
@@ -60,5 +152,12 @@ diesel::allow_tables_to_appear_in_same_query!(
     employees,
     unit_leaders,
     employee_roles,
-    import_runs
+    import_runs,
+    rounds,
+    round_surveys,
+    invitations,
+    responses,
+    daily_counts,
+    invitation_counts,
+    outbox,
 );

@@ -2,6 +2,8 @@
 //! permission, call the library, and render a view from [`views`].
 
 pub mod logging;
+pub mod ratelimit;
+pub mod survey;
 pub mod views;
 
 use crate::config::Settings;
@@ -20,6 +22,32 @@ use std::net::TcpListener;
 pub struct AppState {
     pub pool: Pool,
     pub settings: Settings,
+    /// None when `NAERVAER_SECRET_KEY` is unset: paper codes cannot be
+    /// turned into survey sessions then.
+    pub key: Option<crate::rounds::tokens::SecretKey>,
+    pub code_limiter: std::sync::Arc<ratelimit::RateLimiter>,
+}
+
+/// Code attempts per client address per window.
+pub const CODE_ATTEMPTS: u32 = 10;
+pub const CODE_WINDOW: std::time::Duration = std::time::Duration::from_secs(600);
+
+impl AppState {
+    pub fn new(pool: Pool, settings: Settings) -> Result<AppState, AppError> {
+        let key = match settings.secret_key {
+            Some(_) => Some(settings.key()?),
+            None => None,
+        };
+        Ok(AppState {
+            pool,
+            settings,
+            key,
+            code_limiter: std::sync::Arc::new(ratelimit::RateLimiter::new(
+                CODE_ATTEMPTS,
+                CODE_WINDOW,
+            )),
+        })
+    }
 }
 
 /// Largest request body accepted anywhere; survey forms are far smaller.
@@ -32,7 +60,14 @@ pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/", web::get().to(index))
         .route("/healthz", web::get().to(healthz))
-        .route("/static/app.css", web::get().to(stylesheet));
+        .route("/static/app.css", web::get().to(stylesheet))
+        .route("/s/{token}", web::get().to(survey::enter))
+        .route("/svar", web::get().to(survey::start))
+        .route("/svar", web::post().to(survey::step))
+        .route("/kvittering", web::get().to(survey::receipt))
+        .route("/kode", web::get().to(survey::code_form))
+        .route("/kode", web::post().to(survey::code_enter))
+        .route("/tilgjengelighet", web::get().to(survey::accessibility));
 }
 
 /// Starts the server on an already bound listener, so tests can bind

@@ -3,12 +3,14 @@
 
 mod support;
 
+mod answering;
 mod cli;
 mod config;
 mod db_layer;
 mod demo;
 mod import_employees;
 mod import_units;
+mod rounds;
 mod surveys;
 mod web;
 

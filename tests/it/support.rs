@@ -290,17 +290,34 @@ pub struct TestServer {
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
+/// The secret key every test installation uses.
+pub const TEST_KEY: &str = "test-key-0123456789abcdef0123456789abcdef";
+
+/// Settings for a test installation on `db`, with `extra` variables.
+pub fn settings(db: &TestDb, extra: &[(&str, &str)]) -> naervaer::config::Settings {
+    let mut env: std::collections::HashMap<String, String> = [
+        ("NAERVAER_DATABASE_URL".to_string(), db.url.clone()),
+        ("NAERVAER_SECRET_KEY".to_string(), TEST_KEY.to_string()),
+    ]
+    .into_iter()
+    .collect();
+    for (k, v) in extra {
+        env.insert(k.to_string(), v.to_string());
+    }
+    naervaer::config::Settings::from_sources(&env, None).unwrap()
+}
+
+pub fn key() -> naervaer::rounds::tokens::SecretKey {
+    naervaer::rounds::tokens::SecretKey::new(TEST_KEY).unwrap()
+}
+
 impl TestServer {
     pub fn start(db: &TestDb) -> TestServer {
-        let env: std::collections::HashMap<String, String> =
-            [("NAERVAER_DATABASE_URL".to_string(), db.url.clone())]
-                .into_iter()
-                .collect();
-        let settings = naervaer::config::Settings::from_sources(&env, None).unwrap();
-        let state = naervaer::web::AppState {
-            pool: db.pool(),
-            settings,
-        };
+        TestServer::start_with(db, settings(db, &[]))
+    }
+
+    pub fn start_with(db: &TestDb, settings: naervaer::config::Settings) -> TestServer {
+        let state = naervaer::web::AppState::new(db.pool(), settings).unwrap();
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
         let (tx, rx) = std::sync::mpsc::channel();
@@ -352,13 +369,24 @@ impl Response {
 /// Plain HTTP/1.1 over a socket: enough for tests, and no client library
 /// between the test and what the server really sent.
 pub fn http(addr: std::net::SocketAddr, method: &str, path: &str, body: &str) -> Response {
+    http_cookie(addr, method, path, body, None)
+}
+
+pub fn http_cookie(
+    addr: std::net::SocketAddr,
+    method: &str,
+    path: &str,
+    body: &str,
+    cookie: Option<&str>,
+) -> Response {
     use std::io::{Read, Write};
     let mut s = std::net::TcpStream::connect(addr).unwrap();
     s.set_read_timeout(Some(std::time::Duration::from_secs(20)))
         .unwrap();
     write!(
         s,
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n{}Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
+        cookie.map(|c| format!("Cookie: {c}\r\n")).unwrap_or_default(),
         body.len()
     )
     .unwrap();

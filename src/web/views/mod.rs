@@ -1,6 +1,9 @@
 //! Pages, one function each, on the shared [`layout`]. maud escapes every
 //! value; nothing from a user or a file is ever inserted unescaped.
 
+pub mod letters;
+pub mod survey;
+
 use crate::lang::Lang;
 use actix_web::http::StatusCode;
 use maud::{html, Markup, DOCTYPE};
@@ -8,6 +11,13 @@ use maud::{html, Markup, DOCTYPE};
 /// The frame of every page: language attribute, skip link, header with the
 /// language switcher, main landmark, footer. No inline script or style.
 pub fn layout(lang: Lang, title: &str, path: &str, body: Markup) -> Markup {
+    frame(lang, title, Some(path), body)
+}
+
+/// `switch_path`: where the header's language links point; None leaves them
+/// out (the questionnaire switches language inside its form, keeping the
+/// answers).
+pub fn frame(lang: Lang, title: &str, switch_path: Option<&str>, body: Markup) -> Markup {
     html! {
         (DOCTYPE)
         html lang=(lang.code()) {
@@ -21,14 +31,16 @@ pub fn layout(lang: Lang, title: &str, path: &str, body: Markup) -> Markup {
                 a.skip href="#main" { (lang.pick("Hopp til innholdet", "Hopp til innhaldet", "Skip to content")) }
                 header.site {
                     a.brand href="/" { "naervaer" }
-                    nav aria-label=(lang.pick("Språk", "Språk", "Language")) {
-                        ul.langs {
-                            @for l in Lang::ALL {
-                                li {
-                                    @if l == lang {
-                                        span aria-current="true" lang=(l.code()) { (l.native_name()) }
-                                    } @else {
-                                        a href={ (path) "?lang=" (l.code()) } lang=(l.code()) hreflang=(l.code()) { (l.native_name()) }
+                    @if let Some(path) = switch_path {
+                        nav aria-label=(lang.pick("Språk", "Språk", "Language")) {
+                            ul.langs {
+                                @for l in Lang::ALL {
+                                    li {
+                                        @if l == lang {
+                                            span aria-current="true" lang=(l.code()) { (l.native_name()) }
+                                        } @else {
+                                            a href={ (path) "?lang=" (l.code()) } lang=(l.code()) hreflang=(l.code()) { (l.native_name()) }
+                                        }
                                     }
                                 }
                             }
@@ -41,6 +53,7 @@ pub fn layout(lang: Lang, title: &str, path: &str, body: Markup) -> Markup {
                         "naervaer – anonym medarbeiderundersøkelse og nærværsarbeid",
                         "naervaer – anonym medarbeidarundersøking og nærværsarbeid",
                         "naervaer – anonymous employee survey and presence work")) }
+                    p { a href={ "/tilgjengelighet?lang=" (lang.code()) } { (lang.pick("Tilgjengelighetserklæring", "Tilgjengeerklæring", "Accessibility statement")) } }
                 }
             }
         }

@@ -1,0 +1,204 @@
+//! E-mail: where it goes ([`Mailer`]), what it says ([`render`]), and the
+//! durable outbox that sends it ([`outbox`]).
+
+pub mod outbox;
+
+use crate::config::Settings;
+use crate::lang::Lang;
+use crate::AppError;
+use lettre::message::{header::ContentType, Mailbox, MultiPart, SinglePart};
+use lettre::{Message, SmtpTransport, Transport};
+use maud::html;
+use std::path::PathBuf;
+
+/// Where messages go: an SMTP relay, or `.eml` files in a folder (the demo
+/// and local trials).
+#[derive(Clone)]
+pub enum Mailer {
+    Smtp(SmtpTransport),
+    Files(PathBuf),
+}
+
+/// A failed hand-over. Permanent failures (the relay said 5xx) are not
+/// retried; others are, with back-off.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct SendError {
+    pub permanent: bool,
+    pub message: String,
+}
+
+impl Mailer {
+    pub fn from_settings(settings: &Settings) -> Result<Mailer, AppError> {
+        if let Some(dir) = &settings.outbox_dir {
+            std::fs::create_dir_all(dir)?;
+            return Ok(Mailer::Files(dir.clone()));
+        }
+        let Some(url) = &settings.smtp_url else {
+            return Err(AppError::Config(
+                "no way to send e-mail: set NAERVAER_SMTP_URL (e.g. smtp://user:pass@relay:587?tls=required) \
+                 or NAERVAER_OUTBOX_DIR"
+                    .into(),
+            ));
+        };
+        // lettre reads smtp:// (plain, or STARTTLS with ?tls=required or
+        // ?tls=opportunistic) and smtps:// (TLS), with credentials.
+        let transport = SmtpTransport::from_url(url.expose())
+            .map_err(|e| AppError::Config(format!("NAERVAER_SMTP_URL: {e}")))?
+            .pool_config(
+                lettre::transport::smtp::PoolConfig::new().max_size(settings.mail_workers.max(1)),
+            )
+            .timeout(Some(std::time::Duration::from_secs(30)))
+            .build();
+        Ok(Mailer::Smtp(transport))
+    }
+
+    pub fn send(&self, message: &Message, file_stem: &str) -> Result<(), SendError> {
+        match self {
+            Mailer::Smtp(t) => t.send(message).map(|_| ()).map_err(|e| SendError {
+                permanent: e.is_permanent(),
+                message: e.to_string(),
+            }),
+            Mailer::Files(dir) => {
+                let path = dir.join(format!("{file_stem}.eml"));
+                std::fs::write(&path, message.formatted()).map_err(|e| SendError {
+                    permanent: false,
+                    message: format!("{}: {e}", path.display()),
+                })
+            }
+        }
+    }
+}
+
+/// Everything a survey e-mail says.
+pub struct SurveyMail<'a> {
+    pub reminder: bool,
+    pub lang: Lang,
+    pub organisation: &'a str,
+    pub round_title: &'a str,
+    pub link: &'a str,
+    pub closes_on: chrono::NaiveDate,
+    pub contact: &'a str,
+}
+
+/// Subject, plain text and HTML of an invitation or reminder.
+pub fn render(m: &SurveyMail) -> (String, String, String) {
+    let l = m.lang;
+    let date = m.closes_on.format("%d.%m.%Y").to_string();
+    let subject = if m.reminder {
+        format!(
+            "{}: {}",
+            l.pick("Påminnelse", "Påminning", "Reminder"),
+            m.round_title
+        )
+    } else {
+        format!("{} – {}", m.round_title, m.organisation)
+    };
+    let greeting = if m.reminder {
+        l.pick(
+            "Vi har ikke registrert svar fra deg ennå. Hvis du allerede har svart, kan du se bort fra denne e-posten.",
+            "Vi har ikkje registrert svar frå deg enno. Om du allereie har svart, kan du sjå bort frå denne e-posten.",
+            "We have not yet registered an answer from you. If you have already answered, please ignore this e-mail.",
+        )
+    } else {
+        l.pick(
+            "Du er invitert til å svare på medarbeiderundersøkelsen. Det tar om lag ti minutter, på mobil eller PC.",
+            "Du er invitert til å svare på medarbeidarundersøkinga. Det tek om lag ti minutt, på mobil eller PC.",
+            "You are invited to answer the employee survey. It takes about ten minutes, on a phone or a PC.",
+        )
+    };
+    let deadline = format!(
+        "{} {date}.",
+        l.pick(
+            "Undersøkelsen er åpen til og med",
+            "Undersøkinga er open til og med",
+            "The survey is open until and including"
+        )
+    );
+    let anonymous = l.pick(
+        "Svarene dine er anonyme. Lenken er personlig bare for at ingen skal kunne svare to ganger: svaret lagres uten kobling til deg eller lenken, og resultater vises bare for grupper med nok svar.",
+        "Svara dine er anonyme. Lenkja er personleg berre for at ingen skal kunne svare to gonger: svaret blir lagra utan kopling til deg eller lenkja, og resultat blir berre viste for grupper med nok svar.",
+        "Your answers are anonymous. The link is personal only so that nobody can answer twice: the answer is stored without any link to you or the link, and results are shown only for groups with enough answers.",
+    );
+    let ask = format!(
+        "{} {}",
+        l.pick(
+            "Spørsmål? Kontakt",
+            "Spørsmål? Kontakt",
+            "Questions? Contact"
+        ),
+        m.contact
+    );
+    let open = l.pick("Åpne undersøkelsen", "Opne undersøkinga", "Open the survey");
+    let dont_share = l.pick(
+        "Ikke videresend denne e-posten.",
+        "Ikkje vidaresend denne e-posten.",
+        "Please do not forward this e-mail.",
+    );
+    let text = format!(
+        "{greeting}\n\n{open}:\n{}\n\n{deadline}\n\n{anonymous}\n\n{dont_share}\n\n{ask}\n",
+        m.link
+    );
+    // Table layout and inline attributes only: Outlook ignores most CSS.
+    let body = html! {
+        (maud::DOCTYPE)
+        html lang=(l.code()) {
+            head { meta charset="utf-8"; title { (subject) } }
+            body {
+                table role="presentation" width="100%" cellpadding="0" cellspacing="0" {
+                    tr { td style="font-family: Arial, sans-serif; font-size: 16px; line-height: 1.5; color: #1a1a1a; padding: 16px;" {
+                        p { (greeting) }
+                        p { a href=(m.link) style="color: #0b5394; font-weight: bold;" { (open) } }
+                        p { (deadline) }
+                        p { (anonymous) }
+                        p { (dont_share) }
+                        p { (ask) }
+                    } }
+                }
+            }
+        }
+    };
+    (subject, text, body.into_string())
+}
+
+/// A multipart (plain text + HTML) message with a stable Message-ID, so a
+/// copy resent after a crash is recognisable as the same message.
+pub fn build(
+    from: &str,
+    to: &str,
+    message_id: &str,
+    lang: Lang,
+    subject: &str,
+    text: String,
+    html: String,
+) -> Result<Message, AppError> {
+    let from: Mailbox = from
+        .parse()
+        .map_err(|e| AppError::Config(format!("NAERVAER_MAIL_FROM '{from}': {e}")))?;
+    let to: Mailbox = to
+        .parse()
+        .map_err(|e| AppError::BadRequest(format!("recipient '{to}': {e}")))?;
+    Message::builder()
+        .from(from)
+        .to(to)
+        .subject(subject)
+        .message_id(Some(format!("<{message_id}@naervaer>")))
+        .raw_header(lettre::message::header::HeaderValue::new(
+            lettre::message::header::HeaderName::new_from_ascii_str("Content-Language"),
+            lang.code().to_string(),
+        ))
+        .multipart(
+            MultiPart::alternative()
+                .singlepart(
+                    SinglePart::builder()
+                        .header(ContentType::TEXT_PLAIN)
+                        .body(text),
+                )
+                .singlepart(
+                    SinglePart::builder()
+                        .header(ContentType::TEXT_HTML)
+                        .body(html),
+                ),
+        )
+        .map_err(|e| AppError::BadRequest(format!("cannot build e-mail: {e}")))
+}

@@ -1,0 +1,333 @@
+//! The durable outbox. Invitations and reminders are queued as rows in the
+//! same transaction that creates them; senders claim rows atomically, hand
+//! the message to the relay, and mark it sent. Several senders (threads or
+//! app nodes) never claim the same row: PostgreSQL claims with
+//! `FOR UPDATE SKIP LOCKED`, SQLite with one atomic `UPDATE … RETURNING`.
+//!
+//! A crash between hand-over and marking leaves the row `sending`; after
+//! [`STALE_CLAIM_SECS`] it is released and sent again. So at most the
+//! messages in flight at the crash are sent twice, with the same Message-ID.
+
+use super::{Mailer, SurveyMail};
+use crate::config::Settings;
+use crate::db::schema::{employees, invitations, outbox, rounds, units};
+use crate::db::{new_id, now_unix, DbConnection, Pool};
+use crate::lang::Lang;
+use crate::rounds::tokens::SecretKey;
+use crate::rounds::Round;
+use crate::AppError;
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Integer, Text};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// A claim older than this is taken to belong to a sender that died.
+pub const STALE_CLAIM_SECS: i64 = 120;
+/// Attempts before a message is given up as failed.
+pub const MAX_ATTEMPTS: i32 = 6;
+
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = outbox)]
+pub struct NewMail {
+    id: String,
+    kind: String,
+    round_id: String,
+    invitation_id: String,
+    recipient: String,
+    status: String,
+    attempts: i32,
+    next_attempt_at: i64,
+    created_at: i64,
+}
+
+impl NewMail {
+    pub fn new(
+        kind: &str,
+        round_id: &str,
+        invitation_id: &str,
+        recipient: &str,
+        now: i64,
+    ) -> NewMail {
+        NewMail {
+            id: new_id(),
+            kind: kind.into(),
+            round_id: round_id.into(),
+            invitation_id: invitation_id.into(),
+            recipient: recipient.into(),
+            status: "pending".into(),
+            attempts: 0,
+            next_attempt_at: now,
+            created_at: now,
+        }
+    }
+}
+
+#[derive(Debug, Clone, QueryableByName)]
+pub struct Claimed {
+    #[diesel(sql_type = Text)]
+    pub id: String,
+    #[diesel(sql_type = Text)]
+    pub kind: String,
+    #[diesel(sql_type = Text)]
+    pub invitation_id: String,
+    #[diesel(sql_type = Text)]
+    pub recipient: String,
+    #[diesel(sql_type = Integer)]
+    pub attempts: i32,
+}
+
+const CLAIM_PG: &str = "UPDATE outbox SET status = 'sending', claimed_by = $1, claimed_at = $2 \
+     WHERE id IN (SELECT id FROM outbox WHERE status = 'pending' AND next_attempt_at <= $2 \
+                  ORDER BY created_at, id LIMIT $3 FOR UPDATE SKIP LOCKED) \
+     RETURNING id, kind, invitation_id, recipient, attempts";
+const CLAIM_SQLITE: &str =
+    "UPDATE outbox SET status = 'sending', claimed_by = ?1, claimed_at = ?2 \
+     WHERE id IN (SELECT id FROM outbox WHERE status = 'pending' AND next_attempt_at <= ?2 \
+                  ORDER BY created_at, id LIMIT ?3) \
+     RETURNING id, kind, invitation_id, recipient, attempts";
+
+/// Claims up to `limit` due messages for `sender`.
+pub fn claim(conn: &mut DbConnection, sender: &str, limit: i32) -> QueryResult<Vec<Claimed>> {
+    let now = now_unix();
+    match conn {
+        DbConnection::Pg(c) => diesel::sql_query(CLAIM_PG)
+            .bind::<Text, _>(sender)
+            .bind::<BigInt, _>(now)
+            .bind::<Integer, _>(limit)
+            .load(c),
+        DbConnection::Sqlite(c) => diesel::sql_query(CLAIM_SQLITE)
+            .bind::<Text, _>(sender)
+            .bind::<BigInt, _>(now)
+            .bind::<Integer, _>(limit)
+            .load(c),
+    }
+}
+
+/// Releases claims of senders that died mid-send.
+pub fn release_stale(conn: &mut DbConnection) -> QueryResult<usize> {
+    diesel::update(
+        outbox::table
+            .filter(outbox::status.eq("sending"))
+            .filter(outbox::claimed_at.lt(now_unix() - STALE_CLAIM_SECS)),
+    )
+    .set((
+        outbox::status.eq("pending"),
+        outbox::claimed_by.eq(None::<String>),
+    ))
+    .execute(conn)
+}
+
+fn mark_sent(conn: &mut DbConnection, id: &str) -> QueryResult<usize> {
+    diesel::update(outbox::table.find(id))
+        .set((
+            outbox::status.eq("sent"),
+            outbox::sent_at.eq(now_unix()),
+            outbox::last_error.eq(None::<String>),
+        ))
+        .execute(conn)
+}
+
+fn mark_failed(
+    conn: &mut DbConnection,
+    m: &Claimed,
+    error: &str,
+    permanent: bool,
+) -> QueryResult<bool> {
+    let attempts = m.attempts + 1;
+    let give_up = permanent || attempts >= MAX_ATTEMPTS;
+    // 30 s, 1 min, 2 min, 4 min, … between attempts.
+    let backoff = 30i64 << (attempts - 1).clamp(0, 8);
+    diesel::update(outbox::table.find(&m.id))
+        .set((
+            outbox::status.eq(if give_up { "failed" } else { "pending" }),
+            outbox::attempts.eq(attempts),
+            outbox::next_attempt_at.eq(now_unix() + backoff),
+            outbox::last_error.eq(error.chars().take(500).collect::<String>()),
+        ))
+        .execute(conn)?;
+    Ok(give_up)
+}
+
+/// What one sending run did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct SendReport {
+    pub sent: usize,
+    pub retrying: usize,
+    pub failed: usize,
+}
+
+/// Renders the message for a claimed row: the link is derived from the
+/// invitation id and the secret key at this moment; nothing secret was
+/// stored.
+fn compose(
+    conn: &mut DbConnection,
+    settings: &Settings,
+    key: &SecretKey,
+    m: &Claimed,
+) -> Result<lettre::Message, AppError> {
+    let (round_id, language): (String, String) = invitations::table
+        .inner_join(employees::table)
+        .filter(invitations::id.eq(&m.invitation_id))
+        .select((invitations::round_id, employees::language))
+        .first(conn)?;
+    let round = Round::find(conn, &round_id)?;
+    let organisation: String = units::table
+        .filter(units::parent_id.is_null())
+        .filter(units::active.eq(true))
+        .select(units::name)
+        .first(conn)
+        .optional()?
+        .unwrap_or_default();
+    let lang: Lang = language.parse().unwrap_or_default();
+    let link = format!(
+        "{}/s/{}",
+        settings.base_url,
+        key.survey_token(&m.invitation_id)
+    );
+    let (subject, text, html) = super::render(&SurveyMail {
+        reminder: m.kind == "reminder",
+        lang,
+        organisation: &organisation,
+        round_title: &round.title,
+        link: &link,
+        closes_on: round.closes_on_date(),
+        contact: &settings.contact,
+    });
+    super::build(
+        &settings.mail_from,
+        &m.recipient,
+        &m.id,
+        lang,
+        &subject,
+        text,
+        html,
+    )
+}
+
+/// Spaces hand-overs evenly to stay under `rate` messages per second,
+/// across all worker threads of this process.
+struct Pace {
+    next: Mutex<Instant>,
+    gap: Duration,
+}
+
+impl Pace {
+    fn wait(&self) {
+        let at = {
+            let mut next = self.next.lock().expect("pace lock");
+            let now = Instant::now();
+            let at = (*next).max(now);
+            *next = at + self.gap;
+            at
+        };
+        let now = Instant::now();
+        if at > now {
+            std::thread::sleep(at - now);
+        }
+    }
+}
+
+/// Sends every due message with `settings.mail_workers` threads and returns
+/// when none is left. Each thread claims small batches, so several
+/// processes running this at once share the work.
+pub fn send_due(
+    pool: &Pool,
+    mailer: &Mailer,
+    settings: &Settings,
+    key: &SecretKey,
+) -> Result<SendReport, AppError> {
+    {
+        let mut conn = pool.get()?;
+        release_stale(&mut conn)?;
+    }
+    let sender = format!("{}-{}", std::process::id(), &new_id()[..8]);
+    let report = Arc::new(Mutex::new(SendReport::default()));
+    let pace = Arc::new(Pace {
+        next: Mutex::new(Instant::now()),
+        gap: Duration::from_secs_f64(1.0 / settings.mail_rate.max(0.001)),
+    });
+    let errors: Arc<Mutex<Vec<AppError>>> = Arc::new(Mutex::new(Vec::new()));
+    std::thread::scope(|scope| {
+        for w in 0..settings.mail_workers.max(1) {
+            let (report, pace, errors) = (report.clone(), pace.clone(), errors.clone());
+            let sender = format!("{sender}-{w}");
+            scope.spawn(move || {
+                if let Err(e) = worker(pool, mailer, settings, key, &sender, &report, &pace) {
+                    errors.lock().expect("errors lock").push(e);
+                }
+            });
+        }
+    });
+    if let Some(e) = errors.lock().expect("errors lock").pop() {
+        return Err(e);
+    }
+    let r = report.lock().expect("report lock").clone();
+    Ok(r)
+}
+
+fn worker(
+    pool: &Pool,
+    mailer: &Mailer,
+    settings: &Settings,
+    key: &SecretKey,
+    sender: &str,
+    report: &Mutex<SendReport>,
+    pace: &Pace,
+) -> Result<(), AppError> {
+    let mut conn = pool.get()?;
+    loop {
+        let batch = claim(&mut conn, sender, 10)?;
+        if batch.is_empty() {
+            return Ok(());
+        }
+        for m in batch {
+            // The rate protects a relay; writing files needs no pacing.
+            if matches!(mailer, Mailer::Smtp(_)) {
+                pace.wait();
+            }
+            let result = compose(&mut conn, settings, key, &m).map_err(|e| super::SendError {
+                permanent: true,
+                message: e.to_string(),
+            });
+            match result.and_then(|msg| mailer.send(&msg, &m.id)) {
+                Ok(()) => {
+                    mark_sent(&mut conn, &m.id)?;
+                    report.lock().expect("report lock").sent += 1;
+                }
+                Err(e) => {
+                    tracing::warn!(outbox_id = %m.id, permanent = e.permanent, error = %e.message, "e-mail not delivered");
+                    let gave_up = mark_failed(&mut conn, &m, &e.message, e.permanent)?;
+                    let mut r = report.lock().expect("report lock");
+                    if gave_up {
+                        r.failed += 1;
+                    } else {
+                        r.retrying += 1;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Messages that could not be delivered, for the administrator.
+pub fn failures(conn: &mut DbConnection) -> QueryResult<Vec<(String, String, String)>> {
+    outbox::table
+        .inner_join(rounds::table)
+        .filter(outbox::status.eq("failed"))
+        .order(outbox::created_at)
+        .select((
+            outbox::recipient,
+            rounds::title,
+            outbox::last_error.assume_not_null(),
+        ))
+        .load(conn)
+}
+
+/// Count of messages per status.
+pub fn status_counts(conn: &mut DbConnection) -> QueryResult<Vec<(String, i64)>> {
+    outbox::table
+        .group_by(outbox::status)
+        .select((outbox::status, diesel::dsl::count_star()))
+        .order(outbox::status)
+        .load(conn)
+}

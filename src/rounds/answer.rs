@@ -1,0 +1,294 @@
+//! Answering: the questionnaire split into pages, the form that carries the
+//! answers of earlier pages (no draft is kept on the server), its strict
+//! parsing, and the one transaction that stores a response.
+//!
+//! Field names: `q.{survey}.{item}` for items (value `1`..=`5`, or `0` for
+//! "vet ikke"), `b.{survey}.{question}` for background questions (an option
+//! key), and the controls `page`, `go`. Anything else is a tampered form.
+
+use super::{today, Invitation, Round};
+use crate::db::schema::{daily_counts, invitations, responses};
+use crate::db::{new_id, DbConnection};
+use crate::survey::Survey;
+use crate::AppError;
+use diesel::prelude::*;
+use std::collections::BTreeMap;
+
+/// The most items on one page; factors are never split across pages.
+pub const ITEMS_PER_PAGE: usize = 10;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Page {
+    /// Items of whole factors: (survey index, item index).
+    Items(Vec<(usize, usize)>),
+    /// The optional background questions: (survey index, question index).
+    Background(Vec<(usize, usize)>),
+}
+
+/// The pages of a round's questionnaires, background questions last.
+pub fn pages(surveys: &[Survey]) -> Vec<Page> {
+    let mut pages = Vec::new();
+    for (si, s) in surveys.iter().enumerate() {
+        let mut current: Vec<(usize, usize)> = Vec::new();
+        for f in &s.factors {
+            let items: Vec<(usize, usize)> = s
+                .items
+                .iter()
+                .enumerate()
+                .filter(|(_, i)| i.factor == f.key)
+                .map(|(ii, _)| (si, ii))
+                .collect();
+            if !current.is_empty() && current.len() + items.len() > ITEMS_PER_PAGE {
+                pages.push(Page::Items(std::mem::take(&mut current)));
+            }
+            current.extend(items);
+        }
+        if !current.is_empty() {
+            pages.push(Page::Items(current));
+        }
+    }
+    let bg: Vec<(usize, usize)> = surveys
+        .iter()
+        .enumerate()
+        .flat_map(|(si, s)| (0..s.background.len()).map(move |bi| (si, bi)))
+        .collect();
+    if !bg.is_empty() {
+        pages.push(Page::Background(bg));
+    }
+    pages
+}
+
+pub fn item_field(survey: &Survey, item: &str) -> String {
+    format!("q.{}.{}", survey.id, item)
+}
+
+pub fn background_field(survey: &Survey, question: &str) -> String {
+    format!("b.{}.{}", survey.id, question)
+}
+
+/// Answers so far. Item values: 1..=5, or 0 for "vet ikke".
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Answers {
+    pub items: BTreeMap<String, u8>,
+    pub background: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Go {
+    Next,
+    Back,
+    Submit,
+    /// Re-render the same page (a language change).
+    Stay,
+}
+
+#[derive(Debug)]
+pub struct Form {
+    pub answers: Answers,
+    pub page: usize,
+    pub go: Go,
+}
+
+/// Why a form was refused. The person sees one friendly page for all.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum FormError {
+    #[error("unknown field {0}")]
+    UnknownField(String),
+    #[error("field {0} given twice")]
+    Duplicate(String),
+    #[error("invalid value for {0}")]
+    BadValue(String),
+    #[error("invalid page")]
+    BadPage,
+}
+
+/// Parses an urlencoded form strictly against the round's questionnaires.
+pub fn parse_form(surveys: &[Survey], pairs: &[(String, String)]) -> Result<Form, FormError> {
+    let n_pages = pages(surveys).len();
+    let mut answers = Answers::default();
+    let mut page = None;
+    let mut go = None;
+    for (k, v) in pairs {
+        match k.as_str() {
+            "page" => {
+                let p: usize = v.parse().map_err(|_| FormError::BadPage)?;
+                if p >= n_pages || page.replace(p).is_some() {
+                    return Err(FormError::BadPage);
+                }
+            }
+            "go" => {
+                let g = match v.as_str() {
+                    "next" => Go::Next,
+                    "back" => Go::Back,
+                    "submit" => Go::Submit,
+                    "nb" | "nn" | "en" => Go::Stay,
+                    _ => return Err(FormError::BadValue(k.clone())),
+                };
+                if go.replace(g).is_some() {
+                    return Err(FormError::Duplicate(k.clone()));
+                }
+            }
+            _ if k.starts_with("q.") => {
+                let known = surveys
+                    .iter()
+                    .any(|s| s.items.iter().any(|i| item_field(s, &i.key) == *k));
+                if !known {
+                    return Err(FormError::UnknownField(k.clone()));
+                }
+                let value: u8 = match v.as_str() {
+                    "0" | "1" | "2" | "3" | "4" | "5" => v.parse().expect("digit"),
+                    _ => return Err(FormError::BadValue(k.clone())),
+                };
+                if answers.items.insert(k.clone(), value).is_some() {
+                    return Err(FormError::Duplicate(k.clone()));
+                }
+            }
+            _ if k.starts_with("b.") => {
+                let question = surveys
+                    .iter()
+                    .flat_map(|s| {
+                        s.background
+                            .iter()
+                            .map(move |b| (background_field(s, &b.key), b))
+                    })
+                    .find(|(f, _)| f == k)
+                    .map(|(_, b)| b)
+                    .ok_or_else(|| FormError::UnknownField(k.clone()))?;
+                if !question.options.iter().any(|o| o.key == *v) {
+                    return Err(FormError::BadValue(k.clone()));
+                }
+                if answers.background.insert(k.clone(), v.clone()).is_some() {
+                    return Err(FormError::Duplicate(k.clone()));
+                }
+            }
+            _ => return Err(FormError::UnknownField(k.clone())),
+        }
+    }
+    Ok(Form {
+        answers,
+        page: page.ok_or(FormError::BadPage)?,
+        go: go.unwrap_or(Go::Stay),
+    })
+}
+
+/// The stored form of a response's answers: per questionnaire, item key →
+/// value (`null` for "vet ikke"); unanswered items are absent.
+pub fn answers_json(surveys: &[Survey], a: &Answers) -> (String, String) {
+    let mut items = serde_json::Map::new();
+    let mut bg = serde_json::Map::new();
+    for s in surveys {
+        let mut per = serde_json::Map::new();
+        for i in &s.items {
+            if let Some(v) = a.items.get(&item_field(s, &i.key)) {
+                per.insert(
+                    i.key.clone(),
+                    if *v == 0 {
+                        serde_json::Value::Null
+                    } else {
+                        (*v).into()
+                    },
+                );
+            }
+        }
+        items.insert(s.id.clone(), per.into());
+        for b in &s.background {
+            if let Some(v) = a.background.get(&background_field(s, &b.key)) {
+                bg.insert(b.key.clone(), v.clone().into());
+            }
+        }
+    }
+    (
+        serde_json::Value::Object(items).to_string(),
+        serde_json::Value::Object(bg).to_string(),
+    )
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Submitted {
+    Stored,
+    AlreadyAnswered,
+    RoundClosed,
+}
+
+/// The invitation behind a token hash, with its round.
+pub fn invitation_by_hash(
+    conn: &mut DbConnection,
+    hash: &str,
+    by_code: bool,
+) -> Result<Option<(Invitation, Round)>, AppError> {
+    let inv: Option<Invitation> = if by_code {
+        invitations::table
+            .filter(invitations::code_hash.eq(hash))
+            .select(Invitation::as_select())
+            .first(conn)
+            .optional()?
+    } else {
+        invitations::table
+            .filter(invitations::token_hash.eq(hash))
+            .select(Invitation::as_select())
+            .first(conn)
+            .optional()?
+    };
+    match inv {
+        None => Ok(None),
+        Some(inv) => {
+            let round = Round::find(conn, &inv.round_id)?;
+            Ok(Some((inv, round)))
+        }
+    }
+}
+
+/// Stores one response and marks the invitation answered, in one
+/// transaction: both happen or neither. A second submission changes nothing.
+pub fn submit(
+    conn: &mut DbConnection,
+    token_hash: &str,
+    surveys: &[Survey],
+    answers: &Answers,
+) -> Result<Submitted, AppError> {
+    conn.transaction(|conn| {
+        let Some((inv, round)) = invitation_by_hash(conn, token_hash, false)? else {
+            return Err(AppError::NotFound);
+        };
+        if !round.accepts_answers(today()) {
+            return Ok(Submitted::RoundClosed);
+        }
+        let claimed = diesel::update(
+            invitations::table
+                .find(&inv.id)
+                .filter(invitations::responded.eq(false)),
+        )
+        .set(invitations::responded.eq(true))
+        .execute(conn)?;
+        if claimed == 0 {
+            return Ok(Submitted::AlreadyAnswered);
+        }
+        let (items, background) = answers_json(surveys, answers);
+        diesel::insert_into(responses::table)
+            .values((
+                responses::id.eq(new_id()),
+                responses::round_id.eq(&round.id),
+                responses::unit_id.eq(&inv.unit_id),
+                responses::answers.eq(items),
+                responses::background.eq(background),
+            ))
+            .execute(conn)?;
+        let day = today().format(super::DATE_FORMAT).to_string();
+        crate::on_backend!(&mut *conn, |c| diesel::insert_into(daily_counts::table)
+            .values((
+                daily_counts::round_id.eq(&round.id),
+                daily_counts::unit_id.eq(&inv.unit_id),
+                daily_counts::day.eq(&day),
+                daily_counts::responses.eq(1),
+            ))
+            .on_conflict((
+                daily_counts::round_id,
+                daily_counts::unit_id,
+                daily_counts::day
+            ))
+            .do_update()
+            .set(daily_counts::responses.eq(daily_counts::responses + 1))
+            .execute(c))?;
+        Ok(Submitted::Stored)
+    })
+}

@@ -1,0 +1,658 @@
+//! Survey rounds: create, open (invitations and their e-mails in one
+//! transaction), remind, answer, close. The anonymity rules of ANONYMITY.md
+//! §1, §2 and §5 live here and in [`answer`]:
+//!
+//! - a response row holds the round, the unit at invitation time and the
+//!   answers: no person, invitation, token, time or sequential id;
+//! - setting an invitation's `responded` flag and storing the response
+//!   happen in one transaction;
+//! - closing rewrites the round's responses in random order under new ids
+//!   and compacts the storage; after the retention period the invitations
+//!   (and the round's outbox rows, which say who was reminded) are reduced to
+//!   per-unit counts.
+
+pub mod answer;
+pub mod tokens;
+
+use crate::db::models::{Employee, Unit};
+use crate::db::schema::{
+    daily_counts, employees, invitation_counts, invitations, outbox, responses, round_surveys,
+    rounds, units,
+};
+use crate::db::{new_id, DbConnection};
+use crate::survey::{self, Survey};
+use crate::AppError;
+use chrono::{NaiveDate, Utc};
+use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
+use rand::seq::SliceRandom;
+use std::collections::{HashMap, HashSet};
+use tokens::{lookup_hash, SecretKey};
+
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = rounds)]
+pub struct Round {
+    pub id: String,
+    pub title: String,
+    pub status: String,
+    pub root_unit_id: Option<String>,
+    pub opens_on: String,
+    pub closes_on: String,
+    pub min_group_size: i32,
+    pub created_at: i64,
+    pub opened_at: Option<i64>,
+    pub closed_at: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = invitations)]
+pub struct Invitation {
+    pub id: String,
+    pub round_id: String,
+    pub employee_id: String,
+    pub unit_id: String,
+    pub token_hash: String,
+    pub code_hash: String,
+    pub channel: String,
+    pub responded: bool,
+    pub reminders_sent: i32,
+    pub last_reminded_at: Option<i64>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = round_surveys)]
+struct RoundSurvey {
+    round_id: String,
+    position: i32,
+    survey_id: String,
+    version: String,
+    sha256: String,
+    content: String,
+}
+
+pub const DATE_FORMAT: &str = "%Y-%m-%d";
+
+pub fn today() -> NaiveDate {
+    Utc::now().date_naive()
+}
+
+/// What an administrator asks for when creating a round.
+pub struct NewRound {
+    pub title: String,
+    /// The questionnaire files' text, in the order they are answered.
+    pub surveys: Vec<String>,
+    /// The subtree the round covers; None for the whole organisation.
+    pub unit_code: Option<String>,
+    pub opens_on: NaiveDate,
+    pub closes_on: NaiveDate,
+    pub min_group_size: u32,
+}
+
+impl Round {
+    pub fn find(conn: &mut DbConnection, id: &str) -> Result<Round, AppError> {
+        rounds::table
+            .find(id)
+            .select(Round::as_select())
+            .first(conn)
+            .optional()?
+            .ok_or(AppError::NotFound)
+    }
+
+    /// A round by its id or an unambiguous prefix of it (for the CLI).
+    pub fn find_by_prefix(conn: &mut DbConnection, prefix: &str) -> Result<Round, AppError> {
+        let found: Vec<Round> = rounds::table
+            .filter(rounds::id.like(format!("{}%", prefix.replace(['%', '_'], ""))))
+            .select(Round::as_select())
+            .limit(2)
+            .load(conn)?;
+        match found.len() {
+            1 => Ok(found.into_iter().next().expect("one")),
+            0 => Err(AppError::BadRequest(format!("no round with id '{prefix}'"))),
+            _ => Err(AppError::BadRequest(format!(
+                "'{prefix}' matches several rounds; give more of the id"
+            ))),
+        }
+    }
+
+    pub fn all(conn: &mut DbConnection) -> QueryResult<Vec<Round>> {
+        rounds::table
+            .order(rounds::created_at.desc())
+            .select(Round::as_select())
+            .load(conn)
+    }
+
+    pub fn closes_on_date(&self) -> NaiveDate {
+        NaiveDate::parse_from_str(&self.closes_on, DATE_FORMAT).unwrap_or(NaiveDate::MIN)
+    }
+
+    /// Answers are accepted while the round is open and its closing day
+    /// has not passed.
+    pub fn accepts_answers(&self, today: NaiveDate) -> bool {
+        self.status == "open" && today <= self.closes_on_date()
+    }
+
+    /// The questionnaires exactly as the round was created with them.
+    pub fn surveys(&self, conn: &mut DbConnection) -> Result<Vec<Survey>, AppError> {
+        let stored: Vec<RoundSurvey> = round_surveys::table
+            .filter(round_surveys::round_id.eq(&self.id))
+            .order(round_surveys::position)
+            .select(RoundSurvey::as_select())
+            .load(conn)?;
+        stored
+            .iter()
+            .map(|s| {
+                survey::parse(&s.content).map_err(|e| {
+                    AppError::Migration(format!(
+                        "stored survey {} no longer parses: {}",
+                        s.survey_id, e[0]
+                    ))
+                })
+            })
+            .collect()
+    }
+}
+
+pub fn create(
+    conn: &mut DbConnection,
+    installation_k: u32,
+    new: NewRound,
+) -> Result<Round, AppError> {
+    if new.min_group_size < installation_k {
+        return Err(AppError::BadRequest(format!(
+            "the round's minimum group size ({}) may not be below the installation's ({installation_k})",
+            new.min_group_size
+        )));
+    }
+    if new.closes_on < new.opens_on {
+        return Err(AppError::BadRequest(
+            "the closing date is before the opening date".into(),
+        ));
+    }
+    if new.title.trim().is_empty() {
+        return Err(AppError::BadRequest("the round needs a title".into()));
+    }
+    if new.surveys.is_empty() {
+        return Err(AppError::BadRequest(
+            "the round needs at least one questionnaire".into(),
+        ));
+    }
+    let mut parsed = Vec::new();
+    for (i, text) in new.surveys.iter().enumerate() {
+        let s = survey::parse(text).map_err(|errors| {
+            AppError::BadRequest(format!(
+                "questionnaire {} is not valid: {}",
+                i + 1,
+                errors
+                    .iter()
+                    .map(|e| e.to_string())
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            ))
+        })?;
+        if parsed.iter().any(|p: &Survey| p.id == s.id) {
+            return Err(AppError::BadRequest(format!(
+                "questionnaire '{}' is given twice",
+                s.id
+            )));
+        }
+        parsed.push(s);
+    }
+    conn.transaction(|conn| {
+        let root_unit_id = match &new.unit_code {
+            None => None,
+            Some(code) => match Unit::find_by_code(conn, code)? {
+                Some(u) if u.active => Some(u.id),
+                _ => {
+                    return Err(AppError::BadRequest(format!(
+                        "no active unit with code '{code}'"
+                    )))
+                }
+            },
+        };
+        let round = Round {
+            id: new_id(),
+            title: new.title.trim().to_string(),
+            status: "draft".into(),
+            root_unit_id,
+            opens_on: new.opens_on.format(DATE_FORMAT).to_string(),
+            closes_on: new.closes_on.format(DATE_FORMAT).to_string(),
+            min_group_size: new.min_group_size as i32,
+            created_at: crate::db::now_unix(),
+            opened_at: None,
+            closed_at: None,
+        };
+        diesel::insert_into(rounds::table)
+            .values(&round)
+            .execute(conn)?;
+        for (i, (s, text)) in parsed.iter().zip(&new.surveys).enumerate() {
+            diesel::insert_into(round_surveys::table)
+                .values(RoundSurvey {
+                    round_id: round.id.clone(),
+                    position: i as i32,
+                    survey_id: s.id.clone(),
+                    version: s.version.clone(),
+                    sha256: s.sha256.clone(),
+                    content: text.clone(),
+                })
+                .execute(conn)?;
+        }
+        Ok(round)
+    })
+}
+
+/// Ids of `root` and every active unit below it.
+pub fn subtree(all: &[Unit], root: &str) -> HashSet<String> {
+    let mut children: HashMap<&str, Vec<&str>> = HashMap::new();
+    for u in all.iter().filter(|u| u.active) {
+        if let Some(p) = &u.parent_id {
+            children.entry(p.as_str()).or_default().push(&u.id);
+        }
+    }
+    let mut out = HashSet::new();
+    let mut stack = vec![root];
+    while let Some(id) = stack.pop() {
+        if out.insert(id.to_string()) {
+            stack.extend(children.get(id).into_iter().flatten().copied());
+        }
+    }
+    out
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpenSummary {
+    pub invited: usize,
+    pub by_email: usize,
+    pub on_paper: usize,
+}
+
+/// Opens a draft round: one invitation per active employee in scope, and
+/// for those with an e-mail address an outbox row, all in one transaction.
+pub fn open(
+    conn: &mut DbConnection,
+    key: &SecretKey,
+    round_id: &str,
+) -> Result<OpenSummary, AppError> {
+    conn.transaction(|conn| {
+        let round = Round::find(conn, round_id)?;
+        if round.status != "draft" {
+            return Err(AppError::BadRequest(format!(
+                "the round is {}, only a draft can be opened",
+                round.status
+            )));
+        }
+        let all_units = Unit::all(conn)?;
+        let scope = match &round.root_unit_id {
+            Some(root) => subtree(&all_units, root),
+            None => all_units
+                .iter()
+                .filter(|u| u.active)
+                .map(|u| u.id.clone())
+                .collect(),
+        };
+        let people: Vec<Employee> = employees::table
+            .filter(employees::active.eq(true))
+            .select(Employee::as_select())
+            .load(conn)?
+            .into_iter()
+            .filter(|e| scope.contains(&e.unit_id))
+            .collect();
+        if people.is_empty() {
+            return Err(AppError::BadRequest(
+                "nobody is in the round's scope".into(),
+            ));
+        }
+        let now = crate::db::now_unix();
+        let mut invs = Vec::with_capacity(people.len());
+        let mut mails = Vec::new();
+        for p in &people {
+            let id = new_id();
+            let channel = if p.email.is_some() { "email" } else { "paper" };
+            invs.push(Invitation {
+                token_hash: lookup_hash(&key.survey_token(&id)),
+                code_hash: lookup_hash(&key.paper_code(&id)),
+                id: id.clone(),
+                round_id: round.id.clone(),
+                employee_id: p.id.clone(),
+                unit_id: p.unit_id.clone(),
+                channel: channel.into(),
+                responded: false,
+                reminders_sent: 0,
+                last_reminded_at: None,
+            });
+            if let Some(email) = &p.email {
+                mails.push(crate::mail::outbox::NewMail::new(
+                    "invitation",
+                    &round.id,
+                    &id,
+                    email,
+                    now,
+                ));
+            }
+        }
+        for chunk in invs.chunks(500) {
+            crate::on_backend!(&mut *conn, |c| diesel::insert_into(invitations::table)
+                .values(chunk)
+                .execute(c))?;
+        }
+        for chunk in mails.chunks(500) {
+            crate::on_backend!(&mut *conn, |c| diesel::insert_into(outbox::table)
+                .values(chunk)
+                .execute(c))?;
+        }
+        diesel::update(rounds::table.find(&round.id))
+            .set((rounds::status.eq("open"), rounds::opened_at.eq(now)))
+            .execute(conn)?;
+        Ok(OpenSummary {
+            invited: invs.len(),
+            by_email: mails.len(),
+            on_paper: invs.len() - mails.len(),
+        })
+    })
+}
+
+/// Queues reminders for e-mail invitations not yet answered, at most `max`
+/// per person and never more often than `interval_secs`. Returns how many.
+pub fn remind(
+    conn: &mut DbConnection,
+    round_id: &str,
+    max: u32,
+    interval_secs: i64,
+) -> Result<usize, AppError> {
+    conn.transaction(|conn| {
+        let round = Round::find(conn, round_id)?;
+        if !round.accepts_answers(today()) {
+            return Err(AppError::BadRequest(
+                "reminders go out only while the round is open".into(),
+            ));
+        }
+        let now = crate::db::now_unix();
+        let due: Vec<(String, Option<String>)> = invitations::table
+            .inner_join(employees::table)
+            .filter(invitations::round_id.eq(round_id))
+            .filter(invitations::responded.eq(false))
+            .filter(invitations::channel.eq("email"))
+            .filter(invitations::reminders_sent.lt(max as i32))
+            .filter(
+                invitations::last_reminded_at
+                    .is_null()
+                    .or(invitations::last_reminded_at.le(now - interval_secs)),
+            )
+            .select((invitations::id, employees::email))
+            .load(conn)?;
+        let mails: Vec<_> = due
+            .iter()
+            .filter_map(|(id, email)| {
+                email
+                    .as_ref()
+                    .map(|e| crate::mail::outbox::NewMail::new("reminder", round_id, id, e, now))
+            })
+            .collect();
+        let ids: Vec<&str> = due.iter().map(|(id, _)| id.as_str()).collect();
+        for chunk in ids.chunks(500) {
+            diesel::update(invitations::table.filter(invitations::id.eq_any(chunk)))
+                .set((
+                    invitations::reminders_sent.eq(invitations::reminders_sent + 1),
+                    invitations::last_reminded_at.eq(now),
+                ))
+                .execute(conn)?;
+        }
+        for chunk in mails.chunks(500) {
+            crate::on_backend!(&mut *conn, |c| diesel::insert_into(outbox::table)
+                .values(chunk)
+                .execute(c))?;
+        }
+        Ok(mails.len())
+    })
+}
+
+/// Closes an open round: no more answers; responses rewritten in random
+/// order under fresh ids; storage compacted; with `reduce_now`, invitations
+/// replaced by per-unit counts.
+pub fn close(conn: &mut DbConnection, round_id: &str, reduce_now: bool) -> Result<usize, AppError> {
+    let n = conn.transaction(|conn| {
+        let round = Round::find(conn, round_id)?;
+        if round.status != "open" {
+            return Err(AppError::BadRequest(format!(
+                "the round is {}, only an open round can be closed",
+                round.status
+            )));
+        }
+        diesel::update(rounds::table.find(round_id))
+            .set((
+                rounds::status.eq("closed"),
+                rounds::closed_at.eq(crate::db::now_unix()),
+            ))
+            .execute(conn)?;
+        let mut rows: Vec<(String, String, String)> = responses::table
+            .filter(responses::round_id.eq(round_id))
+            .select((
+                responses::unit_id,
+                responses::answers,
+                responses::background,
+            ))
+            .load(conn)?;
+        rows.shuffle(&mut rand::thread_rng());
+        diesel::delete(responses::table.filter(responses::round_id.eq(round_id))).execute(conn)?;
+        let fresh: Vec<_> = rows
+            .iter()
+            .map(|(unit, answers, background)| {
+                (
+                    responses::id.eq(new_id()),
+                    responses::round_id.eq(round_id),
+                    responses::unit_id.eq(unit),
+                    responses::answers.eq(answers),
+                    responses::background.eq(background),
+                )
+            })
+            .collect();
+        for chunk in fresh.chunks(500) {
+            crate::on_backend!(&mut *conn, |c| diesel::insert_into(responses::table)
+                .values(chunk)
+                .execute(c))?;
+        }
+        if reduce_now {
+            reduce_invitations(conn, round_id)?;
+        }
+        Ok(rows.len())
+    })?;
+    compact(conn)?;
+    Ok(n)
+}
+
+/// Rewrites the database files so that freed pages holding the old row
+/// order are gone. Runs outside any transaction, as both backends require.
+pub fn compact(conn: &mut DbConnection) -> Result<(), AppError> {
+    match conn {
+        DbConnection::Sqlite(c) => c.batch_execute("VACUUM; PRAGMA wal_checkpoint(TRUNCATE);")?,
+        DbConnection::Pg(c) => c.batch_execute("VACUUM FULL responses")?,
+    }
+    Ok(())
+}
+
+/// Replaces a closed round's invitations by per-unit counts, and deletes its
+/// outbox rows: afterwards nothing records who answered or was reminded.
+pub fn reduce_invitations(conn: &mut DbConnection, round_id: &str) -> Result<(), AppError> {
+    conn.transaction(|conn| {
+        let counts = counts_from_invitations(conn, round_id)?;
+        for c in &counts {
+            diesel::insert_into(invitation_counts::table)
+                .values((
+                    invitation_counts::round_id.eq(round_id),
+                    invitation_counts::unit_id.eq(&c.unit_id),
+                    invitation_counts::invited.eq(c.invited),
+                    invitation_counts::responded.eq(c.responded),
+                    invitation_counts::reminded.eq(c.reminded),
+                ))
+                .execute(conn)?;
+        }
+        diesel::delete(outbox::table.filter(outbox::round_id.eq(round_id))).execute(conn)?;
+        diesel::delete(invitations::table.filter(invitations::round_id.eq(round_id)))
+            .execute(conn)?;
+        Ok(())
+    })
+}
+
+/// Per-unit counts of a round: invited, answered, reminded at least once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnitCount {
+    pub unit_id: String,
+    pub invited: i32,
+    pub responded: i32,
+    pub reminded: i32,
+}
+
+fn counts_from_invitations(
+    conn: &mut DbConnection,
+    round_id: &str,
+) -> Result<Vec<UnitCount>, AppError> {
+    let rows: Vec<(String, bool, i32)> = invitations::table
+        .filter(invitations::round_id.eq(round_id))
+        .select((
+            invitations::unit_id,
+            invitations::responded,
+            invitations::reminders_sent,
+        ))
+        .load(conn)?;
+    let mut by_unit: HashMap<String, UnitCount> = HashMap::new();
+    for (unit, responded, reminders) in rows {
+        let c = by_unit.entry(unit.clone()).or_insert(UnitCount {
+            unit_id: unit,
+            invited: 0,
+            responded: 0,
+            reminded: 0,
+        });
+        c.invited += 1;
+        c.responded += i32::from(responded);
+        c.reminded += i32::from(reminders > 0);
+    }
+    let mut v: Vec<UnitCount> = by_unit.into_values().collect();
+    v.sort_by(|a, b| a.unit_id.cmp(&b.unit_id));
+    Ok(v)
+}
+
+/// The counts an administrator sees, from the invitations or, once they are
+/// reduced, from the stored counts. Never from the responses.
+pub fn counts(conn: &mut DbConnection, round_id: &str) -> Result<Vec<UnitCount>, AppError> {
+    let live = counts_from_invitations(conn, round_id)?;
+    if !live.is_empty() {
+        return Ok(live);
+    }
+    let stored: Vec<(String, i32, i32, i32)> = invitation_counts::table
+        .filter(invitation_counts::round_id.eq(round_id))
+        .order(invitation_counts::unit_id)
+        .select((
+            invitation_counts::unit_id,
+            invitation_counts::invited,
+            invitation_counts::responded,
+            invitation_counts::reminded,
+        ))
+        .load(conn)?;
+    Ok(stored
+        .into_iter()
+        .map(|(unit_id, invited, responded, reminded)| UnitCount {
+            unit_id,
+            invited,
+            responded,
+            reminded,
+        })
+        .collect())
+}
+
+/// Closes every open round whose closing day has passed. Returns their ids.
+pub fn close_expired(conn: &mut DbConnection, reduce_now: bool) -> Result<Vec<String>, AppError> {
+    let open: Vec<Round> = rounds::table
+        .filter(rounds::status.eq("open"))
+        .select(Round::as_select())
+        .load(conn)?;
+    let mut closed = Vec::new();
+    for r in open.into_iter().filter(|r| today() > r.closes_on_date()) {
+        close(conn, &r.id, reduce_now)?;
+        closed.push(r.id);
+    }
+    Ok(closed)
+}
+
+/// Reduces the invitations of rounds closed longer ago than the retention.
+pub fn reduce_expired(conn: &mut DbConnection, retention_days: u32) -> Result<usize, AppError> {
+    let cutoff = crate::db::now_unix() - i64::from(retention_days) * 86_400;
+    let due: Vec<String> = rounds::table
+        .filter(rounds::status.eq("closed"))
+        .filter(rounds::closed_at.le(cutoff))
+        .select(rounds::id)
+        .load(conn)?;
+    let mut n = 0;
+    for id in due {
+        let live: i64 = invitations::table
+            .filter(invitations::round_id.eq(&id))
+            .count()
+            .get_result(conn)?;
+        if live > 0 {
+            reduce_invitations(conn, &id)?;
+            n += 1;
+        }
+    }
+    Ok(n)
+}
+
+/// Unit names by id, for printing counts.
+pub fn unit_names(conn: &mut DbConnection) -> QueryResult<HashMap<String, (String, String)>> {
+    Ok(units::table
+        .select((units::id, units::code, units::name))
+        .load::<(String, String, String)>(conn)?
+        .into_iter()
+        .map(|(id, code, name)| (id, (code, name)))
+        .collect())
+}
+
+/// Responses per unit per day, for response-rate-over-time figures.
+pub fn daily(conn: &mut DbConnection, round_id: &str) -> QueryResult<Vec<(String, String, i32)>> {
+    daily_counts::table
+        .filter(daily_counts::round_id.eq(round_id))
+        .order((daily_counts::day, daily_counts::unit_id))
+        .select((
+            daily_counts::unit_id,
+            daily_counts::day,
+            daily_counts::responses,
+        ))
+        .load(conn)
+}
+
+/// The paper letters of a round: invitations without e-mail (or everyone's,
+/// with `everyone`), grouped by unit code, then name.
+pub fn letters(
+    conn: &mut DbConnection,
+    key: &SecretKey,
+    round_id: &str,
+    everyone: bool,
+) -> Result<Vec<crate::web::views::letters::Letter>, AppError> {
+    let mut q = invitations::table
+        .inner_join(employees::table)
+        .inner_join(units::table.on(units::id.eq(invitations::unit_id)))
+        .filter(invitations::round_id.eq(round_id))
+        .filter(invitations::responded.eq(false))
+        .into_boxed();
+    if !everyone {
+        q = q.filter(invitations::channel.eq("paper"));
+    }
+    let rows: Vec<(String, String, String, String, String)> = q
+        .order((units::code, employees::name))
+        .select((
+            invitations::id,
+            units::code,
+            units::name,
+            employees::name,
+            employees::language,
+        ))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(
+            |(id, code, unit, name, lang)| crate::web::views::letters::Letter {
+                unit: format!("{code} {unit}"),
+                name,
+                lang: lang.parse().unwrap_or_default(),
+                code: key.paper_code(&id),
+            },
+        )
+        .collect())
+}

@@ -1,0 +1,323 @@
+//! The answering pages. The token from the e-mail (or the code from the
+//! letter) is traded for a short-lived cookie, and the browser is sent on to
+//! a URL without it, so the token stays out of history, referrers and logs.
+
+use super::{views, AppState};
+use crate::lang::Lang;
+use crate::rounds::answer::{self, Go, Submitted};
+use crate::rounds::tokens::{lookup_hash, normalise_code};
+use crate::rounds::{today, Invitation, Round};
+use crate::survey::Survey;
+use crate::AppError;
+use actix_web::cookie::{time::Duration as CookieDuration, Cookie, SameSite};
+use actix_web::http::header;
+use actix_web::{web, HttpRequest, HttpResponse};
+
+pub const COOKIE: &str = "naervaer_svar";
+/// How long a started questionnaire stays open in the browser.
+const COOKIE_MINUTES: i64 = 120;
+
+fn page(status: actix_web::http::StatusCode, markup: maud::Markup) -> HttpResponse {
+    HttpResponse::build(status)
+        .content_type("text/html; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .body(markup.into_string())
+}
+
+fn ok(markup: maud::Markup) -> HttpResponse {
+    page(actix_web::http::StatusCode::OK, markup)
+}
+
+fn cookie(state: &AppState, value: String, max_age: CookieDuration) -> Cookie<'static> {
+    Cookie::build(COOKIE, value)
+        .path("/")
+        .http_only(true)
+        .same_site(SameSite::Strict)
+        .secure(state.settings.base_url.starts_with("https://"))
+        .max_age(max_age)
+        .finish()
+}
+
+/// The invitation and round behind the cookie, with the round's surveys and
+/// the invited person's language.
+struct Session {
+    token_hash: String,
+    invitation: Invitation,
+    round: Round,
+    surveys: Vec<Survey>,
+    lang: Lang,
+}
+
+async fn session(
+    state: &web::Data<AppState>,
+    req: &HttpRequest,
+) -> Result<Option<Session>, AppError> {
+    let Some(c) = req.cookie(COOKIE) else {
+        return Ok(None);
+    };
+    let token_hash = lookup_hash(c.value());
+    let pool = state.pool.clone();
+    web::block(move || -> Result<Option<Session>, AppError> {
+        let mut conn = pool.get()?;
+        let Some((invitation, round)) = answer::invitation_by_hash(&mut conn, &token_hash, false)?
+        else {
+            return Ok(None);
+        };
+        let surveys = round.surveys(&mut conn)?;
+        let lang: String = {
+            use crate::db::schema::employees;
+            use diesel::prelude::*;
+            employees::table
+                .find(&invitation.employee_id)
+                .select(employees::language)
+                .first(&mut conn)?
+        };
+        Ok(Some(Session {
+            token_hash,
+            invitation,
+            round,
+            surveys,
+            lang: lang.parse().unwrap_or_default(),
+        }))
+    })
+    .await
+    .map_err(|e| AppError::Connection(e.to_string()))?
+}
+
+fn query_lang(req: &HttpRequest) -> Option<Lang> {
+    web::Query::<std::collections::HashMap<String, String>>::from_query(req.query_string())
+        .ok()
+        .and_then(|q| q.get("lang").and_then(|l| l.parse().ok()))
+}
+
+/// `/s/{token}`: check the token, set the cookie, redirect.
+pub async fn enter(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    token: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let lang = query_lang(&req).unwrap_or(state.settings.lang);
+    let token = token.into_inner().to_ascii_lowercase();
+    let hash = lookup_hash(&token);
+    let pool = state.pool.clone();
+    let found = web::block(move || -> Result<_, AppError> {
+        let mut conn = pool.get()?;
+        answer::invitation_by_hash(&mut conn, &hash, false)
+    })
+    .await
+    .map_err(|e| AppError::Connection(e.to_string()))??;
+    Ok(match found {
+        None => page(
+            actix_web::http::StatusCode::NOT_FOUND,
+            views::survey::message(lang, views::survey::Message::InvalidLink),
+        ),
+        Some((inv, _)) if inv.responded => ok(views::survey::message(
+            lang,
+            views::survey::Message::AlreadyAnswered,
+        )),
+        Some((_, round)) if !round.accepts_answers(today()) => {
+            ok(views::survey::message(lang, views::survey::Message::Closed))
+        }
+        Some(_) => HttpResponse::SeeOther()
+            .cookie(cookie(
+                &state,
+                token,
+                CookieDuration::minutes(COOKIE_MINUTES),
+            ))
+            .insert_header((header::LOCATION, "/svar"))
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .finish(),
+    })
+}
+
+/// `GET /svar`: the first page.
+pub async fn start(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, AppError> {
+    let default = query_lang(&req).unwrap_or(state.settings.lang);
+    let Some(s) = session(&state, &req).await? else {
+        return Ok(page(
+            actix_web::http::StatusCode::NOT_FOUND,
+            views::survey::message(default, views::survey::Message::NoSession),
+        ));
+    };
+    let lang = query_lang(&req).unwrap_or(s.lang);
+    if s.invitation.responded {
+        return Ok(ok(views::survey::message(
+            lang,
+            views::survey::Message::AlreadyAnswered,
+        )));
+    }
+    if !s.round.accepts_answers(today()) {
+        return Ok(ok(views::survey::message(
+            lang,
+            views::survey::Message::Closed,
+        )));
+    }
+    Ok(ok(views::survey::questionnaire(
+        lang,
+        &s.round,
+        &s.surveys,
+        0,
+        &answer::Answers::default(),
+    )))
+}
+
+/// `POST /svar`: move between pages, or submit.
+pub async fn step(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> Result<HttpResponse, AppError> {
+    let default = query_lang(&req).unwrap_or(state.settings.lang);
+    let Some(s) = session(&state, &req).await? else {
+        return Ok(page(
+            actix_web::http::StatusCode::NOT_FOUND,
+            views::survey::message(default, views::survey::Message::NoSession),
+        ));
+    };
+    let mut lang = query_lang(&req).unwrap_or(s.lang);
+    let bad = |lang| {
+        page(
+            actix_web::http::StatusCode::BAD_REQUEST,
+            views::survey::message(lang, views::survey::Message::BadForm),
+        )
+    };
+    let Ok(pairs) = serde_urlencoded::from_bytes::<Vec<(String, String)>>(&body) else {
+        return Ok(bad(lang));
+    };
+    let form = match answer::parse_form(&s.surveys, &pairs) {
+        Ok(f) => f,
+        Err(e) => {
+            tracing::info!(reason = %e, "survey form refused");
+            return Ok(bad(lang));
+        }
+    };
+    if let Some(l) = pairs
+        .iter()
+        .find(|(k, _)| k == "go")
+        .and_then(|(_, v)| v.parse::<Lang>().ok())
+    {
+        lang = l;
+    }
+    let n_pages = answer::pages(&s.surveys).len();
+    let target = match form.go {
+        Go::Next => (form.page + 1).min(n_pages - 1),
+        Go::Back => form.page.saturating_sub(1),
+        Go::Stay => form.page,
+        Go::Submit => {
+            if form.page + 1 != n_pages {
+                return Ok(bad(lang));
+            }
+            let pool = state.pool.clone();
+            let (hash, surveys, answers) = (
+                s.token_hash.clone(),
+                s.surveys.clone(),
+                form.answers.clone(),
+            );
+            let outcome = web::block(move || -> Result<Submitted, AppError> {
+                let mut conn = pool.get()?;
+                answer::submit(&mut conn, &hash, &surveys, &answers)
+            })
+            .await
+            .map_err(|e| AppError::Connection(e.to_string()))??;
+            return Ok(match outcome {
+                Submitted::Stored => HttpResponse::SeeOther()
+                    .cookie(cookie(&state, String::new(), CookieDuration::ZERO))
+                    .insert_header((header::LOCATION, format!("/kvittering?lang={lang}")))
+                    .finish(),
+                Submitted::AlreadyAnswered => ok(views::survey::message(
+                    lang,
+                    views::survey::Message::AlreadyAnswered,
+                )),
+                Submitted::RoundClosed => {
+                    ok(views::survey::message(lang, views::survey::Message::Closed))
+                }
+            });
+        }
+    };
+    if s.invitation.responded {
+        return Ok(ok(views::survey::message(
+            lang,
+            views::survey::Message::AlreadyAnswered,
+        )));
+    }
+    Ok(ok(views::survey::questionnaire(
+        lang,
+        &s.round,
+        &s.surveys,
+        target,
+        &form.answers,
+    )))
+}
+
+pub async fn receipt(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
+    let lang = query_lang(&req).unwrap_or(state.settings.lang);
+    ok(views::survey::message(lang, views::survey::Message::Thanks))
+}
+
+pub async fn code_form(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
+    let lang = query_lang(&req).unwrap_or(state.settings.lang);
+    ok(views::survey::code_form(lang, false))
+}
+
+/// `POST /kode`: one answer for every failure (no such code, used, closed,
+/// too many attempts), so the page never tells whether a code exists.
+pub async fn code_enter(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> Result<HttpResponse, AppError> {
+    let lang = query_lang(&req).unwrap_or(state.settings.lang);
+    let refused = || {
+        page(
+            actix_web::http::StatusCode::OK,
+            views::survey::code_form(lang, true),
+        )
+    };
+    let client = req
+        .peer_addr()
+        .map(|a| a.ip())
+        .unwrap_or(std::net::IpAddr::from([0, 0, 0, 0]));
+    if !state.code_limiter.allow(client) {
+        tracing::warn!("code entry rate limit reached");
+        return Ok(page(
+            actix_web::http::StatusCode::TOO_MANY_REQUESTS,
+            views::survey::code_form(lang, true),
+        ));
+    }
+    let pairs = serde_urlencoded::from_bytes::<Vec<(String, String)>>(&body).unwrap_or_default();
+    let Some(code) = pairs
+        .iter()
+        .find(|(k, _)| k == "kode")
+        .and_then(|(_, v)| normalise_code(v))
+    else {
+        return Ok(refused());
+    };
+    let Some(key) = state.key.clone() else {
+        return Err(AppError::Config("NAERVAER_SECRET_KEY is not set".into()));
+    };
+    let pool = state.pool.clone();
+    let found = web::block(move || -> Result<_, AppError> {
+        let mut conn = pool.get()?;
+        answer::invitation_by_hash(&mut conn, &lookup_hash(&code), true)
+    })
+    .await
+    .map_err(|e| AppError::Connection(e.to_string()))??;
+    match found {
+        Some((inv, round)) if !inv.responded && round.accepts_answers(today()) => {
+            Ok(HttpResponse::SeeOther()
+                .cookie(cookie(
+                    &state,
+                    key.survey_token(&inv.id),
+                    CookieDuration::minutes(COOKIE_MINUTES),
+                ))
+                .insert_header((header::LOCATION, format!("/svar?lang={lang}")))
+                .finish())
+        }
+        _ => Ok(refused()),
+    }
+}
+
+pub async fn accessibility(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
+    let lang = query_lang(&req).unwrap_or(state.settings.lang);
+    ok(views::survey::accessibility(lang, req.path()))
+}
