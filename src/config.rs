@@ -16,7 +16,8 @@
 //! | `NAERVAER_SECRET_KEY` | `secret_key` | unset | ≥ 32 characters; derives survey links and paper codes (secret) |
 //! | `NAERVAER_CONTACT` | `contact` | `HR-avdelingen` | who to ask, printed in e-mails and letters |
 //! | `NAERVAER_MAIL_RATE` | `mail_rate` | `50` | e-mails per second at most, per process |
-//! | `NAERVAER_MAIL_WORKERS` | `mail_workers` | `4` | parallel SMTP connections per process |
+//! | `NAERVAER_MAIL_WORKERS` | `mail_workers` | `16` | parallel SMTP connections per process |
+//! | `NAERVAER_MAIL_CLAIM_TIMEOUT_SECS` | `mail_claim_timeout_secs` | `120` | a claimed e-mail not marked sent by then is sent again (its sender died) |
 //! | `NAERVAER_REMINDER_MAX` | `reminder_max` | `2` | reminders per person per round at most |
 //! | `NAERVAER_REMINDER_INTERVAL_HOURS` | `reminder_interval_hours` | `72` | least time between two reminders to one person |
 //! | `NAERVAER_RETENTION_DAYS` | `retention_days` | `0` | days after closing before invitations are reduced to counts |
@@ -73,6 +74,7 @@ pub struct Settings {
     pub contact: String,
     pub mail_rate: f64,
     pub mail_workers: u32,
+    pub mail_claim_timeout_secs: u32,
     pub reminder_max: u32,
     pub reminder_interval_hours: u32,
     pub retention_days: u32,
@@ -96,6 +98,7 @@ struct Partial {
     contact: Option<String>,
     mail_rate: Option<String>,
     mail_workers: Option<String>,
+    mail_claim_timeout_secs: Option<String>,
     reminder_max: Option<String>,
     reminder_interval_hours: Option<String>,
     retention_days: Option<String>,
@@ -130,7 +133,7 @@ fn file_partial(path: &Path) -> Result<Partial, AppError> {
         .map_err(|e| AppError::Config(format!("config file {}: {e}", path.display())))
 }
 
-const ENV_KEYS: [(&str, &str); 17] = [
+const ENV_KEYS: [(&str, &str); 18] = [
     ("NAERVAER_DATABASE_URL", "database_url"),
     ("NAERVAER_BIND", "bind"),
     ("NAERVAER_BASE_URL", "base_url"),
@@ -145,6 +148,10 @@ const ENV_KEYS: [(&str, &str); 17] = [
     ("NAERVAER_CONTACT", "contact"),
     ("NAERVAER_MAIL_RATE", "mail_rate"),
     ("NAERVAER_MAIL_WORKERS", "mail_workers"),
+    (
+        "NAERVAER_MAIL_CLAIM_TIMEOUT_SECS",
+        "mail_claim_timeout_secs",
+    ),
     ("NAERVAER_REMINDER_MAX", "reminder_max"),
     (
         "NAERVAER_REMINDER_INTERVAL_HOURS",
@@ -170,6 +177,7 @@ fn env_partial(env: &HashMap<String, String>) -> Partial {
         contact: get("NAERVAER_CONTACT"),
         mail_rate: get("NAERVAER_MAIL_RATE"),
         mail_workers: get("NAERVAER_MAIL_WORKERS"),
+        mail_claim_timeout_secs: get("NAERVAER_MAIL_CLAIM_TIMEOUT_SECS"),
         reminder_max: get("NAERVAER_REMINDER_MAX"),
         reminder_interval_hours: get("NAERVAER_REMINDER_INTERVAL_HOURS"),
         retention_days: get("NAERVAER_RETENTION_DAYS"),
@@ -288,7 +296,13 @@ impl Settings {
             secret_key,
             contact: pick!(contact).unwrap_or_else(|| "HR-avdelingen".into()),
             mail_rate,
-            mail_workers: number("NAERVAER_MAIL_WORKERS", pick!(mail_workers), 4, 1)?,
+            mail_workers: number("NAERVAER_MAIL_WORKERS", pick!(mail_workers), 16, 1)?,
+            mail_claim_timeout_secs: number(
+                "NAERVAER_MAIL_CLAIM_TIMEOUT_SECS",
+                pick!(mail_claim_timeout_secs),
+                120,
+                1,
+            )?,
             reminder_max: number("NAERVAER_REMINDER_MAX", pick!(reminder_max), 2, 0)?,
             reminder_interval_hours: number(
                 "NAERVAER_REMINDER_INTERVAL_HOURS",
@@ -367,6 +381,10 @@ impl Settings {
             ("NAERVAER_CONTACT", self.contact.clone()),
             ("NAERVAER_MAIL_RATE", self.mail_rate.to_string()),
             ("NAERVAER_MAIL_WORKERS", self.mail_workers.to_string()),
+            (
+                "NAERVAER_MAIL_CLAIM_TIMEOUT_SECS",
+                self.mail_claim_timeout_secs.to_string(),
+            ),
             ("NAERVAER_REMINDER_MAX", self.reminder_max.to_string()),
             (
                 "NAERVAER_REMINDER_INTERVAL_HOURS",

@@ -5,7 +5,7 @@
 //! `FOR UPDATE SKIP LOCKED`, SQLite with one atomic `UPDATE … RETURNING`.
 //!
 //! A crash between hand-over and marking leaves the row `sending`; after
-//! [`STALE_CLAIM_SECS`] it is released and sent again. So at most the
+//! `NAERVAER_MAIL_CLAIM_TIMEOUT_SECS` it is released and sent again. So at most the
 //! messages in flight at the crash are sent twice, with the same Message-ID.
 
 use super::{Mailer, SurveyMail};
@@ -21,8 +21,10 @@ use diesel::sql_types::{BigInt, Integer, Text};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// A claim older than this is taken to belong to a sender that died.
-pub const STALE_CLAIM_SECS: i64 = 120;
+/// Messages one sender claims at a time: the most a crash can resend, per
+/// worker thread.
+pub const CLAIM_BATCH: i32 = 10;
+
 /// Attempts before a message is given up as failed.
 pub const MAX_ATTEMPTS: i32 = 6;
 
@@ -103,12 +105,12 @@ pub fn claim(conn: &mut DbConnection, sender: &str, limit: i32) -> QueryResult<V
     }
 }
 
-/// Releases claims of senders that died mid-send.
-pub fn release_stale(conn: &mut DbConnection) -> QueryResult<usize> {
+/// Releases claims older than `timeout_secs`: their sender died mid-send.
+pub fn release_stale(conn: &mut DbConnection, timeout_secs: i64) -> QueryResult<usize> {
     diesel::update(
         outbox::table
             .filter(outbox::status.eq("sending"))
-            .filter(outbox::claimed_at.lt(now_unix() - STALE_CLAIM_SECS)),
+            .filter(outbox::claimed_at.lt(now_unix() - timeout_secs)),
     )
     .set((
         outbox::status.eq("pending"),
@@ -117,8 +119,13 @@ pub fn release_stale(conn: &mut DbConnection) -> QueryResult<usize> {
     .execute(conn)
 }
 
-fn mark_sent(conn: &mut DbConnection, id: &str) -> QueryResult<usize> {
-    diesel::update(outbox::table.find(id))
+/// Marks a batch sent in one statement: one durable commit per batch
+/// rather than per message. A crash before it resends only that batch.
+fn mark_sent(conn: &mut DbConnection, ids: &[String]) -> QueryResult<usize> {
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    diesel::update(outbox::table.filter(outbox::id.eq_any(ids)))
         .set((
             outbox::status.eq("sent"),
             outbox::sent_at.eq(now_unix()),
@@ -156,6 +163,12 @@ pub struct SendReport {
     pub failed: usize,
 }
 
+/// What every message of a round shares, looked up once per worker.
+struct RoundInfo {
+    title: String,
+    closes_on: chrono::NaiveDate,
+}
+
 /// Renders the message for a claimed row: the link is derived from the
 /// invitation id and the secret key at this moment; nothing secret was
 /// stored.
@@ -163,6 +176,8 @@ fn compose(
     conn: &mut DbConnection,
     settings: &Settings,
     key: &SecretKey,
+    cache: &mut std::collections::HashMap<String, RoundInfo>,
+    organisation: &str,
     m: &Claimed,
 ) -> Result<lettre::Message, AppError> {
     let (round_id, language): (String, String) = invitations::table
@@ -170,14 +185,17 @@ fn compose(
         .filter(invitations::id.eq(&m.invitation_id))
         .select((invitations::round_id, employees::language))
         .first(conn)?;
-    let round = Round::find(conn, &round_id)?;
-    let organisation: String = units::table
-        .filter(units::parent_id.is_null())
-        .filter(units::active.eq(true))
-        .select(units::name)
-        .first(conn)
-        .optional()?
-        .unwrap_or_default();
+    if !cache.contains_key(&round_id) {
+        let round = Round::find(conn, &round_id)?;
+        cache.insert(
+            round_id.clone(),
+            RoundInfo {
+                closes_on: round.closes_on_date(),
+                title: round.title,
+            },
+        );
+    }
+    let round = &cache[&round_id];
     let lang: Lang = language.parse().unwrap_or_default();
     let link = format!(
         "{}/s/{}",
@@ -187,10 +205,10 @@ fn compose(
     let (subject, text, html) = super::render(&SurveyMail {
         reminder: m.kind == "reminder",
         lang,
-        organisation: &organisation,
+        organisation,
         round_title: &round.title,
         link: &link,
-        closes_on: round.closes_on_date(),
+        closes_on: round.closes_on,
         contact: &settings.contact,
     });
     super::build(
@@ -202,6 +220,16 @@ fn compose(
         text,
         html,
     )
+}
+
+fn organisation_name(conn: &mut DbConnection) -> QueryResult<String> {
+    Ok(units::table
+        .filter(units::parent_id.is_null())
+        .filter(units::active.eq(true))
+        .select(units::name)
+        .first(conn)
+        .optional()?
+        .unwrap_or_default())
 }
 
 /// Spaces hand-overs evenly to stay under `rate` messages per second,
@@ -238,7 +266,7 @@ pub fn send_due(
 ) -> Result<SendReport, AppError> {
     {
         let mut conn = pool.get()?;
-        release_stale(&mut conn)?;
+        release_stale(&mut conn, i64::from(settings.mail_claim_timeout_secs))?;
     }
     let sender = format!("{}-{}", std::process::id(), &new_id()[..8]);
     let report = Arc::new(Mutex::new(SendReport::default()));
@@ -275,25 +303,28 @@ fn worker(
     pace: &Pace,
 ) -> Result<(), AppError> {
     let mut conn = pool.get()?;
+    let mut cache = std::collections::HashMap::new();
+    let organisation = organisation_name(&mut conn)?;
     loop {
-        let batch = claim(&mut conn, sender, 10)?;
+        let batch = claim(&mut conn, sender, CLAIM_BATCH)?;
         if batch.is_empty() {
             return Ok(());
         }
+        let mut sent = Vec::with_capacity(batch.len());
         for m in batch {
             // The rate protects a relay; writing files needs no pacing.
             if matches!(mailer, Mailer::Smtp(_)) {
                 pace.wait();
             }
-            let result = compose(&mut conn, settings, key, &m).map_err(|e| super::SendError {
-                permanent: true,
-                message: e.to_string(),
-            });
+            let result =
+                compose(&mut conn, settings, key, &mut cache, &organisation, &m).map_err(|e| {
+                    super::SendError {
+                        permanent: true,
+                        message: e.to_string(),
+                    }
+                });
             match result.and_then(|msg| mailer.send(&msg, &m.id)) {
-                Ok(()) => {
-                    mark_sent(&mut conn, &m.id)?;
-                    report.lock().expect("report lock").sent += 1;
-                }
+                Ok(()) => sent.push(m.id),
                 Err(e) => {
                     tracing::warn!(outbox_id = %m.id, permanent = e.permanent, error = %e.message, "e-mail not delivered");
                     let gave_up = mark_failed(&mut conn, &m, &e.message, e.permanent)?;
@@ -306,6 +337,8 @@ fn worker(
                 }
             }
         }
+        mark_sent(&mut conn, &sent)?;
+        report.lock().expect("report lock").sent += sent.len();
     }
 }
 

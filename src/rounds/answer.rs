@@ -15,7 +15,7 @@ use diesel::prelude::*;
 use std::collections::BTreeMap;
 
 /// The most items on one page; factors are never split across pages.
-pub const ITEMS_PER_PAGE: usize = 10;
+pub const ITEMS_PER_PAGE: usize = 12;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Page {

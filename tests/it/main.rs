@@ -4,13 +4,15 @@
 mod support;
 
 mod answering;
+mod browser;
 mod cli;
 mod config;
 mod db_layer;
 mod demo;
 mod import_employees;
 mod import_units;
-mod rounds;
+pub mod mail;
+pub mod rounds;
 mod surveys;
 mod web;
 

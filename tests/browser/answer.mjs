@@ -1,0 +1,103 @@
+// Answers a survey in Debian's Chromium the way a person does, checking every
+// page with axe-core (WCAG 2.1 A and AA). Run by tests/it/browser.rs with:
+//   BASE   the service's address
+//   LINK1  a survey link taken from a received e-mail (answered by pointer)
+//   LINK2  another (answered with the keyboard only)
+//   SHOTS  a folder for screenshots
+// Prints one JSON line: {"violations": [...], "pages": N, ...}; exits 1 on
+// any failed check.
+import { chromium } from "playwright-core";
+import { AxeBuilder } from "@axe-core/playwright";
+
+const { BASE, LINK1, LINK2, SHOTS } = process.env;
+const failures = [];
+const violations = [];
+const check = (ok, what) => { if (!ok) failures.push(what); };
+
+const browser = await chromium.launch({
+  executablePath: "/usr/bin/chromium",
+  headless: true,
+  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync", "--no-first-run"],
+});
+
+async function axe(page, name) {
+  const result = await new AxeBuilder({ page }).withTags(["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]).analyze();
+  for (const v of result.violations) {
+    violations.push({ page: name, id: v.id, impact: v.impact, nodes: v.nodes.map((n) => n.target.join(" ")).slice(0, 5) });
+  }
+}
+
+async function phone() {
+  return browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true });
+}
+
+// 1. By pointer, on a phone.
+let ctx = await phone();
+let page = await ctx.newPage();
+await page.goto(LINK1);
+check(new URL(page.url()).pathname === "/svar", `the link should land on /svar, not ${page.url()}`);
+check(!page.url().includes(LINK1.split("/s/")[1]), "the token must not stay in the address bar");
+let pages = 0;
+for (;;) {
+  pages += 1;
+  await axe(page, `questionnaire page ${pages}`);
+  await page.screenshot({ path: `${SHOTS}/phone-page-${pages}.png`, fullPage: pages === 1 });
+  const groups = await page.locator("fieldset").all();
+  for (const [i, g] of groups.entries()) {
+    // Tap the label, as a thumb would: the fourth option, or the last.
+    const labels = g.locator("label");
+    const count = await labels.count();
+    await labels.nth(Math.min(3 + (i % 2), count - 1)).click();
+  }
+  const submit = page.locator('button[value="submit"]');
+  if (await submit.count()) {
+    await submit.click();
+    break;
+  }
+  await page.locator('button[value="next"]').click();
+  check((await page.locator("#progress-text").textContent()).includes(`${pages + 1}`), `progress after page ${pages}`);
+  if (pages > 20) { failures.push("too many pages"); break; }
+}
+await page.waitForURL(/\/kvittering/);
+check((await page.locator("h1").textContent()).length > 0, "the receipt has a heading");
+await axe(page, "receipt");
+await page.screenshot({ path: `${SHOTS}/phone-receipt.png` });
+await page.goto(LINK1);
+const again = await page.locator("h1").textContent();
+check(/allerede svart|allereie svart|already answered/.test(again), `opening the link again should say it is used, not "${again}"`);
+await axe(page, "already answered");
+for (const path of ["/kode", "/tilgjengelighet", "/"]) {
+  await page.goto(BASE + path);
+  await axe(page, path);
+}
+await ctx.close();
+
+// 2. With the keyboard alone, on a desktop-sized window.
+ctx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+page = await ctx.newPage();
+await page.goto(LINK2);
+let steps = 0;
+let submitted = false;
+while (!submitted && steps < 2000) {
+  steps += 1;
+  await page.keyboard.press("Tab");
+  const focused = await page.evaluate(() => {
+    const el = document.activeElement;
+    return { tag: el.tagName, type: el.type || "", value: el.value || "", checked: !!el.checked };
+  });
+  if (focused.type === "radio" && !focused.checked) {
+    await page.keyboard.press("Space");
+  } else if (focused.tag === "BUTTON" && (focused.value === "next" || focused.value === "submit")) {
+    await Promise.all([page.waitForNavigation(), page.keyboard.press("Enter")]);
+    if (focused.value === "submit") submitted = true;
+  }
+}
+check(submitted, "the keyboard-only run reached the submit button");
+await page.waitForURL(/\/kvittering/);
+await page.screenshot({ path: `${SHOTS}/desktop-receipt.png` });
+await ctx.close();
+await browser.close();
+
+console.log(JSON.stringify({ violations, failures, pages, keyboard_steps: steps }));
+process.exit(violations.length || failures.length ? 1 : 0);

@@ -1,0 +1,90 @@
+//! The answering pages in a real browser: Debian's Chromium driven by
+//! playwright-core, with a link taken from an e-mail that arrived in the real
+//! SMTP server, on a phone-sized screen, checked by axe-core on every page,
+//! and once more with the keyboard alone.
+
+use crate::mail::SmtpSink;
+use crate::rounds::open_demo_round;
+use crate::support::{key, settings, Backend, TestDb, TestServer};
+use diesel::prelude::*;
+use naervaer::db::schema::responses;
+use naervaer::mail::{outbox, Mailer};
+use std::path::Path;
+use std::process::Command;
+
+#[test]
+fn a_person_answers_on_a_phone_from_the_emailed_link_with_zero_axe_violations() {
+    let browser_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser");
+    assert!(
+        browser_dir.join("node_modules/playwright-core").exists(),
+        "browser tests need `npm ci` in tests/browser (bash .ci/run does it)"
+    );
+    assert!(
+        Path::new("/usr/bin/chromium").exists(),
+        "browser tests need Debian's chromium (bash .ci/run installs it)"
+    );
+
+    let t = TestDb::new(Backend::Sqlite);
+    let (mut c, _round) = open_demo_round(&t);
+    let server = TestServer::start(&t);
+    let base = format!("http://{}", server.addr);
+    let sink = SmtpSink::start();
+    let s = settings(
+        &t,
+        &[
+            ("NAERVAER_SMTP_URL", &sink.url()),
+            ("NAERVAER_BASE_URL", &base),
+            ("NAERVAER_MAIL_RATE", "1000"),
+        ],
+    );
+    outbox::send_due(&t.pool(), &Mailer::from_settings(&s).unwrap(), &s, &key()).unwrap();
+    let links: Vec<String> = sink
+        .messages()
+        .iter()
+        .filter(|m| m.header("content-language") == "nb")
+        .take(2)
+        .map(|m| {
+            let text = m.text();
+            let link = text
+                .lines()
+                .find(|l| l.starts_with(&base))
+                .map(|l| l.trim().to_string());
+            link.unwrap_or_else(|| {
+                panic!(
+                    "no link to {base} in the e-mail text:\n{text}\n--- raw:\n{}",
+                    m.raw
+                )
+            })
+        })
+        .collect();
+    assert_eq!(links.len(), 2);
+
+    let shots = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/browser-shots");
+    let _ = std::fs::remove_dir_all(&shots);
+    std::fs::create_dir_all(&shots).unwrap();
+    let out = Command::new("node")
+        .arg(browser_dir.join("answer.mjs"))
+        .current_dir(&browser_dir)
+        .env("BASE", &base)
+        .env("LINK1", &links[0])
+        .env("LINK2", &links[1])
+        .env("SHOTS", &shots)
+        .output()
+        .expect("node is required for the browser tests");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "browser run failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains(r#""violations":[]"#) && stdout.contains(r#""failures":[]"#),
+        "{stdout}"
+    );
+    let stored: i64 = responses::table.count().get_result(&mut c).unwrap();
+    assert_eq!(
+        stored, 2,
+        "both the pointer and the keyboard run stored a response"
+    );
+    assert!(shots.join("phone-page-1.png").exists());
+}

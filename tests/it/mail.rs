@@ -1,0 +1,349 @@
+//! E-mail through a real SMTP server process (aiosmtpd, started here).
+
+use crate::both_backends;
+use crate::rounds::new_round;
+use crate::support::{http, key, naervaer_bin, settings, Backend, TestDb, TestServer, TEST_KEY};
+use diesel::prelude::*;
+use naervaer::db::schema::employees;
+use naervaer::db::DbConnection;
+use naervaer::import::Kind;
+use naervaer::mail::{outbox, Mailer};
+use naervaer::rounds::{self, tokens::lookup_hash};
+use std::collections::{HashMap, HashSet};
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The SMTP server process; stopped when dropped.
+pub struct SmtpSink {
+    child: Child,
+    pub port: u16,
+    dir: tempfile::TempDir,
+}
+
+impl SmtpSink {
+    pub fn start() -> SmtpSink {
+        let dir = tempfile::tempdir().unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/smtp_sink.py");
+        let mut child = Command::new("python3")
+            .arg(script)
+            .arg(port.to_string())
+            .arg(dir.path())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("python3 is required to run the test SMTP server");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        assert_eq!(
+            line.trim(),
+            "READY",
+            "the test SMTP server did not start: install it with `pip install aiosmtpd` (bash .ci/run does)"
+        );
+        SmtpSink { child, port, dir }
+    }
+
+    pub fn url(&self) -> String {
+        format!("smtp://127.0.0.1:{}", self.port)
+    }
+
+    pub fn count(&self) -> usize {
+        std::fs::read_dir(self.dir.path())
+            .unwrap()
+            .filter(|e| {
+                e.as_ref()
+                    .unwrap()
+                    .path()
+                    .extension()
+                    .is_some_and(|x| x == "eml")
+            })
+            .count()
+    }
+
+    pub fn messages(&self) -> Vec<Received> {
+        let mut paths: Vec<PathBuf> = std::fs::read_dir(self.dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|x| x == "eml"))
+            .collect();
+        // In arrival order: 2.eml before 10.eml.
+        paths.sort_by_key(|p| {
+            p.file_stem()
+                .and_then(|s| s.to_str())
+                .and_then(|s| s.parse::<u64>().ok())
+                .unwrap_or(0)
+        });
+        paths
+            .iter()
+            .map(|p| Received::parse(&std::fs::read_to_string(p).unwrap()))
+            .collect()
+    }
+}
+
+impl Drop for SmtpSink {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A message as it arrived.
+#[derive(Debug)]
+pub struct Received {
+    pub envelope_to: String,
+    pub headers: HashMap<String, String>,
+    pub raw: String,
+}
+
+impl Received {
+    fn parse(raw: &str) -> Received {
+        let (head, _) = raw.split_once("\r\n\r\n").unwrap_or((raw, ""));
+        let mut headers = HashMap::new();
+        let mut last: Option<String> = None;
+        for line in head.split("\r\n") {
+            if line.starts_with(' ') || line.starts_with('\t') {
+                if let Some(k) = &last {
+                    headers
+                        .entry(k.clone())
+                        .and_modify(|v: &mut String| v.push_str(line));
+                }
+            } else if let Some((k, v)) = line.split_once(": ") {
+                headers.insert(k.to_ascii_lowercase(), v.to_string());
+                last = Some(k.to_ascii_lowercase());
+            }
+        }
+        let envelope_to = headers.get("x-envelope-to").cloned().unwrap_or_default();
+        Received {
+            envelope_to,
+            headers,
+            raw: raw.to_string(),
+        }
+    }
+
+    pub fn header(&self, name: &str) -> &str {
+        self.headers.get(name).map(String::as_str).unwrap_or("")
+    }
+
+    /// The plain-text part, quoted-printable decoded.
+    pub fn text(&self) -> String {
+        let start = self
+            .raw
+            .find("Content-Type: text/plain")
+            .expect("a plain-text part");
+        let body_start = self.raw[start..].find("\r\n\r\n").unwrap() + start + 4;
+        let end = self.raw[body_start..].find("\r\n--").unwrap() + body_start;
+        decode_qp(&self.raw[body_start..end])
+    }
+}
+
+fn decode_qp(s: &str) -> String {
+    let joined = s.replace("=\r\n", "");
+    let bytes = joined.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'=' && i + 2 < bytes.len() + 1 {
+            if let Ok(b) = u8::from_str_radix(&joined[i + 1..i + 3], 16) {
+                out.push(b);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).replace("\r\n", "\n")
+}
+
+/// Units and `n` employees with e-mail addresses, through the importers.
+fn organisation(c: &mut DbConnection, n: usize) {
+    crate::import_text(c, Kind::Units, crate::UNITS, false).unwrap();
+    let mut text = String::from("employee_id;name;email;unit_code;leader_of;roles;language\n");
+    for i in 0..n {
+        let lang = ["nb", "nn", "en"][i % 3];
+        let unit = ["1000", "1100", "1110", "1200"][i % 4];
+        text += &format!("{i};Person {i};person{i}@test.no;{unit};;;{lang}\n");
+    }
+    crate::import_text(c, Kind::Employees, &text, false).unwrap();
+}
+
+both_backends! {
+    fn invitations_and_reminders_arrive_in_a_real_smtp_server_in_each_persons_language(t) {
+        let mut c = t.conn();
+        naervaer::demo::seed(&mut c).unwrap();
+        let round = new_round(&mut c, None);
+        let summary = rounds::open(&mut c, &key(), &round.id).unwrap();
+        let sink = SmtpSink::start();
+        let server = TestServer::start(&t);
+        let base = format!("http://{}", server.addr);
+        let s = settings(&t, &[("NAERVAER_SMTP_URL", &sink.url()), ("NAERVAER_BASE_URL", &base), ("NAERVAER_MAIL_RATE", "1000")]);
+        let mailer = Mailer::from_settings(&s).unwrap();
+        let started = Instant::now();
+        let report = outbox::send_due(&t.pool(), &mailer, &s, &key()).unwrap();
+        let secs = started.elapsed().as_secs_f64();
+        eprintln!("{} invitations through the SMTP server in {secs:.2} s ({:.0}/s)", report.sent, report.sent as f64 / secs);
+        assert_eq!(report.sent, summary.by_email);
+        let got = sink.messages();
+        assert_eq!(got.len(), summary.by_email);
+
+        let people: HashMap<String, String> = employees::table
+            .filter(employees::email.is_not_null())
+            .select((employees::email.assume_not_null(), employees::language))
+            .load::<(String, String)>(&mut c)
+            .unwrap()
+            .into_iter()
+            .collect();
+        let mut ids = HashSet::new();
+        for m in &got {
+            assert_eq!(m.header("to"), m.envelope_to);
+            assert_eq!(m.header("content-language"), people[&m.envelope_to], "e-mail in the person's language");
+            assert!(m.header("message-id").ends_with("@naervaer>"));
+            assert!(ids.insert(m.header("message-id").to_string()), "a message arrived twice");
+            assert!(m.header("content-type").starts_with("multipart/alternative"));
+            assert!(m.raw.contains("Content-Type: text/html"));
+        }
+        // The link in a bokmål and a nynorsk e-mail works, once.
+        for lang in ["nb", "nn"] {
+            let m = got.iter().find(|m| m.header("content-language") == lang).unwrap();
+            let text = m.text();
+            let expect = match lang {
+                "nb" => "Undersøkelsen er åpen til og med",
+                _ => "Undersøkinga er open til og med",
+            };
+            assert!(text.contains(expect), "{text}");
+            assert!(text.contains("Spørsmål? Kontakt HR-avdelingen"), "{text}");
+            let link = text.lines().find(|l| l.starts_with(&base)).expect("a link").trim().to_string();
+            let path = &link[base.len()..];
+            let r = http(server.addr, "GET", path, "");
+            assert_eq!(r.status, 303, "{link}");
+        }
+
+        // Ten answer; reminders reach everyone else with e-mail, and only them.
+        let surveys = round.surveys(&mut c).unwrap();
+        let answered: Vec<(String, String)> = naervaer::db::schema::invitations::table
+            .inner_join(employees::table)
+            .filter(naervaer::db::schema::invitations::channel.eq("email"))
+            .select((naervaer::db::schema::invitations::id, employees::email.assume_not_null()))
+            .limit(10)
+            .load(&mut c)
+            .unwrap();
+        for (inv, _) in &answered {
+            naervaer::rounds::answer::submit(&mut c, &lookup_hash(&key().survey_token(inv)), &surveys, &crate::rounds::numbered_answers(&surveys, 1)).unwrap();
+        }
+        let queued = rounds::remind(&mut c, &round.id, 2, 3600).unwrap();
+        assert_eq!(queued, summary.by_email - 10);
+        outbox::send_due(&t.pool(), &mailer, &s, &key()).unwrap();
+        let all = sink.messages();
+        assert_eq!(all.len(), summary.by_email * 2 - 10);
+        let reminded: HashSet<&str> = all[summary.by_email..].iter().map(|m| m.envelope_to.as_str()).collect();
+        for (_, email) in &answered {
+            assert!(!reminded.contains(email.as_str()), "{email} answered but was reminded");
+        }
+    }
+}
+
+fn send_process(db_url: &str, sink: &SmtpSink, rate: &str) -> Command {
+    let mut cmd = Command::new(naervaer_bin());
+    cmd.arg("send")
+        .env("NAERVAER_DATABASE_URL", db_url)
+        .env("NAERVAER_SMTP_URL", sink.url())
+        .env("NAERVAER_SECRET_KEY", TEST_KEY)
+        .env("NAERVAER_MAIL_RATE", rate)
+        .env("NAERVAER_MAIL_CLAIM_TIMEOUT_SECS", "1")
+        .env_remove("NAERVAER_OUTBOX_DIR")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    cmd
+}
+
+fn unique_ids(msgs: &[Received]) -> HashSet<String> {
+    msgs.iter()
+        .map(|m| m.header("message-id").to_string())
+        .collect()
+}
+
+#[test]
+fn a_sender_killed_mid_run_resumes_and_resends_at_most_what_was_in_flight() {
+    let t = TestDb::new(Backend::Sqlite);
+    let mut c = t.conn();
+    organisation(&mut c, 2000);
+    let round = new_round(&mut c, None);
+    rounds::open(&mut c, &key(), &round.id).unwrap();
+    let sink = SmtpSink::start();
+    let mut first = send_process(&t.url, &sink, "400").spawn().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while sink.count() < 500 {
+        assert!(Instant::now() < deadline, "sending did not start");
+        assert!(
+            first.try_wait().unwrap().is_none(),
+            "the sender finished before it could be killed"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    first.kill().unwrap(); // SIGKILL: no chance to clean up
+    first.wait().unwrap();
+    let at_kill = sink.count();
+    assert!(at_kill < 2000, "killed too late to prove anything");
+    // Claims of the dead sender expire after 1 s (stored in whole seconds,
+    // so wait past 2 s); the restarted sender resends them.
+    std::thread::sleep(Duration::from_millis(2500));
+    let out = send_process(&t.url, &sink, "2000").output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let msgs = sink.messages();
+    let ids = unique_ids(&msgs);
+    assert_eq!(ids.len(), 2000, "every invitation arrived");
+    let duplicates = msgs.len() - ids.len();
+    // In flight at most: every worker's claimed batch.
+    let in_flight = settings(&t, &[]).mail_workers as usize * outbox::CLAIM_BATCH as usize;
+    eprintln!(
+        "killed after {at_kill} messages; {duplicates} sent twice (in flight at most {in_flight})"
+    );
+    assert!(
+        duplicates <= in_flight,
+        "{duplicates} duplicates, more than the {in_flight} in flight"
+    );
+    let recipients: HashSet<&str> = msgs.iter().map(|m| m.envelope_to.as_str()).collect();
+    assert_eq!(recipients.len(), 2000);
+}
+
+#[test]
+fn two_senders_on_one_postgresql_never_send_the_same_message() {
+    let t = TestDb::new(Backend::Postgres);
+    let mut c = t.conn();
+    organisation(&mut c, 2000);
+    let round = new_round(&mut c, None);
+    rounds::open(&mut c, &key(), &round.id).unwrap();
+    let sink = SmtpSink::start();
+    let a = send_process(&t.url, &sink, "1000").spawn().unwrap();
+    let b = send_process(&t.url, &sink, "1000").spawn().unwrap();
+    let (ra, rb) = (a.wait_with_output().unwrap(), b.wait_with_output().unwrap());
+    assert!(ra.status.success() && rb.status.success());
+    let report = |o: &std::process::Output| String::from_utf8_lossy(&o.stdout).to_string();
+    eprintln!("sender A: {}sender B: {}", report(&ra), report(&rb));
+    let msgs = sink.messages();
+    assert_eq!(msgs.len(), 2000, "a message was sent twice or not at all");
+    assert_eq!(unique_ids(&msgs).len(), 2000);
+    assert!(
+        report(&ra).starts_with("sent ") && !report(&ra).starts_with("sent 0,"),
+        "both senders took part: {}",
+        report(&ra)
+    );
+    assert!(
+        !report(&rb).starts_with("sent 0,"),
+        "both senders took part: {}",
+        report(&rb)
+    );
+}

@@ -1,0 +1,47 @@
+"""A real SMTP server for naervaer's tests: accepts every message on
+127.0.0.1:PORT and stores it in DIR as N.eml, with the envelope recipients in
+an X-Envelope-To line first. Prints READY when it listens. Files appear
+atomically (written, then renamed), so a reader never sees half a message.
+
+Usage: python3 tests/smtp_sink.py PORT DIR
+"""
+import itertools
+import os
+import sys
+import threading
+
+from aiosmtpd.controller import Controller
+
+
+class Store:
+    def __init__(self, directory):
+        self.directory = directory
+        self.counter = itertools.count(1)
+        self.lock = threading.Lock()
+
+    async def handle_DATA(self, server, session, envelope):
+        with self.lock:
+            n = next(self.counter)
+        tmp = os.path.join(self.directory, f".{n}.tmp")
+        with open(tmp, "wb") as f:
+            f.write(b"X-Envelope-To: " + ", ".join(envelope.rcpt_tos).encode() + b"\r\n")
+            f.write(envelope.content)
+        os.rename(tmp, os.path.join(self.directory, f"{n}.eml"))
+        return "250 OK"
+
+
+def main():
+    port, directory = int(sys.argv[1]), sys.argv[2]
+    os.makedirs(directory, exist_ok=True)
+    controller = Controller(Store(directory), hostname="127.0.0.1", port=port)
+    controller.start()
+    print("READY", flush=True)
+    try:
+        # Until the test closes our standard input or kills us.
+        sys.stdin.read()
+    finally:
+        controller.stop()
+
+
+if __name__ == "__main__":
+    main()
