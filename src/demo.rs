@@ -322,7 +322,7 @@ pub fn seed_rounds(
             continue;
         }
         let mut a = Answers::default();
-        for s in &surveys {
+        for s in surveys.iter() {
             for item in &s.items {
                 let shift = *unit_shift
                     .entry((unit.clone(), format!("{}.{}", s.id, item.factor)))

@@ -276,10 +276,7 @@ fn spawn_background(
 }
 
 fn send(settings: &Settings) -> Result<ExitCode, AppError> {
-    let pool = db::open_pool(
-        settings.database_url.expose(),
-        settings.pool_size.max(settings.mail_workers + 1),
-    )?;
+    let pool = db::open_pool(settings.database_url.expose(), settings.pool_size)?;
     let mailer = naervaer::mail::Mailer::from_settings(settings)?;
     let started = std::time::Instant::now();
     let r = naervaer::mail::outbox::send_due(&pool, &mailer, settings, &settings.key()?)?;

@@ -19,6 +19,13 @@ class Store:
         self.counter = itertools.count(1)
         self.lock = threading.Lock()
 
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        # Addresses with "bounce" in them do not exist: a permanent failure.
+        if "bounce" in address:
+            return "550 5.1.1 No such user"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
     async def handle_DATA(self, server, session, envelope):
         with self.lock:
             n = next(self.counter)

@@ -194,3 +194,46 @@ pub fn ping(conn: &mut DbConnection) -> Result<(), AppError> {
     conn.batch_execute("SELECT 1")?;
     Ok(())
 }
+
+/// A transaction that writes. On SQLite it begins `IMMEDIATE`, taking the
+/// write lock at once: a deferred transaction that reads and then writes
+/// fails with "database is locked" when another connection committed in
+/// between, without waiting for the busy timeout. On PostgreSQL it is a
+/// plain `BEGIN`. Transactions nested inside become savepoints as usual.
+pub fn write_transaction<T, E, F>(conn: &mut DbConnection, f: F) -> Result<T, E>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, E>,
+    E: From<diesel::result::Error>,
+{
+    use diesel::connection::{AnsiTransactionManager, TransactionManager};
+    let depth = match conn {
+        DbConnection::Sqlite(c) => {
+            AnsiTransactionManager::transaction_manager_status_mut(c).transaction_depth()
+        }
+        DbConnection::Pg(c) => {
+            AnsiTransactionManager::transaction_manager_status_mut(c).transaction_depth()
+        }
+    }?;
+    if depth.is_some() {
+        // Already inside one: the lock is held; nest as a savepoint.
+        return conn.transaction(f);
+    }
+    match conn {
+        DbConnection::Sqlite(c) => {
+            AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?
+        }
+        DbConnection::Pg(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN")?,
+    }
+    let result = f(conn);
+    let end = match (&result, &mut *conn) {
+        (Ok(_), DbConnection::Sqlite(c)) => AnsiTransactionManager::commit_transaction(c),
+        (Ok(_), DbConnection::Pg(c)) => AnsiTransactionManager::commit_transaction(c),
+        (Err(_), DbConnection::Sqlite(c)) => AnsiTransactionManager::rollback_transaction(c),
+        (Err(_), DbConnection::Pg(c)) => AnsiTransactionManager::rollback_transaction(c),
+    };
+    match (result, end) {
+        (Ok(v), Ok(())) => Ok(v),
+        (Ok(_), Err(e)) => Err(e.into()),
+        (Err(e), _) => Err(e),
+    }
+}

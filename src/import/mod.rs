@@ -315,7 +315,7 @@ pub fn import(
 
     // Validation reads the database, and the diff must be computed against
     // the same state it is applied to: both happen in one transaction.
-    let tx = conn.transaction::<Outcome, Exit, _>(|conn| {
+    let tx = crate::db::write_transaction::<Outcome, Exit, _>(conn, |conn| {
         let mut outcome = match kind {
             Kind::Units => units::run(conn, &table)?,
             Kind::Employees => employees::run(conn, &table)?,

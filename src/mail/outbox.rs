@@ -302,43 +302,56 @@ fn worker(
     report: &Mutex<SendReport>,
     pace: &Pace,
 ) -> Result<(), AppError> {
-    let mut conn = pool.get()?;
     let mut cache = std::collections::HashMap::new();
-    let organisation = organisation_name(&mut conn)?;
+    let organisation = organisation_name(&mut *pool.get()?)?;
     loop {
-        let batch = claim(&mut conn, sender, CLAIM_BATCH)?;
-        if batch.is_empty() {
-            return Ok(());
-        }
-        let mut sent = Vec::with_capacity(batch.len());
-        for m in batch {
+        // A connection is borrowed only to claim and compose, and again to
+        // mark: never during the SMTP exchange, so many workers share a
+        // small pool with the web requests.
+        let composed: Vec<(Claimed, Result<lettre::Message, super::SendError>)> = {
+            let mut conn = pool.get()?;
+            let batch = claim(&mut conn, sender, CLAIM_BATCH)?;
+            if batch.is_empty() {
+                return Ok(());
+            }
+            batch
+                .into_iter()
+                .map(|m| {
+                    let msg = compose(&mut conn, settings, key, &mut cache, &organisation, &m)
+                        .map_err(|e| super::SendError {
+                            permanent: true,
+                            message: e.to_string(),
+                        });
+                    (m, msg)
+                })
+                .collect()
+        };
+        let mut sent = Vec::with_capacity(composed.len());
+        let mut failed = Vec::new();
+        for (m, msg) in composed {
             // The rate protects a relay; writing files needs no pacing.
             if matches!(mailer, Mailer::Smtp(_)) {
                 pace.wait();
             }
-            let result =
-                compose(&mut conn, settings, key, &mut cache, &organisation, &m).map_err(|e| {
-                    super::SendError {
-                        permanent: true,
-                        message: e.to_string(),
-                    }
-                });
-            match result.and_then(|msg| mailer.send(&msg, &m.id)) {
+            match msg.and_then(|msg| mailer.send(&msg, &m.id)) {
                 Ok(()) => sent.push(m.id),
                 Err(e) => {
                     tracing::warn!(outbox_id = %m.id, permanent = e.permanent, error = %e.message, "e-mail not delivered");
-                    let gave_up = mark_failed(&mut conn, &m, &e.message, e.permanent)?;
-                    let mut r = report.lock().expect("report lock");
-                    if gave_up {
-                        r.failed += 1;
-                    } else {
-                        r.retrying += 1;
-                    }
+                    failed.push((m, e));
                 }
             }
         }
+        let mut conn = pool.get()?;
         mark_sent(&mut conn, &sent)?;
-        report.lock().expect("report lock").sent += sent.len();
+        let mut r = report.lock().expect("report lock");
+        r.sent += sent.len();
+        for (m, e) in failed {
+            if mark_failed(&mut conn, &m, &e.message, e.permanent)? {
+                r.failed += 1;
+            } else {
+                r.retrying += 1;
+            }
+        }
     }
 }
 

@@ -246,7 +246,7 @@ pub fn submit(
     surveys: &[Survey],
     answers: &Answers,
 ) -> Result<Submitted, AppError> {
-    conn.transaction(|conn| {
+    crate::db::write_transaction(conn, |conn| {
         let Some((inv, round)) = invitation_by_hash(conn, token_hash, false)? else {
             return Err(AppError::NotFound);
         };

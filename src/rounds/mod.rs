@@ -131,14 +131,25 @@ impl Round {
         self.status == "open" && today <= self.closes_on_date()
     }
 
-    /// The questionnaires exactly as the round was created with them.
-    pub fn surveys(&self, conn: &mut DbConnection) -> Result<Vec<Survey>, AppError> {
+    /// The questionnaires exactly as the round was created with them. A
+    /// round's files never change, so they are parsed once per process.
+    pub fn surveys(
+        &self,
+        conn: &mut DbConnection,
+    ) -> Result<std::sync::Arc<Vec<Survey>>, AppError> {
+        static PARSED: std::sync::OnceLock<
+            std::sync::Mutex<HashMap<String, std::sync::Arc<Vec<Survey>>>>,
+        > = std::sync::OnceLock::new();
+        let cache = PARSED.get_or_init(Default::default);
+        if let Some(s) = cache.lock().expect("survey cache").get(&self.id) {
+            return Ok(s.clone());
+        }
         let stored: Vec<RoundSurvey> = round_surveys::table
             .filter(round_surveys::round_id.eq(&self.id))
             .order(round_surveys::position)
             .select(RoundSurvey::as_select())
             .load(conn)?;
-        stored
+        let parsed = stored
             .iter()
             .map(|s| {
                 survey::parse(&s.content).map_err(|e| {
@@ -148,7 +159,17 @@ impl Round {
                     ))
                 })
             })
-            .collect()
+            .collect::<Result<Vec<_>, _>>()?;
+        let parsed = std::sync::Arc::new(parsed);
+        // A draft's files are stored with it at creation: never cache an
+        // empty list read before they were written.
+        if !parsed.is_empty() {
+            cache
+                .lock()
+                .expect("survey cache")
+                .insert(self.id.clone(), parsed.clone());
+        }
+        Ok(parsed)
     }
 }
 
@@ -197,7 +218,7 @@ pub fn create(
         }
         parsed.push(s);
     }
-    conn.transaction(|conn| {
+    crate::db::write_transaction(conn, |conn| {
         let root_unit_id = match &new.unit_code {
             None => None,
             Some(code) => match Unit::find_by_code(conn, code)? {
@@ -272,7 +293,7 @@ pub fn open(
     key: &SecretKey,
     round_id: &str,
 ) -> Result<OpenSummary, AppError> {
-    conn.transaction(|conn| {
+    crate::db::write_transaction(conn, |conn| {
         let round = Round::find(conn, round_id)?;
         if round.status != "draft" {
             return Err(AppError::BadRequest(format!(
@@ -358,7 +379,7 @@ pub fn remind(
     max: u32,
     interval_secs: i64,
 ) -> Result<usize, AppError> {
-    conn.transaction(|conn| {
+    crate::db::write_transaction(conn, |conn| {
         let round = Round::find(conn, round_id)?;
         if !round.accepts_answers(today()) {
             return Err(AppError::BadRequest(
@@ -409,7 +430,7 @@ pub fn remind(
 /// order under fresh ids; storage compacted; with `reduce_now`, invitations
 /// replaced by per-unit counts.
 pub fn close(conn: &mut DbConnection, round_id: &str, reduce_now: bool) -> Result<usize, AppError> {
-    let n = conn.transaction(|conn| {
+    let n = crate::db::write_transaction(conn, |conn| {
         let round = Round::find(conn, round_id)?;
         if round.status != "open" {
             return Err(AppError::BadRequest(format!(
@@ -472,7 +493,7 @@ pub fn compact(conn: &mut DbConnection) -> Result<(), AppError> {
 /// Replaces a closed round's invitations by per-unit counts, and deletes its
 /// outbox rows: afterwards nothing records who answered or was reminded.
 pub fn reduce_invitations(conn: &mut DbConnection, round_id: &str) -> Result<(), AppError> {
-    conn.transaction(|conn| {
+    crate::db::write_transaction(conn, |conn| {
         let counts = counts_from_invitations(conn, round_id)?;
         for c in &counts {
             diesel::insert_into(invitation_counts::table)

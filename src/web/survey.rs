@@ -44,7 +44,7 @@ struct Session {
     token_hash: String,
     invitation: Invitation,
     round: Round,
-    surveys: Vec<Survey>,
+    surveys: std::sync::Arc<Vec<Survey>>,
     lang: Lang,
 }
 

@@ -166,6 +166,9 @@ fn the_demo_check_seeds_serves_and_answers_healthz() {
 #[test]
 fn serve_redacts_secrets_from_logs_and_stops_gracefully_on_sigterm() {
     let t = TestDb::new(Backend::Sqlite);
+    let (mut c, round) = crate::rounds::open_demo_round(&t);
+    let ids = crate::rounds::invitation_ids(&mut c, &round.id);
+    let key = crate::support::key();
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -174,6 +177,9 @@ fn serve_redacts_secrets_from_logs_and_stops_gracefully_on_sigterm() {
     let mut child = Command::new(naervaer_bin())
         .arg("serve")
         .env("NAERVAER_DATABASE_URL", &t.url)
+        .env("NAERVAER_SECRET_KEY", crate::support::TEST_KEY)
+        .env_remove("NAERVAER_SMTP_URL")
+        .env_remove("NAERVAER_OUTBOX_DIR")
         .env("NAERVAER_BIND", format!("127.0.0.1:{port}"))
         .env("NAERVAER_LOG_FORMAT", "json")
         .stdout(Stdio::null())
@@ -193,6 +199,35 @@ fn serve_redacts_secrets_from_logs_and_stops_gracefully_on_sigterm() {
     let secret = "Zq8sV3cretT0kenValue";
     crate::support::http(addr, "GET", &format!("/s/{secret}?code={secret}"), "");
     crate::support::http(addr, "GET", &format!("/login/{secret}/confirm"), "");
+    // A real answer: link, page, submit; and a paper code.
+    let token = key.survey_token(&ids[0]);
+    let r = crate::support::http(addr, "GET", &format!("/s/{token}"), "");
+    assert_eq!(r.status, 303);
+    let cookie = r
+        .header("set-cookie")
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        crate::support::http_cookie(addr, "GET", "/svar", "", Some(&cookie)).status,
+        200
+    );
+    let last = naervaer::rounds::answer::pages(&round.surveys(&mut c).unwrap()).len() - 1;
+    let r = crate::support::http_cookie(
+        addr,
+        "POST",
+        "/svar",
+        &format!("page={last}&go=submit"),
+        Some(&cookie),
+    );
+    assert_eq!(r.status, 303, "{}", r.body);
+    let code = key.paper_code(&ids[1]);
+    assert_eq!(
+        crate::support::http(addr, "POST", "/kode", &format!("kode={code}")).status,
+        303
+    );
 
     let term = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
@@ -221,5 +256,15 @@ fn serve_redacts_secrets_from_logs_and_stops_gracefully_on_sigterm() {
         "{logs}"
     );
     assert!(!logs.contains(secret), "a secret reached the log:\n{logs}");
+    for s in [token.as_str(), code.as_str(), cookie.as_str()] {
+        assert!(
+            !logs.contains(s),
+            "a token, code or cookie reached the log:\n{logs}"
+        );
+    }
+    assert!(
+        logs.contains(r#""path":"/svar""#) && logs.contains(r#""status":303"#),
+        "{logs}"
+    );
     assert!(logs.contains("naervaer stopped"), "{logs}");
 }

@@ -347,3 +347,62 @@ fn two_senders_on_one_postgresql_never_send_the_same_message() {
         report(&rb)
     );
 }
+
+#[test]
+fn a_bounced_address_is_recorded_as_failed_and_an_unreachable_relay_is_retried_later() {
+    let t = TestDb::new(Backend::Sqlite);
+    let mut c = t.conn();
+    crate::import_text(&mut c, Kind::Units, crate::UNITS, false).unwrap();
+    let people = "employee_id;name;email;unit_code\n1;A;ok@test.no;1000\n2;B;bounce@test.no;1000\n";
+    crate::import_text(&mut c, Kind::Employees, people, false).unwrap();
+    let round = new_round(&mut c, None);
+    rounds::open(&mut c, &key(), &round.id).unwrap();
+
+    // No relay listening: both are retried later, with back-off.
+    let closed_port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let s = settings(
+        &t,
+        &[(
+            "NAERVAER_SMTP_URL",
+            &format!("smtp://127.0.0.1:{closed_port}"),
+        )],
+    );
+    let r = outbox::send_due(&t.pool(), &Mailer::from_settings(&s).unwrap(), &s, &key()).unwrap();
+    assert_eq!((r.sent, r.retrying, r.failed), (0, 2, 0));
+    let rows: Vec<(String, i32, i64)> = naervaer::db::schema::outbox::table
+        .select((
+            naervaer::db::schema::outbox::status,
+            naervaer::db::schema::outbox::attempts,
+            naervaer::db::schema::outbox::next_attempt_at,
+        ))
+        .load(&mut c)
+        .unwrap();
+    assert!(
+        rows.iter()
+            .all(|(st, a, next)| st == "pending" && *a == 1 && *next > naervaer::db::now_unix()),
+        "{rows:?}"
+    );
+
+    // The relay is back and the retry is due: one is delivered, the other
+    // bounces permanently and is shown to the administrator.
+    diesel::update(naervaer::db::schema::outbox::table)
+        .set(naervaer::db::schema::outbox::next_attempt_at.eq(0i64))
+        .execute(&mut c)
+        .unwrap();
+    let sink = SmtpSink::start();
+    let s = settings(&t, &[("NAERVAER_SMTP_URL", &sink.url())]);
+    let r = outbox::send_due(&t.pool(), &Mailer::from_settings(&s).unwrap(), &s, &key()).unwrap();
+    assert_eq!((r.sent, r.retrying, r.failed), (1, 0, 1));
+    assert_eq!(sink.messages().len(), 1);
+    let failures = outbox::failures(&mut c).unwrap();
+    assert_eq!(failures.len(), 1);
+    assert_eq!(failures[0].0, "bounce@test.no");
+    assert!(failures[0].2.contains("550"), "{failures:?}");
+    // Nothing more to do: the failed one is not retried.
+    let r = outbox::send_due(&t.pool(), &Mailer::from_settings(&s).unwrap(), &s, &key()).unwrap();
+    assert_eq!((r.sent, r.retrying, r.failed), (0, 0, 0));
+}

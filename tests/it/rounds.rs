@@ -127,6 +127,60 @@ fn response_columns(c: &mut DbConnection, t: &TestDb) -> Vec<String> {
 }
 
 both_backends! {
+    fn a_round_closes_itself_after_its_closing_day_and_retention_reduces_later(t) {
+        let mut c = t.conn();
+        demo::seed(&mut c).unwrap();
+        let today = rounds::today();
+        let round = rounds::create(&mut c, 5, NewRound {
+            title: "Gammel".into(),
+            surveys: vec![demo::SURVEY_10_FAKTOR.into()],
+            unit_code: Some("1400".into()),
+            opens_on: today - chrono::Duration::days(10),
+            closes_on: today - chrono::Duration::days(1),
+            min_group_size: 5,
+        }).unwrap();
+        rounds::open(&mut c, &key(), &round.id).unwrap();
+        let current = new_round(&mut c, Some("1300"));
+        rounds::open(&mut c, &key(), &current.id).unwrap();
+        // Past its closing day the round takes no answers, and the
+        // background duty closes it; the current round stays open.
+        let surveys = round.surveys(&mut c).unwrap();
+        let inv = invitation_ids(&mut c, &round.id).remove(0);
+        assert_eq!(submit(&mut c, &inv, &surveys, &numbered_answers(&surveys, 0)), Submitted::RoundClosed);
+        assert_eq!(rounds::close_expired(&mut c, false).unwrap(), vec![round.id.clone()]);
+        assert_eq!(Round::find(&mut c, &round.id).unwrap().status, "closed");
+        assert_eq!(Round::find(&mut c, &current.id).unwrap().status, "open");
+        // With a retention period the invitations stay until it has passed.
+        assert_eq!(rounds::reduce_expired(&mut c, 30).unwrap(), 0);
+        assert!(!invitation_ids(&mut c, &round.id).is_empty());
+        assert_eq!(rounds::reduce_expired(&mut c, 0).unwrap(), 1);
+        assert!(invitation_ids(&mut c, &round.id).is_empty());
+        assert!(!invitation_ids(&mut c, &current.id).is_empty(), "an open round keeps its invitations");
+    }
+
+    fn paper_letters_go_to_those_without_email_grouped_by_unit(t) {
+        let (mut c, round) = open_demo_round(&t);
+        let letters = rounds::letters(&mut c, &key(), &round.id, false).unwrap();
+        let paper: i64 = invitations::table
+            .filter(invitations::round_id.eq(&round.id))
+            .filter(invitations::channel.eq("paper"))
+            .count()
+            .get_result(&mut c)
+            .unwrap();
+        assert_eq!(letters.len() as i64, paper);
+        assert!(paper > 0);
+        let units: Vec<&str> = letters.iter().map(|l| l.unit.as_str()).collect();
+        let mut sorted = units.clone();
+        sorted.sort();
+        assert_eq!(units, sorted, "grouped by unit");
+        assert!(letters.iter().all(|l| naervaer::rounds::tokens::normalise_code(&l.code).as_deref() == Some(l.code.as_str())));
+        let everyone = rounds::letters(&mut c, &key(), &round.id, true).unwrap();
+        assert_eq!(everyone.len(), invitation_ids(&mut c, &round.id).len());
+        let html = naervaer::web::views::letters::letters(&round.title, "https://k.no", round.closes_on_date(), "HR", &letters).into_string();
+        assert_eq!(html.matches("class=\"letter\"").count(), letters.len(), "one printable page per person");
+        assert!(html.contains("https://k.no/kode"));
+    }
+
     fn opening_invites_every_active_employee_in_scope_and_stores_only_token_hashes(t) {
         let mut c = t.conn();
         demo::seed(&mut c).unwrap();
