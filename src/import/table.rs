@@ -47,41 +47,42 @@ fn read_csv(bytes: &[u8]) -> Result<Table, Vec<Issue>> {
         return Err(vec![Issue::at(Location::line(line), IssueKind::NotUtf8)]);
     }
     let first_line = bytes.split(|b| *b == b'\n').next().unwrap_or(&[]);
-    let delimiter = detect_delimiter(first_line);
     let mut reader = csv::ReaderBuilder::new()
-        .delimiter(delimiter)
+        .delimiter(detect_delimiter(first_line))
         .has_headers(false)
         .flexible(true)
         .from_reader(bytes);
-    let mut headers: Option<(usize, Vec<String>)> = None;
     let mut rows = Vec::new();
     for record in reader.records() {
-        let record = match record {
-            Ok(r) => r,
-            Err(e) => {
-                let line = e.position().map(|p| p.line() as usize).unwrap_or(0);
-                return Err(vec![Issue::at(
-                    Location::line(line),
-                    IssueKind::Malformed(e.to_string()),
-                )]);
-            }
-        };
+        let record = record.map_err(|e| {
+            let line = e.position().map(|p| p.line() as usize).unwrap_or(0);
+            vec![Issue::at(
+                Location::line(line),
+                IssueKind::Malformed(e.to_string()),
+            )]
+        })?;
         let line = record.position().map(|p| p.line() as usize).unwrap_or(0);
-        let cells: Vec<String> = record.iter().map(|c| c.trim().to_string()).collect();
-        if cells.iter().all(|c| c.is_empty()) {
-            continue;
-        }
-        match headers {
-            None => headers = Some((line, cells)),
-            Some(_) => rows.push(Row { line, cells }),
-        }
+        rows.push(Row {
+            line,
+            cells: record.iter().map(|c| c.trim().to_string()).collect(),
+        });
     }
-    let (header_line, headers) = headers.ok_or_else(|| vec![Issue::general(IssueKind::Empty)])?;
+    assemble(FileKind::Csv, rows)
+}
+
+/// The first non-empty row is the header; empty rows are dropped.
+fn assemble(kind: FileKind, rows: Vec<Row>) -> Result<Table, Vec<Issue>> {
+    let mut rows = rows
+        .into_iter()
+        .filter(|r| r.cells.iter().any(|c| !c.is_empty()));
+    let header = rows
+        .next()
+        .ok_or_else(|| vec![Issue::general(IssueKind::Empty)])?;
     Ok(Table {
-        kind: FileKind::Csv,
-        header_line,
-        headers,
-        rows,
+        kind,
+        header_line: header.line,
+        headers: header.cells,
+        rows: rows.collect(),
     })
 }
 
@@ -124,35 +125,27 @@ fn read_xlsx(bytes: &[u8]) -> Result<Table, Vec<Issue>> {
         .start()
         .map(|(r, c)| (r as usize, c as usize))
         .unwrap_or((0, 0));
-    let mut headers: Option<(usize, Vec<String>)> = None;
-    let mut rows = Vec::new();
-    for (i, r) in range.rows().enumerate() {
-        let line = row0 + i + 1;
-        // Cells left of the used range are empty: pad so that column
-        // indexes match the sheet's letters.
-        let mut cells = vec![String::new(); col0];
-        cells.extend(r.iter().map(|c| match c {
-            Data::Empty => String::new(),
-            Data::String(s) => s.trim().to_string(),
-            // Excel stores codes like 1000 as numbers.
-            Data::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{}", *f as i64),
-            other => other.to_string().trim().to_string(),
-        }));
-        if cells.iter().all(|c| c.is_empty()) {
-            continue;
-        }
-        match headers {
-            None => headers = Some((line, cells)),
-            Some(_) => rows.push(Row { line, cells }),
-        }
-    }
-    let (header_line, headers) = headers.ok_or_else(|| vec![Issue::general(IssueKind::Empty)])?;
-    Ok(Table {
-        kind: FileKind::Xlsx,
-        header_line,
-        headers,
-        rows,
-    })
+    let rows = range
+        .rows()
+        .enumerate()
+        .map(|(i, r)| {
+            // Cells left of the used range are empty: pad so that column
+            // indexes match the sheet's letters.
+            let mut cells = vec![String::new(); col0];
+            cells.extend(r.iter().map(|c| match c {
+                Data::Empty => String::new(),
+                Data::String(s) => s.trim().to_string(),
+                // Excel stores codes like 1000 as numbers.
+                Data::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{}", *f as i64),
+                other => other.to_string().trim().to_string(),
+            }));
+            Row {
+                line: row0 + i + 1,
+                cells,
+            }
+        })
+        .collect();
+    assemble(FileKind::Xlsx, rows)
 }
 
 /// A column the importer knows: its English name and Norwegian aliases.

@@ -76,17 +76,10 @@ pub fn questionnaire(
                                 legend { (item.text.get(lang)) }
                                 div.scale {
                                     @for v in 1..=5u8 {
-                                        @let id = format!("{field}-{v}");
-                                        div.option {
-                                            input type="radio" id=(id) name=(field) value=(v) checked[chosen == Some(v)];
-                                            label for=(id) { span.num aria-hidden="true" { (v) } " " (s.scale_labels[usize::from(v) - 1].get(lang)) }
-                                        }
+                                        (radio("option", &field, &v.to_string(), chosen == Some(v),
+                                            html! { span.num aria-hidden="true" { (v) } " " (s.scale_labels[usize::from(v) - 1].get(lang)) }))
                                     }
-                                    @let id = format!("{field}-0");
-                                    div.option.dontknow {
-                                        input type="radio" id=(id) name=(field) value="0" checked[chosen == Some(0)];
-                                        label for=(id) { (s.dont_know.get(lang)) }
-                                    }
+                                    (radio("option dontknow", &field, "0", chosen == Some(0), html! { (s.dont_know.get(lang)) }))
                                 }
                             }
                         }
@@ -105,11 +98,7 @@ pub fn questionnaire(
                                 legend { (q.question.get(lang)) }
                                 div.choices {
                                     @for o in &q.options {
-                                        @let id = format!("{field}-{}", o.key);
-                                        div.option {
-                                            input type="radio" id=(id) name=(field) value=(o.key) checked[answers.background.get(&field) == Some(&o.key)];
-                                            label for=(id) { (o.label.get(lang)) }
-                                        }
+                                        (radio("option", &field, &o.key, answers.background.get(&field) == Some(&o.key), html! { (o.label.get(lang)) }))
                                     }
                                 }
                             }
@@ -142,6 +131,17 @@ pub fn questionnaire(
             }
         },
     )
+}
+
+/// One labelled radio button: the whole row is its label's target.
+fn radio(class: &str, field: &str, value: &str, checked: bool, label: Markup) -> Markup {
+    let id = format!("{field}-{value}");
+    html! {
+        div class=(class) {
+            input type="radio" id=(id) name=(field) value=(value) checked[checked];
+            label for=(id) { (label) }
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy)]
