@@ -31,7 +31,8 @@ impl SmtpSink {
             .unwrap()
             .port();
         let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/smtp_sink.py");
-        let mut child = Command::new("python3")
+        let python = std::env::var("NAERVAER_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
+        let mut child = Command::new(python)
             .arg(script)
             .arg(port.to_string())
             .arg(dir.path())
