@@ -310,7 +310,14 @@ pub async fn code_enter(
                     key.survey_token(&inv.id),
                     CookieDuration::minutes(COOKIE_MINUTES),
                 ))
-                .insert_header((header::LOCATION, format!("/svar?lang={lang}")))
+                // The person's own language, unless they chose one on this page.
+                .insert_header((
+                    header::LOCATION,
+                    match query_lang(&req) {
+                        Some(l) => format!("/svar?lang={l}"),
+                        None => "/svar".to_string(),
+                    },
+                ))
                 .finish())
         }
         _ => Ok(refused()),

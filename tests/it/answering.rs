@@ -144,6 +144,16 @@ both_backends! {
         let page = http_cookie(server.addr, "GET", "/svar", "", Some(&session_cookie(&r)));
         assert_eq!(page.status, 200);
         assert!(!page.body.contains(&token), "the token must not appear in the page");
+        // Without a choice, the page is in the invited person's language.
+        let lang: String = naervaer::db::schema::invitations::table
+            .inner_join(naervaer::db::schema::employees::table)
+            .filter(naervaer::db::schema::invitations::id.eq(&inv))
+            .select(naervaer::db::schema::employees::language)
+            .first(&mut c)
+            .unwrap();
+        assert!(page.body.contains(&format!("<html lang=\"{lang}\">")), "not in the person's language ({lang})");
+        let nn = http_cookie(server.addr, "GET", "/svar?lang=nn", "", Some(&session_cookie(&r)));
+        assert!(nn.body.contains("<html lang=\"nn\">") && nn.body.contains("Side 1 av"), "switching language");
         assert!(page.body.contains("<fieldset class=\"item\"><legend>"), "each item is a fieldset with a legend");
         // An unknown token says so plainly.
         let r = http(server.addr, "GET", "/s/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "");
@@ -238,8 +248,9 @@ both_backends! {
         let code = naervaer::rounds::tokens::format_code(&key().paper_code(&ids[0]));
         let r = http(server.addr, "POST", "/kode", &format!("kode={}", code.to_lowercase()));
         assert_eq!(r.status, 303, "{}", r.body);
-        let page = http_cookie(server.addr, "GET", "/svar", "", Some(&session_cookie(&r)));
-        assert!(page.body.contains("Side 1 av"));
+        assert_eq!(r.header("location"), Some("/svar"), "the person's own language, not the installation's");
+        let page = http_cookie(server.addr, "GET", "/svar?lang=nb", "", Some(&session_cookie(&r)));
+        assert!(page.body.contains("Side 1 av"), "{}", page.body);
 
         // A used code, a code of a closed round and a code that does not
         // exist all get the very same page.

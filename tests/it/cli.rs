@@ -147,6 +147,28 @@ fn the_demo_check_seeds_serves_and_answers_healthz() {
         stdout.contains("Demo kommune: 41 units, 800 employees in naervaer-demo.db"),
         "{stdout}"
     );
+    // A closed round answered by about 70 %, and an open one whose e-mails
+    // wait as files beside the database.
+    let closed: usize = stdout
+        .split("Closed round: ")
+        .nth(1)
+        .unwrap()
+        .split(' ')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((520..=600).contains(&closed), "{closed} responses");
+    assert!(stdout.contains("Open round: 800 invited."), "{stdout}");
+    let emls = std::fs::read_dir(dir.path().join("naervaer-demo-outbox"))
+        .unwrap()
+        .count();
+    assert!(emls > 700, "{emls} e-mails");
+    assert!(
+        stdout.contains(&format!("Invitation e-mails: {emls} .eml files")),
+        "{stdout}"
+    );
+    assert!(stdout.contains("A paper letter's code ("), "{stdout}");
     assert!(
         stdout.contains(r#"GET /healthz → HTTP/1.1 200 OK {"database":"sqlite","status":"ok"}"#),
         "{stdout}"
