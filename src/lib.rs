@@ -23,6 +23,7 @@ pub mod import;
 pub mod lang;
 pub mod mail;
 pub mod rounds;
+pub mod snapshot;
 pub mod survey;
 pub mod web;
 

@@ -3,6 +3,7 @@
 
 mod support;
 
+mod anonymity;
 mod answering;
 mod browser;
 mod cli;
