@@ -24,6 +24,7 @@ pub mod lang;
 pub mod mail;
 pub mod rounds;
 pub mod snapshot;
+pub mod stats;
 pub mod survey;
 pub mod web;
 

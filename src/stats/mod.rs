@@ -1,0 +1,4 @@
+//! Statistics, exactly as STATISTICS.md defines them. Pure: no database, no
+//! HTTP. Checked against SciPy in `tests/fixtures/`.
+
+pub mod scores;
