@@ -14,6 +14,9 @@ pub enum AppError {
     Connection(String),
     #[error("migrations failed: {0}")]
     Migration(String),
+    /// Data the application wrote itself no longer reads back.
+    #[error("stored data is damaged: {0}")]
+    Damaged(String),
     #[error("{0}")]
     BadRequest(String),
     #[error("not found")]
@@ -33,10 +36,15 @@ impl AppError {
     }
 }
 
+/// The blocking pool is gone or the task panicked: the service is unwell.
+impl From<actix_web::error::BlockingError> for AppError {
+    fn from(e: actix_web::error::BlockingError) -> Self {
+        AppError::Connection(e.to_string())
+    }
+}
+
 impl From<diesel::r2d2::PoolError> for AppError {
     fn from(e: diesel::r2d2::PoolError) -> Self {
         AppError::Connection(e.to_string())
     }
 }
-
-pub type AppResult<T> = Result<T, AppError>;

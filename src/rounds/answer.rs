@@ -78,7 +78,9 @@ pub enum Go {
     Next,
     Back,
     Submit,
-    /// Re-render the same page (a language change).
+    /// Re-render the same page in another language.
+    Language(crate::lang::Lang),
+    /// Re-render the same page.
     Stay,
 }
 
@@ -121,7 +123,7 @@ pub fn parse_form(surveys: &[Survey], pairs: &[(String, String)]) -> Result<Form
                     "next" => Go::Next,
                     "back" => Go::Back,
                     "submit" => Go::Submit,
-                    "nb" | "nn" | "en" => Go::Stay,
+                    "nb" | "nn" | "en" => Go::Language(v.parse().expect("a language code")),
                     _ => return Err(FormError::BadValue(k.clone())),
                 };
                 if go.replace(g).is_some() {
@@ -164,11 +166,25 @@ pub fn parse_form(surveys: &[Survey], pairs: &[(String, String)]) -> Result<Form
             _ => return Err(FormError::UnknownField(k.clone())),
         }
     }
-    Ok(Form {
-        answers,
-        page: page.ok_or(FormError::BadPage)?,
-        go: go.unwrap_or(Go::Stay),
-    })
+    let page = page.ok_or(FormError::BadPage)?;
+    let go = go.unwrap_or(Go::Stay);
+    // Answers are submitted from the last page only, where the background
+    // questions are.
+    if go == Go::Submit && page + 1 != n_pages {
+        return Err(FormError::BadPage);
+    }
+    Ok(Form { answers, page, go })
+}
+
+impl Form {
+    /// The page to show next, when the form does not submit.
+    pub fn target_page(&self, n_pages: usize) -> usize {
+        match self.go {
+            Go::Next => (self.page + 1).min(n_pages - 1),
+            Go::Back => self.page.saturating_sub(1),
+            Go::Stay | Go::Language(_) | Go::Submit => self.page,
+        }
+    }
 }
 
 /// The stored form of a response's answers: per questionnaire, item key →
@@ -208,6 +224,37 @@ pub enum Submitted {
     Stored,
     AlreadyAnswered,
     RoundClosed,
+}
+
+/// Someone answering: their invitation and round, the round's
+/// questionnaires, and the language they were invited in.
+pub struct Session {
+    pub token_hash: String,
+    pub invitation: Invitation,
+    pub round: Round,
+    pub surveys: std::sync::Arc<Vec<Survey>>,
+    pub lang: crate::lang::Lang,
+}
+
+/// The answering session behind a survey token, if the token is known.
+pub fn session(conn: &mut DbConnection, token: &str) -> Result<Option<Session>, AppError> {
+    use crate::db::schema::employees;
+    let token_hash = crate::rounds::tokens::lookup_hash(token);
+    let Some((invitation, round)) = invitation_by_hash(conn, &token_hash, false)? else {
+        return Ok(None);
+    };
+    let surveys = round.surveys(conn)?;
+    let lang: String = employees::table
+        .find(&invitation.employee_id)
+        .select(employees::language)
+        .first(conn)?;
+    Ok(Some(Session {
+        token_hash,
+        invitation,
+        round,
+        surveys,
+        lang: lang.parse().unwrap_or_default(),
+    }))
 }
 
 /// The invitation behind a token hash, with its round.

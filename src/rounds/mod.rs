@@ -153,7 +153,7 @@ impl Round {
             .iter()
             .map(|s| {
                 survey::parse(&s.content).map_err(|e| {
-                    AppError::Migration(format!(
+                    AppError::Damaged(format!(
                         "stored survey {} no longer parses: {}",
                         s.survey_id, e[0]
                     ))

@@ -97,12 +97,16 @@ pub fn run(listener: TcpListener, state: AppState) -> std::io::Result<Server> {
     Ok(server)
 }
 
-/// The language of a page: `?lang=` when given, else the installation's.
-pub fn request_lang(req: &HttpRequest, default: Lang) -> Lang {
+/// The language asked for with `?lang=`, if any.
+pub fn chosen_lang(req: &HttpRequest) -> Option<Lang> {
     web::Query::<std::collections::HashMap<String, String>>::from_query(req.query_string())
         .ok()
         .and_then(|q| q.get("lang").and_then(|l| l.parse().ok()))
-        .unwrap_or(default)
+}
+
+/// The language of a page: `?lang=` when given, else `default`.
+pub fn request_lang(req: &HttpRequest, default: Lang) -> Lang {
+    chosen_lang(req).unwrap_or(default)
 }
 
 fn html(markup: Markup) -> HttpResponse {

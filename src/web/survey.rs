@@ -3,11 +3,9 @@
 //! a URL without it, so the token stays out of history, referrers and logs.
 
 use super::{views, AppState};
-use crate::lang::Lang;
-use crate::rounds::answer::{self, Go, Submitted};
+use crate::rounds::answer::{self, Go, Session, Submitted};
+use crate::rounds::today;
 use crate::rounds::tokens::{lookup_hash, normalise_code};
-use crate::rounds::{today, Invitation, Round};
-use crate::survey::Survey;
 use crate::AppError;
 use actix_web::cookie::{time::Duration as CookieDuration, Cookie, SameSite};
 use actix_web::http::header;
@@ -38,16 +36,7 @@ fn cookie(state: &AppState, value: String, max_age: CookieDuration) -> Cookie<'s
         .finish()
 }
 
-/// The invitation and round behind the cookie, with the round's surveys and
-/// the invited person's language.
-struct Session {
-    token_hash: String,
-    invitation: Invitation,
-    round: Round,
-    surveys: std::sync::Arc<Vec<Survey>>,
-    lang: Lang,
-}
-
+/// The answering session behind the cookie, if any.
 async fn session(
     state: &web::Data<AppState>,
     req: &HttpRequest,
@@ -55,39 +44,9 @@ async fn session(
     let Some(c) = req.cookie(COOKIE) else {
         return Ok(None);
     };
-    let token_hash = lookup_hash(c.value());
+    let token = c.value().to_string();
     let pool = state.pool.clone();
-    web::block(move || -> Result<Option<Session>, AppError> {
-        let mut conn = pool.get()?;
-        let Some((invitation, round)) = answer::invitation_by_hash(&mut conn, &token_hash, false)?
-        else {
-            return Ok(None);
-        };
-        let surveys = round.surveys(&mut conn)?;
-        let lang: String = {
-            use crate::db::schema::employees;
-            use diesel::prelude::*;
-            employees::table
-                .find(&invitation.employee_id)
-                .select(employees::language)
-                .first(&mut conn)?
-        };
-        Ok(Some(Session {
-            token_hash,
-            invitation,
-            round,
-            surveys,
-            lang: lang.parse().unwrap_or_default(),
-        }))
-    })
-    .await
-    .map_err(|e| AppError::Connection(e.to_string()))?
-}
-
-fn query_lang(req: &HttpRequest) -> Option<Lang> {
-    web::Query::<std::collections::HashMap<String, String>>::from_query(req.query_string())
-        .ok()
-        .and_then(|q| q.get("lang").and_then(|l| l.parse().ok()))
+    web::block(move || answer::session(&mut *pool.get()?, &token)).await?
 }
 
 /// `/s/{token}`: check the token, set the cookie, redirect.
@@ -96,7 +55,7 @@ pub async fn enter(
     req: HttpRequest,
     token: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    let lang = query_lang(&req).unwrap_or(state.settings.lang);
+    let lang = super::chosen_lang(&req).unwrap_or(state.settings.lang);
     let token = token.into_inner().to_ascii_lowercase();
     let hash = lookup_hash(&token);
     let pool = state.pool.clone();
@@ -104,8 +63,7 @@ pub async fn enter(
         let mut conn = pool.get()?;
         answer::invitation_by_hash(&mut conn, &hash, false)
     })
-    .await
-    .map_err(|e| AppError::Connection(e.to_string()))??;
+    .await??;
     Ok(match found {
         None => page(
             actix_web::http::StatusCode::NOT_FOUND,
@@ -132,14 +90,14 @@ pub async fn enter(
 
 /// `GET /svar`: the first page.
 pub async fn start(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, AppError> {
-    let default = query_lang(&req).unwrap_or(state.settings.lang);
+    let default = super::chosen_lang(&req).unwrap_or(state.settings.lang);
     let Some(s) = session(&state, &req).await? else {
         return Ok(page(
             actix_web::http::StatusCode::NOT_FOUND,
             views::survey::message(default, views::survey::Message::NoSession),
         ));
     };
-    let lang = query_lang(&req).unwrap_or(s.lang);
+    let lang = super::chosen_lang(&req).unwrap_or(s.lang);
     if s.invitation.responded {
         return Ok(ok(views::survey::message(
             lang,
@@ -167,14 +125,14 @@ pub async fn step(
     req: HttpRequest,
     body: web::Bytes,
 ) -> Result<HttpResponse, AppError> {
-    let default = query_lang(&req).unwrap_or(state.settings.lang);
+    let default = super::chosen_lang(&req).unwrap_or(state.settings.lang);
     let Some(s) = session(&state, &req).await? else {
         return Ok(page(
             actix_web::http::StatusCode::NOT_FOUND,
             views::survey::message(default, views::survey::Message::NoSession),
         ));
     };
-    let mut lang = query_lang(&req).unwrap_or(s.lang);
+    let mut lang = super::chosen_lang(&req).unwrap_or(s.lang);
     let bad = |lang| {
         page(
             actix_web::http::StatusCode::BAD_REQUEST,
@@ -191,49 +149,35 @@ pub async fn step(
             return Ok(bad(lang));
         }
     };
-    if let Some(l) = pairs
-        .iter()
-        .find(|(k, _)| k == "go")
-        .and_then(|(_, v)| v.parse::<Lang>().ok())
-    {
+    if let Go::Language(l) = form.go {
         lang = l;
     }
-    let n_pages = answer::pages(&s.surveys).len();
-    let target = match form.go {
-        Go::Next => (form.page + 1).min(n_pages - 1),
-        Go::Back => form.page.saturating_sub(1),
-        Go::Stay => form.page,
-        Go::Submit => {
-            if form.page + 1 != n_pages {
-                return Ok(bad(lang));
+    if form.go == Go::Submit {
+        let pool = state.pool.clone();
+        let (hash, surveys, answers) = (
+            s.token_hash.clone(),
+            s.surveys.clone(),
+            form.answers.clone(),
+        );
+        let outcome = web::block(move || -> Result<Submitted, AppError> {
+            let mut conn = pool.get()?;
+            answer::submit(&mut conn, &hash, &surveys, &answers)
+        })
+        .await??;
+        return Ok(match outcome {
+            Submitted::Stored => HttpResponse::SeeOther()
+                .cookie(cookie(&state, String::new(), CookieDuration::ZERO))
+                .insert_header((header::LOCATION, format!("/kvittering?lang={lang}")))
+                .finish(),
+            Submitted::AlreadyAnswered => ok(views::survey::message(
+                lang,
+                views::survey::Message::AlreadyAnswered,
+            )),
+            Submitted::RoundClosed => {
+                ok(views::survey::message(lang, views::survey::Message::Closed))
             }
-            let pool = state.pool.clone();
-            let (hash, surveys, answers) = (
-                s.token_hash.clone(),
-                s.surveys.clone(),
-                form.answers.clone(),
-            );
-            let outcome = web::block(move || -> Result<Submitted, AppError> {
-                let mut conn = pool.get()?;
-                answer::submit(&mut conn, &hash, &surveys, &answers)
-            })
-            .await
-            .map_err(|e| AppError::Connection(e.to_string()))??;
-            return Ok(match outcome {
-                Submitted::Stored => HttpResponse::SeeOther()
-                    .cookie(cookie(&state, String::new(), CookieDuration::ZERO))
-                    .insert_header((header::LOCATION, format!("/kvittering?lang={lang}")))
-                    .finish(),
-                Submitted::AlreadyAnswered => ok(views::survey::message(
-                    lang,
-                    views::survey::Message::AlreadyAnswered,
-                )),
-                Submitted::RoundClosed => {
-                    ok(views::survey::message(lang, views::survey::Message::Closed))
-                }
-            });
-        }
-    };
+        });
+    }
     if s.invitation.responded {
         return Ok(ok(views::survey::message(
             lang,
@@ -244,18 +188,18 @@ pub async fn step(
         lang,
         &s.round,
         &s.surveys,
-        target,
+        form.target_page(answer::pages(&s.surveys).len()),
         &form.answers,
     )))
 }
 
 pub async fn receipt(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
-    let lang = query_lang(&req).unwrap_or(state.settings.lang);
+    let lang = super::chosen_lang(&req).unwrap_or(state.settings.lang);
     ok(views::survey::message(lang, views::survey::Message::Thanks))
 }
 
 pub async fn code_form(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
-    let lang = query_lang(&req).unwrap_or(state.settings.lang);
+    let lang = super::chosen_lang(&req).unwrap_or(state.settings.lang);
     ok(views::survey::code_form(lang, false))
 }
 
@@ -266,7 +210,7 @@ pub async fn code_enter(
     req: HttpRequest,
     body: web::Bytes,
 ) -> Result<HttpResponse, AppError> {
-    let lang = query_lang(&req).unwrap_or(state.settings.lang);
+    let lang = super::chosen_lang(&req).unwrap_or(state.settings.lang);
     let refused = || {
         page(
             actix_web::http::StatusCode::OK,
@@ -300,8 +244,7 @@ pub async fn code_enter(
         let mut conn = pool.get()?;
         answer::invitation_by_hash(&mut conn, &lookup_hash(&code), true)
     })
-    .await
-    .map_err(|e| AppError::Connection(e.to_string()))??;
+    .await??;
     match found {
         Some((inv, round)) if !inv.responded && round.accepts_answers(today()) => {
             Ok(HttpResponse::SeeOther()
@@ -313,7 +256,7 @@ pub async fn code_enter(
                 // The person's own language, unless they chose one on this page.
                 .insert_header((
                     header::LOCATION,
-                    match query_lang(&req) {
+                    match super::chosen_lang(&req) {
                         Some(l) => format!("/svar?lang={l}"),
                         None => "/svar".to_string(),
                     },
@@ -325,6 +268,6 @@ pub async fn code_enter(
 }
 
 pub async fn accessibility(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
-    let lang = query_lang(&req).unwrap_or(state.settings.lang);
+    let lang = super::chosen_lang(&req).unwrap_or(state.settings.lang);
     ok(views::survey::accessibility(lang, req.path()))
 }

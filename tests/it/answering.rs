@@ -152,6 +152,10 @@ both_backends! {
             .first(&mut c)
             .unwrap();
         assert!(page.body.contains(&format!("<html lang=\"{lang}\">")), "not in the person's language ({lang})");
+        // Switching language inside the form keeps the answers given.
+        let switched = http_cookie(server.addr, "POST", "/svar?lang=nb", "page=0&go=en&q.10-faktor.im1=4", Some(&session_cookie(&r)));
+        assert!(switched.body.contains("<html lang=\"en\">") && switched.body.contains("Page 1 of"), "{}", switched.body);
+        assert!(switched.body.contains("value=\"4\" checked"), "the answer survived the switch");
         let nn = http_cookie(server.addr, "GET", "/svar?lang=nn", "", Some(&session_cookie(&r)));
         assert!(nn.body.contains("<html lang=\"nn\">") && nn.body.contains("Side 1 av"), "switching language");
         assert!(page.body.contains("<fieldset class=\"item\"><legend>"), "each item is a fieldset with a legend");
