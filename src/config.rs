@@ -133,55 +133,46 @@ fn file_partial(path: &Path) -> Result<Partial, AppError> {
         .map_err(|e| AppError::Config(format!("config file {}: {e}", path.display())))
 }
 
-const ENV_KEYS: [(&str, &str); 18] = [
-    ("NAERVAER_DATABASE_URL", "database_url"),
-    ("NAERVAER_BIND", "bind"),
-    ("NAERVAER_BASE_URL", "base_url"),
-    ("NAERVAER_MIN_GROUP_SIZE", "min_group_size"),
-    ("NAERVAER_LANG", "lang"),
-    ("NAERVAER_POOL_SIZE", "pool_size"),
-    ("NAERVAER_SMTP_URL", "smtp_url"),
-    ("NAERVAER_MAIL_FROM", "mail_from"),
-    ("NAERVAER_OUTBOX_DIR", "outbox_dir"),
-    ("NAERVAER_LOG_FORMAT", "log_format"),
-    ("NAERVAER_SECRET_KEY", "secret_key"),
-    ("NAERVAER_CONTACT", "contact"),
-    ("NAERVAER_MAIL_RATE", "mail_rate"),
-    ("NAERVAER_MAIL_WORKERS", "mail_workers"),
-    (
-        "NAERVAER_MAIL_CLAIM_TIMEOUT_SECS",
-        "mail_claim_timeout_secs",
-    ),
-    ("NAERVAER_REMINDER_MAX", "reminder_max"),
-    (
-        "NAERVAER_REMINDER_INTERVAL_HOURS",
-        "reminder_interval_hours",
-    ),
-    ("NAERVAER_RETENTION_DAYS", "retention_days"),
+/// Every setting's file key; its environment variable is `NAERVAER_` and
+/// the key in upper case. Must list the fields of `Partial`.
+const KEYS: [&str; 18] = [
+    "database_url",
+    "bind",
+    "base_url",
+    "min_group_size",
+    "lang",
+    "pool_size",
+    "smtp_url",
+    "mail_from",
+    "outbox_dir",
+    "log_format",
+    "secret_key",
+    "contact",
+    "mail_rate",
+    "mail_workers",
+    "mail_claim_timeout_secs",
+    "reminder_max",
+    "reminder_interval_hours",
+    "retention_days",
 ];
 
-fn env_partial(env: &HashMap<String, String>) -> Partial {
-    let get = |k: &str| env.get(k).filter(|v| !v.trim().is_empty()).cloned();
-    Partial {
-        database_url: get("NAERVAER_DATABASE_URL"),
-        bind: get("NAERVAER_BIND"),
-        base_url: get("NAERVAER_BASE_URL"),
-        min_group_size: get("NAERVAER_MIN_GROUP_SIZE"),
-        lang: get("NAERVAER_LANG"),
-        pool_size: get("NAERVAER_POOL_SIZE"),
-        smtp_url: get("NAERVAER_SMTP_URL"),
-        mail_from: get("NAERVAER_MAIL_FROM"),
-        outbox_dir: get("NAERVAER_OUTBOX_DIR"),
-        log_format: get("NAERVAER_LOG_FORMAT"),
-        secret_key: get("NAERVAER_SECRET_KEY"),
-        contact: get("NAERVAER_CONTACT"),
-        mail_rate: get("NAERVAER_MAIL_RATE"),
-        mail_workers: get("NAERVAER_MAIL_WORKERS"),
-        mail_claim_timeout_secs: get("NAERVAER_MAIL_CLAIM_TIMEOUT_SECS"),
-        reminder_max: get("NAERVAER_REMINDER_MAX"),
-        reminder_interval_hours: get("NAERVAER_REMINDER_INTERVAL_HOURS"),
-        retention_days: get("NAERVAER_RETENTION_DAYS"),
+fn env_name(key: &str) -> String {
+    format!("NAERVAER_{}", key.to_ascii_uppercase())
+}
+
+/// The known variables of the environment, through the same
+/// deserialisation as the file (so `KEYS` and `Partial` cannot drift apart
+/// unnoticed: an unknown key is an error there).
+fn env_partial(env: &HashMap<String, String>) -> Result<Partial, AppError> {
+    let mut map = toml::Table::new();
+    for key in KEYS {
+        if let Some(v) = env.get(&env_name(key)).filter(|v| !v.trim().is_empty()) {
+            map.insert(key.to_string(), toml::Value::String(v.clone()));
+        }
     }
+    toml::Value::Table(map)
+        .try_into()
+        .map_err(|e| AppError::Config(format!("environment: {e}")))
 }
 
 impl Settings {
@@ -205,7 +196,7 @@ impl Settings {
             Some(p) => file_partial(p)?,
             None => Partial::default(),
         };
-        let env = env_partial(env);
+        let env = env_partial(env)?;
         // Environment wins over the file.
         macro_rules! pick {
             ($f:ident) => {
@@ -392,7 +383,7 @@ impl Settings {
             ),
             ("NAERVAER_RETENTION_DAYS", self.retention_days.to_string()),
         ];
-        debug_assert_eq!(lines.len(), ENV_KEYS.len());
+        debug_assert_eq!(lines.len(), KEYS.len());
         lines.iter().map(|(k, v)| format!("{k}={v}\n")).collect()
     }
 }
