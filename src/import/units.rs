@@ -34,6 +34,8 @@ pub struct UnitRow {
     pub code: String,
     pub parent_code: Option<String>,
     pub name: String,
+    /// Where the parent cell is, for problems about the tree.
+    pub parent_loc: super::Location,
 }
 
 /// Parses and validates the whole file; every problem is collected.
@@ -71,25 +73,18 @@ pub fn validate(table: &Table) -> Result<(Vec<UnitRow>, Vec<super::Issue>), Impo
             code: code.to_string(),
             parent_code: (!parent.is_empty()).then(|| parent.to_string()),
             name: name.to_string(),
+            parent_loc: cols.loc(row, "parent_code"),
         });
     }
 
     let by_code: HashMap<&str, &UnitRow> = rows.iter().map(|r| (r.code.as_str(), r)).collect();
-    let parent_loc = |r: &UnitRow| {
-        let src = table
-            .rows
-            .iter()
-            .find(|x| x.line == r.line)
-            .expect("row from this table");
-        cols.loc(src, "parent_code")
-    };
     let mut root: Option<&UnitRow> = None;
     for r in &rows {
         match &r.parent_code {
             None => match root {
                 None => root = Some(r),
                 Some(first) => problems.push(
-                    parent_loc(r),
+                    r.parent_loc.clone(),
                     IssueKind::SecondRoot {
                         code: r.code.clone(),
                         root_line: first.line,
@@ -97,7 +92,7 @@ pub fn validate(table: &Table) -> Result<(Vec<UnitRow>, Vec<super::Issue>), Impo
                 ),
             },
             Some(p) if !by_code.contains_key(p.as_str()) => {
-                problems.push(parent_loc(r), IssueKind::UnknownParent(p.clone()))
+                problems.push(r.parent_loc.clone(), IssueKind::UnknownParent(p.clone()))
             }
             Some(_) => {}
         }
@@ -128,7 +123,7 @@ pub fn validate(table: &Table) -> Result<(Vec<UnitRow>, Vec<super::Issue>), Impo
                         .copied();
                     cycle.push(next.code.clone());
                     if let Some(first) = first {
-                        problems.push(parent_loc(first), IssueKind::Cycle(cycle));
+                        problems.push(first.parent_loc.clone(), IssueKind::Cycle(cycle));
                     }
                 }
                 break;
