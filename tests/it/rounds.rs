@@ -126,7 +126,42 @@ fn response_columns(c: &mut DbConnection, t: &TestDb) -> Vec<String> {
         .collect()
 }
 
+#[derive(QueryableByName)]
+struct FileNode {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    node: i64,
+}
+
 both_backends! {
+    fn closing_leaves_no_trace_of_the_old_rows_in_the_storage(t) {
+        let (mut c, round) = open_demo_round(&t);
+        let surveys = round.surveys(&mut c).unwrap();
+        for (i, inv) in invitation_ids(&mut c, &round.id).iter().take(40).enumerate() {
+            submit(&mut c, inv, &surveys, &numbered_answers(&surveys, i));
+        }
+        let old_ids: Vec<String> = responses::table.select(responses::id).load(&mut c).unwrap();
+        let filenode = |c: &mut DbConnection| {
+            diesel::sql_query("SELECT CAST(pg_relation_filenode('responses') AS BIGINT) AS node").get_result::<FileNode>(c).unwrap().node
+        };
+        let before = (t.backend == crate::support::Backend::Postgres).then(|| filenode(&mut c));
+        rounds::close(&mut c, &round.id, true).unwrap();
+        match t.backend {
+            crate::support::Backend::Sqlite => {
+                // Deleted rows linger in free space until the file is rebuilt.
+                let path = t.url.trim_start_matches("sqlite://");
+                let mut bytes = std::fs::read(path).unwrap();
+                bytes.extend(std::fs::read(format!("{path}-wal")).unwrap_or_default());
+                let text = String::from_utf8_lossy(&bytes);
+                for id in &old_ids {
+                    assert!(!text.contains(id.as_str()), "an old response id is still in the database file");
+                }
+            }
+            crate::support::Backend::Postgres => {
+                assert_ne!(Some(filenode(&mut c)), before, "the responses table was not rewritten");
+            }
+        }
+    }
+
     fn a_round_closes_itself_after_its_closing_day_and_retention_reduces_later(t) {
         let mut c = t.conn();
         demo::seed(&mut c).unwrap();
