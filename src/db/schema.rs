@@ -138,6 +138,48 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    snapshots (round_id) {
+        round_id -> Text,
+        min_group_size -> Integer,
+        computed_at -> BigInt,
+        revision -> Integer,
+        body -> Text,
+    }
+}
+
+diesel::table! {
+    login_tokens (token_hash) {
+        token_hash -> Text,
+        employee_id -> Text,
+        expires_at -> BigInt,
+        used -> Bool,
+    }
+}
+
+diesel::table! {
+    sessions (id_hash) {
+        id_hash -> Text,
+        employee_id -> Text,
+        csrf -> Text,
+        expires_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    action_items (id) {
+        id -> Text,
+        round_id -> Text,
+        unit_id -> Text,
+        factor -> Text,
+        measure -> Text,
+        responsible -> Text,
+        due_on -> Text,
+        done -> Bool,
+        updated_at -> BigInt,
+    }
+}
+
 diesel::joinable!(employees -> units (unit_id));
 diesel::joinable!(invitations -> employees (employee_id));
 diesel::joinable!(invitations -> rounds (round_id));
@@ -146,6 +188,12 @@ diesel::joinable!(outbox -> rounds (round_id));
 diesel::joinable!(unit_leaders -> employees (employee_id));
 diesel::joinable!(unit_leaders -> units (unit_id));
 diesel::joinable!(employee_roles -> employees (employee_id));
+diesel::joinable!(snapshots -> rounds (round_id));
+diesel::joinable!(round_surveys -> rounds (round_id));
+diesel::joinable!(action_items -> rounds (round_id));
+diesel::joinable!(action_items -> units (unit_id));
+diesel::joinable!(sessions -> employees (employee_id));
+diesel::joinable!(login_tokens -> employees (employee_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     units,
@@ -160,4 +208,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     daily_counts,
     invitation_counts,
     outbox,
+    snapshots,
+    login_tokens,
+    sessions,
+    action_items,
 );

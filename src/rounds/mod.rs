@@ -471,6 +471,9 @@ pub fn close(conn: &mut DbConnection, round_id: &str, reduce_now: bool) -> Resul
                 .values(chunk)
                 .execute(c))?;
         }
+        // The results are computed now, once, from the rewritten rows.
+        let closed = Round::find(conn, round_id)?;
+        crate::snapshot::build(conn, &closed)?;
         if reduce_now {
             reduce_invitations(conn, round_id)?;
         }

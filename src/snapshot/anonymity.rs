@@ -196,3 +196,41 @@ pub fn release_cells(cells: &BTreeMap<String, u32>, total: u32, k: u32) -> BTree
         }
     }
 }
+
+/// A group already shown, with the size of its whole group: the input for
+/// re-applying suppression to figures that were released before.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SizedGroup {
+    pub id: String,
+    /// Index of the nearest shown group above, in the same slice.
+    pub parent: Option<usize>,
+    pub size: u32,
+}
+
+/// Runs the engine over groups that were shown before (a laminar family),
+/// knowing only their sizes. Groups not in the slice stay hidden, so the
+/// result shows a subset of them: raising k or releasing a narrower figure
+/// can only hide more. Because the rules depend only on the shown groups'
+/// sizes and repairs run children before parents, this is the same answer
+/// as running [`release`] on the whole tree with the other groups hidden.
+pub fn release_sized(groups: &[SizedGroup], k: u32) -> Result<Vec<bool>, TreeError> {
+    let mut direct: Vec<u32> = groups.iter().map(|g| g.size).collect();
+    for g in groups {
+        if let Some(p) = g.parent {
+            if p >= groups.len() {
+                return Err(TreeError::ParentOutOfRange(p));
+            }
+            direct[p] = direct[p].saturating_sub(g.size);
+        }
+    }
+    let nodes: Vec<Node> = groups
+        .iter()
+        .zip(direct)
+        .map(|(g, direct)| Node {
+            id: g.id.clone(),
+            parent: g.parent,
+            direct,
+        })
+        .collect();
+    Ok(release(&nodes, k)?.shown)
+}

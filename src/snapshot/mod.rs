@@ -1,4 +1,270 @@
-//! Results of closed rounds. So far: the anonymity engine that decides which
-//! groups may be shown ([`anonymity`]); the frozen snapshot itself follows.
+//! Results of closed rounds. When a round closes its responses are read
+//! once, [`compute`] turns them into figures, the [`anonymity`] engine
+//! decides which may be shown, and only those are stored as the round's
+//! frozen [`Snapshot`]. Pages, exports and the API read snapshots, never
+//! responses. The one later change is [`raise_k`], which can only hide more.
 
 pub mod anonymity;
+pub mod compute;
+pub mod model;
+
+pub use model::*;
+
+use crate::db::schema::{
+    invitation_counts, invitations, responses, round_surveys, rounds, snapshots, units,
+};
+use crate::db::DbConnection;
+use crate::rounds::Round;
+use crate::AppError;
+use compute::{Input, RawResponse, TreeUnit};
+use diesel::prelude::*;
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex, OnceLock};
+
+/// Computes and stores the snapshot of a round that has just closed. Runs
+/// inside the closing transaction, before invitations may be reduced.
+pub fn build(conn: &mut DbConnection, round: &Round) -> Result<Snapshot, AppError> {
+    let surveys = round.surveys(conn)?;
+    let all_units: Vec<(String, String, Option<String>, String)> = units::table
+        .select((units::id, units::code, units::parent_id, units::name))
+        .load(conn)?;
+    let by_id: HashMap<&str, &(String, String, Option<String>, String)> =
+        all_units.iter().map(|u| (u.0.as_str(), u)).collect();
+    let mut invited: HashMap<String, u32> = HashMap::new();
+    let live: Vec<String> = invitations::table
+        .filter(invitations::round_id.eq(&round.id))
+        .select(invitations::unit_id)
+        .load(conn)?;
+    for u in live {
+        *invited.entry(u).or_default() += 1;
+    }
+    if invited.is_empty() {
+        let stored: Vec<(String, i32)> = invitation_counts::table
+            .filter(invitation_counts::round_id.eq(&round.id))
+            .select((invitation_counts::unit_id, invitation_counts::invited))
+            .load(conn)?;
+        for (u, n) in stored {
+            invited.insert(u, n.max(0) as u32);
+        }
+    }
+    let rows: Vec<(String, String, String)> = responses::table
+        .filter(responses::round_id.eq(&round.id))
+        .select((
+            responses::unit_id,
+            responses::answers,
+            responses::background,
+        ))
+        .load(conn)?;
+
+    // The tree: every unit invited or answered in, and its ancestors up to
+    // the round's root. Index 0 is the root: the round's unit, the one top
+    // unit of the organisation, or else a group above all top units.
+    let mut wanted: Vec<String> = invited.keys().cloned().collect();
+    wanted.extend(rows.iter().map(|r| r.0.clone()));
+    wanted.sort();
+    wanted.dedup();
+    let top_of = |id: &str| -> Result<String, AppError> {
+        let mut at = id.to_string();
+        for _ in 0..=by_id.len() {
+            match by_id.get(at.as_str()).and_then(|u| u.2.clone()) {
+                Some(p) => at = p,
+                None => return Ok(at),
+            }
+        }
+        Err(AppError::Damaged(format!(
+            "the unit tree has a cycle at {id}"
+        )))
+    };
+    let root: Option<String> = match &round.root_unit_id {
+        Some(r) => Some(r.clone()),
+        None => {
+            let tops: HashSet<String> =
+                wanted.iter().map(|w| top_of(w)).collect::<Result<_, _>>()?;
+            (tops.len() == 1).then(|| tops.into_iter().next().expect("one"))
+        }
+    };
+    let mut tree = Vec::new();
+    let mut index: HashMap<String, usize> = HashMap::new();
+    match &root {
+        Some(r) => {
+            let u = by_id
+                .get(r.as_str())
+                .ok_or_else(|| AppError::Damaged(format!("unit {r} is gone")))?;
+            tree.push(TreeUnit {
+                key: u.0.clone(),
+                code: u.1.clone(),
+                name: u.3.clone(),
+                parent: None,
+                invited: 0,
+            });
+            index.insert(r.clone(), 0);
+        }
+        None => tree.push(TreeUnit {
+            key: ORGANISATION.into(),
+            code: String::new(),
+            name: String::new(),
+            parent: None,
+            invited: 0,
+        }),
+    }
+    fn place(
+        id: &str,
+        by_id: &HashMap<&str, &(String, String, Option<String>, String)>,
+        index: &mut HashMap<String, usize>,
+        tree: &mut Vec<TreeUnit>,
+        seen: &mut HashSet<String>,
+    ) -> Result<usize, AppError> {
+        if let Some(i) = index.get(id) {
+            return Ok(*i);
+        }
+        if !seen.insert(id.to_string()) {
+            return Err(AppError::Damaged(format!(
+                "the unit tree has a cycle at {id}"
+            )));
+        }
+        let u = by_id
+            .get(id)
+            .ok_or_else(|| AppError::Damaged(format!("unit {id} is gone")))?;
+        let parent = match &u.2 {
+            Some(p) => place(p, by_id, index, tree, seen)?,
+            None => 0,
+        };
+        tree.push(TreeUnit {
+            key: u.0.clone(),
+            code: u.1.clone(),
+            name: u.3.clone(),
+            parent: Some(parent),
+            invited: 0,
+        });
+        index.insert(id.to_string(), tree.len() - 1);
+        Ok(tree.len() - 1)
+    }
+    let mut seen = HashSet::new();
+    for id in &wanted {
+        place(id, &by_id, &mut index, &mut tree, &mut seen)?;
+    }
+    for (u, n) in &invited {
+        tree[index[u]].invited = *n;
+    }
+    let responses = rows
+        .into_iter()
+        .map(|(unit, answers, background)| RawResponse {
+            unit: index[&unit],
+            answers,
+            background,
+        })
+        .collect();
+    let previous = previous_snapshot(conn, round)?;
+    let snapshot = compute::compute(&Input {
+        round_id: &round.id,
+        k: round.min_group_size.max(3) as u32,
+        computed_at: crate::db::now_unix(),
+        surveys: &surveys,
+        units: tree,
+        responses,
+        previous: previous.as_deref(),
+    })
+    .map_err(|e| AppError::Damaged(e.to_string()))?;
+    store(conn, &snapshot, 1)?;
+    Ok(snapshot)
+}
+
+/// The latest earlier closed round sharing a questionnaire with `round`
+/// that has a snapshot.
+fn previous_snapshot(
+    conn: &mut DbConnection,
+    round: &Round,
+) -> Result<Option<Arc<Snapshot>>, AppError> {
+    let ours: Vec<String> = round_surveys::table
+        .filter(round_surveys::round_id.eq(&round.id))
+        .select(round_surveys::survey_id)
+        .load(conn)?;
+    let candidates: Vec<String> = rounds::table
+        .inner_join(snapshots::table)
+        .inner_join(round_surveys::table)
+        .filter(rounds::id.ne(&round.id))
+        .filter(round_surveys::survey_id.eq_any(&ours))
+        .order((rounds::closed_at.desc(), rounds::id))
+        .select(rounds::id)
+        .limit(1)
+        .load(conn)?;
+    match candidates.first() {
+        Some(id) => load(conn, id),
+        None => Ok(None),
+    }
+}
+
+fn store(conn: &mut DbConnection, s: &Snapshot, revision: i32) -> Result<(), AppError> {
+    let body = serde_json::to_string(s).map_err(|e| AppError::Damaged(e.to_string()))?;
+    diesel::delete(snapshots::table.find(&s.round_id)).execute(conn)?;
+    diesel::insert_into(snapshots::table)
+        .values((
+            snapshots::round_id.eq(&s.round_id),
+            snapshots::min_group_size.eq(s.k as i32),
+            snapshots::computed_at.eq(s.computed_at),
+            snapshots::revision.eq(revision),
+            snapshots::body.eq(body),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+type Cache = Mutex<HashMap<String, (i32, Arc<Snapshot>)>>;
+
+/// A round's snapshot, None while the round has none. Parsed once per
+/// revision and process; another node's `raise_k` bumps the revision.
+pub fn load(conn: &mut DbConnection, round_id: &str) -> Result<Option<Arc<Snapshot>>, AppError> {
+    static CACHE: OnceLock<Cache> = OnceLock::new();
+    let cache = CACHE.get_or_init(Default::default);
+    let Some(revision) = snapshots::table
+        .find(round_id)
+        .select(snapshots::revision)
+        .first::<i32>(conn)
+        .optional()?
+    else {
+        return Ok(None);
+    };
+    if let Some((rev, s)) = cache.lock().expect("snapshot cache").get(round_id) {
+        if *rev == revision {
+            return Ok(Some(s.clone()));
+        }
+    }
+    let (revision, body): (i32, String) = snapshots::table
+        .find(round_id)
+        .select((snapshots::revision, snapshots::body))
+        .first(conn)?;
+    let s: Snapshot = serde_json::from_str(&body)
+        .map_err(|e| AppError::Damaged(format!("snapshot of round {round_id}: {e}")))?;
+    let s = Arc::new(s);
+    cache
+        .lock()
+        .expect("snapshot cache")
+        .insert(round_id.to_string(), (revision, s.clone()));
+    Ok(Some(s))
+}
+
+/// Raises a closed round's minimum group size and re-applies suppression:
+/// more may be hidden, nothing hidden comes back.
+pub fn raise_k(conn: &mut DbConnection, round_id: &str, k: u32) -> Result<Snapshot, AppError> {
+    crate::db::write_transaction(conn, |conn| {
+        let current = load(conn, round_id)?.ok_or_else(|| {
+            AppError::BadRequest("the round has no results yet: it is not closed".into())
+        })?;
+        if k < current.k {
+            return Err(AppError::BadRequest(format!(
+                "the minimum group size is {} and can only be raised (asked for {k})",
+                current.k
+            )));
+        }
+        let revision: i32 = snapshots::table
+            .find(round_id)
+            .select(snapshots::revision)
+            .first(conn)?;
+        let raised = compute::raise_k(&current, k);
+        store(conn, &raised, revision + 1)?;
+        diesel::update(rounds::table.find(round_id))
+            .set(rounds::min_group_size.eq(k as i32))
+            .execute(conn)?;
+        Ok(raised)
+    })
+}

@@ -59,10 +59,7 @@ pub fn summarise(scores: &[f64]) -> Option<Summary> {
     let (sd, ci) = if n >= 2 {
         let var = scores.iter().map(|s| (s - mean).powi(2)).sum::<f64>() / (n - 1) as f64;
         let sd = var.sqrt();
-        let t = StudentsT::new(0.0, 1.0, (n - 1) as f64)
-            .expect("n - 1 > 0 degrees of freedom")
-            .inverse_cdf(0.975);
-        let half = t * sd / (n as f64).sqrt();
+        let half = t_quantile((n - 1) as f64) * sd / (n as f64).sqrt();
         (Some(sd), Some((mean - half, mean + half)))
     } else {
         (None, None)
@@ -91,4 +88,131 @@ pub fn option_counts(answers: &[Option<Answer>]) -> [u32; 6] {
         }
     }
     counts
+}
+
+/// Running sums of a group's factor scores: enough to give the same
+/// [`Summary`] as [`summarise`] without keeping the scores, so that groups
+/// can be added up a unit tree.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Moments {
+    pub n: u32,
+    sum: f64,
+    sum_sq: f64,
+    favourable: u32,
+    unfavourable: u32,
+}
+
+impl Moments {
+    pub fn add(&mut self, score: f64) {
+        self.n += 1;
+        self.sum += score;
+        self.sum_sq += score * score;
+        self.favourable += u32::from(score >= 4.0);
+        self.unfavourable += u32::from(score <= 2.0);
+    }
+
+    pub fn merge(&mut self, other: &Moments) {
+        self.n += other.n;
+        self.sum += other.sum;
+        self.sum_sq += other.sum_sq;
+        self.favourable += other.favourable;
+        self.unfavourable += other.unfavourable;
+    }
+
+    pub fn summary(&self) -> Option<Summary> {
+        let n = self.n as usize;
+        if n == 0 {
+            return None;
+        }
+        let nf = n as f64;
+        let mean = self.sum / nf;
+        let (sd, ci) = if n >= 2 {
+            // Scores lie in 1..=5, so the sums are small and exact enough.
+            let var = ((self.sum_sq - nf * mean * mean) / (nf - 1.0)).max(0.0);
+            let sd = var.sqrt();
+            let half = t_quantile(nf - 1.0) * sd / nf.sqrt();
+            (Some(sd), Some((mean - half, mean + half)))
+        } else {
+            (None, None)
+        };
+        Some(Summary {
+            n,
+            mean,
+            sd,
+            ci,
+            favourable: f64::from(self.favourable) / nf,
+            unfavourable: f64::from(self.unfavourable) / nf,
+        })
+    }
+}
+
+/// The 97.5 % quantile of Student's t: the half-width factor of a 95 %
+/// interval.
+fn t_quantile(df: f64) -> f64 {
+    StudentsT::new(0.0, 1.0, df)
+        .expect("positive degrees of freedom")
+        .inverse_cdf(0.975)
+}
+
+/// A change between two group means with Welch's 95 % interval.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Change {
+    /// Now minus before.
+    pub diff: f64,
+    pub low: f64,
+    pub high: f64,
+}
+
+impl Change {
+    /// A change counts only when its interval excludes 0.
+    pub fn is_real(&self) -> bool {
+        self.low > 0.0 || self.high < 0.0
+    }
+}
+
+/// Difference of means (`now` − `before`) with Welch's interval; None when
+/// either group has fewer than two scores or neither varies.
+pub fn welch(now: (usize, f64, f64), before: (usize, f64, f64)) -> Option<Change> {
+    let ((n1, m1, s1), (n2, m2, s2)) = (now, before);
+    if n1 < 2 || n2 < 2 {
+        return None;
+    }
+    let (v1, v2) = (s1 * s1 / n1 as f64, s2 * s2 / n2 as f64);
+    let se2 = v1 + v2;
+    if se2 <= 0.0 {
+        return None;
+    }
+    let df = se2 * se2 / (v1 * v1 / (n1 - 1) as f64 + v2 * v2 / (n2 - 1) as f64);
+    let half = t_quantile(df) * se2.sqrt();
+    let diff = m1 - m2;
+    Some(Change {
+        diff,
+        low: diff - half,
+        high: diff + half,
+    })
+}
+
+/// Cronbach's alpha of a factor over respondents who answered all its
+/// items (rows of item values, already reverse-coded). None with fewer than
+/// two items or two rows, or when the total score does not vary.
+pub fn cronbach_alpha(rows: &[Vec<f64>]) -> Option<f64> {
+    let n = rows.len();
+    let items = rows.first()?.len();
+    if n < 2 || items < 2 {
+        return None;
+    }
+    let var = |xs: &mut dyn Iterator<Item = f64>| {
+        let v: Vec<f64> = xs.collect();
+        let m = v.iter().sum::<f64>() / v.len() as f64;
+        v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (v.len() - 1) as f64
+    };
+    let item_var: f64 = (0..items)
+        .map(|j| var(&mut rows.iter().map(|r| r[j])))
+        .sum();
+    let total_var = var(&mut rows.iter().map(|r| r.iter().sum::<f64>()));
+    if total_var <= 0.0 {
+        return None;
+    }
+    let k = items as f64;
+    Some(k / (k - 1.0) * (1.0 - item_var / total_var))
 }

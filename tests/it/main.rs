@@ -14,6 +14,7 @@ mod import_employees;
 mod import_units;
 pub mod mail;
 pub mod rounds;
+pub mod snapshot;
 mod stats;
 mod surveys;
 mod web;

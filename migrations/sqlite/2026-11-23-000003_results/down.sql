@@ -1,0 +1,4 @@
+DROP TABLE action_items;
+DROP TABLE sessions;
+DROP TABLE login_tokens;
+DROP TABLE snapshots;
