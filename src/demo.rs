@@ -279,9 +279,10 @@ fn likert(rng: &mut ChaCha8Rng, mean: f64) -> u8 {
     (mean + noise).round().clamp(1.0, 5.0) as u8
 }
 
-/// Two rounds: last round, closed, answered by about 70 % through the same
-/// function a web submission calls; and this round, open, its invitations
-/// waiting in the outbox.
+/// Three rounds: last year's and this autumn's, closed, each answered by
+/// about 70 % through the same function a web submission calls (so this
+/// autumn's results show changes since last year); and the next, open, its
+/// invitations waiting in the outbox.
 pub fn seed_rounds(
     conn: &mut DbConnection,
     key: &crate::rounds::tokens::SecretKey,
@@ -294,65 +295,91 @@ pub fn seed_rounds(
 
     let mut rng = ChaCha8Rng::seed_from_u64(SEED + 1);
     let today = rounds::today();
-    let closed = rounds::create(
-        conn,
-        k,
-        NewRound {
-            title: "Medarbeiderundersøkelse høsten 2026".into(),
-            surveys: vec![SURVEY_10_FAKTOR.into(), SURVEY_MODULE.into()],
-            unit_code: None,
-            opens_on: today - chrono::Duration::days(21),
-            closes_on: today,
-            min_group_size: k,
-        },
-    )?;
-    rounds::open(conn, key, &closed.id)?;
-    let surveys = closed.surveys(conn)?;
-    let invs: Vec<(String, String)> = invitations::table
-        .filter(invitations::round_id.eq(&closed.id))
-        .order(invitations::id)
-        .select((invitations::id, invitations::unit_id))
-        .load(conn)?;
-    // Each unit has its own climate: a shift per factor shared by its people.
+    // Each unit has its own climate: a shift per factor shared by its
+    // people, drifting a little from one year to the next.
     let mut unit_shift: std::collections::HashMap<(String, String), f64> =
         std::collections::HashMap::new();
-    let mut responses = 0;
-    for (inv, unit) in &invs {
-        if !rng.gen_bool(RESPONSE_RATE) {
-            continue;
+    let mut last = (String::new(), 0);
+    for (title, ago) in [
+        ("Medarbeiderundersøkelse høsten 2025", 365),
+        ("Medarbeiderundersøkelse høsten 2026", 0),
+    ] {
+        let closed = rounds::create(
+            conn,
+            k,
+            NewRound {
+                title: title.into(),
+                surveys: vec![SURVEY_10_FAKTOR.into(), SURVEY_MODULE.into()],
+                unit_code: None,
+                opens_on: today - chrono::Duration::days(21),
+                closes_on: today,
+                min_group_size: k,
+            },
+        )?;
+        rounds::open(conn, key, &closed.id)?;
+        let surveys = closed.surveys(conn)?;
+        let invs: Vec<(String, String)> = invitations::table
+            .filter(invitations::round_id.eq(&closed.id))
+            .order(invitations::id)
+            .select((invitations::id, invitations::unit_id))
+            .load(conn)?;
+        for v in unit_shift.values_mut() {
+            *v += rng.gen_range(-0.6..0.6);
         }
-        let mut a = Answers::default();
-        for s in surveys.iter() {
-            for item in &s.items {
-                let shift = *unit_shift
-                    .entry((unit.clone(), format!("{}.{}", s.id, item.factor)))
-                    .or_insert_with(|| rng.gen_range(-0.8..0.8));
-                let field = answer::item_field(s, &item.key);
-                match rng.gen_range(0..100) {
-                    0..=3 => continue,
-                    4..=7 => {
-                        a.items.insert(field, 0);
+        let mut responses = 0;
+        for (inv, unit) in &invs {
+            if !rng.gen_bool(RESPONSE_RATE) {
+                continue;
+            }
+            let mut a = Answers::default();
+            for s in surveys.iter() {
+                for item in &s.items {
+                    let shift = *unit_shift
+                        .entry((unit.clone(), format!("{}.{}", s.id, item.factor)))
+                        .or_insert_with(|| rng.gen_range(-0.8..0.8));
+                    let field = answer::item_field(s, &item.key);
+                    match rng.gen_range(0..100) {
+                        0..=3 => continue,
+                        4..=7 => {
+                            a.items.insert(field, 0);
+                        }
+                        _ => {
+                            let v = likert(&mut rng, 3.7 + shift);
+                            a.items.insert(field, if item.reverse { 6 - v } else { v });
+                        }
                     }
-                    _ => {
-                        let v = likert(&mut rng, 3.7 + shift);
-                        a.items.insert(field, if item.reverse { 6 - v } else { v });
+                }
+                for b in &s.background {
+                    if rng.gen_bool(0.85) {
+                        let o = &b.options[rng.gen_range(0..b.options.len())];
+                        a.background
+                            .insert(answer::background_field(s, &b.key), o.key.clone());
                     }
                 }
             }
-            for b in &s.background {
-                if rng.gen_bool(0.85) {
-                    let o = &b.options[rng.gen_range(0..b.options.len())];
-                    a.background
-                        .insert(answer::background_field(s, &b.key), o.key.clone());
-                }
+            let hash = lookup_hash(&key.survey_token(inv));
+            if answer::submit(conn, &hash, &surveys, &a)? == answer::Submitted::Stored {
+                responses += 1;
             }
         }
-        let hash = lookup_hash(&key.survey_token(inv));
-        if answer::submit(conn, &hash, &surveys, &a)? == answer::Submitted::Stored {
-            responses += 1;
+        rounds::close(conn, &closed.id, true)?;
+        if ago > 0 {
+            // Answers are only taken while a round is open, so last year's
+            // round ran today and is dated back afterwards.
+            use crate::db::schema::rounds as r;
+            let date = |d: chrono::NaiveDate| d.format(rounds::DATE_FORMAT).to_string();
+            diesel::update(r::table.find(&closed.id))
+                .set((
+                    r::opens_on.eq(date(today - chrono::Duration::days(ago + 21))),
+                    r::closes_on.eq(date(today - chrono::Duration::days(ago))),
+                    r::created_at.eq(crate::db::now_unix() - ago * 86_400),
+                    r::closed_at.eq(crate::db::now_unix() - ago * 86_400),
+                ))
+                .execute(conn)?;
         }
+        last = (closed.id, responses);
     }
-    rounds::close(conn, &closed.id, true)?;
+    let (closed_id, responses) = last;
 
     let open = rounds::create(
         conn,
@@ -368,9 +395,45 @@ pub fn seed_rounds(
     )?;
     let summary = rounds::open(conn, key, &open.id)?;
     Ok(DemoRounds {
-        closed_round: closed.id,
+        closed_round: closed_id,
         closed_responses: responses,
         open_round: open.id,
         open_invited: summary.invited,
     })
+}
+
+/// The people the demo prints sign-in links for: the leader of Oppvekst
+/// (whose units include hidden groups), an AMU member who is not a leader,
+/// and an administrator. (role, name, e-mail, employee id)
+pub fn sign_in_people(
+    conn: &mut DbConnection,
+) -> Result<Vec<(&'static str, String, String, String)>, crate::AppError> {
+    use crate::db::schema::{employee_roles, employees, unit_leaders, units};
+    use diesel::prelude::*;
+    let mut out = Vec::new();
+    let leader: (String, String, Option<String>) = unit_leaders::table
+        .inner_join(units::table)
+        .inner_join(employees::table)
+        .filter(units::code.eq("1200"))
+        .select((employees::id, employees::name, employees::email))
+        .first(conn)?;
+    out.push(("leader", leader));
+    for role in ["amu", "admin"] {
+        let leaders: Vec<String> = unit_leaders::table
+            .select(unit_leaders::employee_id)
+            .load(conn)?;
+        let p: (String, String, Option<String>) = employee_roles::table
+            .inner_join(employees::table)
+            .filter(employee_roles::role.eq(role))
+            .filter(employees::id.ne_all(leaders))
+            .filter(employees::email.is_not_null())
+            .order(employees::employee_number)
+            .select((employees::id, employees::name, employees::email))
+            .first(conn)?;
+        out.push((role, p));
+    }
+    Ok(out
+        .into_iter()
+        .map(|(role, (id, name, email))| (role, name, email.unwrap_or_default(), id))
+        .collect())
 }

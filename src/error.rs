@@ -21,6 +21,15 @@ pub enum AppError {
     BadRequest(String),
     #[error("not found")]
     NotFound,
+    /// Not signed in (or the session has ended).
+    #[error("sign in first")]
+    Unauthorised,
+    /// Signed in, but the role does not allow it; also a missing or wrong
+    /// CSRF token.
+    #[error("not allowed")]
+    Forbidden,
+    #[error("too many attempts; wait a few minutes")]
+    TooMany,
     #[error("I/O: {0}")]
     Io(#[from] std::io::Error),
 }
@@ -30,6 +39,9 @@ impl AppError {
         match self {
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::NotFound => StatusCode::NOT_FOUND,
+            AppError::Unauthorised => StatusCode::UNAUTHORIZED,
+            AppError::Forbidden => StatusCode::FORBIDDEN,
+            AppError::TooMany => StatusCode::TOO_MANY_REQUESTS,
             AppError::Connection(_) => StatusCode::SERVICE_UNAVAILABLE,
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         }

@@ -12,9 +12,15 @@
 //! - [`survey`]: questionnaire files (TOML): parse and validate;
 //! - [`rounds`]: survey rounds, invitations, tokens, answering, closing;
 //! - [`mail`]: e-mail rendering, transports and the durable outbox;
+//! - [`snapshot`]: a closed round's frozen, released figures, and the
+//!   anonymity engine that decides what is released;
+//! - [`results`]: what one viewer sees of a snapshot (pages, CSV, XLSX and
+//!   JSON all render the same report), and action plans;
+//! - [`auth`]: sign-in links, sessions, roles;
 //! - [`web`]: the actix-web service, route map and maud views;
 //! - [`demo`]: the synthetic demo municipality.
 
+pub mod auth;
 pub mod config;
 pub mod db;
 pub mod demo;
@@ -22,6 +28,7 @@ pub mod error;
 pub mod import;
 pub mod lang;
 pub mod mail;
+pub mod results;
 pub mod rounds;
 pub mod snapshot;
 pub mod stats;

@@ -601,6 +601,14 @@ fn run_demo(
             naervaer::rounds::tokens::format_code(&p.code)
         );
     }
+    {
+        let mut conn = pool.get()?;
+        println!("Sign in (each link works once, for 15 minutes; new ones at http://{addr}/innlogging land in the outbox folder):");
+        for (role, name, email, id) in demo::sign_in_people(&mut conn)? {
+            let token = naervaer::auth::link_token_for(&mut conn, &id)?;
+            println!("  {role:<6} {name} <{email}>: http://{addr}/innlogging/{token}");
+        }
+    }
     let state = AppState::new(pool, settings)?;
     if check {
         let status = actix_web::rt::System::new().block_on(async move {

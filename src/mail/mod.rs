@@ -202,3 +202,40 @@ pub fn build(
         )
         .map_err(|e| AppError::BadRequest(format!("cannot build e-mail: {e}")))
 }
+
+/// Subject, plain text and HTML of a sign-in link.
+pub fn render_sign_in(l: Lang, name: &str, link: &str) -> (String, String, String) {
+    let subject = l
+        .pick(
+            "Innlogging til resultatene i naervaer",
+            "Innlogging til resultata i naervaer",
+            "Sign in to the results in naervaer",
+        )
+        .to_string();
+    let hello = format!("{} {name},", l.pick("Hei", "Hei", "Hello"));
+    let what = l.pick(
+        "Bruk lenken under for å logge inn. Den virker én gang og i 15 minutter.",
+        "Bruk lenkja under for å logge inn. Ho verkar éin gong og i 15 minutt.",
+        "Use the link below to sign in. It works once, for 15 minutes.",
+    );
+    let ignore = l.pick(
+        "Har du ikke bedt om dette, kan du se bort fra e-posten.",
+        "Har du ikkje bede om dette, kan du sjå bort frå e-posten.",
+        "If you did not ask for this, you can ignore this e-mail.",
+    );
+    let open = l.pick("Logg inn", "Logg inn", "Sign in");
+    let text = format!("{hello}\n\n{what}\n\n{link}\n\n{ignore}\n");
+    let body = html! {
+        (maud::DOCTYPE)
+        html lang=(l.code()) {
+            head { meta charset="utf-8"; title { (subject) } }
+            body style="font-family: Arial, sans-serif; font-size: 16px; line-height: 1.5; color: #1a1a1a;" {
+                p { (hello) }
+                p { (what) }
+                p { a href=(link) style="color: #0b5394; font-weight: bold;" { (open) } }
+                p { (ignore) }
+            }
+        }
+    };
+    (subject, text, body.into_string())
+}

@@ -116,7 +116,7 @@ impl Round {
 
     pub fn all(conn: &mut DbConnection) -> QueryResult<Vec<Round>> {
         rounds::table
-            .order(rounds::created_at.desc())
+            .order((rounds::created_at.desc(), rounds::closes_on.desc()))
             .select(Round::as_select())
             .load(conn)
     }

@@ -1,8 +1,11 @@
 //! The HTTP service. [`routes`] is the whole URL map; handlers extract, check
 //! permission, call the library, and render a view from [`views`].
 
+pub mod admin;
+pub mod auth;
 pub mod logging;
 pub mod ratelimit;
+pub mod results;
 pub mod survey;
 pub mod views;
 
@@ -26,8 +29,11 @@ pub struct AppState {
     /// turned into survey sessions then.
     pub key: Option<crate::rounds::tokens::SecretKey>,
     pub code_limiter: std::sync::Arc<ratelimit::RateLimiter>,
+    pub login_limiter: std::sync::Arc<ratelimit::RateLimiter>,
 }
 
+/// Sign-in link requests per client address per window.
+pub const LOGIN_ATTEMPTS: u32 = 5;
 /// Code attempts per client address per window.
 pub const CODE_ATTEMPTS: u32 = 10;
 pub const CODE_WINDOW: std::time::Duration = std::time::Duration::from_secs(600);
@@ -44,6 +50,10 @@ impl AppState {
             key,
             code_limiter: std::sync::Arc::new(ratelimit::RateLimiter::new(
                 CODE_ATTEMPTS,
+                CODE_WINDOW,
+            )),
+            login_limiter: std::sync::Arc::new(ratelimit::RateLimiter::new(
+                LOGIN_ATTEMPTS,
                 CODE_WINDOW,
             )),
         })
@@ -67,7 +77,37 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/kvittering", web::get().to(survey::receipt))
         .route("/kode", web::get().to(survey::code_form))
         .route("/kode", web::post().to(survey::code_enter))
-        .route("/tilgjengelighet", web::get().to(survey::accessibility));
+        .route("/tilgjengelighet", web::get().to(survey::accessibility))
+        .route("/innlogging", web::get().to(auth::request_form))
+        .route("/innlogging", web::post().to(auth::request_link))
+        .route("/innlogging/{token}", web::get().to(auth::confirm))
+        .route("/innlogging/{token}", web::post().to(auth::redeem))
+        .route("/utlogging", web::post().to(auth::sign_out))
+        .route("/resultater", web::get().to(results::index))
+        .route("/resultater/{round}/{group}", web::get().to(results::unit))
+        .route(
+            "/resultater/{round}/{group}/utskrift",
+            web::get().to(results::print),
+        )
+        .route(
+            "/resultater/{round}/{group}/csv",
+            web::get().to(results::csv),
+        )
+        .route(
+            "/resultater/{round}/{group}/xlsx",
+            web::get().to(results::xlsx),
+        )
+        .route(
+            "/resultater/{round}/{group}/tiltak",
+            web::post().to(results::add_action),
+        )
+        .route("/tiltak", web::get().to(results::overview))
+        .route("/tiltak/{id}", web::post().to(results::set_done))
+        .route("/api/v1/rounds", web::get().to(results::api_rounds))
+        .route(
+            "/api/v1/rounds/{round}/groups/{group}",
+            web::get().to(results::api_group),
+        );
 }
 
 /// Starts the server on an already bound listener, so tests can bind

@@ -160,8 +160,7 @@ pub fn check_released(s: &Snapshot) {
         |g: &naervaer::snapshot::Group,
          size: &dyn Fn(&naervaer::snapshot::Group) -> Option<u32>| { size(g).is_some() };
     let sizes: Vec<SizeOf> = {
-        let mut v: Vec<SizeOf> =
-            vec![Box::new(|g| g.figures.as_ref().map(|f| f.n))];
+        let mut v: Vec<SizeOf> = vec![Box::new(|g| g.figures.as_ref().map(|f| f.n))];
         for i in 0..s.factors.len() {
             v.push(Box::new(move |g| {
                 g.figures.as_ref()?.factors[i].as_ref().map(|x| x.n)

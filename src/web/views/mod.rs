@@ -1,7 +1,10 @@
 //! Pages, one function each, on the shared [`layout`]. maud escapes every
 //! value; nothing from a user or a file is ever inserted unescaped.
 
+pub mod admin;
+pub mod auth;
 pub mod letters;
+pub mod results;
 pub mod survey;
 
 use crate::lang::Lang;
