@@ -180,6 +180,16 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    pending_imports (id) {
+        id -> Text,
+        kind -> Text,
+        source -> Text,
+        content -> Binary,
+        created_at -> BigInt,
+    }
+}
+
 diesel::joinable!(employees -> units (unit_id));
 diesel::joinable!(invitations -> employees (employee_id));
 diesel::joinable!(invitations -> rounds (round_id));
@@ -212,4 +222,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     login_tokens,
     sessions,
     action_items,
+    pending_imports,
 );

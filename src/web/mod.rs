@@ -103,6 +103,17 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         )
         .route("/tiltak", web::get().to(results::overview))
         .route("/tiltak/{id}", web::post().to(results::set_done))
+        .route("/admin", web::get().to(admin::index))
+        .route("/admin/runder", web::post().to(admin::create_round))
+        .route("/admin/runder/{id}", web::get().to(admin::round_page))
+        .route("/admin/runder/{id}/brev", web::get().to(admin::letters))
+        .route(
+            "/admin/runder/{id}/{action}",
+            web::post().to(admin::round_action),
+        )
+        .route("/admin/utsending", web::post().to(admin::send_now))
+        .route("/admin/import", web::post().to(admin::import_preview))
+        .route("/admin/import/{id}", web::post().to(admin::import_apply))
         .route("/api/v1/rounds", web::get().to(results::api_rounds))
         .route(
             "/api/v1/rounds/{round}/groups/{group}",
@@ -208,8 +219,12 @@ impl ResponseError for AppError {
         if self.status().is_server_error() {
             tracing::error!(error = %self, "request failed");
         }
+        let detail = match self {
+            AppError::BadRequest(m) => Some(m.as_str()),
+            _ => None,
+        };
         HttpResponse::build(self.status())
             .content_type("text/html; charset=utf-8")
-            .body(views::error_page(Lang::Nb, "/", self.status()).into_string())
+            .body(views::error_page_with(Lang::Nb, "/", self.status(), detail).into_string())
     }
 }

@@ -13,6 +13,7 @@ mod demo;
 mod import_employees;
 mod import_units;
 pub mod mail;
+pub mod results;
 pub mod rounds;
 pub mod snapshot;
 mod stats;

@@ -355,6 +355,8 @@ pub struct Response {
     pub status: u16,
     pub headers: Vec<(String, String)>,
     pub body: String,
+    /// The body as sent, for binary downloads (not de-chunked).
+    pub bytes: Vec<u8>,
 }
 
 impl Response {
@@ -379,19 +381,44 @@ pub fn http_cookie(
     body: &str,
     cookie: Option<&str>,
 ) -> Response {
+    http_raw(
+        addr,
+        method,
+        path,
+        "application/x-www-form-urlencoded",
+        body.as_bytes(),
+        cookie,
+    )
+}
+
+/// Any request body and content type; the response keeps its raw bytes.
+pub fn http_raw(
+    addr: std::net::SocketAddr,
+    method: &str,
+    path: &str,
+    content_type: &str,
+    body: &[u8],
+    cookie: Option<&str>,
+) -> Response {
     use std::io::{Read, Write};
     let mut s = std::net::TcpStream::connect(addr).unwrap();
     s.set_read_timeout(Some(std::time::Duration::from_secs(20)))
         .unwrap();
     write!(
         s,
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n{}Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n{}Content-Type: {content_type}\r\nContent-Length: {}\r\n\r\n",
         cookie.map(|c| format!("Cookie: {c}\r\n")).unwrap_or_default(),
         body.len()
     )
     .unwrap();
+    s.write_all(body).unwrap();
     let mut raw = Vec::new();
     s.read_to_end(&mut raw).unwrap();
+    let bytes = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map(|p| raw[p + 4..].to_vec())
+        .unwrap_or_default();
     let raw = String::from_utf8_lossy(&raw).to_string();
     let (head, body) = raw.split_once("\r\n\r\n").unwrap_or((&raw, ""));
     let mut lines = head.lines();
@@ -413,6 +440,7 @@ pub fn http_cookie(
         status,
         headers,
         body: dechunk(body),
+        bytes,
     }
 }
 

@@ -1,3 +1,4 @@
+DROP TABLE pending_imports;
 DROP TABLE action_items;
 DROP TABLE sessions;
 DROP TABLE login_tokens;

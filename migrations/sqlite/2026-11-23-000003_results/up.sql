@@ -43,3 +43,13 @@ CREATE TABLE action_items (
     updated_at BIGINT NOT NULL
 );
 CREATE INDEX action_items_round_unit ON action_items (round_id, unit_id);
+
+-- An uploaded HR file between its preview (a dry run) and the
+-- administrator's confirmation; deleted when applied or after an hour.
+CREATE TABLE pending_imports (
+    id TEXT PRIMARY KEY NOT NULL,
+    kind TEXT NOT NULL,
+    source TEXT NOT NULL,
+    content BLOB NOT NULL,
+    created_at BIGINT NOT NULL
+);

@@ -1,1 +1,265 @@
 //! Administrator pages.
+
+use super::results::signed;
+use crate::auth::Viewer;
+use crate::config::Settings;
+use crate::import::{Issue, Outcome};
+use crate::lang::Lang;
+use crate::rounds::Round;
+use maud::{html, Markup};
+
+pub struct Overview {
+    /// Each round with invited and answered counts.
+    pub rounds: Vec<(Round, i64, i64)>,
+    pub outbox: Vec<(String, i64)>,
+    pub failures: Vec<(String, String, String)>,
+}
+
+fn status_name(lang: Lang, s: &str) -> String {
+    match s {
+        "draft" => lang.pick("utkast", "utkast", "draft").into(),
+        "open" => lang.pick("åpen", "open", "open").into(),
+        "closed" => lang.pick("lukket", "lukka", "closed").into(),
+        other => other.into(),
+    }
+}
+
+fn post_button(viewer: &Viewer, action: &str, label: &str, lang: Lang) -> Markup {
+    html! {
+        form.inline method="post" action={ (action) "?lang=" (lang.code()) } {
+            input type="hidden" name="csrf" value=(viewer.csrf);
+            button type="submit" { (label) }
+        }
+    }
+}
+
+pub fn index(
+    lang: Lang,
+    viewer: &Viewer,
+    o: &Overview,
+    settings: &Settings,
+    notice: Option<&str>,
+) -> Markup {
+    let title = lang.pick("Administrasjon", "Administrasjon", "Administration");
+    signed(
+        lang,
+        title,
+        viewer,
+        "/admin",
+        html! {
+            h1 { (title) }
+            @if let Some(n) = notice { div.hidden role="status" { p { (n) } } }
+            h2 { (lang.pick("Runder", "Rundar", "Rounds")) }
+            @if o.rounds.is_empty() {
+                p { (lang.pick("Ingen runder ennå.", "Ingen rundar enno.", "No rounds yet.")) }
+            } @else {
+                table {
+                    thead { tr {
+                        th scope="col" { (lang.pick("Runde", "Runde", "Round")) }
+                        th scope="col" { (lang.pick("Status", "Status", "Status")) }
+                        th scope="col" { (lang.pick("Periode", "Periode", "Period")) }
+                        th scope="col" { (lang.pick("Svar", "Svar", "Answers")) }
+                    } }
+                    tbody {
+                        @for (r, invited, responded) in &o.rounds {
+                            tr {
+                                td { a href={ "/admin/runder/" (r.id) "?lang=" (lang.code()) } { (r.title) } }
+                                td { (status_name(lang, &r.status)) }
+                                td { (r.opens_on) " – " (r.closes_on) }
+                                td { (responded) " / " (invited) }
+                            }
+                        }
+                    }
+                }
+            }
+            h2 { (lang.pick("Ny runde", "Ny runde", "New round")) }
+            form method="post" action={ "/admin/runder?lang=" (lang.code()) } {
+                input type="hidden" name="csrf" value=(viewer.csrf);
+                div.field {
+                    label for="title" { (lang.pick("Tittel", "Tittel", "Title")) }
+                    input #title type="text" name="title" required maxlength="200";
+                }
+                div.field {
+                    label for="opens_on" { (lang.pick("Åpner", "Opnar", "Opens")) }
+                    input #opens_on type="date" name="opens_on" required;
+                }
+                div.field {
+                    label for="closes_on" { (lang.pick("Siste svardag", "Siste svardag", "Last day to answer")) }
+                    input #closes_on type="date" name="closes_on" required;
+                }
+                div.field {
+                    label for="unit_code" { (lang.pick("Enhetskode (tom for hele organisasjonen)", "Einingskode (tom for heile organisasjonen)", "Unit code (empty for the whole organisation)")) }
+                    input #unit_code type="text" name="unit_code" maxlength="50";
+                }
+                div.field {
+                    label for="min_group_size" { (lang.pick("Minste gruppestørrelse", "Minste gruppestorleik", "Minimum group size")) }
+                    input #min_group_size type="number" name="min_group_size" min=(settings.min_group_size) value=(settings.min_group_size);
+                }
+                div.field {
+                    input #module type="checkbox" name="module" value="1" checked;
+                    " "
+                    label for="module" { (lang.pick("Ta med nærværsmodulen", "Ta med nærværsmodulen", "Include the presence module")) }
+                }
+                button.primary type="submit" { (lang.pick("Opprett utkast", "Opprett utkast", "Create draft")) }
+            }
+            h2 { (lang.pick("Importer fra HR", "Importer frå HR", "Import from HR")) }
+            p.hint { (lang.pick(
+                "CSV eller Excel. Du ser hva som vil endres før noe lagres.",
+                "CSV eller Excel. Du ser kva som vil endrast før noko blir lagra.",
+                "CSV or Excel. You see what would change before anything is saved.")) }
+            form method="post" action={ "/admin/import?lang=" (lang.code()) } enctype="multipart/form-data" {
+                input type="hidden" name="csrf" value=(viewer.csrf);
+                div.field {
+                    label for="kind" { (lang.pick("Filen inneholder", "Fila inneheld", "The file holds")) }
+                    select #kind name="kind" {
+                        option value="units" { (lang.pick("Enheter", "Einingar", "Units")) }
+                        option value="employees" { (lang.pick("Ansatte", "Tilsette", "Employees")) }
+                    }
+                }
+                div.field {
+                    label for="file" { (lang.pick("Fil", "Fil", "File")) }
+                    input #file type="file" name="file" accept=".csv,.xlsx" required;
+                }
+                button type="submit" { (lang.pick("Forhåndsvis", "Førehandsvis", "Preview")) }
+            }
+            h2 { (lang.pick("E-post", "E-post", "E-mail")) }
+            @if o.outbox.is_empty() {
+                p { (lang.pick("Ingen e-post i køen.", "Ingen e-post i køen.", "No e-mail queued.")) }
+            } @else {
+                ul { @for (status, n) in &o.outbox { li { (status) ": " (n) } } }
+            }
+            (post_button(viewer, "/admin/utsending", lang.pick("Send det som venter nå", "Send det som ventar no", "Send what is due now"), lang))
+            @if !o.failures.is_empty() {
+                h3 { (lang.pick("Kunne ikke leveres", "Kunne ikkje leverast", "Could not be delivered")) }
+                ul { @for (to, round, err) in &o.failures { li { (to) " (" (round) "): " (err) } } }
+            }
+        },
+    )
+}
+
+pub fn round(
+    lang: Lang,
+    viewer: &Viewer,
+    r: &Round,
+    rows: &[(String, String, i32, i32, i32)],
+    k: Option<u32>,
+) -> Markup {
+    let path = format!("/admin/runder/{}", r.id);
+    let (invited, responded): (i32, i32) = rows.iter().fold((0, 0), |a, x| (a.0 + x.2, a.1 + x.3));
+    signed(
+        lang,
+        &r.title,
+        viewer,
+        &path,
+        html! {
+            p { a href={ "/admin?lang=" (lang.code()) } { (lang.pick("← Administrasjon", "← Administrasjon", "← Administration")) } }
+            h1 { (r.title) }
+            p { (status_name(lang, &r.status)) " · " (r.opens_on) " – " (r.closes_on) " · "
+                (lang.pick("minste gruppe", "minste gruppe", "minimum group")) " " (k.unwrap_or(r.min_group_size.max(0) as u32)) }
+            p.nav {
+                @match r.status.as_str() {
+                    "draft" => { (post_button(viewer, &format!("{path}/apne"), lang.pick("Åpne og send invitasjoner", "Opne og send invitasjonar", "Open and send invitations"), lang)) }
+                    "open" => {
+                        (post_button(viewer, &format!("{path}/purring"), lang.pick("Send påminnelse", "Send påminning", "Send reminder"), lang))
+                        (post_button(viewer, &format!("{path}/lukk"), lang.pick("Lukk runden nå", "Lukk runden no", "Close the round now"), lang))
+                        a href={ (path) "/brev" } { (lang.pick("Papirbrev", "Papirbrev", "Paper letters")) }
+                    }
+                    _ => {}
+                }
+            }
+            @if k.is_some() {
+                form method="post" action={ (path) "/k?lang=" (lang.code()) } {
+                    input type="hidden" name="csrf" value=(viewer.csrf);
+                    div.field {
+                        label for="k" { (lang.pick("Øk minste gruppestørrelse (skjuler mer, aldri mindre)", "Auk minste gruppestorleik (skjuler meir, aldri mindre)", "Raise the minimum group size (hides more, never less)")) }
+                        input #k type="number" name="k" min=(k.unwrap_or(3)) value=(k.unwrap_or(3));
+                    }
+                    button type="submit" { (lang.pick("Øk", "Auk", "Raise")) }
+                }
+            }
+            h2 { (lang.pick("Svar per enhet", "Svar per eining", "Answers per unit")) }
+            p { (responded) " / " (invited) }
+            table {
+                thead { tr {
+                    th scope="col" { (lang.pick("Kode", "Kode", "Code")) }
+                    th scope="col" { (lang.pick("Enhet", "Eining", "Unit")) }
+                    th scope="col" { (lang.pick("Invitert", "Invitert", "Invited")) }
+                    th scope="col" { (lang.pick("Svart", "Svart", "Answered")) }
+                    th scope="col" { (lang.pick("Påminnet", "Påminte", "Reminded")) }
+                } }
+                tbody {
+                    @for (code, name, i, a, rem) in rows {
+                        tr { td { (code) } td { (name) } td { (i) } td { (a) } td { (rem) } }
+                    }
+                }
+            }
+        },
+    )
+}
+
+fn issues_list(lang: Lang, issues: &[Issue]) -> Markup {
+    html! {
+        div.error role="alert" {
+            p { strong { (lang.pick("Filen ble avvist. Ingenting er endret.", "Fila vart avvist. Ingenting er endra.", "The file was rejected. Nothing was changed.")) } }
+            ul { @for i in issues { li { (i.render(lang)) } } }
+        }
+    }
+}
+
+pub fn import_preview(
+    lang: Lang,
+    viewer: &Viewer,
+    outcome: &Result<Outcome, Vec<Issue>>,
+    pending: Option<&str>,
+) -> Markup {
+    let title = lang.pick(
+        "Forhåndsvisning av import",
+        "Førehandsvising av import",
+        "Import preview",
+    );
+    signed(
+        lang,
+        title,
+        viewer,
+        "/admin",
+        html! {
+            h1 { (title) }
+            @match outcome {
+                Err(issues) => (issues_list(lang, issues)),
+                Ok(o) => {
+                    p { (lang.pick("Dette vil endres (ingenting er lagret ennå):", "Dette vil endrast (ingenting er lagra enno):", "This would change (nothing is saved yet):")) }
+                    pre.diff { (o.diff.render(lang)) }
+                    @for w in &o.warnings { p.hint { (w.render(lang)) } }
+                    @if let Some(id) = pending {
+                        form method="post" action={ "/admin/import/" (id) "?lang=" (lang.code()) } {
+                            input type="hidden" name="csrf" value=(viewer.csrf);
+                            button.primary type="submit" { (lang.pick("Bekreft import", "Stadfest import", "Confirm import")) }
+                        }
+                    }
+                }
+            }
+            p { a href={ "/admin?lang=" (lang.code()) } { (lang.pick("Tilbake", "Tilbake", "Back")) } }
+        },
+    )
+}
+
+pub fn import_done(lang: Lang, viewer: &Viewer, outcome: &Result<Outcome, Vec<Issue>>) -> Markup {
+    let title = lang.pick("Import", "Import", "Import");
+    signed(
+        lang,
+        title,
+        viewer,
+        "/admin",
+        html! {
+            h1 { (title) }
+            @match outcome {
+                Err(issues) => (issues_list(lang, issues)),
+                Ok(o) => {
+                    p role="status" { (lang.pick("Importert.", "Importert.", "Imported.")) }
+                    pre.diff { (o.diff.render(lang)) }
+                }
+            }
+            p { a href={ "/admin?lang=" (lang.code()) } { (lang.pick("Tilbake", "Tilbake", "Back")) } }
+        },
+    )
+}

@@ -88,6 +88,11 @@ pub fn index(lang: Lang, path: &str) -> Markup {
 }
 
 pub fn error_page(lang: Lang, path: &str, status: StatusCode) -> Markup {
+    error_page_with(lang, path, status, None)
+}
+
+/// An error page; `detail` says what exactly was wrong with the request.
+pub fn error_page_with(lang: Lang, path: &str, status: StatusCode, detail: Option<&str>) -> Markup {
     let (title, text) = if status == StatusCode::NOT_FOUND {
         (
             lang.pick("Siden finnes ikke", "Sida finst ikkje", "Page not found"),
@@ -95,6 +100,24 @@ pub fn error_page(lang: Lang, path: &str, status: StatusCode) -> Markup {
                 "Sjekk adressen, eller gå til forsiden.",
                 "Sjekk adressa, eller gå til framsida.",
                 "Check the address, or go to the front page.",
+            ),
+        )
+    } else if status == StatusCode::UNAUTHORIZED {
+        (
+            lang.pick("Logg inn først", "Logg inn først", "Sign in first"),
+            lang.pick(
+                "Siden er for ledere, AMU-medlemmer og administratorer. Be om en innloggingslenke på /innlogging.",
+                "Sida er for leiarar, AMU-medlemmer og administratorar. Be om ei innloggingslenkje på /innlogging.",
+                "This page is for leaders, AMU members and administrators. Ask for a sign-in link at /innlogging.",
+            ),
+        )
+    } else if status == StatusCode::FORBIDDEN {
+        (
+            lang.pick("Ingen tilgang", "Ingen tilgang", "Not allowed"),
+            lang.pick(
+                "Rollen din gir ikke tilgang til dette, eller skjemaet var utløpt. Gå tilbake og prøv igjen.",
+                "Rolla di gir ikkje tilgang til dette, eller skjemaet var gått ut. Gå tilbake og prøv igjen.",
+                "Your role does not give access to this, or the form had expired. Go back and try again.",
             ),
         )
     } else if status.is_client_error() {
@@ -124,6 +147,11 @@ pub fn error_page(lang: Lang, path: &str, status: StatusCode) -> Markup {
         lang,
         title,
         path,
-        html! { h1 { (title) } p { (text) " " a href="/" { (lang.pick("Til forsiden", "Til framsida", "Front page")) } } },
+        html! {
+            h1 { (title) }
+            @if let Some(d) = detail { div.error role="alert" { p { (d) } } }
+            p { (text) " " a href="/" { (lang.pick("Til forsiden", "Til framsida", "Front page")) } }
+            @if status == StatusCode::UNAUTHORIZED { p { a href="/innlogging" { (lang.pick("Logg inn", "Logg inn", "Sign in")) } } }
+        },
     )
 }

@@ -1,0 +1,572 @@
+//! Protected results over HTTP, on both backends: sign-in and sessions, the
+//! role × route matrix, and that no hidden group's figures leak into any
+//! page, CSV, XLSX or JSON.
+
+use crate::both_backends;
+use crate::support::{http_cookie, http_raw, key, Response, TestServer};
+use diesel::prelude::*;
+use naervaer::db::schema::{action_items, invitations, login_tokens, units};
+use naervaer::db::DbConnection;
+use naervaer::rounds::answer::{self, Answers};
+use naervaer::rounds::tokens::lookup_hash;
+use naervaer::rounds::{self, Round};
+use naervaer::{auth, demo};
+use rand::{Rng, SeedableRng};
+
+/// The unit whose three people answer the extreme pattern: hidden (3 < 5).
+pub const SMALL: &str = "1260";
+
+pub struct Fixture {
+    pub round: String,
+    pub open_round: String,
+    pub unit: std::collections::HashMap<String, String>,
+    /// (role, employee id): leader of 1200, leader of 1100, AMU, admin.
+    pub people: Vec<(&'static str, String)>,
+}
+
+/// The demo organisation with one closed round: everyone answers around
+/// 3.5, except the people of [`SMALL`], whose every factor score is 1.0:
+/// a figure that no shown group can have, so finding it anywhere is a leak.
+pub fn closed_round(c: &mut DbConnection) -> Fixture {
+    demo::seed(c).unwrap();
+    let round = crate::rounds::new_round(c, None);
+    rounds::open(c, &key(), &round.id).unwrap();
+    let round = Round::find(c, &round.id).unwrap();
+    let surveys = round.surveys(c).unwrap();
+    let unit: std::collections::HashMap<String, String> = units::table
+        .select((units::code, units::id))
+        .load::<(String, String)>(c)
+        .unwrap()
+        .into_iter()
+        .collect();
+    let invs: Vec<(String, String)> = invitations::table
+        .filter(invitations::round_id.eq(&round.id))
+        .order(invitations::id)
+        .select((invitations::id, invitations::unit_id))
+        .load(c)
+        .unwrap();
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+    for (inv, u) in &invs {
+        let extreme = *u == unit[SMALL];
+        if !extreme && rng.gen_bool(0.3) {
+            continue;
+        }
+        let mut a = Answers::default();
+        for s in surveys.iter() {
+            for item in &s.items {
+                let v = if extreme {
+                    if item.reverse {
+                        5
+                    } else {
+                        1
+                    }
+                } else {
+                    rng.gen_range(2..=5)
+                };
+                a.items.insert(answer::item_field(s, &item.key), v);
+            }
+        }
+        let hash = lookup_hash(&key().survey_token(inv));
+        answer::submit(c, &hash, &surveys, &a).unwrap();
+    }
+    rounds::close(c, &round.id, true).unwrap();
+    let open = crate::rounds::new_round(c, None);
+    rounds::open(c, &key(), &open.id).unwrap();
+    let people = demo::sign_in_people(c).unwrap();
+    let leader_of = |code: &str, c: &mut DbConnection| -> String {
+        use naervaer::db::schema::unit_leaders;
+        unit_leaders::table
+            .filter(unit_leaders::unit_id.eq(&unit[code]))
+            .select(unit_leaders::employee_id)
+            .first(c)
+            .unwrap()
+    };
+    let own = leader_of("1200", c);
+    let other = leader_of("1100", c);
+    assert_eq!(people[0].3, own);
+    Fixture {
+        round: round.id,
+        open_round: open.id,
+        people: vec![
+            ("leader", own),
+            ("other", other),
+            ("amu", people[1].3.clone()),
+            ("admin", people[2].3.clone()),
+        ],
+        unit,
+    }
+}
+
+/// Signs in through the link, as a browser does: returns the cookie
+/// header value and the session's CSRF token.
+pub fn sign_in(server: &TestServer, c: &mut DbConnection, employee: &str) -> (String, String) {
+    let token = auth::link_token_for(c, employee).unwrap();
+    let page = http_cookie(
+        server.addr,
+        "GET",
+        &format!("/innlogging/{token}"),
+        "",
+        None,
+    );
+    assert_eq!(page.status, 200);
+    assert!(
+        page.body.contains("method=\"post\""),
+        "a button, not a GET sign-in"
+    );
+    let r = http_cookie(
+        server.addr,
+        "POST",
+        &format!("/innlogging/{token}"),
+        "",
+        None,
+    );
+    assert_eq!(r.status, 303, "{}", r.body);
+    let set = r
+        .header("set-cookie")
+        .expect("a session cookie")
+        .to_string();
+    assert!(
+        set.contains("HttpOnly") && set.contains("SameSite=Lax"),
+        "{set}"
+    );
+    let cookie = set.split(';').next().unwrap().to_string();
+    let id = cookie.split_once('=').unwrap().1;
+    let csrf = auth::viewer(c, id).unwrap().unwrap().csrf;
+    (cookie, csrf)
+}
+
+fn get(server: &TestServer, path: &str, cookie: Option<&str>) -> Response {
+    http_cookie(server.addr, "GET", path, "", cookie)
+}
+
+fn post(server: &TestServer, path: &str, body: &str, cookie: Option<&str>) -> Response {
+    http_cookie(server.addr, "POST", path, body, cookie)
+}
+
+fn multipart(csrf: &str, kind: &str, name: &str, file: &str) -> (String, Vec<u8>) {
+    let b = "naervaerBoundary7";
+    let body = format!(
+        "--{b}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{csrf}\r\n\
+         --{b}\r\nContent-Disposition: form-data; name=\"kind\"\r\n\r\n{kind}\r\n\
+         --{b}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\nContent-Type: text/csv\r\n\r\n{file}\r\n\
+         --{b}--\r\n"
+    );
+    (
+        format!("multipart/form-data; boundary={b}"),
+        body.into_bytes(),
+    )
+}
+
+const NONE: usize = 0;
+const LEADER: usize = 1;
+const OTHER: usize = 2;
+const AMU: usize = 3;
+const ADMIN: usize = 4;
+
+both_backends! {
+    fn every_route_answers_every_role_as_the_table_says(t) {
+        let mut c = t.conn();
+        let f = closed_round(&mut c);
+        let server = TestServer::start(&t);
+        let mut sessions: Vec<Option<(String, String)>> = vec![None];
+        for (_, id) in &f.people {
+            sessions.push(Some(crate::results::sign_in(&server, &mut c, id)));
+        }
+        let r = &f.round;
+        let own = &f.unit["1200"];
+        let below = &f.unit["1230"];
+        let small = &f.unit[SMALL];
+        let root = &f.unit["1000"];
+        let others = &f.unit["1100"];
+        // A measure of the own unit's plan, for the done toggle.
+        let item_id = {
+            let (cookie, csrf) = sessions[LEADER].clone().unwrap();
+            let res = post(&server, &format!("/resultater/{r}/{own}/tiltak"),
+                &format!("csrf={csrf}&factor=10-faktor%2Fmestringstro&measure=Fagdag&responsible=Leder&due_on=2027-03-01"),
+                Some(&cookie));
+            assert_eq!(res.status, 303, "{}", res.body);
+            action_items::table.select(action_items::id).first::<String>(&mut c).unwrap()
+        };
+        let draft = crate::rounds::new_round(&mut c, None);
+        let units_csv = "unit_code;parent_code;name\n1000;;Demo kommune\n";
+        // (method, path, form body (csrf appended), [none, leader, other, amu, admin])
+        let table: Vec<(&str, String, String, [u16; 5])> = vec![
+            ("GET", "/".into(), "".into(), [200; 5]),
+            ("GET", "/healthz".into(), "".into(), [200; 5]),
+            ("GET", "/innlogging".into(), "".into(), [200; 5]),
+            ("GET", "/kode".into(), "".into(), [200; 5]),
+            ("GET", "/tilgjengelighet".into(), "".into(), [200; 5]),
+            ("GET", "/resultater".into(), "".into(), [401, 200, 200, 200, 200]),
+            ("GET", format!("/resultater/{r}/{own}"), "".into(), [401, 200, 403, 200, 200]),
+            ("GET", format!("/resultater/{r}/{below}"), "".into(), [401, 200, 403, 200, 200]),
+            ("GET", format!("/resultater/{r}/{small}"), "".into(), [401, 200, 403, 200, 200]),
+            ("GET", format!("/resultater/{r}/{root}"), "".into(), [401, 403, 403, 200, 200]),
+            ("GET", format!("/resultater/{r}/{others}"), "".into(), [401, 403, 200, 200, 200]),
+            ("GET", format!("/resultater/{r}/{own}/utskrift"), "".into(), [401, 200, 403, 200, 200]),
+            ("GET", format!("/resultater/{r}/{own}/csv"), "".into(), [401, 200, 403, 200, 200]),
+            ("GET", format!("/resultater/{r}/{own}/xlsx"), "".into(), [401, 200, 403, 200, 200]),
+            ("GET", format!("/resultater/{r}/nosuchgroup"), "".into(), [401, 404, 404, 404, 404]),
+            ("GET", "/api/v1/rounds".into(), "".into(), [401, 200, 200, 200, 200]),
+            ("GET", format!("/api/v1/rounds/{r}/groups/{own}"), "".into(), [401, 200, 403, 200, 200]),
+            ("GET", format!("/api/v1/rounds/{r}/groups/{root}"), "".into(), [401, 403, 403, 200, 200]),
+            ("POST", format!("/resultater/{r}/{below}/tiltak"),
+                "factor=10-faktor%2Fmestringstro&measure=Kurs&responsible=Per&due_on=2027-01-31".into(),
+                [401, 303, 403, 403, 403]),
+            ("POST", format!("/tiltak/{item_id}"), "done=true".into(), [401, 303, 403, 403, 403]),
+            ("GET", "/tiltak".into(), "".into(), [401, 403, 403, 200, 200]),
+            ("GET", "/admin".into(), "".into(), [401, 403, 403, 403, 200]),
+            ("GET", format!("/admin/runder/{r}"), "".into(), [401, 403, 403, 403, 200]),
+            ("GET", format!("/admin/runder/{}/brev", f.open_round), "".into(), [401, 403, 403, 403, 200]),
+            ("POST", "/admin/runder".into(),
+                "title=Ny&opens_on=2027-01-01&closes_on=2027-01-14&min_group_size=5".into(),
+                [401, 403, 403, 403, 303]),
+            ("POST", format!("/admin/runder/{}/apne", draft.id), "".into(), [401, 403, 403, 403, 303]),
+            ("POST", format!("/admin/runder/{}/purring", f.open_round), "".into(), [401, 403, 403, 403, 303]),
+            ("POST", format!("/admin/runder/{r}/k"), "k=5".into(), [401, 403, 403, 403, 303]),
+            ("POST", "/admin/utsending".into(), "".into(), [401, 403, 403, 403, 303]),
+            ("POST", "/admin/import".into(), "MULTIPART".into(), [401, 403, 403, 403, 200]),
+            ("POST", format!("/admin/runder/{}/lukk", f.open_round), "".into(), [401, 403, 403, 403, 303]),
+            ("POST", "/utlogging".into(), "".into(), [401, 303, 303, 303, 303]),
+        ];
+        let mut failures = Vec::new();
+        for (method, path, body, expected) in &table {
+            for role in [NONE, LEADER, OTHER, AMU, ADMIN] {
+                let session = sessions[role].clone();
+                let cookie = session.as_ref().map(|s| s.0.as_str());
+                let csrf = session.as_ref().map(|s| s.1.clone()).unwrap_or_default();
+                let res = if body == "MULTIPART" {
+                    let (ct, bytes) = multipart(&csrf, "units", "units.csv", units_csv);
+                    http_raw(server.addr, "POST", path, &ct, &bytes, cookie)
+                } else if *method == "POST" {
+                    let form = if body.is_empty() { format!("csrf={csrf}") } else { format!("{body}&csrf={csrf}") };
+                    post(&server, path, &form, cookie)
+                } else {
+                    get(&server, path, cookie)
+                };
+                if res.status != expected[role] {
+                    failures.push(format!("{method} {path} as {role}: {} (expected {})", res.status, expected[role]));
+                }
+            }
+        }
+        assert!(failures.is_empty(), "{}", failures.join("\n"));
+        // After signing out, the old cookies are refused.
+        for s in sessions.iter().flatten() {
+            assert_eq!(get(&server, "/resultater", Some(&s.0)).status, 401);
+        }
+    }
+
+    fn a_leader_of_one_unit_gets_nothing_of_another_in_any_format(t) {
+        let mut c = t.conn();
+        let f = closed_round(&mut c);
+        let server = TestServer::start(&t);
+        let (cookie, _) = sign_in(&server, &mut c, &f.people[0].1);
+        let r = &f.round;
+        for code in ["1100", "1110", "1000", "1400"] {
+            let b = &f.unit[code];
+            for path in [
+                format!("/resultater/{r}/{b}"),
+                format!("/resultater/{r}/{b}/utskrift"),
+                format!("/resultater/{r}/{b}/csv"),
+                format!("/resultater/{r}/{b}/xlsx"),
+                format!("/api/v1/rounds/{r}/groups/{b}"),
+            ] {
+                let res = get(&server, &path, Some(&cookie));
+                assert_eq!(res.status, 403, "{path}");
+                assert!(!res.body.contains("mean"), "{path}");
+            }
+        }
+        // And the list of rounds names only the leader's own subtree.
+        let list: serde_json::Value = serde_json::from_str(&get(&server, "/api/v1/rounds", Some(&cookie)).body).unwrap();
+        let round = list["rounds"].as_array().unwrap().iter().find(|x| x["id"] == *r).unwrap();
+        let codes: Vec<&str> = round["groups"].as_array().unwrap().iter().map(|g| g["code"].as_str().unwrap()).collect();
+        assert!(codes.contains(&"1200") && codes.contains(&SMALL));
+        assert!(!codes.contains(&"1100") && !codes.contains(&"1000"), "{codes:?}");
+    }
+
+    fn sign_in_links_work_once_within_fifteen_minutes_and_sessions_end(t) {
+        let mut c = t.conn();
+        let f = closed_round(&mut c);
+        let server = TestServer::start(&t);
+        let leader = &f.people[0].1;
+        // Reused link.
+        let token = auth::link_token_for(&mut c, leader).unwrap();
+        assert_eq!(post(&server, &format!("/innlogging/{token}"), "", None).status, 303);
+        let again = post(&server, &format!("/innlogging/{token}"), "", None);
+        assert_eq!(again.status, 400);
+        assert!(again.header("set-cookie").is_none());
+        // Expired link.
+        let token = auth::link_token_for(&mut c, leader).unwrap();
+        diesel::update(login_tokens::table.filter(login_tokens::token_hash.eq(auth::hash(&token))))
+            .set(login_tokens::expires_at.eq(naervaer::db::now_unix() - 1))
+            .execute(&mut c)
+            .unwrap();
+        let expired = post(&server, &format!("/innlogging/{token}"), "", None);
+        assert_eq!(expired.status, 400);
+        assert!(expired.header("set-cookie").is_none());
+        // A made-up link.
+        assert_eq!(post(&server, &format!("/innlogging/{}", "ab".repeat(32)), "", None).status, 400);
+        // Only hashes are stored.
+        let stored: Vec<String> = login_tokens::table.select(login_tokens::token_hash).load(&mut c).unwrap();
+        assert!(!stored.contains(&token) && stored.contains(&auth::hash(&token)));
+
+        // Missing or wrong CSRF token: refused, nothing stored.
+        let (cookie, csrf) = sign_in(&server, &mut c, leader);
+        let own = &f.unit["1200"];
+        let path = format!("/resultater/{}/{own}/tiltak", f.round);
+        let form = "factor=10-faktor%2Fmestringstro&measure=Fagdag&responsible=Leder&due_on=2027-03-01";
+        assert_eq!(post(&server, &path, form, Some(&cookie)).status, 403);
+        assert_eq!(post(&server, &path, &format!("{form}&csrf=wrong{}", &csrf[5..]), Some(&cookie)).status, 403);
+        let count = |c: &mut DbConnection| action_items::table.count().get_result::<i64>(c).unwrap();
+        assert_eq!(count(&mut c), 0);
+        assert_eq!(post(&server, "/utlogging", "", Some(&cookie)).status, 403, "sign-out needs the token too");
+        // A bad form gets every problem named, and stores nothing.
+        let bad = post(&server, &format!("{path}?lang=nb"), &format!("csrf={csrf}&factor=nope&measure=&responsible=&due_on=31.12"), Some(&cookie));
+        assert_eq!(bad.status, 400);
+        for m in ["Velg en av faktorene", "Beskriv tiltaket", "ansvarlig", "Fristen må være en dato"] {
+            assert!(bad.body.contains(m), "{m}: {}", bad.body);
+        }
+        assert_eq!(count(&mut c), 0);
+        assert_eq!(post(&server, &path, &format!("{form}&csrf={csrf}"), Some(&cookie)).status, 303);
+        assert_eq!(count(&mut c), 1);
+
+        // Signed out: the cookie no longer works, and the request page
+        // answers the same for a known and an unknown address.
+        assert_eq!(post(&server, "/utlogging", &format!("csrf={csrf}"), Some(&cookie)).status, 303);
+        assert_eq!(get(&server, "/resultater", Some(&cookie)).status, 401);
+        let known = post(&server, "/innlogging?lang=nb", "email=emma.jensen344%40demo-kommune.no", None);
+        let unknown = post(&server, "/innlogging?lang=nb", "email=nobody%40example.no", None);
+        assert_eq!((known.status, unknown.status), (200, 200));
+        assert_eq!(known.body, unknown.body);
+        // Five requests per address and window, then 429.
+        let mut statuses = Vec::new();
+        for _ in 0..5 {
+            statuses.push(post(&server, "/innlogging", "email=x%40y.no", None).status);
+        }
+        assert_eq!(statuses, [200, 200, 200, 429, 429]);
+    }
+
+    fn no_page_export_or_api_answer_shows_a_hidden_groups_figures(t) {
+        let mut c = t.conn();
+        let f = closed_round(&mut c);
+        let server = TestServer::start(&t);
+        let snapshot = naervaer::snapshot::load(&mut c, &f.round).unwrap().unwrap();
+        let small = snapshot.group(&f.unit[SMALL]).unwrap();
+        assert!(small.figures.is_none(), "the small unit is hidden");
+        let hidden: Vec<String> = snapshot.groups.iter().filter(|g| g.figures.is_none()).map(|g| g.key.clone()).collect();
+        assert!(hidden.len() >= 3);
+        let mut checked = 0;
+        for who in [0, 2, 3] {
+            let (cookie, _) = sign_in(&server, &mut c, &f.people[who].1);
+            let viewer_groups: Vec<String> = {
+                let list: serde_json::Value = serde_json::from_str(&get(&server, "/api/v1/rounds", Some(&cookie)).body).unwrap();
+                list["rounds"][0]["groups"].as_array().unwrap().iter().map(|g| g["id"].as_str().unwrap().to_string()).collect()
+            };
+            for g in &viewer_groups {
+                let base = format!("/resultater/{}/{g}", f.round);
+                for path in [format!("{base}?lang=nb"), format!("{base}/utskrift?lang=nb"), format!("{base}?lang=en")] {
+                    let page = get(&server, &path, Some(&cookie));
+                    assert_eq!(page.status, 200);
+                    assert!(!page.body.contains(">1,00<") && !page.body.contains(": 1,00\"") && !page.body.contains(">1.00<"), "{path}");
+                    if hidden.contains(g) {
+                        assert!(page.body.contains("resultatene vises på nivået over") || page.body.contains("shown at the level above"), "{path}");
+                        assert!(!page.body.contains("class=\"chart\""), "{path}");
+                    }
+                }
+                let csv = get(&server, &format!("{base}/csv"), Some(&cookie));
+                for row in csv_rows(&csv.body) {
+                    if !["unit", "above", "organisation"].contains(&row[0].as_str()) {
+                        continue;
+                    }
+                    if let Some(mean) = row.get(5).and_then(|m| m.parse::<f64>().ok()) {
+                        assert!(mean > 1.5, "{base}/csv: {row:?}");
+                        checked += 1;
+                    }
+                }
+                let xlsx = get(&server, &format!("{base}/xlsx"), Some(&cookie));
+                use calamine::Reader;
+                let mut book = calamine::Xlsx::new(std::io::Cursor::new(xlsx.bytes.clone())).unwrap();
+                let sheet = book.worksheet_range("Faktorer").unwrap();
+                for row in sheet.rows().skip(1) {
+                    if let Some(mean) = row.get(5).and_then(calamine::DataType::get_float) {
+                        assert!(mean > 1.5, "{base}/xlsx");
+                        checked += 1;
+                    }
+                }
+                let json: serde_json::Value = serde_json::from_str(&get(&server, &format!("/api/v1/rounds/{}/groups/{g}", f.round), Some(&cookie)).body).unwrap();
+                checked += walk_means(&json, &format!("{g} json"));
+                if hidden.contains(g) {
+                    assert!(json["group"]["respondents"].is_null() && json["group"]["invited"].is_null());
+                    assert!(json["factors"].as_array().unwrap().iter().all(|f| f["figure"].is_null()));
+                }
+                for b in json["below"].as_array().unwrap() {
+                    if hidden.contains(&b["id"].as_str().unwrap().to_string()) {
+                        assert!(b["respondents"].is_null() && b["response_rate"].is_null());
+                    }
+                }
+            }
+        }
+        assert!(checked > 500, "the search looked at {checked} means");
+    }
+
+    fn exports_hold_exactly_the_figures_of_the_page(t) {
+        let mut c = t.conn();
+        let f = closed_round(&mut c);
+        let server = TestServer::start(&t);
+        let (cookie, _) = sign_in(&server, &mut c, &f.people[0].1);
+        let base = format!("/resultater/{}/{}", f.round, f.unit["1200"]);
+        let page = get(&server, &format!("{base}?lang=en"), Some(&cookie)).body;
+        let json: serde_json::Value = serde_json::from_str(&get(&server, &format!("/api/v1/rounds/{}/groups/{}?lang=en", f.round, f.unit["1200"]), Some(&cookie)).body).unwrap();
+        let csv = get(&server, &format!("{base}/csv?lang=en"), Some(&cookie)).body;
+        let xlsx = get(&server, &format!("{base}/xlsx?lang=en"), Some(&cookie));
+        assert!(xlsx.header("content-disposition").unwrap().contains(".xlsx"));
+        use calamine::Reader;
+        let mut book = calamine::Xlsx::new(std::io::Cursor::new(xlsx.bytes.clone())).unwrap();
+        let sheet = book.worksheet_range("Faktorer").unwrap();
+        let mut shown = 0;
+        for fac in json["factors"].as_array().unwrap() {
+            let name = fac["name"].as_str().unwrap();
+            let Some(fig) = fac["figure"].as_object() else { continue };
+            let mean = fig["mean"].as_f64().unwrap();
+            // The page shows it at two decimals, the exports at four.
+            assert!(page.contains(&format!("<strong>{mean:.2}</strong>")), "{name} on the page");
+            let rows = csv_rows(&csv);
+            let csv_row = rows.iter().find(|r| r[0] == "unit" && r[3] == name).unwrap();
+            assert_eq!(csv_row[5], format!("{mean:.4}"));
+            let x = sheet.rows().find(|r| r[0] == "unit" && r[3] == name).unwrap();
+            assert!((calamine::DataType::get_float(&x[5]).unwrap() - mean).abs() < 1e-4);
+            shown += 1;
+        }
+        assert!(shown >= 20);
+        // Rows of the exports: this unit's factors and the level above's
+        // means, nothing more.
+        let unit_rows = csv.lines().filter(|l| l.starts_with("unit,")).count();
+        let above_rows = csv.lines().filter(|l| l.starts_with("above,")).count();
+        assert_eq!((unit_rows, above_rows), (json["factors"].as_array().unwrap().len(), json["factors"].as_array().unwrap().len()));
+        assert_eq!(csv.lines().filter(|l| l.starts_with("organisation,")).count(), 0, "the level above is the organisation");
+    }
+}
+
+fn csv_rows(text: &str) -> Vec<Vec<String>> {
+    csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(text.as_bytes())
+        .records()
+        .map(|r| r.unwrap().iter().map(str::to_string).collect())
+        .collect()
+}
+
+/// Every "mean" in a JSON answer is a shown group's: none is the hidden
+/// group's 1.0. Returns how many were looked at.
+fn walk_means(v: &serde_json::Value, what: &str) -> usize {
+    match v {
+        serde_json::Value::Object(m) => m
+            .iter()
+            .map(|(k, x)| {
+                if k.ends_with("mean") {
+                    if let Some(x) = x.as_f64() {
+                        assert!(x > 1.5, "{what}: {k} = {x}");
+                        return 1;
+                    }
+                }
+                walk_means(x, what)
+            })
+            .sum(),
+        serde_json::Value::Array(a) => a.iter().map(|x| walk_means(x, what)).sum(),
+        _ => 0,
+    }
+}
+
+/// The whole way a leader signs in: the request page, the e-mail as it
+/// lands in a real SMTP server, the link in it, the button, the results.
+#[test]
+fn a_leader_signs_in_from_the_link_in_the_email() {
+    let t = crate::support::TestDb::new(crate::support::Backend::Sqlite);
+    let mut c = t.conn();
+    let f = closed_round(&mut c);
+    let sink = crate::mail::SmtpSink::start();
+    let url = sink.url();
+    let settings = crate::support::settings(
+        &t,
+        &[
+            ("NAERVAER_SMTP_URL", url.as_str()),
+            ("NAERVAER_BASE_URL", "http://naervaer.test"),
+        ],
+    );
+    let server = TestServer::start_with(&t, settings);
+    let r = post(
+        &server,
+        "/innlogging?lang=nb",
+        "email=emma.jensen344%40demo-kommune.no",
+        None,
+    );
+    assert_eq!(r.status, 200);
+    assert!(r.body.contains("er en innloggingslenke sendt"));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while sink.count() == 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no sign-in e-mail arrived"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let mail = &sink.messages()[0];
+    assert!(mail.envelope_to.contains("emma.jensen344@demo-kommune.no"));
+    let text = mail.text();
+    let link = text
+        .split_whitespace()
+        .find(|w| w.starts_with("http://naervaer.test/innlogging/"))
+        .expect("a link in the e-mail");
+    let path = link.trim_start_matches("http://naervaer.test");
+    assert_eq!(get(&server, path, None).status, 200);
+    let signed = post(&server, path, "", None);
+    assert_eq!(signed.status, 303);
+    let cookie = signed
+        .header("set-cookie")
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    let page = get(
+        &server,
+        &format!("/resultater/{}/{}?lang=nb", f.round, f.unit["1200"]),
+        Some(&cookie),
+    );
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("class=\"chart\""));
+    assert!(
+        page.body.contains("Skjult (færre enn 5 svar)"),
+        "the hidden unit below is named as hidden"
+    );
+    // The link is spent.
+    assert_eq!(post(&server, path, "", None).status, 400);
+    // A person without a role gets no e-mail, and the same answer.
+    let before = sink.count();
+    let plain: String = naervaer::db::schema::employees::table
+        .filter(naervaer::db::schema::employees::email.is_not_null())
+        .filter(
+            naervaer::db::schema::employees::id.ne_all(
+                naervaer::db::schema::unit_leaders::table
+                    .select(naervaer::db::schema::unit_leaders::employee_id),
+            ),
+        )
+        .filter(
+            naervaer::db::schema::employees::id.ne_all(
+                naervaer::db::schema::employee_roles::table
+                    .select(naervaer::db::schema::employee_roles::employee_id),
+            ),
+        )
+        .select(naervaer::db::schema::employees::email.assume_not_null())
+        .first(&mut c)
+        .unwrap();
+    let r2 = post(
+        &server,
+        "/innlogging?lang=nb",
+        &format!("email={}", plain.replace('@', "%40")),
+        None,
+    );
+    assert_eq!(r2.body, r.body);
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    assert_eq!(sink.count(), before);
+}
