@@ -109,8 +109,11 @@ enum RoundWhat {
     Open { round: String },
     /// Queue reminders to those who have not answered.
     Remind { round: String },
-    /// Close an open round.
+    /// Close an open round: its results are computed and frozen.
     Close { round: String },
+    /// Raise a closed round's minimum group size: more results are hidden,
+    /// none that were hidden come back.
+    RaiseK { round: String, k: u32 },
     /// Invited, answered and reminded per unit (counts only).
     Status { round: String },
     /// All rounds.
@@ -349,6 +352,12 @@ fn round_command(settings: &Settings, what: RoundWhat) -> Result<ExitCode, AppEr
             let round = Round::find_by_prefix(&mut conn, &round)?;
             let n = rounds::close(&mut conn, &round.id, settings.retention_days == 0)?;
             println!("closed: {n} responses");
+        }
+        RoundWhat::RaiseK { round, k } => {
+            let round = Round::find_by_prefix(&mut conn, &round)?;
+            let s = naervaer::snapshot::raise_k(&mut conn, &round.id, k)?;
+            let shown = s.groups.iter().filter(|g| g.figures.is_some()).count();
+            println!("k = {k}: {shown} of {} groups shown", s.groups.len());
         }
         RoundWhat::Status { round } => {
             let round = Round::find_by_prefix(&mut conn, &round)?;

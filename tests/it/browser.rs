@@ -88,3 +88,79 @@ fn a_person_answers_on_a_phone_from_the_emailed_link_with_zero_axe_violations() 
     );
     assert!(shots.join("phone-page-1.png").exists());
 }
+
+#[test]
+fn leader_amu_and_admin_pages_have_zero_axe_violations_and_readable_charts() {
+    let browser_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser");
+    assert!(
+        browser_dir.join("node_modules/playwright-core").exists(),
+        "browser tests need `npm ci` in tests/browser (bash .ci/run does it)"
+    );
+    let t = TestDb::new(Backend::Sqlite);
+    let mut c = t.conn();
+    let f = crate::results::closed_round(&mut c);
+    let server = TestServer::start(&t);
+    let base = format!("http://{}", server.addr);
+    let link = |c: &mut naervaer::db::DbConnection, id: &str| {
+        format!(
+            "{base}/innlogging/{}",
+            naervaer::auth::link_token_for(c, id).unwrap()
+        )
+    };
+    let (leader, amu, admin) = (
+        link(&mut c, &f.people[0].1),
+        link(&mut c, &f.people[2].1),
+        link(&mut c, &f.people[3].1),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let import = dir.path().join("enheter.csv");
+    let mut units = naervaer::demo::generate(naervaer::demo::SEED).units_csv;
+    units.push_str("1299;1200;Ny barnehage\n");
+    std::fs::write(&import, units).unwrap();
+    let shots = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/browser-shots");
+    std::fs::create_dir_all(&shots).unwrap();
+    let out = Command::new("node")
+        .arg(browser_dir.join("results.mjs"))
+        .current_dir(&browser_dir)
+        .env("BASE", &base)
+        .env("LEADER", &leader)
+        .env("AMU", &amu)
+        .env("ADMIN", &admin)
+        .env("ROUND", &f.round)
+        .env("UNIT", &f.unit["1200"])
+        .env("HIDDEN", &f.unit[crate::results::SMALL])
+        .env("IMPORT", &import)
+        .env("SHOTS", &shots)
+        .output()
+        .expect("node is required for the browser tests");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "browser run failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    assert_eq!(report["violations"], serde_json::json!([]));
+    assert_eq!(report["failures"], serde_json::json!([]));
+    assert!(report["pages"].as_u64().unwrap() >= 14, "{report}");
+    assert!(report["charts"]["phone"]["count"].as_u64().unwrap() >= 10);
+    for shot in [
+        "leader-phone.png",
+        "leader-desktop.png",
+        "leader-print.png",
+        "admin.png",
+    ] {
+        assert!(
+            std::fs::metadata(shots.join(shot)).unwrap().len() > 10_000,
+            "{shot}"
+        );
+    }
+    // The import went through the real importer.
+    use naervaer::db::schema::units;
+    let n: i64 = units::table
+        .filter(units::code.eq("1299"))
+        .count()
+        .get_result(&mut c)
+        .unwrap();
+    assert_eq!(n, 1);
+}

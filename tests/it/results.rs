@@ -570,3 +570,40 @@ fn a_leader_signs_in_from_the_link_in_the_email() {
     std::thread::sleep(std::time::Duration::from_millis(500));
     assert_eq!(sink.count(), before);
 }
+
+both_backends! {
+    fn closing_freezes_a_snapshot_that_only_raising_k_changes(t) {
+        let mut c = t.conn();
+        let f = closed_round(&mut c);
+        let first = naervaer::snapshot::load(&mut c, &f.round).unwrap().unwrap();
+        crate::snapshot::check_released(&first);
+        // Stored as released: the hidden unit has no figures in the row.
+        let body: String = naervaer::db::schema::snapshots::table
+            .find(&f.round)
+            .select(naervaer::db::schema::snapshots::body)
+            .first(&mut c)
+            .unwrap();
+        let stored: naervaer::snapshot::Snapshot = serde_json::from_str(&body).unwrap();
+        assert_eq!(&stored, first.as_ref());
+        assert!(stored.group(&f.unit[SMALL]).unwrap().figures.is_none());
+        // Reading it again gives the same; the responses no longer matter.
+        diesel::delete(naervaer::db::schema::responses::table).execute(&mut c).unwrap();
+        assert_eq!(naervaer::snapshot::load(&mut c, &f.round).unwrap().unwrap(), first);
+        // Lowering k is refused and changes nothing.
+        let err = naervaer::snapshot::raise_k(&mut c, &f.round, 4).unwrap_err();
+        assert!(err.to_string().contains("can only be raised"), "{err}");
+        assert_eq!(naervaer::snapshot::load(&mut c, &f.round).unwrap().unwrap(), first);
+        // Raising it hides more, never less, and obeys the rules for the new k.
+        let raised = naervaer::snapshot::raise_k(&mut c, &f.round, 12).unwrap();
+        assert_eq!(raised.k, 12);
+        crate::snapshot::check_released(&raised);
+        let before = first.groups.iter().filter(|g| g.figures.is_some()).count();
+        let after = raised.groups.iter().filter(|g| g.figures.is_some()).count();
+        assert!(after < before, "{after} < {before}");
+        for (a, b) in first.groups.iter().zip(&raised.groups) {
+            assert!(a.figures.is_some() || b.figures.is_none(), "{} came back", a.code);
+        }
+        assert_eq!(naervaer::snapshot::load(&mut c, &f.round).unwrap().unwrap().as_ref(), &raised);
+        assert_eq!(Round::find(&mut c, &f.round).unwrap().min_group_size, 12);
+    }
+}

@@ -95,7 +95,7 @@ pub fn index(
                     label for="min_group_size" { (lang.pick("Minste gruppestørrelse", "Minste gruppestorleik", "Minimum group size")) }
                     input #min_group_size type="number" name="min_group_size" min=(settings.min_group_size) value=(settings.min_group_size);
                 }
-                div.field {
+                div.field.check {
                     input #module type="checkbox" name="module" value="1" checked;
                     " "
                     label for="module" { (lang.pick("Ta med nærværsmodulen", "Ta med nærværsmodulen", "Include the presence module")) }

@@ -232,6 +232,7 @@ pub fn unit(
                 @if let Some(a) = &r.above { " " span.key-above { (lang.pick("Stiplet strek", "Stipla strek", "Dashed tick")) } ": " (a.name) "." }
                 @if let Some(o) = &r.organisation { " " span.key-org { (lang.pick("Heltrukken strek", "Heiltrekt strek", "Solid tick")) } ": " (o.name) "." }
             }
+            div.axis aria-hidden="true" { @for v in 1..=5 { span { (v) } } }
             div.factors {
                 @for f in &r.factors {
                     div.factor {

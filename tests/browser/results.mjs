@@ -1,0 +1,122 @@
+// The result and administrator pages in Debian's Chromium: a leader, an AMU
+// member and an administrator sign in with their links and go through their
+// pages; axe-core (WCAG 2.1 A and AA) checks every page; the leader's unit
+// page is photographed at phone and desktop width, and its charts measured.
+// Run by tests/it/browser.rs with BASE, LEADER, AMU, ADMIN (sign-in links),
+// ROUND, UNIT, HIDDEN (group ids), IMPORT (a CSV file) and SHOTS. Prints
+// one JSON line; exits 1 on any failed check.
+import { chromium } from "playwright-core";
+import { AxeBuilder } from "@axe-core/playwright";
+
+const { BASE, LEADER, AMU, ADMIN, ROUND, UNIT, HIDDEN, IMPORT, SHOTS } = process.env;
+const failures = [];
+const violations = [];
+const checked = [];
+const charts = {};
+const check = (ok, what) => { if (!ok) failures.push(what); };
+
+const browser = await chromium.launch({
+  executablePath: "/usr/bin/chromium",
+  headless: true,
+  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync", "--no-first-run"],
+});
+
+async function axe(page, name) {
+  const result = await new AxeBuilder({ page }).withTags(["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]).analyze();
+  checked.push(name);
+  for (const v of result.violations) {
+    violations.push({ page: name, id: v.id, impact: v.impact, nodes: v.nodes.map((n) => n.target.join(" ")).slice(0, 5) });
+  }
+}
+
+async function signIn(link, viewport) {
+  const ctx = await browser.newContext({ viewport });
+  const page = await ctx.newPage();
+  await page.goto(link);
+  await axe(page, "sign-in button");
+  await page.locator("main button[type=submit]").click();
+  await page.waitForURL("**/resultater");
+  return page;
+}
+
+async function measureCharts(page, name) {
+  const boxes = await page.locator("svg.chart").evaluateAll((els) => els.map((e) => {
+    const r = e.getBoundingClientRect();
+    return { w: r.width, h: r.height, bars: e.querySelectorAll("rect").length };
+  }));
+  charts[name] = { count: boxes.length, width: boxes.length ? Math.round(boxes[0].w) : 0 };
+  return boxes;
+}
+
+// The leader, on a phone.
+const phone = { width: 390, height: 844 };
+let page = await signIn(LEADER, phone);
+await axe(page, "leader: results list");
+await page.goto(`${BASE}/resultater/${ROUND}/${UNIT}?lang=nb`);
+await axe(page, "leader: unit page (phone)");
+let boxes = await measureCharts(page, "phone");
+check(boxes.length >= 10, `phone: ${boxes.length} charts`);
+check(boxes.every((b) => b.w >= 300 && b.h >= 20 && b.bars >= 2), `phone: charts too small ${JSON.stringify(boxes[0])}`);
+check((await page.locator("html").evaluate((e) => e.scrollWidth)) <= phone.width, "phone: no sideways scrolling");
+await page.screenshot({ path: `${SHOTS}/leader-phone.png`, fullPage: true });
+await page.locator("details summary").first().click();
+await axe(page, "leader: an item distribution opened");
+// Record a measure in the action plan.
+await page.selectOption("#factor", { index: 2 });
+await page.fill("#measure", "Fagdag om oppfølging i januar");
+await page.fill("#responsible", "Enhetsleder");
+await page.fill("#due_on", "2027-01-31");
+await page.locator("form.plan button[type=submit]").click();
+await page.waitForURL("**#tiltak");
+check((await page.locator("table.plan").textContent()).includes("Fagdag om oppfølging"), "the measure is listed");
+await axe(page, "leader: unit page with a plan");
+await page.goto(`${BASE}/resultater/${ROUND}/${HIDDEN}?lang=nb`);
+await axe(page, "leader: hidden unit");
+check((await page.locator("main").textContent()).includes("Færre enn 5 svar — resultatene vises på nivået over"), "the hidden message");
+check((await page.locator("svg.chart").count()) === 0, "no chart for a hidden unit");
+await page.goto(`${BASE}/resultater/${ROUND}/${UNIT}/utskrift?lang=nb`);
+await axe(page, "leader: print version");
+await page.emulateMedia({ media: "print" });
+await page.screenshot({ path: `${SHOTS}/leader-print.png`, fullPage: true });
+
+// The same page on a desktop.
+const desk = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+const dpage = await desk.newPage();
+await dpage.context().addCookies((await page.context().cookies()));
+await dpage.goto(`${BASE}/resultater/${ROUND}/${UNIT}?lang=nb`);
+boxes = await measureCharts(dpage, "desktop");
+check(boxes.length >= 10 && boxes[0].w >= 600, `desktop: charts ${JSON.stringify(boxes[0])}`);
+await dpage.screenshot({ path: `${SHOTS}/leader-desktop.png`, fullPage: false });
+await axe(dpage, "leader: unit page (desktop)");
+
+// An AMU member.
+page = await signIn(AMU, { width: 1280, height: 900 });
+await page.locator("main a").first().click();
+await axe(page, "AMU: organisation page");
+await page.goto(`${BASE}/tiltak?lang=nb`);
+await axe(page, "AMU: action plans across units");
+check((await page.locator("main").textContent()).includes("Oppvekst"), "AMU sees the leader's plan");
+
+// The administrator.
+page = await signIn(ADMIN, { width: 1280, height: 900 });
+await page.goto(`${BASE}/admin?lang=nb`);
+await axe(page, "admin: overview");
+await page.screenshot({ path: `${SHOTS}/admin.png`, fullPage: true });
+await page.goto(`${BASE}/admin/runder/${ROUND}?lang=nb`);
+await axe(page, "admin: round");
+await page.goto(`${BASE}/admin?lang=nb`);
+await page.selectOption("#kind", "units");
+await page.setInputFiles("#file", IMPORT);
+await page.locator("form[enctype] button[type=submit]").click();
+await page.waitForLoadState();
+await axe(page, "admin: import preview");
+check((await page.locator("main").textContent()).includes("Lagt til"), "the preview lists what would change");
+await page.locator("main form button[type=submit]").click();
+await page.waitForLoadState();
+await axe(page, "admin: import done");
+check((await page.locator("main").textContent()).includes("Importert"), "the import was applied");
+
+await browser.close();
+console.log(JSON.stringify({ violations, failures, charts, pages: checked.length }));
+process.exit(violations.length || failures.length ? 1 : 0);
