@@ -52,6 +52,38 @@ pub struct UnitReport {
     pub below: Vec<GroupSummary>,
     /// The round the changes compare with.
     pub previous_round: Option<String>,
+    /// Background breakdowns: only in the organisation's own report.
+    pub background: Vec<BackgroundView>,
+    /// Cronbach's alpha per factor: only in the organisation's own report.
+    pub reliability: Vec<ReliabilityRow>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct BackgroundView {
+    pub question: String,
+    pub cells: Vec<CellView>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CellView {
+    pub option: String,
+    /// None when the cell is hidden.
+    pub respondents: Option<u32>,
+    /// By factor, in the order of [`UnitReport::factors`]; None where hidden.
+    pub factors: Vec<Option<CellFactor>>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CellFactor {
+    pub n: u32,
+    pub mean: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ReliabilityRow {
+    pub factor: String,
+    pub n: u32,
+    pub alpha: f64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -132,7 +164,7 @@ pub fn unit_report(
     // above (or the group itself).
     let organisation =
         (root.key != g.key && above.map_or(true, |a| a.key != root.key)).then_some(root);
-    let factors = snapshot
+    let factors: Vec<FactorRow> = snapshot
         .factors
         .iter()
         .map(|f| {
@@ -166,6 +198,64 @@ pub fn unit_report(
             }
         })
         .collect();
+    let is_root = g.key == root.key && g.figures.is_some();
+    let factor_names: Vec<String> = factors.iter().map(|f: &FactorRow| f.name.clone()).collect();
+    let background = if is_root {
+        snapshot
+            .background
+            .iter()
+            .map(|q| {
+                let def = surveys
+                    .iter()
+                    .find(|s| s.id == q.survey)
+                    .and_then(|s| s.background.iter().find(|b| b.key == q.key));
+                BackgroundView {
+                    question: def.map_or(q.key.clone(), |d| d.question.get(lang).to_string()),
+                    cells: q
+                        .cells
+                        .iter()
+                        .map(|c| CellView {
+                            option: def
+                                .and_then(|d| d.options.iter().find(|o| o.key == c.option))
+                                .map_or(c.option.clone(), |o| o.label.get(lang).to_string()),
+                            respondents: c.figures.as_ref().map(|f| f.n),
+                            factors: match &c.figures {
+                                Some(f) => f
+                                    .factors
+                                    .iter()
+                                    .map(|x| {
+                                        x.as_ref().map(|x| CellFactor {
+                                            n: x.n,
+                                            mean: x.mean,
+                                        })
+                                    })
+                                    .collect(),
+                                None => vec![None; snapshot.factors.len()],
+                            },
+                        })
+                        .collect(),
+                }
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let reliability = if is_root {
+        snapshot
+            .alpha
+            .iter()
+            .zip(&factor_names)
+            .filter_map(|(a, name)| {
+                a.as_ref().map(|a| ReliabilityRow {
+                    factor: name.clone(),
+                    n: a.n,
+                    alpha: a.alpha,
+                })
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
     Ok(UnitReport {
         round_id: round.id.clone(),
         round_title: round.title.clone(),
@@ -181,6 +271,8 @@ pub fn unit_report(
             .map(|c| summary(c, lang))
             .collect(),
         previous_round: snapshot.previous_round.clone(),
+        background,
+        reliability,
     })
 }
 
@@ -288,7 +380,36 @@ fn item_rows(r: &UnitReport) -> Vec<Vec<String>> {
     rows
 }
 
-/// The report as CSV: the factor table, a blank line, the item table.
+const BACKGROUND_HEADER: [&str; 5] = ["question", "option", "factor", "n", "mean"];
+const RELIABILITY_HEADER: [&str; 3] = ["factor", "n", "cronbach_alpha"];
+
+fn background_rows(r: &UnitReport) -> Vec<Vec<String>> {
+    let mut rows = Vec::new();
+    for q in &r.background {
+        for c in &q.cells {
+            for (f, x) in r.factors.iter().zip(&c.factors) {
+                rows.push(vec![
+                    q.question.clone(),
+                    c.option.clone(),
+                    f.name.clone(),
+                    x.as_ref().map(|x| x.n.to_string()).unwrap_or_default(),
+                    opt(x.as_ref().map(|x| x.mean)),
+                ]);
+            }
+        }
+    }
+    rows
+}
+
+fn reliability_rows(r: &UnitReport) -> Vec<Vec<String>> {
+    r.reliability
+        .iter()
+        .map(|x| vec![x.factor.clone(), x.n.to_string(), format!("{:.4}", x.alpha)])
+        .collect()
+}
+
+/// The report as CSV: the factor table, a blank line, the item table; for
+/// the organisation also the background and reliability tables.
 pub fn to_csv(r: &UnitReport) -> Result<Vec<u8>, AppError> {
     let mut w = csv::WriterBuilder::new()
         .flexible(true)
@@ -303,6 +424,19 @@ pub fn to_csv(r: &UnitReport) -> Result<Vec<u8>, AppError> {
     for row in item_rows(r) {
         w.write_record(&row).map_err(err)?;
     }
+    for (header, rows) in [
+        (&BACKGROUND_HEADER[..], background_rows(r)),
+        (&RELIABILITY_HEADER[..], reliability_rows(r)),
+    ] {
+        if rows.is_empty() {
+            continue;
+        }
+        w.write_record([""]).map_err(err)?;
+        w.write_record(header).map_err(err)?;
+        for row in rows {
+            w.write_record(&row).map_err(err)?;
+        }
+    }
     w.into_inner().map_err(|e| AppError::Damaged(e.to_string()))
 }
 
@@ -312,10 +446,28 @@ pub fn to_xlsx(r: &UnitReport) -> Result<Vec<u8>, AppError> {
     let err = |e: rust_xlsxwriter::XlsxError| AppError::Damaged(e.to_string());
     let mut book = Workbook::new();
     let bold = Format::new().set_bold();
-    for (name, header, rows) in [
-        ("Faktorer", &FACTOR_HEADER[..], factor_rows(r)),
-        ("Spørsmål", &ITEM_HEADER[..], item_rows(r)),
+    // (sheet, header, rows, first numeric column, written even when empty)
+    for (name, header, rows, numeric_from, always) in [
+        ("Faktorer", &FACTOR_HEADER[..], factor_rows(r), 4, true),
+        ("Spørsmål", &ITEM_HEADER[..], item_rows(r), 3, true),
+        (
+            "Bakgrunn",
+            &BACKGROUND_HEADER[..],
+            background_rows(r),
+            3,
+            false,
+        ),
+        (
+            "Pålitelighet",
+            &RELIABILITY_HEADER[..],
+            reliability_rows(r),
+            1,
+            false,
+        ),
     ] {
+        if rows.is_empty() && !always {
+            continue;
+        }
         let sheet = book.add_worksheet().set_name(name).map_err(err)?;
         for (c, h) in header.iter().enumerate() {
             sheet
@@ -327,9 +479,7 @@ pub fn to_xlsx(r: &UnitReport) -> Result<Vec<u8>, AppError> {
                 let (rr, cc) = (i as u32 + 1, c as u16);
                 // Numbers as numbers, so a spreadsheet can sum them.
                 match v.parse::<f64>() {
-                    Ok(x) if c >= 4 || header.len() == ITEM_HEADER.len() && c >= 3 => {
-                        sheet.write_number(rr, cc, x).map_err(err)?
-                    }
+                    Ok(x) if c >= numeric_from => sheet.write_number(rr, cc, x).map_err(err)?,
                     _ => sheet.write_string(rr, cc, v).map_err(err)?,
                 };
             }

@@ -65,6 +65,25 @@ pub fn closed_round(c: &mut DbConnection) -> Fixture {
                 };
                 a.items.insert(answer::item_field(s, &item.key), v);
             }
+            if extreme {
+                continue;
+            }
+            for b in &s.background {
+                if !rng.gen_bool(0.85) {
+                    continue;
+                }
+                // The last option is rare: its cell stays below k.
+                let last = b.options.len() - 1;
+                let o = if rng.gen_bool(0.005) {
+                    last
+                } else {
+                    rng.gen_range(0..last)
+                };
+                a.background.insert(
+                    answer::background_field(s, &b.key),
+                    b.options[o].key.clone(),
+                );
+            }
         }
         let hash = lookup_hash(&key().survey_token(inv));
         answer::submit(c, &hash, &surveys, &a).unwrap();
@@ -406,6 +425,16 @@ both_backends! {
             }
         }
         assert!(checked > 500, "the search looked at {checked} means");
+        // The organisation's background tables show some cells and hide
+        // the rare ones, with no count and no mean for those.
+        let (cookie, _) = sign_in(&server, &mut c, &f.people[3].1);
+        let root: serde_json::Value = serde_json::from_str(&get(&server, &format!("/api/v1/rounds/{}/groups/{}", f.round, snapshot.root().key), Some(&cookie)).body).unwrap();
+        let cells: Vec<&serde_json::Value> = root["background"].as_array().unwrap().iter().flat_map(|q| q["cells"].as_array().unwrap()).collect();
+        assert!(cells.iter().any(|c| c["respondents"].is_u64()));
+        let hidden_cells: Vec<_> = cells.iter().filter(|c| c["respondents"].is_null()).collect();
+        assert!(!hidden_cells.is_empty());
+        assert!(hidden_cells.iter().all(|c| c["factors"].as_array().unwrap().iter().all(|x| x.is_null())));
+        assert_eq!(root["reliability"].as_array().unwrap().len(), root["factors"].as_array().unwrap().len());
     }
 
     fn exports_hold_exactly_the_figures_of_the_page(t) {
@@ -605,5 +634,99 @@ both_backends! {
         }
         assert_eq!(naervaer::snapshot::load(&mut c, &f.round).unwrap().unwrap().as_ref(), &raised);
         assert_eq!(Round::find(&mut c, &f.round).unwrap().min_group_size, 12);
+    }
+}
+
+/// The brute-force attacker of tests/it/anonymity.rs, on what a real
+/// round published: every combination of up to four shown groups with
+/// coefficients ±1, against the true number of respondents per unit read
+/// from the responses table. No combination may single out 1 to k−1 people.
+fn attack_published(c: &mut DbConnection, s: &naervaer::snapshot::Snapshot) -> usize {
+    use naervaer::db::schema::responses;
+    let per_unit: Vec<String> = responses::table
+        .filter(responses::round_id.eq(&s.round_id))
+        .select(responses::unit_id)
+        .load(c)
+        .unwrap();
+    let n = s.groups.len();
+    let direct: Vec<u32> = s
+        .groups
+        .iter()
+        .map(|g| per_unit.iter().filter(|u| **u == g.key).count() as u32)
+        .collect();
+    assert_eq!(direct.iter().sum::<u32>() as usize, per_unit.len());
+    let shown: Vec<usize> = (0..n).filter(|i| s.groups[*i].figures.is_some()).collect();
+    let inside: Vec<Vec<bool>> = shown
+        .iter()
+        .map(|&g| {
+            (0..n)
+                .map(|u| s.is_within(&s.groups[u].key, &s.groups[g].key))
+                .collect()
+        })
+        .collect();
+    let mut tried = 0;
+    let mut coef = vec![0i32; n];
+    let mut attack = |chosen: &[(usize, i32)]| {
+        tried += 1;
+        coef.iter_mut().for_each(|x| *x = 0);
+        for &(g, sign) in chosen {
+            for u in 0..n {
+                if inside[g][u] {
+                    coef[u] += sign;
+                }
+            }
+        }
+        let mut isolated = 0;
+        for u in 0..n {
+            match (direct[u], coef[u]) {
+                (0, _) | (_, 0) => {}
+                (d, 1) => isolated += d,
+                _ => return,
+            }
+        }
+        assert!(
+            isolated == 0 || isolated >= s.k,
+            "{:?} isolate {isolated} respondent(s), k = {}",
+            chosen
+                .iter()
+                .map(|(g, x)| (s.groups[shown[*g]].code.clone(), *x))
+                .collect::<Vec<_>>(),
+            s.k
+        );
+    };
+    let m = shown.len();
+    for a in 0..m {
+        for sa in [1, -1] {
+            attack(&[(a, sa)]);
+            for b in a + 1..m {
+                for sb in [1, -1] {
+                    attack(&[(a, sa), (b, sb)]);
+                    for c3 in b + 1..m {
+                        for sc in [1, -1] {
+                            attack(&[(a, sa), (b, sb), (c3, sc)]);
+                            for d in c3 + 1..m {
+                                for sd in [1, -1] {
+                                    attack(&[(a, sa), (b, sb), (c3, sc), (d, sd)]);
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    tried
+}
+
+both_backends! {
+    fn no_combination_of_published_groups_singles_out_fewer_than_k(t) {
+        let mut c = t.conn();
+        let f = closed_round(&mut c);
+        let s = naervaer::snapshot::load(&mut c, &f.round).unwrap().unwrap();
+        assert!(s.groups.iter().filter(|g| g.figures.is_some()).count() >= 15);
+        let tried = attack_published(&mut c, &s);
+        assert!(tried > 100_000, "{tried} combinations");
+        let raised = naervaer::snapshot::raise_k(&mut c, &f.round, 9).unwrap();
+        attack_published(&mut c, &raised);
     }
 }

@@ -242,7 +242,7 @@ pub fn unit(
                                 (bar(s, f.above_mean, f.organisation_mean, &format!("{}: {}", f.name, decimal(s.mean, 2, lang))))
                                 p.figures {
                                     strong { (decimal(s.mean, 2, lang)) }
-                                    " (" (decimal(s.ci_low, 2, lang)) "–" (decimal(s.ci_high, 2, lang)) ", n = " (s.n) ")"
+                                    " (" (decimal(s.ci_low, 2, lang)) "–" (decimal(s.ci_high, 2, lang)) ", n = " (s.n) ", " (lang.pick("SA", "SA", "SD")) " " (decimal(s.sd, 2, lang)) ")"
                                     @if let Some(a) = f.above_mean { " · " (lang.pick("nivået over", "nivået over", "level above")) " " (decimal(a, 2, lang)) }
                                     @if let Some(o) = f.organisation_mean { " · " (lang.pick("hele", "heile", "whole")) " " (decimal(o, 2, lang)) }
                                     br;
@@ -278,6 +278,56 @@ pub fn unit(
                                 }
                             }
                         }
+                    }
+                }
+            }
+        }
+        @if !r.background.is_empty() {
+            h2 { (lang.pick("Etter bakgrunn (hele organisasjonen)", "Etter bakgrunn (heile organisasjonen)", "By background (whole organisation)")) }
+            p.hint { (match lang {
+                Lang::Nb => format!("Gjennomsnitt per faktor. «–»: færre enn {k} svar, eller skjult for at ingen skal kunne regne seg fram til en liten gruppe."),
+                Lang::Nn => format!("Gjennomsnitt per faktor. «–»: færre enn {k} svar, eller skjult for at ingen skal kunne rekne seg fram til ei lita gruppe."),
+                Lang::En => format!("Mean per factor. '–': fewer than {k} answers, or hidden so that nobody can work out a small group."),
+            }) }
+            @for q in &r.background {
+                div.dist-wrap {
+                    table.background {
+                        caption { (q.question) }
+                        thead { tr {
+                            th scope="col" { (lang.pick("Faktor", "Faktor", "Factor")) }
+                            @for c in &q.cells {
+                                th scope="col" { (c.option) @if let Some(n) = c.respondents { br; span.hint { "n = " (n) } } }
+                            }
+                        } }
+                        tbody {
+                            @for (i, f) in r.factors.iter().enumerate() {
+                                tr {
+                                    th scope="row" { (f.name) }
+                                    @for c in &q.cells {
+                                        td { @match &c.factors[i] { Some(x) => (decimal(x.mean, 2, lang)), None => "–" } }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        @if !r.reliability.is_empty() {
+            h2 { (lang.pick("Pålitelighet (Cronbachs alfa)", "Pålitelegheit (Cronbachs alfa)", "Reliability (Cronbach's alpha)")) }
+            p.hint { (lang.pick(
+                "Hvor godt spørsmålene i en faktor måler det samme, blant dem som svarte på alle. Over 0,7 regnes som godt.",
+                "Kor godt spørsmåla i ein faktor måler det same, blant dei som svarte på alle. Over 0,7 blir rekna som godt.",
+                "How consistently a factor's questions measure the same thing, among those who answered all of them. Above 0.7 counts as good.")) }
+            table.reliability {
+                thead { tr {
+                    th scope="col" { (lang.pick("Faktor", "Faktor", "Factor")) }
+                    th scope="col" { "α" }
+                    th scope="col" { "n" }
+                } }
+                tbody {
+                    @for x in &r.reliability {
+                        tr { th scope="row" { (x.factor) } td { (decimal(x.alpha, 2, lang)) } td { (x.n) } }
                     }
                 }
             }
