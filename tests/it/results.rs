@@ -348,6 +348,16 @@ both_backends! {
         assert_eq!(post(&server, &path, &format!("{form}&csrf={csrf}"), Some(&cookie)).status, 303);
         assert_eq!(count(&mut c), 1);
 
+        // An expired session is refused like no session.
+        let (old_cookie, _) = sign_in(&server, &mut c, leader);
+        assert_eq!(get(&server, "/resultater", Some(&old_cookie)).status, 200);
+        diesel::update(naervaer::db::schema::sessions::table.filter(
+            naervaer::db::schema::sessions::id_hash.eq(auth::hash(old_cookie.split_once('=').unwrap().1)),
+        ))
+        .set(naervaer::db::schema::sessions::expires_at.eq(naervaer::db::now_unix() - 1))
+        .execute(&mut c)
+        .unwrap();
+        assert_eq!(get(&server, "/resultater", Some(&old_cookie)).status, 401);
         // Signed out: the cookie no longer works, and the request page
         // answers the same for a known and an unknown address.
         assert_eq!(post(&server, "/utlogging", &format!("csrf={csrf}"), Some(&cookie)).status, 303);
