@@ -119,7 +119,8 @@ pub struct ItemRow {
     pub counts: Option<[u32; 6]>,
 }
 
-fn group_name(g: &Group, lang: Lang) -> String {
+/// A group's name; the group above several top units has none of its own.
+pub fn group_name(g: &Group, lang: Lang) -> String {
     if g.name.is_empty() {
         lang.pick(
             "Hele organisasjonen",

@@ -360,19 +360,28 @@ pub async fn import_preview(
         Ok((outcome, pending))
     })
     .await??;
-    let status = if outcome.is_ok() {
-        actix_web::http::StatusCode::OK
-    } else {
-        actix_web::http::StatusCode::UNPROCESSABLE_ENTITY
-    };
-    let outcome = match outcome {
-        Ok(o) => Ok(o),
-        Err(ImportError::Rejected(issues)) => Err(issues),
+    import_page(lang, &admin, outcome, pending.as_deref().or(Some("")))
+}
+
+/// The page after an upload (`pending`: Some, with the id to confirm, or
+/// empty when rejected) or after applying (None).
+fn import_page(
+    lang: Lang,
+    admin: &Admin,
+    outcome: Result<import::Outcome, ImportError>,
+    pending: Option<&str>,
+) -> Result<HttpResponse, AppError> {
+    let (status, outcome) = match outcome {
+        Ok(o) => (actix_web::http::StatusCode::OK, Ok(o)),
+        Err(ImportError::Rejected(issues)) => (
+            actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
+            Err(issues),
+        ),
         Err(ImportError::App(e)) => return Err(e),
     };
     Ok(html(
         status,
-        views::admin::import_preview(lang, &admin.0 .0, &outcome, pending.as_deref()),
+        views::admin::import_result(lang, &admin.0 .0, &outcome, pending),
     ))
 }
 
@@ -409,18 +418,5 @@ pub async fn import_apply(
         Ok(outcome)
     })
     .await??;
-    let status = if outcome.is_ok() {
-        actix_web::http::StatusCode::OK
-    } else {
-        actix_web::http::StatusCode::UNPROCESSABLE_ENTITY
-    };
-    let outcome = match outcome {
-        Ok(o) => Ok(o),
-        Err(ImportError::Rejected(issues)) => Err(issues),
-        Err(ImportError::App(e)) => return Err(e),
-    };
-    Ok(html(
-        status,
-        views::admin::import_done(lang, &admin.0 .0, &outcome),
-    ))
+    import_page(lang, &admin, outcome, None)
 }

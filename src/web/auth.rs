@@ -64,6 +64,22 @@ impl FromRequest for Signed {
     }
 }
 
+/// The viewer, if `allowed` accepts them; otherwise 403.
+fn require(
+    req: &HttpRequest,
+    allowed: fn(&Viewer) -> bool,
+) -> Pin<Box<dyn Future<Output = Result<Signed, AppError>>>> {
+    let req = req.clone();
+    Box::pin(async move {
+        let v = load_viewer(req).await?;
+        if allowed(&v) {
+            Ok(Signed(v))
+        } else {
+            Err(AppError::Forbidden)
+        }
+    })
+}
+
 /// An AMU member or an administrator.
 pub struct Overview(pub Signed);
 
@@ -71,15 +87,8 @@ impl FromRequest for Overview {
     type Error = AppError;
     type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let req = req.clone();
-        Box::pin(async move {
-            let v = load_viewer(req).await?;
-            if v.sees_everything() {
-                Ok(Overview(Signed(v)))
-            } else {
-                Err(AppError::Forbidden)
-            }
-        })
+        let f = require(req, Viewer::sees_everything);
+        Box::pin(async move { f.await.map(Overview) })
     }
 }
 
@@ -90,15 +99,8 @@ impl FromRequest for Admin {
     type Error = AppError;
     type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let req = req.clone();
-        Box::pin(async move {
-            let v = load_viewer(req).await?;
-            if v.admin {
-                Ok(Admin(Signed(v)))
-            } else {
-                Err(AppError::Forbidden)
-            }
-        })
+        let f = require(req, |v| v.admin);
+        Box::pin(async move { f.await.map(Admin) })
     }
 }
 

@@ -90,12 +90,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             web::get().to(results::print),
         )
         .route(
-            "/resultater/{round}/{group}/csv",
-            web::get().to(results::csv),
-        )
-        .route(
-            "/resultater/{round}/{group}/xlsx",
-            web::get().to(results::xlsx),
+            "/resultater/{round}/{group}/{format:csv|xlsx}",
+            web::get().to(results::export),
         )
         .route(
             "/resultater/{round}/{group}/tiltak",

@@ -87,16 +87,7 @@ pub async fn index(
             let groups = results::openable(&v, &s)
                 .into_iter()
                 .map(|g| {
-                    let name = if g.name.is_empty() {
-                        lang.pick(
-                            "Hele organisasjonen",
-                            "Heile organisasjonen",
-                            "The whole organisation",
-                        )
-                        .to_string()
-                    } else {
-                        g.name.clone()
-                    };
+                    let name = results::group_name(g, lang);
                     (g.key.clone(), name, g.depth - top)
                 })
                 .collect();
@@ -217,41 +208,32 @@ fn download(name: &str, content_type: &str, body: Vec<u8>) -> HttpResponse {
         .body(body)
 }
 
-/// `GET /resultater/{round}/{group}/csv`
-pub async fn csv(
+/// `GET /resultater/{round}/{group}/{csv|xlsx}`: the page's figures as a
+/// file.
+pub async fn export(
     req: HttpRequest,
     state: web::Data<AppState>,
     viewer: Signed,
-    path: web::Path<(String, String)>,
+    path: web::Path<(String, String, String)>,
 ) -> Result<HttpResponse, AppError> {
     let lang = lang_of(&req, &viewer);
-    let (round_id, group) = path.into_inner();
+    let (round_id, group, format) = path.into_inner();
+    type Writer = fn(&UnitReport) -> Result<Vec<u8>, AppError>;
+    let (content_type, write): (&str, Writer) = match format.as_str() {
+        "csv" => ("text/csv; charset=utf-8", results::to_csv),
+        "xlsx" => (
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            results::to_xlsx,
+        ),
+        _ => return Err(AppError::NotFound),
+    };
     let r = load_report(&state, &viewer, round_id, group, lang)
         .await?
         .report;
     Ok(download(
-        &format!("naervaer-{}.csv", r.group.code),
-        "text/csv; charset=utf-8",
-        results::to_csv(&r)?,
-    ))
-}
-
-/// `GET /resultater/{round}/{group}/xlsx`
-pub async fn xlsx(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    viewer: Signed,
-    path: web::Path<(String, String)>,
-) -> Result<HttpResponse, AppError> {
-    let lang = lang_of(&req, &viewer);
-    let (round_id, group) = path.into_inner();
-    let r = load_report(&state, &viewer, round_id, group, lang)
-        .await?
-        .report;
-    Ok(download(
-        &format!("naervaer-{}.xlsx", r.group.code),
-        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        results::to_xlsx(&r)?,
+        &format!("naervaer-{}.{format}", r.group.code),
+        content_type,
+        write(&r)?,
     ))
 }
 
@@ -278,7 +260,7 @@ pub async fn api_rounds(
                     serde_json::json!({
                         "id": g.key,
                         "code": g.code,
-                        "name": if g.name.is_empty() { lang.pick("Hele organisasjonen", "Heile organisasjonen", "The whole organisation").to_string() } else { g.name.clone() },
+                        "name": results::group_name(g, lang),
                         "parent": g.parent,
                         "shown": g.figures.is_some(),
                         "href": format!("/api/v1/rounds/{}/groups/{}", r.id, g.key),

@@ -206,17 +206,23 @@ fn issues_list(lang: Lang, issues: &[Issue]) -> Markup {
     }
 }
 
-pub fn import_preview(
+/// After an upload (`pending` is Some: a preview, with the confirmation
+/// button when there is an id) or after applying (None).
+pub fn import_result(
     lang: Lang,
     viewer: &Viewer,
     outcome: &Result<Outcome, Vec<Issue>>,
     pending: Option<&str>,
 ) -> Markup {
-    let title = lang.pick(
-        "Forhåndsvisning av import",
-        "Førehandsvising av import",
-        "Import preview",
-    );
+    let title = if pending.is_some() {
+        lang.pick(
+            "Forhåndsvisning av import",
+            "Førehandsvising av import",
+            "Import preview",
+        )
+    } else {
+        lang.pick("Import", "Import", "Import")
+    };
     signed(
         lang,
         title,
@@ -227,36 +233,19 @@ pub fn import_preview(
             @match outcome {
                 Err(issues) => (issues_list(lang, issues)),
                 Ok(o) => {
-                    p { (lang.pick("Dette vil endres (ingenting er lagret ennå):", "Dette vil endrast (ingenting er lagra enno):", "This would change (nothing is saved yet):")) }
+                    @if pending.is_some() {
+                        p { (lang.pick("Dette vil endres (ingenting er lagret ennå):", "Dette vil endrast (ingenting er lagra enno):", "This would change (nothing is saved yet):")) }
+                    } @else {
+                        p role="status" { (lang.pick("Importert.", "Importert.", "Imported.")) }
+                    }
                     pre.diff { (o.diff.render(lang)) }
                     @for w in &o.warnings { p.hint { (w.render(lang)) } }
-                    @if let Some(id) = pending {
+                    @if let Some(id) = pending.filter(|id| !id.is_empty()) {
                         form method="post" action={ "/admin/import/" (id) "?lang=" (lang.code()) } {
                             input type="hidden" name="csrf" value=(viewer.csrf);
                             button.primary type="submit" { (lang.pick("Bekreft import", "Stadfest import", "Confirm import")) }
                         }
                     }
-                }
-            }
-            p { a href={ "/admin?lang=" (lang.code()) } { (lang.pick("Tilbake", "Tilbake", "Back")) } }
-        },
-    )
-}
-
-pub fn import_done(lang: Lang, viewer: &Viewer, outcome: &Result<Outcome, Vec<Issue>>) -> Markup {
-    let title = lang.pick("Import", "Import", "Import");
-    signed(
-        lang,
-        title,
-        viewer,
-        "/admin",
-        html! {
-            h1 { (title) }
-            @match outcome {
-                Err(issues) => (issues_list(lang, issues)),
-                Ok(o) => {
-                    p role="status" { (lang.pick("Importert.", "Importert.", "Imported.")) }
-                    pre.diff { (o.diff.render(lang)) }
                 }
             }
             p { a href={ "/admin?lang=" (lang.code()) } { (lang.pick("Tilbake", "Tilbake", "Back")) } }

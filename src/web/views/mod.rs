@@ -21,6 +21,43 @@ pub fn layout(lang: Lang, title: &str, path: &str, body: Markup) -> Markup {
 /// out (the questionnaire switches language inside its form, keeping the
 /// answers).
 pub fn frame(lang: Lang, title: &str, switch_path: Option<&str>, body: Markup) -> Markup {
+    let header = html! {
+        a.brand href="/" { "naervaer" }
+        @if let Some(path) = switch_path {
+            nav aria-label=(lang.pick("Språk", "Språk", "Language")) {
+                ul.langs {
+                    @for l in Lang::ALL {
+                        li {
+                            @if l == lang {
+                                span aria-current="true" lang=(l.code()) { (l.native_name()) }
+                            } @else {
+                                a href={ (path) "?lang=" (l.code()) } lang=(l.code()) hreflang=(l.code()) { (l.native_name()) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    let footer = html! {
+        p { (lang.pick(
+            "naervaer – anonym medarbeiderundersøkelse og nærværsarbeid",
+            "naervaer – anonym medarbeidarundersøking og nærværsarbeid",
+            "naervaer – anonymous employee survey and presence work")) }
+        p { a href={ "/tilgjengelighet?lang=" (lang.code()) } { (lang.pick("Tilgjengelighetserklæring", "Tilgjengeerklæring", "Accessibility statement")) } }
+    };
+    document(lang, title, Some(header), body, Some(footer))
+}
+
+/// The HTML document every page shares: language, viewport, stylesheet,
+/// skip link (when there is a header), header, main landmark, footer.
+pub fn document(
+    lang: Lang,
+    title: &str,
+    header: Option<Markup>,
+    body: Markup,
+    footer: Option<Markup>,
+) -> Markup {
     html! {
         (DOCTYPE)
         html lang=(lang.code()) {
@@ -31,33 +68,12 @@ pub fn frame(lang: Lang, title: &str, switch_path: Option<&str>, body: Markup) -
                 link rel="stylesheet" href="/static/app.css";
             }
             body {
-                a.skip href="#main" { (lang.pick("Hopp til innholdet", "Hopp til innhaldet", "Skip to content")) }
-                header.site {
-                    a.brand href="/" { "naervaer" }
-                    @if let Some(path) = switch_path {
-                        nav aria-label=(lang.pick("Språk", "Språk", "Language")) {
-                            ul.langs {
-                                @for l in Lang::ALL {
-                                    li {
-                                        @if l == lang {
-                                            span aria-current="true" lang=(l.code()) { (l.native_name()) }
-                                        } @else {
-                                            a href={ (path) "?lang=" (l.code()) } lang=(l.code()) hreflang=(l.code()) { (l.native_name()) }
-                                        }
-                                    }
-                                }
-                            }
-                        }
-                    }
+                @if let Some(h) = header {
+                    a.skip href="#main" { (lang.pick("Hopp til innholdet", "Hopp til innhaldet", "Skip to content")) }
+                    header.site { (h) }
                 }
                 main #main tabindex="-1" { (body) }
-                footer.site {
-                    p { (lang.pick(
-                        "naervaer – anonym medarbeiderundersøkelse og nærværsarbeid",
-                        "naervaer – anonym medarbeidarundersøking og nærværsarbeid",
-                        "naervaer – anonymous employee survey and presence work")) }
-                    p { a href={ "/tilgjengelighet?lang=" (lang.code()) } { (lang.pick("Tilgjengelighetserklæring", "Tilgjengeerklæring", "Accessibility statement")) } }
-                }
+                @if let Some(f) = footer { footer.site { (f) } }
             }
         }
     }

@@ -6,49 +6,35 @@ use crate::auth::Viewer;
 use crate::lang::Lang;
 use crate::results::{decimal, ActionItem, GroupSummary, UnitReport};
 use crate::snapshot::FactorStat;
-use maud::{html, Markup, DOCTYPE};
+use maud::{html, Markup};
 
 /// The frame of every signed-in page: the site header with the viewer's
 /// navigation and the sign-out button.
 pub fn signed(lang: Lang, title: &str, viewer: &Viewer, path: &str, body: Markup) -> Markup {
-    html! {
-        (DOCTYPE)
-        html lang=(lang.code()) {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                title { (title) " – naervaer" }
-                link rel="stylesheet" href="/static/app.css";
-            }
-            body {
-                a.skip href="#main" { (lang.pick("Hopp til innholdet", "Hopp til innhaldet", "Skip to content")) }
-                header.site {
-                    a.brand href="/resultater" { "naervaer" }
-                    nav aria-label=(lang.pick("Meny", "Meny", "Menu")) {
-                        ul.langs {
-                            li { a href={ "/resultater?lang=" (lang.code()) } { (lang.pick("Resultater", "Resultat", "Results")) } }
-                            @if viewer.sees_everything() {
-                                li { a href={ "/tiltak?lang=" (lang.code()) } { (lang.pick("Tiltak", "Tiltak", "Actions")) } }
-                            }
-                            @if viewer.admin {
-                                li { a href={ "/admin?lang=" (lang.code()) } { (lang.pick("Administrasjon", "Administrasjon", "Administration")) } }
-                            }
-                            @for l in Lang::ALL {
-                                @if l != lang {
-                                    li { a href={ (path) "?lang=" (l.code()) } lang=(l.code()) hreflang=(l.code()) { (l.native_name()) } }
-                                }
-                            }
-                        }
-                    }
-                    form.signout method="post" action="/utlogging" {
-                        input type="hidden" name="csrf" value=(viewer.csrf);
-                        button.link type="submit" { (lang.pick("Logg ut", "Logg ut", "Sign out")) " (" (viewer.name) ")" }
+    let header = html! {
+        a.brand href="/resultater" { "naervaer" }
+        nav aria-label=(lang.pick("Meny", "Meny", "Menu")) {
+            ul.langs {
+                li { a href={ "/resultater?lang=" (lang.code()) } { (lang.pick("Resultater", "Resultat", "Results")) } }
+                @if viewer.sees_everything() {
+                    li { a href={ "/tiltak?lang=" (lang.code()) } { (lang.pick("Tiltak", "Tiltak", "Actions")) } }
+                }
+                @if viewer.admin {
+                    li { a href={ "/admin?lang=" (lang.code()) } { (lang.pick("Administrasjon", "Administrasjon", "Administration")) } }
+                }
+                @for l in Lang::ALL {
+                    @if l != lang {
+                        li { a href={ (path) "?lang=" (l.code()) } lang=(l.code()) hreflang=(l.code()) { (l.native_name()) } }
                     }
                 }
-                main #main tabindex="-1" { (body) }
             }
         }
-    }
+        form.signout method="post" action="/utlogging" {
+            input type="hidden" name="csrf" value=(viewer.csrf);
+            button.link type="submit" { (lang.pick("Logg ut", "Logg ut", "Sign out")) " (" (viewer.name) ")" }
+        }
+    };
+    super::document(lang, title, Some(header), body, None)
 }
 
 /// `/resultater`: the closed rounds and the units the viewer may open.
@@ -348,18 +334,7 @@ pub fn unit(
         (action_section(lang, viewer, r, actions, print))
     };
     if print {
-        html! {
-            (DOCTYPE)
-            html lang=(lang.code()) {
-                head {
-                    meta charset="utf-8";
-                    meta name="viewport" content="width=device-width, initial-scale=1";
-                    title { (r.group.name) " – naervaer" }
-                    link rel="stylesheet" href="/static/app.css";
-                }
-                body.print { main #main { (body) } }
-            }
-        }
+        super::document(lang, &r.group.name, None, body, None)
     } else {
         signed(lang, &r.group.name, viewer, path, body)
     }
