@@ -34,6 +34,65 @@ pub fn openable<'a>(viewer: &Viewer, snapshot: &'a Snapshot) -> Vec<&'a Group> {
         .collect()
 }
 
+/// A closed round and the groups one viewer may open in it: the list page
+/// and `GET /api/v1/rounds` both show this.
+#[derive(Debug, Clone, Serialize)]
+pub struct RoundListing {
+    pub id: String,
+    pub title: String,
+    pub closes_on: String,
+    pub min_group_size: u32,
+    pub groups: Vec<GroupLink>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct GroupLink {
+    pub id: String,
+    pub code: String,
+    pub name: String,
+    pub parent: Option<String>,
+    pub shown: bool,
+    /// Depth below the viewer's topmost group, for indenting.
+    #[serde(skip)]
+    pub depth: u32,
+    pub href: String,
+}
+
+/// Every closed round with the groups `viewer` may open, newest first.
+pub fn listing(
+    conn: &mut crate::db::DbConnection,
+    viewer: &Viewer,
+    lang: Lang,
+) -> Result<Vec<RoundListing>, AppError> {
+    let mut out = Vec::new();
+    for r in Round::all(conn)? {
+        let Some(s) = crate::snapshot::load(conn, &r.id)? else {
+            continue;
+        };
+        let groups = openable(viewer, &s);
+        let top = groups.iter().map(|g| g.depth).min().unwrap_or(0);
+        out.push(RoundListing {
+            id: r.id.clone(),
+            title: r.title.clone(),
+            closes_on: r.closes_on.clone(),
+            min_group_size: s.k,
+            groups: groups
+                .into_iter()
+                .map(|g| GroupLink {
+                    id: g.key.clone(),
+                    code: g.code.clone(),
+                    name: group_name(g, lang),
+                    parent: g.parent.clone(),
+                    shown: g.figures.is_some(),
+                    depth: g.depth - top,
+                    href: format!("/api/v1/rounds/{}/groups/{}", r.id, g.key),
+                })
+                .collect(),
+        });
+    }
+    Ok(out)
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct UnitReport {
     pub round_id: String,

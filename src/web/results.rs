@@ -70,37 +70,7 @@ pub async fn index(
     let lang = lang_of(&req, &viewer);
     let pool = state.pool.clone();
     let v = viewer.0.clone();
-    let rounds = web::block(move || -> Result<_, AppError> {
-        let mut conn = pool.get()?;
-        let mut out = Vec::new();
-        for r in Round::all(&mut conn)? {
-            let Some(s) = crate::snapshot::load(&mut conn, &r.id)? else {
-                continue;
-            };
-            let top = s
-                .groups
-                .iter()
-                .filter(|g| results::may_open(&v, &s, &g.key))
-                .map(|g| g.depth)
-                .min()
-                .unwrap_or(0);
-            let groups = results::openable(&v, &s)
-                .into_iter()
-                .map(|g| {
-                    let name = results::group_name(g, lang);
-                    (g.key.clone(), name, g.depth - top)
-                })
-                .collect();
-            out.push(views::results::RoundLinks {
-                round_id: r.id.clone(),
-                title: r.title.clone(),
-                closed_on: r.closes_on.clone(),
-                groups,
-            });
-        }
-        Ok(out)
-    })
-    .await??;
+    let rounds = web::block(move || results::listing(&mut *pool.get()?, &v, lang)).await??;
     Ok(html(views::results::index(lang, &viewer.0, &rounds)))
 }
 
@@ -247,37 +217,8 @@ pub async fn api_rounds(
     let lang = lang_of(&req, &viewer);
     let pool = state.pool.clone();
     let v = viewer.0.clone();
-    let body = web::block(move || -> Result<serde_json::Value, AppError> {
-        let mut conn = pool.get()?;
-        let mut out = Vec::new();
-        for r in Round::all(&mut conn)? {
-            let Some(s) = crate::snapshot::load(&mut conn, &r.id)? else {
-                continue;
-            };
-            let groups: Vec<serde_json::Value> = results::openable(&v, &s)
-                .into_iter()
-                .map(|g| {
-                    serde_json::json!({
-                        "id": g.key,
-                        "code": g.code,
-                        "name": results::group_name(g, lang),
-                        "parent": g.parent,
-                        "shown": g.figures.is_some(),
-                        "href": format!("/api/v1/rounds/{}/groups/{}", r.id, g.key),
-                    })
-                })
-                .collect();
-            out.push(serde_json::json!({
-                "id": r.id,
-                "title": r.title,
-                "closes_on": r.closes_on,
-                "min_group_size": s.k,
-                "groups": groups,
-            }));
-        }
-        Ok(serde_json::json!({ "rounds": out }))
-    })
-    .await??;
+    let rounds = web::block(move || results::listing(&mut *pool.get()?, &v, lang)).await??;
+    let body = serde_json::json!({ "rounds": rounds });
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .json(body))

@@ -38,14 +38,7 @@ pub fn signed(lang: Lang, title: &str, viewer: &Viewer, path: &str, body: Markup
 }
 
 /// `/resultater`: the closed rounds and the units the viewer may open.
-pub struct RoundLinks {
-    pub round_id: String,
-    pub title: String,
-    pub closed_on: String,
-    pub groups: Vec<(String, String, u32)>,
-}
-
-pub fn index(lang: Lang, viewer: &Viewer, rounds: &[RoundLinks]) -> Markup {
+pub fn index(lang: Lang, viewer: &Viewer, rounds: &[crate::results::RoundListing]) -> Markup {
     let title = lang.pick("Resultater", "Resultat", "Results");
     signed(
         lang,
@@ -63,11 +56,11 @@ pub fn index(lang: Lang, viewer: &Viewer, rounds: &[RoundLinks]) -> Markup {
             @for r in rounds {
                 section {
                     h2 { (r.title) }
-                    p.hint { (lang.pick("Avsluttet", "Avslutta", "Closed")) " " (r.closed_on) }
+                    p.hint { (lang.pick("Avsluttet", "Avslutta", "Closed")) " " (r.closes_on) }
                     ul {
-                        @for (key, name, depth) in &r.groups {
-                            li class={ "depth-" (depth.min(&6)) } {
-                                a href={ "/resultater/" (r.round_id) "/" (key) "?lang=" (lang.code()) } { (name) }
+                        @for g in &r.groups {
+                            li class={ "depth-" (g.depth.min(6)) } {
+                                a href={ "/resultater/" (r.id) "/" (g.id) "?lang=" (lang.code()) } { (g.name) }
                             }
                         }
                     }
