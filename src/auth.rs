@@ -253,3 +253,14 @@ pub fn csrf_matches(expected: &str, given: &str) -> bool {
             .fold(0u8, |acc, (a, b)| acc | (a ^ b))
             == 0
 }
+
+/// Deletes expired sign-in links and sessions (`serve` calls it every few
+/// seconds).
+pub fn sweep(conn: &mut DbConnection) -> QueryResult<usize> {
+    let now = now_unix();
+    Ok(
+        diesel::delete(login_tokens::table.filter(login_tokens::expires_at.lt(now)))
+            .execute(conn)?
+            + diesel::delete(sessions::table.filter(sessions::expires_at.lt(now))).execute(conn)?,
+    )
+}

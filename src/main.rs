@@ -259,6 +259,8 @@ fn spawn_background(
             match pool.get().map_err(AppError::from).and_then(|mut c| {
                 let closed = naervaer::rounds::close_expired(&mut c, reduce_now)?;
                 naervaer::rounds::reduce_expired(&mut c, settings.retention_days)?;
+                naervaer::import::sweep_pending(&mut c)?;
+                naervaer::auth::sweep(&mut c)?;
                 Ok(closed)
             }) {
                 Ok(closed) => {

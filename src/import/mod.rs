@@ -383,3 +383,19 @@ impl Problems {
         Err(ImportError::Rejected(self.0))
     }
 }
+
+/// How long an HR file uploaded on the administrator page waits for its
+/// confirmation before it is deleted.
+pub const PENDING_SECS: i64 = 3600;
+
+/// Deletes uploaded HR files older than [`PENDING_SECS`]: `serve` calls it
+/// every few seconds, so personal data does not linger.
+pub fn sweep_pending(conn: &mut DbConnection) -> diesel::QueryResult<usize> {
+    use crate::db::schema::pending_imports;
+    use diesel::prelude::*;
+    diesel::delete(
+        pending_imports::table
+            .filter(pending_imports::created_at.lt(crate::db::now_unix() - PENDING_SECS)),
+    )
+    .execute(conn)
+}

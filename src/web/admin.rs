@@ -18,8 +18,6 @@ use futures_util::StreamExt;
 
 /// Largest HR file the upload accepts.
 pub const MAX_UPLOAD_BYTES: usize = 20 * 1024 * 1024;
-/// How long an uploaded file waits for its confirmation.
-const PENDING_SECS: i64 = 3600;
 
 fn html(status: actix_web::http::StatusCode, markup: maud::Markup) -> HttpResponse {
     HttpResponse::build(status)
@@ -336,27 +334,23 @@ pub async fn import_preview(
     let (outcome, pending) = web::block(move || -> Result<_, AppError> {
         let mut conn = pool.get()?;
         let outcome = import::import(&mut conn, kind, &name, &bytes, true);
-        let pending =
-            match &outcome {
-                Ok(_) => {
-                    let id = crate::db::new_id();
-                    diesel::delete(pending_imports::table.filter(
-                        pending_imports::created_at.lt(crate::db::now_unix() - PENDING_SECS),
+        let pending = match &outcome {
+            Ok(_) => {
+                let id = crate::db::new_id();
+                import::sweep_pending(&mut conn)?;
+                diesel::insert_into(pending_imports::table)
+                    .values((
+                        pending_imports::id.eq(&id),
+                        pending_imports::kind.eq(kind.name()),
+                        pending_imports::source.eq(&name),
+                        pending_imports::content.eq(&bytes),
+                        pending_imports::created_at.eq(crate::db::now_unix()),
                     ))
                     .execute(&mut conn)?;
-                    diesel::insert_into(pending_imports::table)
-                        .values((
-                            pending_imports::id.eq(&id),
-                            pending_imports::kind.eq(kind.name()),
-                            pending_imports::source.eq(&name),
-                            pending_imports::content.eq(&bytes),
-                            pending_imports::created_at.eq(crate::db::now_unix()),
-                        ))
-                        .execute(&mut conn)?;
-                    Some(id)
-                }
-                Err(_) => None,
-            };
+                Some(id)
+            }
+            Err(_) => None,
+        };
         Ok((outcome, pending))
     })
     .await??;
@@ -400,7 +394,7 @@ pub async fn import_apply(
         let mut conn = pool.get()?;
         let found: Option<(String, String, Vec<u8>)> = pending_imports::table
             .find(id.as_str())
-            .filter(pending_imports::created_at.ge(crate::db::now_unix() - PENDING_SECS))
+            .filter(pending_imports::created_at.ge(crate::db::now_unix() - import::PENDING_SECS))
             .select((
                 pending_imports::kind,
                 pending_imports::source,

@@ -740,3 +740,60 @@ both_backends! {
         attack_published(&mut c, &raised);
     }
 }
+
+both_backends! {
+    fn an_upload_is_previewed_then_applied_a_bad_one_is_explained_and_nothing_lingers(t) {
+        let mut c = t.conn();
+        demo::seed(&mut c).unwrap();
+        let admin = demo::sign_in_people(&mut c).unwrap()[2].3.clone();
+        let server = TestServer::start(&t);
+        let (cookie, csrf) = sign_in(&server, &mut c, &admin);
+        let before = crate::support::dump(&mut c);
+        // A file with a unit whose parent does not exist: rejected with its
+        // line, nothing changed, nothing kept.
+        let (ct, body) = multipart(&csrf, "units", "enheter.csv", "unit_code;parent_code;name\n1000;;Demo kommune\n9999;8888;Ny\n");
+        let r = http_raw(server.addr, "POST", "/admin/import?lang=nb", &ct, &body, Some(&cookie));
+        assert_eq!(r.status, 422, "{}", r.body);
+        assert!(r.body.contains("linje 3"), "{}", r.body);
+        assert!(r.body.contains("Ingenting er endret"));
+        assert_eq!(crate::support::dump(&mut c), before);
+        use naervaer::db::schema::pending_imports;
+        let pending = |c: &mut DbConnection| pending_imports::table.count().get_result::<i64>(c).unwrap();
+        assert_eq!(pending(&mut c), 0);
+        // Without the CSRF token: refused before the file is read.
+        let (ct, body) = multipart("", "units", "enheter.csv", "unit_code;parent_code;name\n");
+        assert_eq!(http_raw(server.addr, "POST", "/admin/import", &ct, &body, Some(&cookie)).status, 403);
+        // A good file: a preview that changes nothing, then the confirmation.
+        let mut units = demo::generate(demo::SEED).units_csv;
+        units.push_str("1299;1200;Ny barnehage\n");
+        let (ct, body) = multipart(&csrf, "units", "enheter.csv", &units);
+        let r = http_raw(server.addr, "POST", "/admin/import?lang=nb", &ct, &body, Some(&cookie));
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert!(r.body.contains("Lagt til (1)") && r.body.contains("1299"), "{}", r.body);
+        assert_eq!(crate::support::dump(&mut c), before, "a preview changes nothing");
+        let id: String = pending_imports::table.select(pending_imports::id).first(&mut c).unwrap();
+        let r = post(&server, &format!("/admin/import/{id}?lang=nb"), &format!("csrf={csrf}"), Some(&cookie));
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert!(r.body.contains("Importert"));
+        assert_ne!(crate::support::dump(&mut c), before);
+        assert_eq!(pending(&mut c), 0, "an applied file is deleted");
+        let again = post(&server, &format!("/admin/import/{id}"), &format!("csrf={csrf}"), Some(&cookie));
+        assert_eq!(again.status, 400);
+        // An upload nobody confirms is swept after an hour.
+        let (ct, body) = multipart(&csrf, "units", "enheter.csv", &units);
+        assert_eq!(http_raw(server.addr, "POST", "/admin/import", &ct, &body, Some(&cookie)).status, 200);
+        assert_eq!(naervaer::import::sweep_pending(&mut c).unwrap(), 0);
+        diesel::update(pending_imports::table)
+            .set(pending_imports::created_at.eq(naervaer::db::now_unix() - naervaer::import::PENDING_SECS - 1))
+            .execute(&mut c)
+            .unwrap();
+        assert_eq!(naervaer::import::sweep_pending(&mut c).unwrap(), 1);
+        // Expired sessions and links are swept too.
+        diesel::update(naervaer::db::schema::sessions::table)
+            .set(naervaer::db::schema::sessions::expires_at.eq(0))
+            .execute(&mut c)
+            .unwrap();
+        assert!(auth::sweep(&mut c).unwrap() >= 1);
+        assert_eq!(get(&server, "/admin", Some(&cookie)).status, 401);
+    }
+}
