@@ -81,6 +81,13 @@ enum ImportWhat {
         #[arg(long)]
         dry_run: bool,
     },
+    /// Sickness absence per unit and period (absence.csv); a period already
+    /// imported for a unit is replaced.
+    Absence {
+        file: PathBuf,
+        #[arg(long)]
+        dry_run: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -169,6 +176,7 @@ fn main() -> ExitCode {
             let (kind, file, dry_run) = match what {
                 ImportWhat::Units { file, dry_run } => (Kind::Units, file, dry_run),
                 ImportWhat::Employees { file, dry_run } => (Kind::Employees, file, dry_run),
+                ImportWhat::Absence { file, dry_run } => (Kind::Absence, file, dry_run),
             };
             run_import(&settings, kind, &file, dry_run)
         }

@@ -190,6 +190,23 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    absence (id) {
+        id -> Text,
+        unit_id -> Text,
+        period_start -> Text,
+        period_end -> Text,
+        agreed_workdays -> Double,
+        lost_workdays -> Double,
+        lost_self_certified -> Nullable<Double>,
+        lost_doctor_certified -> Nullable<Double>,
+        lost_long_term -> Nullable<Double>,
+        headcount -> Nullable<Integer>,
+        imported_at -> BigInt,
+    }
+}
+
+diesel::joinable!(absence -> units (unit_id));
 diesel::joinable!(employees -> units (unit_id));
 diesel::joinable!(invitations -> employees (employee_id));
 diesel::joinable!(invitations -> rounds (round_id));
@@ -223,4 +240,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     sessions,
     action_items,
     pending_imports,
+    absence,
 );

@@ -3,6 +3,7 @@
 //! one transaction or nothing. Every problem is reported with its file line
 //! and column; a dry run computes the same diff and writes nothing.
 
+pub mod absence;
 pub mod employees;
 pub mod table;
 pub mod units;
@@ -81,6 +82,20 @@ pub enum IssueKind {
     UnknownLanguage(String),
     /// A warning: people still placed in units the import closed.
     StrandedEmployees(i64),
+    BadNumber(String),
+    Negative(String),
+    BadDate(String),
+    EndBeforeStart,
+    LostOverAgreed,
+    PartsOverLost,
+    OverlapInFile {
+        unit: String,
+        line: usize,
+    },
+    OverlapExisting {
+        unit: String,
+        period: String,
+    },
 }
 
 impl IssueKind {
@@ -160,6 +175,26 @@ impl IssueKind {
                     "aktive tilsette høyrer til einingar som no er lagde ned; importer dei tilsette på nytt",
                     "active employees belong to units that are now closed; import the employees again"
                 )
+            ),
+            BadNumber(v) => format!("«{v}» {}", l.pick("er ikke et tall (eksempel: 1 210,5)", "er ikkje eit tal (døme: 1 210,5)", "is not a number (example: 1 210,5)")),
+            Negative(v) => format!("«{v}» {}", l.pick("er negativt", "er negativt", "is negative")),
+            BadDate(v) => format!("«{v}» {}", l.pick("er ikke en dato (01.01.2025 eller 2025-01-01)", "er ikkje ein dato (01.01.2025 eller 2025-01-01)", "is not a date (01.01.2025 or 2025-01-01)")),
+            EndBeforeStart => l.pick("perioden slutter før den begynner", "perioden sluttar før han byrjar", "the period ends before it starts").into(),
+            LostOverAgreed => l.pick("tapte dagsverk er flere enn avtalte dagsverk", "tapte dagsverk er fleire enn avtalte dagsverk", "lost workdays exceed agreed workdays").into(),
+            PartsOverLost => l.pick(
+                "egenmeldt, legemeldt eller langtid er til sammen mer enn tapte dagsverk (utover 0,5 i avrunding)",
+                "eigenmeldt, legemeldt eller langtid er til saman meir enn tapte dagsverk (utover 0,5 i avrunding)",
+                "self-certified, doctor-certified or long-term days exceed the lost workdays (beyond 0.5 for rounding)").into(),
+            OverlapInFile { unit, line } => format!(
+                "{} «{unit}» {} {line}",
+                l.pick("perioden for enhet", "perioden for eining", "the period for unit"),
+                l.pick("overlapper perioden på linje", "overlappar perioden på linje", "overlaps the period on line")
+            ),
+            OverlapExisting { unit, period } => format!(
+                "{} «{unit}» {} {period} {}",
+                l.pick("perioden for enhet", "perioden for eining", "the period for unit"),
+                l.pick("overlapper den importerte perioden", "overlappar den importerte perioden", "overlaps the imported period"),
+                l.pick("(bare nøyaktig samme periode kan erstattes)", "(berre nøyaktig same periode kan bytast ut)", "(only the very same period can be replaced)")
             ),
             UnknownLanguage(v) => format!("{} «{v}» {}", l.pick("ukjent språk", "ukjent språk", "unknown language"), l.pick("(bruk nb, nn eller en)", "(bruk nb, nn eller en)", "(use nb, nn or en)")),
         }
@@ -274,6 +309,7 @@ impl From<diesel::result::Error> for ImportError {
 pub enum Kind {
     Units,
     Employees,
+    Absence,
 }
 
 impl Kind {
@@ -281,6 +317,7 @@ impl Kind {
         match self {
             Kind::Units => "units",
             Kind::Employees => "employees",
+            Kind::Absence => "absence",
         }
     }
 }
@@ -319,6 +356,7 @@ pub fn import(
         let mut outcome = match kind {
             Kind::Units => units::run(conn, &table)?,
             Kind::Employees => employees::run(conn, &table)?,
+            Kind::Absence => absence::run(conn, &table)?,
         };
         if dry_run {
             return Err(Exit::DryRun(outcome));

@@ -132,12 +132,28 @@ fn read_xlsx(bytes: &[u8]) -> Result<Table, Vec<Issue>> {
             // Cells left of the used range are empty: pad so that column
             // indexes match the sheet's letters.
             let mut cells = vec![String::new(); col0];
-            cells.extend(r.iter().map(|c| match c {
-                Data::Empty => String::new(),
-                Data::String(s) => s.trim().to_string(),
-                // Excel stores codes like 1000 as numbers.
-                Data::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{}", *f as i64),
-                other => other.to_string().trim().to_string(),
+            cells.extend(r.iter().map(|c| {
+                match c {
+                    Data::Empty => String::new(),
+                    Data::String(s) => s.trim().to_string(),
+                    // Excel stores codes like 1000 as numbers.
+                    Data::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => {
+                        format!("{}", *f as i64)
+                    }
+                    // Dates as ISO dates, whatever the cell's display format.
+                    // (Excel counts days from 1899-12-30 in its 1900 system.)
+                    Data::DateTime(d) if d.is_datetime() => {
+                        chrono::NaiveDate::from_ymd_opt(1899, 12, 30)
+                            .and_then(|e| {
+                                e.checked_add_signed(chrono::Duration::days(
+                                    d.as_f64().floor() as i64
+                                ))
+                            })
+                            .map(|x| x.format("%Y-%m-%d").to_string())
+                            .unwrap_or_else(|| d.to_string())
+                    }
+                    other => other.to_string().trim().to_string(),
+                }
             }));
             Row {
                 line: row0 + i + 1,

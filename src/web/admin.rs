@@ -309,8 +309,9 @@ fn kind_of(s: &str) -> Result<Kind, AppError> {
     match s {
         "units" => Ok(Kind::Units),
         "employees" => Ok(Kind::Employees),
+        "absence" => Ok(Kind::Absence),
         _ => Err(AppError::BadRequest(
-            "choose what the file holds: units or employees".into(),
+            "choose what the file holds: units, employees or absence".into(),
         )),
     }
 }

@@ -10,6 +10,7 @@ mod cli;
 mod config;
 mod db_layer;
 mod demo;
+mod import_absence;
 mod import_employees;
 mod import_units;
 pub mod mail;

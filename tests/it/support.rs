@@ -276,6 +276,38 @@ pub fn dump(conn: &mut DbConnection) -> String {
         .collect();
     roles.sort();
     let runs: i64 = import_runs::table.count().get_result(conn).unwrap();
+    use naervaer::db::schema::absence;
+    type AbsenceRow = (
+        String,
+        String,
+        String,
+        String,
+        f64,
+        f64,
+        Option<f64>,
+        Option<f64>,
+        Option<f64>,
+        Option<i32>,
+    );
+    let absence_rows: Vec<AbsenceRow> = absence::table
+        .order((absence::unit_id, absence::period_start))
+        .select((
+            absence::id,
+            absence::unit_id,
+            absence::period_start,
+            absence::period_end,
+            absence::agreed_workdays,
+            absence::lost_workdays,
+            absence::lost_self_certified,
+            absence::lost_doctor_certified,
+            absence::lost_long_term,
+            absence::headcount,
+        ))
+        .load(conn)
+        .unwrap();
+    for a in absence_rows {
+        out += &format!("{a:?}\n");
+    }
     out + &leaders.join("\n") + "\n" + &roles.join("\n") + &format!("\nimport_runs={runs}\n")
 }
 

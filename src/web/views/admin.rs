@@ -114,6 +114,7 @@ pub fn index(
                     select #kind name="kind" {
                         option value="units" { (lang.pick("Enheter", "Einingar", "Units")) }
                         option value="employees" { (lang.pick("Ansatte", "Tilsette", "Employees")) }
+                        option value="absence" { (lang.pick("Sykefravær", "Sjukefråvær", "Sickness absence")) }
                     }
                 }
                 div.field {

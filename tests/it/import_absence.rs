@@ -1,0 +1,119 @@
+//! The absence importer (DATA-FORMATS.md, absence.csv) on both backends:
+//! Norwegian numbers and dates, every rejection rule with line and column
+//! and the database unchanged, replacing a period, XLSX with date cells.
+
+use crate::{assert_rejected_unchanged, both_backends, import_text, UNITS};
+use diesel::prelude::*;
+use naervaer::db::schema::{absence, units};
+use naervaer::db::DbConnection;
+use naervaer::import::Kind;
+
+const HEAD: &str = "unit_code;period_start;period_end;agreed_workdays;lost_workdays;lost_self_certified;lost_doctor_certified\n";
+
+/// (unit code, start, end, agreed, lost, self-certified, doctor-certified)
+type Stored = (String, String, String, f64, f64, Option<f64>, Option<f64>);
+
+fn rows(c: &mut DbConnection) -> Vec<Stored> {
+    absence::table
+        .inner_join(units::table)
+        .order((units::code, absence::period_start))
+        .select((
+            units::code,
+            absence::period_start,
+            absence::period_end,
+            absence::agreed_workdays,
+            absence::lost_workdays,
+            absence::lost_self_certified,
+            absence::lost_doctor_certified,
+        ))
+        .load(c)
+        .unwrap()
+}
+
+fn with_units(t: &crate::support::TestDb) -> DbConnection {
+    let mut c = t.conn();
+    import_text(&mut c, Kind::Units, UNITS, false).unwrap();
+    c
+}
+
+both_backends! {
+    fn norwegian_numbers_dates_and_headers_import(t) {
+        let mut c = with_units(&t);
+        let file = "enhetskode;fra;til;avtalte_dagsverk;tapte_dagsverk;egenmeldt;legemeldt;langtid;antall_ansatte\n\
+            1110;01.01.2025;31.03.2025;1 210,0;131,5;18,0;113,5;60;14\n\
+            1110;2025-04-01;2025-06-30;1\u{a0}190,5;99.25;;;;\n\
+            1200;01.01.2025;31.03.2025;640;12;12;0,5;;\n";
+        let o = import_text(&mut c, Kind::Absence, file, false).unwrap();
+        assert_eq!(o.diff.added.len(), 3);
+        assert_eq!(rows(&mut c), vec![
+            ("1110".into(), "2025-01-01".into(), "2025-03-31".into(), 1210.0, 131.5, Some(18.0), Some(113.5)),
+            ("1110".into(), "2025-04-01".into(), "2025-06-30".into(), 1190.5, 99.25, None, None),
+            ("1200".into(), "2025-01-01".into(), "2025-03-31".into(), 640.0, 12.0, Some(12.0), Some(0.5)),
+        ]);
+    }
+
+    fn importing_the_same_period_again_replaces_it_and_says_so(t) {
+        let mut c = with_units(&t);
+        import_text(&mut c, Kind::Absence, &format!("{HEAD}1110;01.01.2025;31.03.2025;1000;100;50;50\n"), false).unwrap();
+        let o = import_text(&mut c, Kind::Absence, &format!("{HEAD}1110;2025-01-01;2025-03-31;1000;80;40;40\n1110;01.04.2025;30.06.2025;1000;70;35;35\n"), false).unwrap();
+        assert_eq!(o.diff.changed.len(), 1);
+        assert_eq!(o.diff.changed[0].key, "1110 2025-01-01–2025-03-31");
+        assert!(o.diff.render(naervaer::lang::Lang::Nb).contains("replaced"));
+        assert_eq!(o.diff.added, ["1110 2025-04-01–2025-06-30"]);
+        let r = rows(&mut c);
+        assert_eq!(r.len(), 2);
+        assert_eq!(r[0].4, 80.0);
+    }
+
+    fn every_rejection_rule_names_line_and_column_and_changes_nothing(t) {
+        let mut c = with_units(&t);
+        import_text(&mut c, Kind::Absence, &format!("{HEAD}1110;01.01.2025;31.03.2025;1000;100;50;50\n"), false).unwrap();
+        let cases: Vec<(String, Vec<&str>)> = vec![
+            (format!("{HEAD}1110;01.04.2025;30.06.2025;-5;1;;\n"),
+                vec!["linje 2, kolonne 4 (agreed_workdays): «-5» er negativt"]),
+            (format!("{HEAD}1110;01.04.2025;30.06.2025;100;120;;\n"),
+                vec!["linje 2, kolonne 5 (lost_workdays): tapte dagsverk er flere enn avtalte dagsverk"]),
+            (format!("{HEAD}1110;01.04.2025;30.06.2025;100;10;6;4,6\n"),
+                vec!["linje 2, kolonne 7 (lost_doctor_certified): egenmeldt, legemeldt eller langtid er til sammen mer enn tapte dagsverk (utover 0,5 i avrunding)"]),
+            (format!("{HEAD}1110;30.06.2025;01.04.2025;100;10;;\n"),
+                vec!["linje 2, kolonne 3 (period_end): perioden slutter før den begynner"]),
+            (format!("{HEAD}1110;01.04.2025;30.06.2025;100;10;;\n1110;01.06.2025;30.09.2025;100;10;;\n"),
+                vec!["linje 3: perioden for enhet «1110» overlapper perioden på linje 2"]),
+            (format!("{HEAD}1110;01.03.2025;31.05.2025;100;10;;\n"),
+                vec!["linje 2: perioden for enhet «1110» overlapper den importerte perioden 2025-01-01–2025-03-31 (bare nøyaktig samme periode kan erstattes)"]),
+            (format!("{HEAD}9999;01.04.2025;30.06.2025;100;10;;\n"),
+                vec!["linje 2, kolonne 1 (unit_code): enheten «9999» finnes ikke; importer enhetene først"]),
+            (format!("{HEAD}1110;01.04.2025;30.06.2025;1.210,5;10;;\n"),
+                vec!["linje 2, kolonne 4 (agreed_workdays): «1.210,5» er ikke et tall (eksempel: 1 210,5)"]),
+            (format!("{HEAD}1110;31.02.2025;30.06.2025;100;10;;\n"),
+                vec!["linje 2, kolonne 2 (period_start): «31.02.2025» er ikke en dato (01.01.2025 eller 2025-01-01)"]),
+            (format!("{HEAD}1110;01.04.2025;30.06.2025;;10;;\n"),
+                vec!["linje 2, kolonne 4 (agreed_workdays): verdi mangler"]),
+            ("unit_code;period_start;period_end;lost_workdays\n1110;01.04.2025;30.06.2025;10\n".into(),
+                vec!["linje 1: kolonnen mangler i overskriftslinja: «agreed_workdays» / «avtalte_dagsverk»"]),
+        ];
+        for (file, expected) in &cases {
+            assert_rejected_unchanged(&mut c, Kind::Absence, file, expected);
+        }
+        // Within the rounding allowance it passes.
+        import_text(&mut c, Kind::Absence, &format!("{HEAD}1110;01.04.2025;30.06.2025;100;10;6;4,5\n"), false).unwrap();
+    }
+
+    fn an_xlsx_file_with_date_and_number_cells_imports(t) {
+        let mut c = with_units(&t);
+        let mut book = rust_xlsxwriter::Workbook::new();
+        let sheet = book.add_worksheet();
+        let date_fmt = rust_xlsxwriter::Format::new().set_num_format("dd.mm.yyyy");
+        for (i, h) in ["enhetskode", "fra", "til", "avtalte_dagsverk", "tapte_dagsverk"].iter().enumerate() {
+            sheet.write_string(0, i as u16, *h).unwrap();
+        }
+        sheet.write_number(1, 0, 1110.0).unwrap();
+        sheet.write_datetime_with_format(1, 1, rust_xlsxwriter::ExcelDateTime::from_ymd(2025, 1, 1).unwrap(), &date_fmt).unwrap();
+        sheet.write_datetime_with_format(1, 2, rust_xlsxwriter::ExcelDateTime::from_ymd(2025, 3, 31).unwrap(), &date_fmt).unwrap();
+        sheet.write_number(1, 3, 1210.5).unwrap();
+        sheet.write_number(1, 4, 131.5).unwrap();
+        let bytes = book.save_to_buffer().unwrap();
+        naervaer::import::import(&mut c, Kind::Absence, "fravaer.xlsx", &bytes, false).unwrap();
+        assert_eq!(rows(&mut c), vec![("1110".into(), "2025-01-01".into(), "2025-03-31".into(), 1210.5, 131.5, None, None)]);
+    }
+}
