@@ -113,3 +113,125 @@ fn option_counts_keep_dont_know_apart_and_skip_unanswered() {
     ];
     assert_eq!(option_counts(&answers), [1, 1, 0, 0, 0, 2]);
 }
+
+mod correlation {
+    //! Correlation statistics against SciPy, statsmodels and pingouin
+    //! (tests/fixtures/make_correlation.py wrote correlation.json).
+
+    use naervaer::stats::correlation::*;
+    use naervaer::stats::scores::cronbach_alpha;
+    use serde_json::Value;
+
+    fn fixtures() -> Value {
+        serde_json::from_str(include_str!("../fixtures/correlation.json")).unwrap()
+    }
+
+    fn v(x: &Value) -> Vec<f64> {
+        x.as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a.as_f64().unwrap())
+            .collect()
+    }
+
+    fn close(a: f64, b: &Value, what: &str) {
+        let b = b.as_f64().unwrap();
+        assert!((a - b).abs() <= 1e-9, "{what}: {a} vs reference {b}");
+    }
+
+    #[test]
+    fn pearson_fisher_interval_p_spearman_weighted_and_within_area_match() {
+        let f = fixtures();
+        let cases = f["cases"].as_array().unwrap();
+        assert!(cases.iter().any(|c| c["x"].as_array().unwrap().len() == 10));
+        for (i, c) in cases.iter().enumerate() {
+            let (x, y, w) = (v(&c["x"]), v(&c["y"]), v(&c["w"]));
+            let area: Vec<usize> = c["area"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|a| a.as_u64().unwrap() as usize)
+                .collect();
+            let p = pearson(&x, &y).unwrap();
+            close(p.r, &c["pearson"]["r"], &format!("{i} pearson r"));
+            close(p.p, &c["pearson"]["p"], &format!("{i} pearson p"));
+            close(p.low, &c["pearson"]["low"], &format!("{i} fisher low"));
+            close(p.high, &c["pearson"]["high"], &format!("{i} fisher high"));
+            let s = spearman(&x, &y).unwrap();
+            close(s.r, &c["spearman"]["r"], &format!("{i} spearman r"));
+            close(s.p, &c["spearman"]["p"], &format!("{i} spearman p"));
+            close(
+                weighted_pearson_r(&x, &y, &w).unwrap(),
+                &c["weighted_r"],
+                &format!("{i} weighted"),
+            );
+            let wa = within_area(&x, &y, &area).unwrap();
+            close(wa.r, &c["within"]["r"], &format!("{i} within r"));
+            close(wa.p, &c["within"]["p"], &format!("{i} within p"));
+            close(wa.low, &c["within"]["low"], &format!("{i} within low"));
+            close(wa.high, &c["within"]["high"], &format!("{i} within high"));
+            // pingouin prints its interval to two decimals.
+            let ci2 = v(&c["within"]["ci2"]);
+            assert!(
+                (wa.low - ci2[0]).abs() <= 0.005 + 1e-12
+                    && (wa.high - ci2[1]).abs() <= 0.005 + 1e-12,
+                "{i}: {wa:?} vs {ci2:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_constant_column_or_too_few_groups_gives_no_coefficient() {
+        let f = fixtures();
+        let (x, y) = (v(&f["constant"]["x"]), v(&f["constant"]["y"]));
+        assert_eq!(pearson(&x, &y), Err(NoCoefficient::Constant));
+        assert_eq!(spearman(&x, &y), Err(NoCoefficient::Constant));
+        assert_eq!(weighted_pearson_r(&x, &y, &[1.0; 10]), None);
+        assert_eq!(
+            pearson(&[1.0, 2.0, 3.0], &[2.0, 1.0, 3.0]),
+            Err(NoCoefficient::TooFew)
+        );
+    }
+
+    #[test]
+    fn benjamini_hochberg_matches_statsmodels() {
+        let f = fixtures();
+        let q = benjamini_hochberg(&v(&f["bh"]["p"]));
+        for (i, (a, b)) in q.iter().zip(f["bh"]["q"].as_array().unwrap()).enumerate() {
+            close(*a, b, &format!("q[{i}]"));
+        }
+    }
+
+    #[test]
+    fn quartile_contrast_icc_and_alpha_match() {
+        let f = fixtures();
+        for c in f["contrasts"].as_array().unwrap() {
+            let q = quartile_contrast(&v(&c["score"]), &v(&c["lost"]), &v(&c["agreed"])).unwrap();
+            assert_eq!(q.groups as u64, c["groups"].as_u64().unwrap());
+            close(q.low_rate, &c["low_rate"], "low");
+            close(q.high_rate, &c["high_rate"], "high");
+            close(q.difference, &c["difference"], "difference");
+            close(q.ratio.unwrap(), &c["ratio"], "ratio");
+        }
+        for c in f["icc"].as_array().unwrap() {
+            let groups: Vec<Vec<f64>> = c["groups"].as_array().unwrap().iter().map(v).collect();
+            close(icc1(&groups).unwrap(), &c["icc1"], "icc1");
+        }
+        for c in f["alpha"].as_array().unwrap() {
+            let rows: Vec<Vec<f64>> = c["rows"].as_array().unwrap().iter().map(v).collect();
+            close(cronbach_alpha(&rows).unwrap(), &c["alpha"], "alpha");
+        }
+    }
+
+    #[test]
+    fn ties_share_their_mean_rank_and_strength_has_words() {
+        assert_eq!(
+            average_ranks(&[3.0, 1.0, 3.0, 2.0, 3.0]),
+            vec![4.0, 1.0, 4.0, 2.0, 4.0]
+        );
+        assert_eq!(strength(-0.05), Strength::Negligible);
+        assert_eq!(strength(0.29), Strength::Weak);
+        assert_eq!(strength(-0.3), Strength::Moderate);
+        assert_eq!(strength(0.5), Strength::Strong);
+    }
+}
