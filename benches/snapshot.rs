@@ -168,6 +168,39 @@ fn main() {
     let loaded: snapshot::Snapshot = serde_json::from_str(&body).unwrap();
     let parse = t.elapsed().as_secs_f64();
     assert_eq!(loaded.groups.len(), s.groups.len());
+    // The AMU analysis: one absence row per unit for the 12 months up to
+    // the closing day, then the analysis at the default level.
+    let (from, to) = naervaer::analysis::Window::Before.dates(closed.closes_on_date());
+    let mut csv = String::from("unit_code;period_start;period_end;agreed_workdays;lost_workdays\n");
+    for i in 0..n_units {
+        let agreed = rng.gen_range(200.0..4000.0f64).round();
+        let lost = (agreed * rng.gen_range(0.02..0.12f64)).round();
+        csv += &format!("U{i};{from};{to};{agreed};{lost}\n");
+    }
+    import::import(
+        &mut conn,
+        import::Kind::Absence,
+        "a.csv",
+        csv.as_bytes(),
+        false,
+    )
+    .unwrap();
+    let t = Instant::now();
+    let a = naervaer::analysis::run(
+        &mut conn,
+        &round.id,
+        naervaer::analysis::Window::Before,
+        None,
+        naervaer::lang::Lang::Nb,
+    )
+    .unwrap();
+    println!(
+        "analysis: {:.0} ms at level {} ({} reporting groups, {} factors)",
+        t.elapsed().as_secs_f64() * 1000.0,
+        a.level,
+        a.groups.len(),
+        a.factors.len()
+    );
     println!(
         "close (rewrite {answered} responses + snapshot + compaction): {close:.2} s; snapshot alone: {build:.2} s; \
          {} groups, {shown} shown; stored {:.1} MB, parsed in {:.0} ms",

@@ -268,6 +268,8 @@ pub const RESPONSE_RATE: f64 = 0.7;
 pub struct DemoRounds {
     pub closed_round: String,
     pub closed_responses: usize,
+    /// Monthly absence rows imported (24 months per unit with people).
+    pub absence_rows: usize,
     pub open_round: String,
     pub open_invited: usize,
 }
@@ -380,6 +382,7 @@ pub fn seed_rounds(
         last = (closed.id, responses);
     }
     let (closed_id, responses) = last;
+    let absence_rows = seed_absence(conn, &unit_shift, &mut rng)?;
 
     let open = rounds::create(
         conn,
@@ -397,9 +400,118 @@ pub fn seed_rounds(
     Ok(DemoRounds {
         closed_round: closed_id,
         closed_responses: responses,
+        absence_rows,
         open_round: open.id,
         open_invited: summary.invited,
     })
+}
+
+/// The factors whose unit climate drives the demo's absence; the others
+/// do not, so the AMU analysis has a true story to tell.
+pub const ABSENCE_DRIVERS: [&str; 3] = [
+    "mestringsklima",
+    "rolleklarhet",
+    "mestringsorientert_ledelse",
+];
+
+/// 24 months of absence per unit with people, through the real importer:
+/// a base rate per service area (the work itself differs), plus an effect
+/// of the unit's climate on [`ABSENCE_DRIVERS`] only, plus noise.
+fn seed_absence(
+    conn: &mut DbConnection,
+    unit_shift: &std::collections::HashMap<(String, String), f64>,
+    rng: &mut ChaCha8Rng,
+) -> Result<usize, crate::AppError> {
+    use crate::db::schema::units;
+    use chrono::Datelike;
+    use diesel::prelude::*;
+    let ids: std::collections::HashMap<String, String> = units::table
+        .select((units::code, units::id))
+        .load::<(String, String)>(conn)?
+        .into_iter()
+        .collect();
+    let today = crate::rounds::today();
+    let first_of_month =
+        |y: i32, m: u32| chrono::NaiveDate::from_ymd_opt(y, m, 1).expect("a month");
+    // The 24 whole months before this one.
+    let mut months = Vec::new();
+    let (mut y, mut m) = (today.year(), today.month());
+    for _ in 0..24 {
+        if m == 1 {
+            y -= 1;
+            m = 12;
+        } else {
+            m -= 1;
+        }
+        months.push(first_of_month(y, m));
+    }
+    months.reverse();
+    let mut csv = String::from(
+        "enhetskode;fra;til;avtalte_dagsverk;tapte_dagsverk;egenmeldt;legemeldt;langtid;antall_ansatte\n",
+    );
+    let mut rows = 0;
+    for (code, _, _, people) in UNITS.iter().filter(|u| u.3 > 0) {
+        let area_base = match &code[..2] {
+            "11" => 7.0,
+            "12" => 6.2,
+            "13" => 5.8,
+            _ => 5.0,
+        };
+        let id = &ids[*code];
+        let climate: f64 = ABSENCE_DRIVERS
+            .iter()
+            .map(|f| {
+                unit_shift
+                    .get(&(id.clone(), format!("10-faktor.{f}")))
+                    .copied()
+                    .unwrap_or(0.0)
+            })
+            .sum::<f64>()
+            / ABSENCE_DRIVERS.len() as f64;
+        let unit_rate = (area_base - 7.0 * climate + rng.gen_range(-0.4..0.4)).max(1.0);
+        for start in &months {
+            let next = if start.month() == 12 {
+                first_of_month(start.year() + 1, 1)
+            } else {
+                first_of_month(start.year(), start.month() + 1)
+            };
+            let end = next - chrono::Duration::days(1);
+            let season = 1.0
+                + 0.25 * ((f64::from(start.month()) - 1.0) / 12.0 * std::f64::consts::TAU).cos();
+            let agreed = *people as f64 * 21.0;
+            let lost = (agreed * unit_rate * season / 100.0 * rng.gen_range(0.8..1.2)).min(agreed);
+            let lost = (lost * 2.0).round() / 2.0;
+            let own = (lost * 0.2 * 2.0).round() / 2.0;
+            let long = (lost * 0.5 * 2.0).round() / 2.0;
+            let _ = writeln!(
+                csv,
+                "{code};{};{};{};{};{};{};{};{people}",
+                start.format("%d.%m.%Y"),
+                end.format("%d.%m.%Y"),
+                format!("{agreed:.1}").replace('.', ","),
+                format!("{lost:.1}").replace('.', ","),
+                format!("{own:.1}").replace('.', ","),
+                format!("{:.1}", lost - own).replace('.', ","),
+                format!("{long:.1}").replace('.', ","),
+            );
+            rows += 1;
+        }
+    }
+    crate::import::import(
+        conn,
+        crate::import::Kind::Absence,
+        "fravaer.csv",
+        csv.as_bytes(),
+        false,
+    )
+    .map_err(|e| match e {
+        crate::import::ImportError::App(e) => e,
+        crate::import::ImportError::Rejected(issues) => crate::AppError::Damaged(format!(
+            "demo absence rejected: {}",
+            issues[0].render(crate::lang::Lang::En)
+        )),
+    })?;
+    Ok(rows)
 }
 
 /// The people the demo prints sign-in links for: the leader of Oppvekst

@@ -20,6 +20,7 @@
 //! - [`web`]: the actix-web service, route map and maud views;
 //! - [`demo`]: the synthetic demo municipality.
 
+pub mod analysis;
 pub mod auth;
 pub mod config;
 pub mod db;

@@ -52,6 +52,24 @@ enum Command {
     Send,
     /// Print a new random secret key for NAERVAER_SECRET_KEY.
     Secret,
+    /// How a closed round's factors go together with sickness absence: the
+    /// AMU analysis and risk summary.
+    Analyse {
+        /// The round (id or unambiguous prefix).
+        #[arg(long)]
+        round: String,
+        /// before (the 12 months up to closing), after (the 12 months
+        /// after), or FROM..TO (YYYY-MM-DD..YYYY-MM-DD).
+        #[arg(long, default_value = "before")]
+        window: String,
+        /// Depth of the reporting groups (0 = the root); default: just
+        /// above the deepest groups shown.
+        #[arg(long)]
+        level: Option<u32>,
+        /// text, json or csv.
+        #[arg(long, default_value = "text")]
+        format: String,
+    },
     /// Create a fresh SQLite database with a demo municipality and serve it.
     Demo {
         /// The demo database file; it is deleted and created anew.
@@ -181,6 +199,12 @@ fn main() -> ExitCode {
             run_import(&settings, kind, &file, dry_run)
         }
         Command::Demo { db, bind, check } => run_demo(settings, &db, bind, check),
+        Command::Analyse {
+            round,
+            window,
+            level,
+            format,
+        } => run_analyse(&settings, &round, &window, level, &format),
         Command::Round { what } => round_command(&settings, what),
         Command::Send => send(&settings),
         Command::Survey { .. } | Command::Secret => unreachable!("handled above"),
@@ -529,6 +553,41 @@ fn survey_check(files: &[PathBuf]) -> ExitCode {
     }
 }
 
+fn run_analyse(
+    settings: &Settings,
+    round: &str,
+    window: &str,
+    level: Option<u32>,
+    format: &str,
+) -> Result<ExitCode, AppError> {
+    let window = naervaer::analysis::Window::parse(window)?;
+    let mut conn = db::connect(settings.database_url.expose())?;
+    db::run_migrations(&mut conn)?;
+    let round = naervaer::rounds::Round::find_by_prefix(&mut conn, round)?;
+    let lang = settings.lang;
+    let a = naervaer::analysis::run(&mut conn, &round.id, window, level, lang)?;
+    match format {
+        "json" => println!(
+            "{}",
+            serde_json::to_string_pretty(&a).map_err(|e| AppError::Damaged(e.to_string()))?
+        ),
+        "csv" => print!(
+            "{}",
+            String::from_utf8_lossy(&naervaer::analysis::to_csv(&a)?)
+        ),
+        "text" => {
+            println!("{}\n", a.summary.text);
+            print!("{}", naervaer::analysis::table(&a, lang));
+        }
+        other => {
+            return Err(AppError::BadRequest(format!(
+                "--format {other}: use text, json or csv"
+            )))
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 fn run_demo(
     mut settings: Settings,
     db_path: &Path,
@@ -607,6 +666,12 @@ fn run_demo(
     println!(
         "Closed round: {} responses. Open round: {} invited.",
         rounds.closed_responses, rounds.open_invited
+    );
+    println!(
+        "Absence: {} monthly rows (24 months); try `naervaer analyse --round {}` with NAERVAER_DATABASE_URL=sqlite://{}",
+        rounds.absence_rows,
+        &rounds.closed_round[..8],
+        db_path.display()
     );
     println!(
         "Invitation e-mails: {} .eml files in {}",

@@ -181,6 +181,67 @@ fn the_demo_check_seeds_serves_and_answers_healthz() {
         .output()
         .unwrap();
     assert!(String::from_utf8_lossy(&again.stdout).contains("800 employees"));
+
+    // The demo's absence tells its planted story through `naervaer analyse`.
+    let again = String::from_utf8_lossy(&again.stdout).to_string();
+    assert!(
+        again.contains("Absence: 984 monthly rows (24 months)"),
+        "{again}"
+    );
+    let prefix = again
+        .split("analyse --round ")
+        .nth(1)
+        .unwrap()
+        .split(['`', ' '])
+        .next()
+        .unwrap()
+        .to_string();
+    let analyse = |args: &[&str]| {
+        Command::new(naervaer_bin())
+            .args(["analyse", "--round", &prefix])
+            .args(args)
+            .env("NAERVAER_DATABASE_URL", "sqlite://naervaer-demo.db")
+            .current_dir(dir.path())
+            .output()
+            .unwrap()
+    };
+    let text = analyse(&[]);
+    let text_out = String::from_utf8_lossy(&text.stdout);
+    assert!(
+        text.status.success(),
+        "{text_out}{}",
+        String::from_utf8_lossy(&text.stderr)
+    );
+    assert!(
+        text_out.contains("Husk: dette er sammenhenger mellom enheter, ikke årsaker."),
+        "{text_out}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_slice(&analyse(&["--format", "json"]).stdout).unwrap();
+    let ranked = json["summary"]["ranked"].as_array().unwrap();
+    let top3: Vec<&str> = ranked
+        .iter()
+        .take(3)
+        .map(|r| {
+            json["factors"][r["factor"].as_u64().unwrap() as usize]["key"]
+                .as_str()
+                .unwrap()
+        })
+        .collect();
+    assert!(
+        top3.iter()
+            .filter(|k| naervaer::demo::ABSENCE_DRIVERS.contains(k))
+            .count()
+            >= 2,
+        "the planted drivers lead the ranking: {top3:?}"
+    );
+    let csv = String::from_utf8_lossy(&analyse(&["--format", "csv", "--window", "after"]).stdout)
+        .to_string();
+    assert!(csv.starts_with("factor,groups,r,"), "{csv}");
+    let bad = analyse(&["--window", "last-year"]);
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr)
+        .contains("use before, after or YYYY-MM-DD..YYYY-MM-DD"));
 }
 
 /// `serve` logs requests without the secret part of the URL and stops

@@ -3,6 +3,7 @@
 
 mod support;
 
+mod analysis;
 mod anonymity;
 mod answering;
 mod browser;

@@ -1,0 +1,659 @@
+//! The AMU analysis (STATISTICS.md "Absence", "Correlation", "Risk
+//! summary"): sickness absence summed up the same unit tree as a round's
+//! snapshot, protected by the same anonymity engine (ANONYMITY.md §6), and
+//! correlated with the snapshot's released factor scores across reporting
+//! groups. [`compute`] is pure; [`run`] reads the database.
+
+pub mod summary;
+
+use crate::db::schema::{absence, employees, units};
+use crate::db::DbConnection;
+use crate::lang::Lang;
+use crate::rounds::Round;
+use crate::snapshot::anonymity::{release, Node};
+use crate::snapshot::Snapshot;
+use crate::stats::correlation::{self, Correlation, NoCoefficient, QuartileContrast};
+use crate::AppError;
+use chrono::{Months, NaiveDate};
+use diesel::prelude::*;
+use serde::Serialize;
+use std::collections::HashMap;
+
+/// With fewer reporting groups the analysis shows no coefficients.
+pub const MIN_GROUPS: usize = 10;
+/// An association counts in the risk summary when q is below this.
+pub const Q_COUNTS: f64 = 0.10;
+/// Within-area r ranks the factors when every area has this many groups.
+pub const MIN_GROUPS_PER_AREA: usize = 3;
+
+/// Which absence the survey is compared with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Window {
+    /// The 12 months ending on the round's closing day (the default).
+    Before,
+    /// The 12 months after it: does the survey predict absence?
+    After,
+    Range(NaiveDate, NaiveDate),
+}
+
+impl Window {
+    /// `before`, `after` or `FROM..TO` (ISO dates).
+    pub fn parse(s: &str) -> Result<Window, AppError> {
+        match s {
+            "before" | "" => Ok(Window::Before),
+            "after" => Ok(Window::After),
+            range => {
+                let bad = || {
+                    AppError::BadRequest(format!(
+                        "window '{range}': use before, after or YYYY-MM-DD..YYYY-MM-DD"
+                    ))
+                };
+                let (a, b) = range.split_once("..").ok_or_else(bad)?;
+                let d =
+                    |x: &str| NaiveDate::parse_from_str(x.trim(), "%Y-%m-%d").map_err(|_| bad());
+                let (a, b) = (d(a)?, d(b)?);
+                if b < a {
+                    return Err(bad());
+                }
+                Ok(Window::Range(a, b))
+            }
+        }
+    }
+
+    /// First and last day, inclusive.
+    pub fn dates(self, closes_on: NaiveDate) -> (NaiveDate, NaiveDate) {
+        let year = Months::new(12);
+        match self {
+            Window::Before => (closes_on - year + chrono::Days::new(1), closes_on),
+            Window::After => (closes_on + chrono::Days::new(1), closes_on + year),
+            Window::Range(a, b) => (a, b),
+        }
+    }
+}
+
+/// Absence sums of one unit's own employees in the window.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct Sums {
+    pub agreed: f64,
+    pub lost: f64,
+    pub self_certified: Option<f64>,
+    pub doctor_certified: Option<f64>,
+    pub long_term: Option<f64>,
+    /// Employees: the largest headcount reported in the window, or the
+    /// unit's active employees when the file has no headcount.
+    pub headcount: u32,
+}
+
+fn add_opt(a: Option<f64>, b: Option<f64>) -> Option<f64> {
+    match (a, b) {
+        (None, None) => None,
+        (x, y) => Some(x.unwrap_or(0.0) + y.unwrap_or(0.0)),
+    }
+}
+
+impl Sums {
+    fn merge(&mut self, o: &Sums) {
+        self.agreed += o.agreed;
+        self.lost += o.lost;
+        self.self_certified = add_opt(self.self_certified, o.self_certified);
+        self.doctor_certified = add_opt(self.doctor_certified, o.doctor_certified);
+        self.long_term = add_opt(self.long_term, o.long_term);
+        self.headcount += o.headcount;
+    }
+    /// Σ lost / Σ agreed × 100; never an average of percentages.
+    pub fn rate(&self) -> Option<f64> {
+        (self.agreed > 0.0).then(|| self.lost / self.agreed * 100.0)
+    }
+}
+
+/// Absence of one snapshot group (a unit's whole subtree); the figures are
+/// None when the anonymity rules hide them.
+#[derive(Debug, Clone, Serialize)]
+pub struct GroupAbsence {
+    pub key: String,
+    pub shown: bool,
+    #[serde(skip)]
+    sums: Sums,
+}
+
+impl GroupAbsence {
+    /// The released sums; None when hidden.
+    pub fn sums(&self) -> Option<&Sums> {
+        self.shown.then_some(&self.sums)
+    }
+}
+
+/// Sums every unit's own absence up the snapshot's tree and lets the
+/// engine decide which groups may show it: a group needs k employees, and
+/// the remainder rule holds for the lost-days sums (they are sums over the
+/// same people). `own` is keyed by the snapshot's group keys.
+pub fn protect(snapshot: &Snapshot, own: &HashMap<String, Sums>, k: u32) -> Vec<GroupAbsence> {
+    let pos: HashMap<&str, usize> = snapshot
+        .groups
+        .iter()
+        .enumerate()
+        .map(|(i, g)| (g.key.as_str(), i))
+        .collect();
+    let parent: Vec<Option<usize>> = snapshot
+        .groups
+        .iter()
+        .map(|g| g.parent.as_deref().map(|p| pos[p]))
+        .collect();
+    let nodes: Vec<Node> = snapshot
+        .groups
+        .iter()
+        .enumerate()
+        .map(|(i, g)| Node {
+            id: g.code.clone(),
+            parent: parent[i],
+            direct: own.get(&g.key).map_or(0, |s| s.headcount),
+        })
+        .collect();
+    let shown = release(&nodes, k)
+        .expect("a snapshot's tree is a tree")
+        .shown;
+    let mut sums: Vec<Sums> = snapshot
+        .groups
+        .iter()
+        .map(|g| own.get(&g.key).copied().unwrap_or_default())
+        .collect();
+    // Parents come before children in a snapshot: add up from the end.
+    for i in (0..sums.len()).rev() {
+        if let Some(p) = parent[i] {
+            let child = sums[i];
+            sums[p].merge(&child);
+        }
+    }
+    snapshot
+        .groups
+        .iter()
+        .zip(shown)
+        .zip(sums)
+        .map(|((g, shown), sums)| GroupAbsence {
+            key: g.key.clone(),
+            shown: shown && sums.agreed > 0.0,
+            sums,
+        })
+        .collect()
+}
+
+/// One reporting group of the analysis: survey results and absence both
+/// shown.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReportingGroup {
+    pub key: String,
+    pub code: String,
+    pub name: String,
+    /// The service area (the level below the root) it belongs to.
+    pub area: String,
+    pub absence_rate: f64,
+    pub agreed: f64,
+    pub lost: f64,
+    /// By factor; None where the factor's figure is hidden.
+    pub scores: Vec<Option<f64>>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct FactorResult {
+    pub survey: String,
+    pub key: String,
+    pub name: String,
+    /// Groups with a score on this factor.
+    pub m: usize,
+    pub pearson: Option<Correlation>,
+    pub weighted_r: Option<f64>,
+    pub spearman: Option<Correlation>,
+    pub within_area: Option<Correlation>,
+    /// Benjamini–Hochberg q across the factors, for the ranking's r.
+    pub q: Option<f64>,
+    pub contrast: Option<QuartileContrast>,
+    pub icc1: Option<f64>,
+    /// Pearson r with the self-certified, doctor-certified and long-term
+    /// rates, where the data has them.
+    pub other_measures: Vec<(String, Option<f64>)>,
+    /// Why there is no coefficient, when there is none.
+    pub missing: Option<&'static str>,
+}
+
+impl FactorResult {
+    /// The correlation the ranking uses: within-area where the analysis
+    /// says so, else the plain r.
+    pub fn ranked(&self, within: bool) -> Option<&Correlation> {
+        if within {
+            self.within_area.as_ref()
+        } else {
+            self.pearson.as_ref()
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Analysis {
+    pub round_id: String,
+    pub round_title: String,
+    pub window_from: NaiveDate,
+    pub window_to: NaiveDate,
+    pub level: u32,
+    pub min_group_size: u32,
+    /// The organisation's absence rate, when shown.
+    pub organisation_rate: Option<f64>,
+    pub groups: Vec<ReportingGroup>,
+    /// Whether within-area r ranks the factors (every area ≥ 3 groups).
+    pub within_used: bool,
+    pub areas: usize,
+    pub factors: Vec<FactorResult>,
+    /// Fewer than [`MIN_GROUPS`] groups: no coefficients, this says why.
+    pub too_few: bool,
+    pub summary: summary::RiskSummary,
+}
+
+/// The default level: just above the deepest groups the snapshot shows.
+pub fn default_level(snapshot: &Snapshot) -> u32 {
+    let deepest = snapshot
+        .groups
+        .iter()
+        .filter(|g| g.figures.is_some())
+        .map(|g| g.depth)
+        .max()
+        .unwrap_or(0);
+    deepest.saturating_sub(1).max(1)
+}
+
+/// Everything of the analysis but reading the database.
+pub struct Input<'a> {
+    pub round: &'a Round,
+    pub snapshot: &'a Snapshot,
+    pub surveys: &'a [crate::survey::Survey],
+    pub own: &'a HashMap<String, Sums>,
+    pub window: (NaiveDate, NaiveDate),
+    pub level: Option<u32>,
+    pub lang: Lang,
+}
+
+pub fn compute(input: &Input) -> Analysis {
+    let s = input.snapshot;
+    let k = s.k;
+    let absence = protect(s, input.own, k);
+    let level = input.level.unwrap_or_else(|| default_level(s));
+    let by_key: HashMap<&str, usize> = s
+        .groups
+        .iter()
+        .enumerate()
+        .map(|(i, g)| (g.key.as_str(), i))
+        .collect();
+    let area_of = |key: &str| -> String {
+        let path = s.path(key);
+        path.get(1).map_or(key.to_string(), |g| g.key.clone())
+    };
+    let mut groups = Vec::new();
+    for (i, g) in s.groups.iter().enumerate() {
+        if g.depth != level {
+            continue;
+        }
+        let (Some(fig), Some(abs)) = (&g.figures, absence[i].sums()) else {
+            continue;
+        };
+        let Some(rate) = abs.rate() else { continue };
+        groups.push(ReportingGroup {
+            key: g.key.clone(),
+            code: g.code.clone(),
+            name: crate::results::group_name(g, input.lang),
+            area: area_of(&g.key),
+            absence_rate: rate,
+            agreed: abs.agreed,
+            lost: abs.lost,
+            scores: fig
+                .factors
+                .iter()
+                .map(|f| f.as_ref().map(|x| x.mean))
+                .collect(),
+        });
+    }
+    groups.sort_by(|a, b| a.code.cmp(&b.code));
+    let mut area_counts: HashMap<&str, usize> = HashMap::new();
+    for g in &groups {
+        *area_counts.entry(g.area.as_str()).or_default() += 1;
+    }
+    let areas = area_counts.len();
+    let within_used = areas >= 2 && area_counts.values().all(|n| *n >= MIN_GROUPS_PER_AREA);
+    let too_few = groups.len() < MIN_GROUPS;
+    let factor_name = |f: &crate::snapshot::FactorRef| {
+        input
+            .surveys
+            .iter()
+            .find(|x| x.id == f.survey)
+            .and_then(|x| x.factors.iter().find(|y| y.key == f.key))
+            .map_or(f.key.clone(), |y| y.name.get(input.lang).to_string())
+    };
+    let mut factors: Vec<FactorResult> = s
+        .factors
+        .iter()
+        .enumerate()
+        .map(|(fi, f)| {
+            let rows: Vec<&ReportingGroup> =
+                groups.iter().filter(|g| g.scores[fi].is_some()).collect();
+            let x: Vec<f64> = rows
+                .iter()
+                .map(|g| g.scores[fi].unwrap_or_default())
+                .collect();
+            let y: Vec<f64> = rows.iter().map(|g| g.absence_rate).collect();
+            let w: Vec<f64> = rows.iter().map(|g| g.agreed).collect();
+            let area_ids: Vec<usize> = {
+                let mut names: Vec<&str> = rows.iter().map(|g| g.area.as_str()).collect();
+                names.sort_unstable();
+                names.dedup();
+                rows.iter()
+                    .map(|g| names.binary_search(&g.area.as_str()).unwrap_or(0))
+                    .collect()
+            };
+            let m = rows.len();
+            let mut out = FactorResult {
+                survey: f.survey.clone(),
+                key: f.key.clone(),
+                name: factor_name(f),
+                m,
+                pearson: None,
+                weighted_r: None,
+                spearman: None,
+                within_area: None,
+                q: None,
+                contrast: None,
+                icc1: None,
+                other_measures: Vec::new(),
+                missing: None,
+            };
+            if m < MIN_GROUPS {
+                out.missing = Some("too_few");
+                return out;
+            }
+            match correlation::pearson(&x, &y) {
+                Ok(c) => out.pearson = Some(c),
+                Err(NoCoefficient::Constant) => out.missing = Some("constant"),
+                Err(NoCoefficient::TooFew) => out.missing = Some("too_few"),
+            }
+            out.weighted_r = correlation::weighted_pearson_r(&x, &y, &w);
+            out.spearman = correlation::spearman(&x, &y).ok();
+            out.within_area = correlation::within_area(&x, &y, &area_ids).ok();
+            let lost: Vec<f64> = rows.iter().map(|g| g.lost).collect();
+            out.contrast = correlation::quartile_contrast(&x, &lost, &w);
+            out.icc1 = icc_from_figures(
+                s,
+                &rows
+                    .iter()
+                    .map(|g| by_key[g.key.as_str()])
+                    .collect::<Vec<_>>(),
+                fi,
+            );
+            for (label, pick) in [
+                ("self_certified", 0usize),
+                ("doctor_certified", 1),
+                ("long_term", 2),
+            ] {
+                let ys: Option<Vec<f64>> = rows
+                    .iter()
+                    .map(|g| {
+                        let a = absence[by_key[g.key.as_str()]].sums()?;
+                        let part = [a.self_certified, a.doctor_certified, a.long_term][pick]?;
+                        Some(part / a.agreed * 100.0)
+                    })
+                    .collect();
+                if let Some(ys) = ys {
+                    out.other_measures
+                        .push((label.to_string(), correlation::pearson_r(&x, &ys)));
+                }
+            }
+            out
+        })
+        .collect();
+    // q across the factors, for the r the ranking uses.
+    let ps: Vec<(usize, f64)> = factors
+        .iter()
+        .enumerate()
+        .filter_map(|(i, f)| f.ranked(within_used).map(|c| (i, c.p)))
+        .collect();
+    let qs = correlation::benjamini_hochberg(&ps.iter().map(|x| x.1).collect::<Vec<_>>());
+    for ((i, _), q) in ps.iter().zip(qs) {
+        factors[*i].q = Some(q);
+    }
+    let root = absence
+        .first()
+        .and_then(|a| a.sums())
+        .and_then(|s| s.rate());
+    let mut analysis = Analysis {
+        round_id: input.round.id.clone(),
+        round_title: input.round.title.clone(),
+        window_from: input.window.0,
+        window_to: input.window.1,
+        level,
+        min_group_size: k,
+        organisation_rate: root,
+        groups,
+        within_used,
+        areas,
+        factors,
+        too_few,
+        summary: summary::RiskSummary::default(),
+    };
+    analysis.summary = summary::summarise(&analysis, input.lang);
+    analysis
+}
+
+/// ICC(1) of a factor over the reporting groups, from their released n,
+/// mean and SD (the one-way ANOVA's sums of squares follow from them).
+fn icc_from_figures(s: &Snapshot, groups: &[usize], f: usize) -> Option<f64> {
+    let stats: Vec<(f64, f64, f64)> = groups
+        .iter()
+        .filter_map(|i| {
+            let x = s.groups[*i].figures.as_ref()?.factors[f].as_ref()?;
+            Some((f64::from(x.n), x.mean, x.sd))
+        })
+        .collect();
+    let g = stats.len();
+    let n: f64 = stats.iter().map(|x| x.0).sum();
+    if g < 2 || n <= g as f64 {
+        return None;
+    }
+    let grand = stats.iter().map(|x| x.0 * x.1).sum::<f64>() / n;
+    let ssb: f64 = stats.iter().map(|x| x.0 * (x.1 - grand).powi(2)).sum();
+    let ssw: f64 = stats.iter().map(|x| (x.0 - 1.0) * x.2 * x.2).sum();
+    let msb = ssb / (g - 1) as f64;
+    let msw = ssw / (n - g as f64);
+    let n0 = (n - stats.iter().map(|x| x.0 * x.0).sum::<f64>() / n) / (g - 1) as f64;
+    let denom = msb + (n0 - 1.0) * msw;
+    (denom > 0.0).then(|| (msb - msw) / denom)
+}
+
+/// Each unit's own absence in the window, keyed by unit id.
+pub fn own_absence(
+    conn: &mut DbConnection,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<HashMap<String, Sums>, AppError> {
+    let (f, t) = (
+        from.format("%Y-%m-%d").to_string(),
+        to.format("%Y-%m-%d").to_string(),
+    );
+    type Row = (
+        String,
+        f64,
+        f64,
+        Option<f64>,
+        Option<f64>,
+        Option<f64>,
+        Option<i32>,
+    );
+    let rows: Vec<Row> = absence::table
+        .filter(absence::period_start.ge(&f))
+        .filter(absence::period_end.le(&t))
+        .select((
+            absence::unit_id,
+            absence::agreed_workdays,
+            absence::lost_workdays,
+            absence::lost_self_certified,
+            absence::lost_doctor_certified,
+            absence::lost_long_term,
+            absence::headcount,
+        ))
+        .load(conn)?;
+    let staff: HashMap<String, i64> = employees::table
+        .inner_join(units::table)
+        .filter(employees::active.eq(true))
+        .group_by(units::id)
+        .select((units::id, diesel::dsl::count_star()))
+        .load::<(String, i64)>(conn)?
+        .into_iter()
+        .collect();
+    let mut out: HashMap<String, Sums> = HashMap::new();
+    let mut reported: HashMap<String, u32> = HashMap::new();
+    for (unit, agreed, lost, sc, dc, lt, hc) in rows {
+        let e = out.entry(unit.clone()).or_default();
+        e.agreed += agreed;
+        e.lost += lost;
+        e.self_certified = add_opt(e.self_certified, sc);
+        e.doctor_certified = add_opt(e.doctor_certified, dc);
+        e.long_term = add_opt(e.long_term, lt);
+        if let Some(h) = hc {
+            let r = reported.entry(unit).or_default();
+            *r = (*r).max(h.max(0) as u32);
+        }
+    }
+    for (unit, s) in out.iter_mut() {
+        s.headcount = reported
+            .get(unit)
+            .copied()
+            .unwrap_or_else(|| staff.get(unit).copied().unwrap_or(0) as u32);
+    }
+    Ok(out)
+}
+
+/// The analysis of a closed round, from its snapshot and the absence data.
+pub fn run(
+    conn: &mut DbConnection,
+    round_id: &str,
+    window: Window,
+    level: Option<u32>,
+    lang: Lang,
+) -> Result<Analysis, AppError> {
+    let round = Round::find(conn, round_id)?;
+    let snapshot = crate::snapshot::load(conn, &round.id)?.ok_or_else(|| {
+        AppError::BadRequest(
+            "the round has no results yet: only a closed round can be analysed".into(),
+        )
+    })?;
+    let surveys = round.surveys(conn)?;
+    let (from, to) = window.dates(round.closes_on_date());
+    let own = own_absence(conn, from, to)?;
+    Ok(compute(&Input {
+        round: &round,
+        snapshot: &snapshot,
+        surveys: &surveys,
+        own: &own,
+        window: (from, to),
+        level,
+        lang,
+    }))
+}
+
+const CSV_HEADER: [&str; 16] = [
+    "factor",
+    "groups",
+    "r",
+    "r_low",
+    "r_high",
+    "p",
+    "q",
+    "weighted_r",
+    "spearman_rho",
+    "spearman_p",
+    "within_area_r",
+    "within_area_p",
+    "quartile_low_rate",
+    "quartile_high_rate",
+    "quartile_difference",
+    "icc1",
+];
+
+fn f4(x: Option<f64>) -> String {
+    x.map(|v| format!("{v:.4}")).unwrap_or_default()
+}
+
+/// One row per factor: the analysis as CSV.
+pub fn to_csv(a: &Analysis) -> Result<Vec<u8>, AppError> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let err = |e: csv::Error| AppError::Damaged(e.to_string());
+    w.write_record(CSV_HEADER).map_err(err)?;
+    for f in &a.factors {
+        let p = f.pearson.as_ref();
+        let s = f.spearman.as_ref();
+        let wa = f.within_area.as_ref();
+        let c = f.contrast.as_ref();
+        w.write_record([
+            f.name.clone(),
+            f.m.to_string(),
+            f4(p.map(|x| x.r)),
+            f4(p.map(|x| x.low)),
+            f4(p.map(|x| x.high)),
+            f4(p.map(|x| x.p)),
+            f4(f.q),
+            f4(f.weighted_r),
+            f4(s.map(|x| x.r)),
+            f4(s.map(|x| x.p)),
+            f4(wa.map(|x| x.r)),
+            f4(wa.map(|x| x.p)),
+            f4(c.map(|x| x.low_rate)),
+            f4(c.map(|x| x.high_rate)),
+            f4(c.map(|x| x.difference)),
+            f4(f.icc1),
+        ])
+        .map_err(err)?;
+    }
+    w.into_inner().map_err(|e| AppError::Damaged(e.to_string()))
+}
+
+/// The factors as a fixed-width text table, strongest association first.
+pub fn table(a: &Analysis, lang: Lang) -> String {
+    use std::fmt::Write as _;
+    let n = |x: Option<f64>, p: usize| x.map_or("–".to_string(), |v| summary::num(v, p, lang));
+    let mut t = String::new();
+    let _ = writeln!(
+        t,
+        "{:<38} {:>3} {:>6} {:>15} {:>6} {:>6} {:>6} {:>6} {:>6}",
+        lang.pick("faktor", "faktor", "factor"),
+        "m",
+        "r",
+        "95 % KI",
+        "q",
+        "r_w",
+        "rho",
+        "r_area",
+        "ICC"
+    );
+    let mut order: Vec<&FactorResult> = a.factors.iter().collect();
+    order.sort_by(|x, y| {
+        let r = |f: &FactorResult| f.ranked(a.within_used).map_or(0.0, |c| c.r.abs());
+        r(y).total_cmp(&r(x))
+    });
+    for f in order {
+        let p = f.pearson.as_ref();
+        let ci = p.map_or("–".into(), |c| {
+            format!(
+                "{}; {}",
+                summary::num(c.low, 2, lang),
+                summary::num(c.high, 2, lang)
+            )
+        });
+        let name: String = f.name.chars().take(38).collect();
+        let _ = writeln!(
+            t,
+            "{name:<38} {:>3} {:>6} {ci:>15} {:>6} {:>6} {:>6} {:>6} {:>6}",
+            f.m,
+            n(p.map(|c| c.r), 2),
+            n(f.q, 3),
+            n(f.weighted_r, 2),
+            n(f.spearman.map(|c| c.r), 2),
+            n(f.within_area.map(|c| c.r), 2),
+            n(f.icc1, 2),
+        );
+    }
+    t
+}

@@ -1,0 +1,260 @@
+//! The risk summary for AMU (STATISTICS.md "Risk summary for AMU"):
+//! factors ranked by their association with absence, the groups that need
+//! attention and why, and a plain-language text a committee can paste into
+//! its minutes, with the two caveats every time.
+
+use super::{Analysis, MIN_GROUPS, Q_COUNTS};
+use crate::lang::Lang;
+use crate::stats::correlation::{strength, Strength};
+use serde::Serialize;
+use std::fmt::Write as _;
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct RiskSummary {
+    pub ranked: Vec<RankedFactor>,
+    pub flagged: Vec<Flagged>,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RankedFactor {
+    /// Index into [`Analysis::factors`].
+    pub factor: usize,
+    pub name: String,
+    pub r: f64,
+    pub low: f64,
+    pub high: f64,
+    pub q: f64,
+    /// q < 0.10.
+    pub counts: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Flagged {
+    pub key: String,
+    pub name: String,
+    pub absence_rate: f64,
+    /// The counting, negatively associated factors on which the group is in
+    /// the lowest-scoring quarter.
+    pub factors: Vec<String>,
+}
+
+/// A number as Norwegian texts write it: decimal comma, real minus sign.
+pub fn num(x: f64, places: usize, lang: Lang) -> String {
+    crate::results::decimal(x, places, lang)
+}
+
+/// A percentage with a non-breaking space before the sign.
+pub fn pct(x: f64, lang: Lang) -> String {
+    format!("{}\u{a0}%", num(x, 1, lang))
+}
+
+fn strength_word(s: Strength, lang: Lang) -> &'static str {
+    match s {
+        Strength::Negligible => lang.pick("ubetydelig", "ubetydeleg", "negligible"),
+        Strength::Weak => lang.pick("svak", "svak", "weak"),
+        Strength::Moderate => lang.pick("moderat", "moderat", "moderate"),
+        Strength::Strong => lang.pick("sterk", "sterk", "strong"),
+    }
+}
+
+pub fn summarise(a: &Analysis, lang: Lang) -> RiskSummary {
+    let mut ranked: Vec<RankedFactor> = a
+        .factors
+        .iter()
+        .enumerate()
+        .filter_map(|(i, f)| {
+            let c = f.ranked(a.within_used)?;
+            Some(RankedFactor {
+                factor: i,
+                name: f.name.clone(),
+                r: c.r,
+                low: c.low,
+                high: c.high,
+                q: f.q?,
+                counts: f.q? < Q_COUNTS,
+            })
+        })
+        .collect();
+    ranked.sort_by(|x, y| {
+        y.r.abs()
+            .total_cmp(&x.r.abs())
+            .then(x.factor.cmp(&y.factor))
+    });
+
+    // Flags: absence above the organisation's, and in the lowest-scoring
+    // quarter on a counting factor whose association is negative.
+    let mut flagged: Vec<Flagged> = Vec::new();
+    if let Some(org) = a.organisation_rate {
+        for g in a.groups.iter().filter(|g| g.absence_rate > org) {
+            let mut why = Vec::new();
+            for rf in ranked.iter().filter(|r| r.counts && r.r < 0.0) {
+                let mut scored: Vec<(f64, &str)> = a
+                    .groups
+                    .iter()
+                    .filter_map(|x| Some((x.scores[rf.factor]?, x.code.as_str())))
+                    .collect();
+                scored.sort_by(|p, q| p.0.total_cmp(&q.0).then(p.1.cmp(q.1)));
+                let quarter = scored.len() / 4;
+                if scored[..quarter].iter().any(|(_, code)| *code == g.code) {
+                    why.push(rf.name.clone());
+                }
+            }
+            if !why.is_empty() {
+                flagged.push(Flagged {
+                    key: g.key.clone(),
+                    name: g.name.clone(),
+                    absence_rate: g.absence_rate,
+                    factors: why,
+                });
+            }
+        }
+    }
+    flagged.sort_by(|x, y| {
+        y.factors
+            .len()
+            .cmp(&x.factors.len())
+            .then(y.absence_rate.total_cmp(&x.absence_rate))
+    });
+    let text = text(a, &ranked, &flagged, lang);
+    RiskSummary {
+        ranked,
+        flagged,
+        text,
+    }
+}
+
+fn text(a: &Analysis, ranked: &[RankedFactor], flagged: &[Flagged], l: Lang) -> String {
+    let mut t = String::new();
+    let from = a.window_from.format("%d.%m.%Y");
+    let to = a.window_to.format("%d.%m.%Y");
+    let m = a.groups.len();
+    let _ = write!(
+        t,
+        "{} «{}» {} {from}–{to}: {m} {}",
+        l.pick(
+            "Sammenhengen mellom medarbeiderundersøkelsen",
+            "Samanhengen mellom medarbeidarundersøkinga",
+            "How the employee survey"
+        ),
+        a.round_title,
+        l.pick(
+            "og sykefraværet i perioden",
+            "og sjukefråværet i perioden",
+            "goes together with sickness absence in the period"
+        ),
+        l.pick(
+            "enheter er sammenlignet",
+            "einingar er samanlikna",
+            "units are compared"
+        ),
+    );
+    if let Some(org) = a.organisation_rate {
+        let _ = write!(
+            t,
+            " ({} {})",
+            l.pick(
+                "fraværet i hele organisasjonen var",
+                "fråværet i heile organisasjonen var",
+                "absence in the whole organisation was"
+            ),
+            pct(org, l)
+        );
+    }
+    t.push_str(".\n\n");
+    if a.too_few {
+        let _ = write!(
+            t,
+            "{} {MIN_GROUPS}.",
+            l.pick(
+                "Det er for få enheter med både resultater og fravær til å beregne sammenhenger; det trengs minst",
+                "Det er for få einingar med både resultat og fråvær til å rekne ut samanhengar; det trengst minst",
+                "There are too few units with both results and absence to compute associations; at least this many are needed:"
+            )
+        );
+    } else {
+        let counting: Vec<&RankedFactor> = ranked.iter().filter(|r| r.counts).collect();
+        if counting.is_empty() {
+            t.push_str(l.pick(
+                "Ingen faktor henger sikkert sammen med sykefraværet (q < 0,10 for ingen).",
+                "Ingen faktor heng sikkert saman med sjukefråværet (q < 0,10 for ingen).",
+                "No factor is clearly associated with sickness absence (q < 0.10 for none).",
+            ));
+        } else {
+            t.push_str(l.pick(
+                "Faktorene som henger tydeligst sammen med sykefraværet:",
+                "Faktorane som heng tydelegast saman med sjukefråværet:",
+                "The factors most clearly associated with sickness absence:",
+            ));
+            for r in counting.iter().take(5) {
+                let direction = if r.r < 0.0 {
+                    l.pick(
+                        "lavere skår, høyere fravær",
+                        "lågare skår, høgare fråvær",
+                        "lower score, higher absence",
+                    )
+                } else {
+                    l.pick(
+                        "høyere skår, høyere fravær",
+                        "høgare skår, høgare fråvær",
+                        "higher score, higher absence",
+                    )
+                };
+                let _ = write!(
+                    t,
+                    "\n– {}: {} {} ({direction}; r = {}, 95 % KI {} til {}, q = {})",
+                    r.name,
+                    strength_word(strength(r.r), l),
+                    l.pick("sammenheng", "samanheng", "association"),
+                    num(r.r, 2, l),
+                    num(r.low, 2, l),
+                    num(r.high, 2, l),
+                    num(r.q, 3, l)
+                );
+            }
+            if a.within_used {
+                let _ = write!(
+                    t,
+                    "\n{}",
+                    l.pick(
+                        "Sammenhengene er regnet innenfor tjenesteområdene, så forskjeller i selve arbeidet mellom områdene teller ikke med.",
+                        "Samanhengane er rekna innanfor tenesteområda, så skilnader i sjølve arbeidet mellom områda tel ikkje med.",
+                        "The associations are computed within service areas, so differences in the work itself between areas do not count."
+                    )
+                );
+            }
+        }
+        t.push_str("\n\n");
+        if flagged.is_empty() {
+            t.push_str(l.pick(
+                "Ingen enhet er flagget.",
+                "Inga eining er flagga.",
+                "No unit is flagged.",
+            ));
+        } else {
+            t.push_str(l.pick(
+                "Enheter som bør følges opp (høyere fravær enn organisasjonen og lav skår på en faktor som henger sammen med fravær):",
+                "Einingar som bør følgjast opp (høgare fråvær enn organisasjonen og låg skår på ein faktor som heng saman med fråvær):",
+                "Units that need attention (absence above the organisation's and a low score on a factor associated with absence):",
+            ));
+            for f in flagged {
+                let _ = write!(
+                    t,
+                    "\n– {} ({} {}; {} {})",
+                    f.name,
+                    l.pick("fravær", "fråvær", "absence"),
+                    pct(f.absence_rate, l),
+                    l.pick("lav skår på", "låg skår på", "low score on"),
+                    f.factors.join(", ")
+                );
+            }
+        }
+    }
+    t.push_str("\n\n");
+    t.push_str(l.pick(
+        "Husk: dette er sammenhenger mellom enheter, ikke årsaker. Få enheter gir usikre tall.",
+        "Hugs: dette er samanhengar mellom einingar, ikkje årsaker. Få einingar gir usikre tal.",
+        "Remember: these are associations across units, not causes. Few units make uncertain numbers.",
+    ));
+    t
+}

@@ -1,0 +1,291 @@
+//! The AMU analysis: a planted effect is found, absence is protected by the
+//! engine, and the text follows STATISTICS.md.
+
+use naervaer::analysis::{self, Sums};
+use naervaer::lang::Lang;
+use naervaer::rounds::answer::{answers_json, item_field, Answers};
+use naervaer::snapshot::compute::{compute, Input, RawResponse, TreeUnit};
+use rand::{Rng, SeedableRng};
+use std::collections::HashMap;
+
+const DRIVERS: [&str; 2] = ["rolleklarhet", "mestringsklima"];
+
+fn survey() -> naervaer::survey::Survey {
+    naervaer::survey::load(std::path::Path::new("surveys/10-faktor.toml")).unwrap()
+}
+
+fn round() -> naervaer::rounds::Round {
+    naervaer::rounds::Round {
+        id: "r".into(),
+        title: "Planted".into(),
+        status: "closed".into(),
+        root_unit_id: None,
+        opens_on: "2026-10-01".into(),
+        closes_on: "2026-10-31".into(),
+        min_group_size: 5,
+        created_at: 0,
+        opened_at: None,
+        closed_at: None,
+    }
+}
+
+/// Root, 4 areas, 10 units each with 12 respondents. Every unit has its
+/// own climate on every factor; absence depends on the two DRIVERS only
+/// (plus an area base and noise). Units 0, 4, 8, ... are built to be at
+/// risk: low on both drivers.
+fn planted(
+    seed: u64,
+) -> (
+    naervaer::snapshot::Snapshot,
+    HashMap<String, Sums>,
+    Vec<String>,
+) {
+    let s = survey();
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    let mut units = vec![TreeUnit {
+        key: "root".into(),
+        code: "0".into(),
+        name: "Kommune".into(),
+        parent: None,
+        invited: 0,
+    }];
+    let mut responses = Vec::new();
+    let mut own = HashMap::new();
+    let mut at_risk = Vec::new();
+    for a in 0..4 {
+        units.push(TreeUnit {
+            key: format!("a{a}"),
+            code: format!("{a}"),
+            name: format!("Område {a}"),
+            parent: Some(0),
+            invited: 0,
+        });
+        let area_idx = units.len() - 1;
+        for u in 0..10 {
+            let code = format!("{a}{u:02}");
+            let risky = u % 4 == 0;
+            if risky {
+                at_risk.push(format!("Enhet {code}"));
+            }
+            units.push(TreeUnit {
+                key: code.clone(),
+                code: code.clone(),
+                name: format!("Enhet {code}"),
+                parent: Some(area_idx),
+                invited: 12,
+            });
+            let idx = units.len() - 1;
+            let climate: HashMap<&str, f64> = s
+                .factors
+                .iter()
+                .map(|f| {
+                    let c = if risky && DRIVERS.contains(&f.key.as_str()) {
+                        -0.8
+                    } else {
+                        rng.gen_range(-0.5..0.5)
+                    };
+                    (f.key.as_str(), c)
+                })
+                .collect();
+            for _ in 0..12 {
+                let mut ans = Answers::default();
+                for item in &s.items {
+                    let v = (3.6 + climate[item.factor.as_str()] + rng.gen_range(-0.9..0.9))
+                        .round()
+                        .clamp(1.0, 5.0) as u8;
+                    ans.items.insert(
+                        item_field(&s, &item.key),
+                        if item.reverse { 6 - v } else { v },
+                    );
+                }
+                let (answers, background) = answers_json(std::slice::from_ref(&s), &ans);
+                responses.push(RawResponse {
+                    unit: idx,
+                    answers,
+                    background,
+                });
+            }
+            let rate = 5.0 + 0.5 * a as f64
+                - 2.5 * (climate["rolleklarhet"] + climate["mestringsklima"])
+                + rng.gen_range(-0.3..0.3);
+            let agreed = 12.0 * 230.0;
+            own.insert(
+                code,
+                Sums {
+                    agreed,
+                    lost: agreed * rate / 100.0,
+                    headcount: 12,
+                    ..Sums::default()
+                },
+            );
+        }
+    }
+    let snap = compute(&Input {
+        round_id: "r",
+        k: 5,
+        computed_at: 0,
+        surveys: std::slice::from_ref(&s),
+        units,
+        responses,
+        previous: None,
+    })
+    .unwrap();
+    (snap, own, at_risk)
+}
+
+fn analyse(
+    snap: &naervaer::snapshot::Snapshot,
+    own: &HashMap<String, Sums>,
+    lang: Lang,
+) -> analysis::Analysis {
+    let s = survey();
+    let r = round();
+    analysis::compute(&analysis::Input {
+        round: &r,
+        snapshot: snap,
+        surveys: std::slice::from_ref(&s),
+        own,
+        window: (
+            chrono::NaiveDate::from_ymd_opt(2025, 11, 1).unwrap(),
+            chrono::NaiveDate::from_ymd_opt(2026, 10, 31).unwrap(),
+        ),
+        // The units themselves: the default (just above the deepest shown
+        // groups) would be the four areas here.
+        level: Some(2),
+        lang,
+    })
+}
+
+#[test]
+fn a_planted_effect_is_ranked_first_and_the_units_built_at_risk_are_flagged() {
+    for seed in [1, 2, 3] {
+        let (snap, own, at_risk) = planted(seed);
+        let a = analyse(&snap, &own, Lang::Nb);
+        assert_eq!(a.level, 2);
+        assert_eq!(a.groups.len(), 40);
+        assert!(
+            a.within_used,
+            "four areas of ten groups: within-area r ranks"
+        );
+        let top: Vec<&str> = a
+            .summary
+            .ranked
+            .iter()
+            .take(2)
+            .map(|r| a.factors[r.factor].key.as_str())
+            .collect();
+        assert!(
+            top.contains(&DRIVERS[0]) && top.contains(&DRIVERS[1]),
+            "seed {seed}: {top:?}"
+        );
+        assert!(a.summary.ranked[..2].iter().all(|r| r.counts && r.r < 0.0));
+        let flagged: Vec<&str> = a.summary.flagged.iter().map(|f| f.name.as_str()).collect();
+        let found = at_risk
+            .iter()
+            .filter(|u| flagged.contains(&u.as_str()))
+            .count();
+        assert!(
+            found * 4 >= at_risk.len() * 3,
+            "seed {seed}: {found} of {} at-risk units flagged: {flagged:?}",
+            at_risk.len()
+        );
+        // The text names them, with decimal commas and both caveats.
+        let t = &a.summary.text;
+        assert!(
+            t.contains("Rolleklarhet") && t.contains("Mestringsklima"),
+            "{t}"
+        );
+        assert!(t.contains("r = −0,"), "{t}");
+        assert!(t.contains("\u{a0}%"));
+        assert!(
+            t.contains("ikke årsaker") && t.contains("usikre tall"),
+            "{t}"
+        );
+    }
+}
+
+#[test]
+fn fewer_than_ten_groups_give_an_explanation_instead_of_numbers() {
+    let (snap, mut own, _) = planted(4);
+    // Absence for only nine units.
+    let keep: Vec<String> = own
+        .keys()
+        .filter(|k| k.starts_with('0'))
+        .take(9)
+        .cloned()
+        .collect();
+    own.retain(|k, _| keep.contains(k));
+    let a = analyse(&snap, &own, Lang::Nb);
+    assert!(a.too_few);
+    assert!(a
+        .factors
+        .iter()
+        .all(|f| f.pearson.is_none() && f.q.is_none()));
+    assert!(
+        a.summary.text.contains("for få enheter"),
+        "{}",
+        a.summary.text
+    );
+    let en = analyse(&snap, &own, Lang::En);
+    assert!(
+        en.summary.text.contains("too few units"),
+        "{}",
+        en.summary.text
+    );
+}
+
+#[test]
+fn absence_of_a_unit_below_k_employees_is_never_released() {
+    let (snap, mut own, _) = planted(5);
+    // One unit with four employees: hidden, and its parent's remainder
+    // rule holds for the lost-days sums.
+    own.get_mut("000").unwrap().headcount = 4;
+    let released = analysis::protect(&snap, &own, 5);
+    let small = snap.groups.iter().position(|g| g.code == "000").unwrap();
+    assert!(released[small].sums().is_none());
+    let a = analyse(&snap, &own, Lang::Nb);
+    assert!(a.groups.iter().all(|g| g.code != "000"));
+    // The attacker on lost-days sums: no ±1 combination of up to three
+    // released groups singles out 1 to 4 employees.
+    let shown: Vec<usize> = (0..snap.groups.len())
+        .filter(|i| released[*i].sums().is_some())
+        .collect();
+    let heads: Vec<u32> = snap
+        .groups
+        .iter()
+        .map(|g| own.get(&g.key).map_or(0, |s| s.headcount))
+        .collect();
+    let inside = |g: usize, u: usize| snap.is_within(&snap.groups[u].key, &snap.groups[g].key);
+    let mut tried = 0;
+    for (ai, &a1) in shown.iter().enumerate() {
+        for (bi, &b1) in shown.iter().enumerate().skip(ai) {
+            for &c1 in shown.iter().skip(bi) {
+                for signs in [[1, -1, 0], [1, -1, -1], [1, 0, -1], [1, 1, -1]] {
+                    tried += 1;
+                    let mut isolated = 0;
+                    let mut ok = true;
+                    for (u, head) in heads.iter().enumerate() {
+                        let c = signs[0] * i32::from(inside(a1, u))
+                            + signs[1] * i32::from(b1 != a1 && inside(b1, u))
+                            + signs[2] * i32::from(c1 != b1 && inside(c1, u));
+                        match (*head, c) {
+                            (0, _) | (_, 0) => {}
+                            (h, 1) => isolated += h,
+                            _ => {
+                                ok = false;
+                                break;
+                            }
+                        }
+                    }
+                    if ok {
+                        assert!(
+                            isolated == 0 || isolated >= 5,
+                            "{a1} {b1} {c1} {signs:?}: {isolated}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+    assert!(tried > 10_000);
+}
