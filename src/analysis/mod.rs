@@ -657,3 +657,48 @@ pub fn table(a: &Analysis, lang: Lang) -> String {
     }
     t
 }
+
+/// Absence per service area (the level below the root) for every period
+/// in the data, oldest first: the AMU trend chart. Each period is released
+/// by the engine on its own, so an area below k in a period shows a gap.
+#[derive(Debug, Clone, Serialize)]
+pub struct Trend {
+    pub periods: Vec<(NaiveDate, NaiveDate)>,
+    /// (area name, rate per period)
+    pub areas: Vec<(String, Vec<Option<f64>>)>,
+}
+
+pub fn trend(conn: &mut DbConnection, snapshot: &Snapshot, lang: Lang) -> Result<Trend, AppError> {
+    let periods: Vec<(String, String)> = absence::table
+        .select((absence::period_start, absence::period_end))
+        .distinct()
+        .order((absence::period_start, absence::period_end))
+        .load(conn)?;
+    let parse = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap_or(NaiveDate::MIN);
+    let areas: Vec<usize> = snapshot
+        .groups
+        .iter()
+        .enumerate()
+        .filter(|(_, g)| g.depth == 1)
+        .map(|(i, _)| i)
+        .collect();
+    let mut rates: Vec<Vec<Option<f64>>> = vec![Vec::new(); areas.len()];
+    let mut out_periods = Vec::new();
+    for (s, e) in &periods {
+        let (from, to) = (parse(s), parse(e));
+        let own = own_absence(conn, from, to)?;
+        let released = protect(snapshot, &own, snapshot.k);
+        for (j, &i) in areas.iter().enumerate() {
+            rates[j].push(released[i].sums().and_then(|x| x.rate()));
+        }
+        out_periods.push((from, to));
+    }
+    Ok(Trend {
+        periods: out_periods,
+        areas: areas
+            .iter()
+            .zip(rates)
+            .map(|(&i, r)| (crate::results::group_name(&snapshot.groups[i], lang), r))
+            .collect(),
+    })
+}

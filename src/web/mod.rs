@@ -2,6 +2,7 @@
 //! permission, call the library, and render a view from [`views`].
 
 pub mod admin;
+pub mod amu;
 pub mod auth;
 pub mod logging;
 pub mod ratelimit;
@@ -110,6 +111,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/admin/utsending", web::post().to(admin::send_now))
         .route("/admin/import", web::post().to(admin::import_preview))
         .route("/admin/import/{id}", web::post().to(admin::import_apply))
+        .route("/amu", web::get().to(amu::index))
+        .route("/amu/rapport", web::get().to(amu::report))
+        .route("/amu/csv", web::get().to(amu::csv))
+        .route("/api/v1/rounds/{round}/analysis", web::get().to(amu::api))
         .route("/api/v1/rounds", web::get().to(results::api_rounds))
         .route(
             "/api/v1/rounds/{round}/groups/{group}",

@@ -99,6 +99,7 @@ fn leader_amu_and_admin_pages_have_zero_axe_violations_and_readable_charts() {
     let t = TestDb::new(Backend::Sqlite);
     let mut c = t.conn();
     let f = crate::results::closed_round(&mut c);
+    crate::results::absence_for_the_year(&mut c);
     let server = TestServer::start(&t);
     let base = format!("http://{}", server.addr);
     let link = |c: &mut naervaer::db::DbConnection, id: &str| {

@@ -116,6 +116,31 @@ pub fn closed_round(c: &mut DbConnection) -> Fixture {
     }
 }
 
+/// Twelve monthly absence rows per demo unit with people, ending where the
+/// test round's absence window ends (its closing day).
+pub fn absence_for_the_year(c: &mut DbConnection) {
+    let closes = rounds::today() + chrono::Duration::days(7);
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
+    let mut csv = String::from("unit_code;period_start;period_end;agreed_workdays;lost_workdays\n");
+    for (code, _, _, people) in demo::UNITS.iter().filter(|u| u.3 > 0) {
+        for m in 0..12 {
+            let end = closes - chrono::Duration::days(30 * m);
+            let start = end - chrono::Duration::days(29);
+            let agreed = *people as f64 * 21.0;
+            let lost = (agreed * rng.gen_range(0.02..0.1) * 2.0).round() / 2.0;
+            csv += &format!("{code};{start};{end};{agreed};{lost}\n");
+        }
+    }
+    naervaer::import::import(
+        c,
+        naervaer::import::Kind::Absence,
+        "a.csv",
+        csv.as_bytes(),
+        false,
+    )
+    .unwrap();
+}
+
 /// Signs in through the link, as a browser does: returns the cookie
 /// header value and the session's CSRF token.
 pub fn sign_in(server: &TestServer, c: &mut DbConnection, employee: &str) -> (String, String) {
@@ -233,6 +258,11 @@ both_backends! {
                 [401, 303, 403, 403, 403]),
             ("POST", format!("/tiltak/{item_id}"), "done=true".into(), [401, 303, 403, 403, 403]),
             ("GET", "/tiltak".into(), "".into(), [401, 403, 403, 200, 200]),
+            ("GET", "/amu".into(), "".into(), [401, 403, 403, 200, 200]),
+            ("GET", format!("/amu/rapport?round={r}&window=after"), "".into(), [401, 403, 403, 200, 200]),
+            ("GET", "/amu/csv".into(), "".into(), [401, 403, 403, 200, 200]),
+            ("GET", format!("/api/v1/rounds/{r}/analysis"), "".into(), [401, 403, 403, 200, 200]),
+            ("GET", format!("/api/v1/rounds/{r}/analysis?window=yesterday"), "".into(), [401, 403, 403, 400, 400]),
             ("GET", "/admin".into(), "".into(), [401, 403, 403, 403, 200]),
             ("GET", format!("/admin/runder/{r}"), "".into(), [401, 403, 403, 403, 200]),
             ("GET", format!("/admin/runder/{}/brev", f.open_round), "".into(), [401, 403, 403, 403, 200]),

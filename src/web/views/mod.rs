@@ -2,6 +2,7 @@
 //! value; nothing from a user or a file is ever inserted unescaped.
 
 pub mod admin;
+pub mod amu;
 pub mod auth;
 pub mod letters;
 pub mod results;

@@ -17,6 +17,7 @@ pub fn signed(lang: Lang, title: &str, viewer: &Viewer, path: &str, body: Markup
             ul.langs {
                 li { a href={ "/resultater?lang=" (lang.code()) } { (lang.pick("Resultater", "Resultat", "Results")) } }
                 @if viewer.sees_everything() {
+                    li { a href={ "/amu?lang=" (lang.code()) } { (lang.pick("AMU", "AMU", "AMU")) } }
                     li { a href={ "/tiltak?lang=" (lang.code()) } { (lang.pick("Tiltak", "Tiltak", "Actions")) } }
                 }
                 @if viewer.admin {
