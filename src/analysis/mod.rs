@@ -245,6 +245,20 @@ pub struct Analysis {
     /// Fewer than [`MIN_GROUPS`] groups: no coefficients, this says why.
     pub too_few: bool,
     pub summary: summary::RiskSummary,
+    /// The same analysis of the previous round of the questionnaire (its
+    /// own window and default level), for comparison; None when there is
+    /// none.
+    pub previous: Option<Previous>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Previous {
+    pub round_id: String,
+    pub round_title: String,
+    pub groups: usize,
+    /// The ranking's r per factor, in the order of [`Analysis::factors`]
+    /// (matched by questionnaire and factor key).
+    pub r: Vec<Option<f64>>,
 }
 
 /// The default level: just above the deepest groups the snapshot shows.
@@ -433,6 +447,7 @@ pub fn compute(input: &Input) -> Analysis {
         factors,
         too_few,
         summary: summary::RiskSummary::default(),
+        previous: None,
     };
     analysis.summary = summary::summarise(&analysis, input.lang);
     analysis
@@ -543,7 +558,7 @@ pub fn run(
     let surveys = round.surveys(conn)?;
     let (from, to) = window.dates(round.closes_on_date());
     let own = own_absence(conn, from, to)?;
-    Ok(compute(&Input {
+    let mut analysis = compute(&Input {
         round: &round,
         snapshot: &snapshot,
         surveys: &surveys,
@@ -551,7 +566,114 @@ pub fn run(
         window: (from, to),
         level,
         lang,
+    });
+    if let Some(prev_id) = &snapshot.previous_round {
+        let prev_round = Round::find(conn, prev_id)?;
+        if let Some(prev_snap) = crate::snapshot::load(conn, prev_id)? {
+            let prev_surveys = prev_round.surveys(conn)?;
+            let (pf, pt) = Window::Before.dates(prev_round.closes_on_date());
+            let prev_own = own_absence(conn, pf, pt)?;
+            let p = compute(&Input {
+                round: &prev_round,
+                snapshot: &prev_snap,
+                surveys: &prev_surveys,
+                own: &prev_own,
+                window: (pf, pt),
+                level: None,
+                lang,
+            });
+            analysis.previous = Some(Previous {
+                round_id: p.round_id.clone(),
+                round_title: p.round_title.clone(),
+                groups: p.groups.len(),
+                r: analysis
+                    .factors
+                    .iter()
+                    .map(|f| {
+                        p.factors
+                            .iter()
+                            .find(|x| x.survey == f.survey && x.key == f.key)
+                            .and_then(|x| x.ranked(p.within_used))
+                            .map(|c| c.r)
+                    })
+                    .collect(),
+            });
+        }
+    }
+    Ok(analysis)
+}
+
+/// The analysis as an Excel workbook: "Faktorer" (as the CSV), "Enheter"
+/// (the reporting groups), "Flagget" (the flagged groups).
+pub fn to_xlsx(a: &Analysis) -> Result<Vec<u8>, AppError> {
+    use rust_xlsxwriter::{Format, Workbook};
+    let err = |e: rust_xlsxwriter::XlsxError| AppError::Damaged(e.to_string());
+    let mut book = Workbook::new();
+    let bold = Format::new().set_bold();
+    let factors: Vec<Vec<String>> = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .from_reader(&to_csv(a)?[..])
+        .records()
+        .map(|r| r.map(|r| r.iter().map(str::to_string).collect()))
+        .collect::<Result<_, _>>()
+        .map_err(|e| AppError::Damaged(e.to_string()))?;
+    let groups: Vec<Vec<String>> = std::iter::once(
+        [
+            "unit_code",
+            "unit",
+            "area",
+            "absence_rate",
+            "agreed_workdays",
+            "lost_workdays",
+        ]
+        .map(String::from)
+        .to_vec(),
+    )
+    .chain(a.groups.iter().map(|g| {
+        vec![
+            g.code.clone(),
+            g.name.clone(),
+            g.area.clone(),
+            format!("{:.4}", g.absence_rate),
+            format!("{}", g.agreed),
+            format!("{}", g.lost),
+        ]
     }))
+    .collect();
+    let flagged: Vec<Vec<String>> = std::iter::once(
+        ["unit", "absence_rate", "low_on"]
+            .map(String::from)
+            .to_vec(),
+    )
+    .chain(a.summary.flagged.iter().map(|f| {
+        vec![
+            f.name.clone(),
+            format!("{:.4}", f.absence_rate),
+            f.factors.join(", "),
+        ]
+    }))
+    .collect();
+    for (name, rows, text_cols) in [
+        ("Faktorer", factors, 1),
+        ("Enheter", groups, 3),
+        ("Flagget", flagged, 1),
+    ] {
+        let sheet = book.add_worksheet().set_name(name).map_err(err)?;
+        for (r, row) in rows.iter().enumerate() {
+            for (c, v) in row.iter().enumerate() {
+                let (rr, cc) = (r as u32, c as u16);
+                match v.parse::<f64>() {
+                    _ if r == 0 => sheet.write_with_format(rr, cc, v, &bold).map(|_| ()),
+                    Ok(x) if c >= text_cols && !(name == "Flagget" && c == 2) => {
+                        sheet.write_number(rr, cc, x).map(|_| ())
+                    }
+                    _ => sheet.write_string(rr, cc, v).map(|_| ()),
+                }
+                .map_err(err)?;
+            }
+        }
+    }
+    book.save_to_buffer().map_err(err)
 }
 
 const CSV_HEADER: [&str; 16] = [

@@ -163,6 +163,25 @@ pub async fn report(
     page(req, state, viewer, q, true).await
 }
 
+/// `GET /amu/xlsx`
+pub async fn xlsx(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    viewer: Overview,
+    q: web::Query<Query>,
+) -> Result<HttpResponse, AppError> {
+    let lang = lang_of(&req, &viewer);
+    let (data, _, _) = load(&state, &q, lang).await?;
+    Ok(HttpResponse::Ok()
+        .content_type("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            "attachment; filename=\"naervaer-amu.xlsx\"",
+        ))
+        .body(analysis::to_xlsx(&data.0)?))
+}
+
 /// `GET /amu/csv`
 pub async fn csv(
     req: HttpRequest,

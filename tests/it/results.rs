@@ -261,6 +261,7 @@ both_backends! {
             ("GET", "/amu".into(), "".into(), [401, 403, 403, 200, 200]),
             ("GET", format!("/amu/rapport?round={r}&window=after"), "".into(), [401, 403, 403, 200, 200]),
             ("GET", "/amu/csv".into(), "".into(), [401, 403, 403, 200, 200]),
+            ("GET", "/amu/xlsx".into(), "".into(), [401, 403, 403, 200, 200]),
             ("GET", format!("/api/v1/rounds/{r}/analysis"), "".into(), [401, 403, 403, 200, 200]),
             ("GET", format!("/api/v1/rounds/{r}/analysis?window=yesterday"), "".into(), [401, 403, 403, 400, 400]),
             ("GET", "/admin".into(), "".into(), [401, 403, 403, 403, 200]),
@@ -825,5 +826,84 @@ both_backends! {
             .unwrap();
         assert!(auth::sweep(&mut c).unwrap() >= 1);
         assert_eq!(get(&server, "/admin", Some(&cookie)).status, 401);
+    }
+}
+
+both_backends! {
+    fn a_small_units_absence_never_appears_on_the_amu_pages_or_exports(t) {
+        let mut c = t.conn();
+        let f = closed_round(&mut c);
+        // Every unit about 5 %; unit 1270, whose survey results are shown,
+        // reports only four employees in the period with 77.7 % absence: a
+        // figure nothing shown can have. Its absence must stay hidden.
+        let closes = rounds::today() + chrono::Duration::days(7);
+        let mut csv = String::from("unit_code;period_start;period_end;agreed_workdays;lost_workdays;headcount\n");
+        for (code, _, _, people) in demo::UNITS.iter().filter(|u| u.3 > 0) {
+            let agreed = *people as f64 * 230.0;
+            let (share, heads) = if *code == "1270" { (0.777, 4) } else { (0.05 + (code.len() % 3) as f64 * 0.01, *people) };
+            csv += &format!("{code};{};{closes};{agreed};{};{heads}\n", closes - chrono::Duration::days(300), agreed * share);
+        }
+        naervaer::import::import(&mut c, naervaer::import::Kind::Absence, "a.csv", csv.as_bytes(), false).unwrap();
+        let server = TestServer::start(&t);
+        let mut looked = 0;
+        for who in [2, 3] {
+            let (cookie, _) = sign_in(&server, &mut c, &f.people[who].1);
+            for path in ["/amu?lang=nb", "/amu?lang=en", "/amu/rapport?lang=nb", "/amu/csv"] {
+                let r = get(&server, path, Some(&cookie));
+                assert_eq!(r.status, 200, "{path}");
+                // As a page shows a rate (decimal comma, or point before
+                // " %" in English); in the CSV as a number. Chart
+                // coordinates are not rates and are not searched.
+                for needle in ["77,7", "77.7\u{a0}%", "77.7 %"] {
+                    assert!(!r.body.contains(needle), "{path} shows {needle}");
+                }
+                if path.ends_with("csv") {
+                    for row in csv_rows(&r.body) {
+                        for cell in row {
+                            if let Ok(v) = cell.parse::<f64>() {
+                                assert!(!(77.0..78.0).contains(&v), "{path}: {v}");
+                            }
+                        }
+                    }
+                }
+                looked += 1;
+            }
+            let x = get(&server, "/amu/xlsx", Some(&cookie));
+            use calamine::Reader;
+            let mut book = calamine::Xlsx::new(std::io::Cursor::new(x.bytes.clone())).unwrap();
+            for sheet in ["Faktorer", "Enheter", "Flagget"] {
+                let range = book.worksheet_range(sheet).unwrap();
+                for row in range.rows() {
+                    for cell in row {
+                        if let Some(v) = calamine::DataType::get_float(cell) {
+                            assert!(!(77.0..78.0).contains(&v), "{sheet}: {v}");
+                        }
+                    }
+                }
+            }
+            let json: serde_json::Value = serde_json::from_str(&get(&server, &format!("/api/v1/rounds/{}/analysis", f.round), Some(&cookie)).body).unwrap();
+            fn rates(v: &serde_json::Value, out: &mut Vec<f64>) {
+                match v {
+                    serde_json::Value::Object(m) => m.iter().for_each(|(k, x)| {
+                        if k.contains("rate") {
+                            if let Some(f) = x.as_f64() { out.push(f); }
+                        }
+                        rates(x, out)
+                    }),
+                    serde_json::Value::Array(a) => a.iter().for_each(|x| {
+                        if let Some(f) = x.as_f64() { out.push(f); }
+                        rates(x, out)
+                    }),
+                    _ => {}
+                }
+            }
+            let mut all = Vec::new();
+            rates(&json, &mut all);
+            assert!(all.len() > 20);
+            assert!(all.iter().all(|r| *r < 50.0), "{all:?}");
+            let groups = json["analysis"]["groups"].as_array().unwrap();
+            assert!(groups.len() >= 10 && groups.iter().all(|g| g["code"] != "1270"));
+        }
+        assert_eq!(looked, 8);
     }
 }

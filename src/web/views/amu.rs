@@ -221,6 +221,7 @@ pub fn page(
             p.actions-bar {
                 a href={ "/amu/rapport?" (query) } { (lang.pick("Utskriftsvennlig rapport", "Utskriftsvenleg rapport", "Printable report")) }
                 " · " a href={ "/amu/csv?" (query) } download { "CSV" }
+                " · " a href={ "/amu/xlsx?" (query) } download { "Excel" }
                 " · " a href={ "/api/v1/rounds/" (a.round_id) "/analysis?window=" (c.window) "&lang=" (lang.code()) } { "JSON" }
             }
         }
@@ -240,6 +241,7 @@ pub fn page(
                     th scope="col" { "r (95 %)" }
                     th scope="col" { "q" }
                     th scope="col" { (lang.pick("Laveste mot høyeste kvartil", "Lågaste mot høgaste kvartil", "Lowest vs highest quarter")) }
+                    @if let Some(p) = &a.previous { th scope="col" { "r " (lang.pick("forrige runde", "førre runde", "previous round")) br; span.hint { (p.round_title) } } }
                 } }
                 tbody {
                     @for &i in &order {
@@ -257,6 +259,7 @@ pub fn page(
                             }
                             td { (f.q.map_or("–".into(), |q| num(q, 3, lang))) }
                             td { @if let Some(c) = &f.contrast { (pct(c.low_rate, lang)) " / " (pct(c.high_rate, lang)) } @else { "–" } }
+                            @if let Some(p) = &a.previous { td { (p.r[i].map_or("–".into(), |r| num(r, 2, lang))) } }
                         }
                     }
                 }
