@@ -67,6 +67,8 @@ pub const ROUNDING_DAYS: f64 = 0.5;
 #[derive(Debug, Clone, PartialEq)]
 pub struct AbsenceRow {
     pub line: usize,
+    /// Where the period starts, for problems about overlapping periods.
+    pub start_loc: Location,
     pub unit_code: String,
     pub start: NaiveDate,
     pub end: NaiveDate,
@@ -209,6 +211,7 @@ pub fn validate(
         {
             rows.push(AbsenceRow {
                 line: row.line,
+                start_loc: cols.loc(row, "period_start"),
                 unit_code: code.to_string(),
                 start,
                 end,
@@ -231,7 +234,7 @@ pub fn validate(
         for w in list.windows(2) {
             if w[1].start <= w[0].end {
                 problems.push(
-                    Location::line(w[1].line),
+                    w[1].start_loc.clone(),
                     IssueKind::OverlapInFile {
                         unit: w[1].unit_code.clone(),
                         line: w[0].line,
@@ -283,7 +286,7 @@ pub(super) fn run(conn: &mut DbConnection, table: &Table) -> Result<Outcome, Imp
                 });
             } else if *es <= e && s <= *ee {
                 problems.push(
-                    Location::line(r.line),
+                    r.start_loc.clone(),
                     IssueKind::OverlapExisting {
                         unit: r.unit_code.clone(),
                         period: format!("{es}–{ee}"),
