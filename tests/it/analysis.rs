@@ -289,3 +289,27 @@ fn absence_of_a_unit_below_k_employees_is_never_released() {
     }
     assert!(tried > 10_000);
 }
+
+#[test]
+fn a_factor_hidden_in_some_groups_is_analysed_over_the_others() {
+    let (mut snap, own, _) = planted(6);
+    let units: Vec<usize> = (0..snap.groups.len())
+        .filter(|i| snap.groups[*i].depth == 2)
+        .take(5)
+        .collect();
+    for &i in &units {
+        snap.groups[i].figures.as_mut().unwrap().factors[0] = None;
+    }
+    let a = analyse(&snap, &own, Lang::Nb);
+    let f = &a.factors[0];
+    assert_eq!(f.m, 35);
+    let (x, y): (Vec<f64>, Vec<f64>) = a
+        .groups
+        .iter()
+        .filter_map(|g| Some((g.scores[0]?, g.absence_rate)))
+        .unzip();
+    assert_eq!(x.len(), 35);
+    let expected = naervaer::stats::correlation::pearson(&x, &y).unwrap();
+    assert_eq!(f.pearson.unwrap(), expected);
+    assert_eq!(a.factors[1].m, 40);
+}

@@ -235,3 +235,33 @@ mod correlation {
         assert_eq!(strength(0.5), Strength::Strong);
     }
 }
+
+/// Groups without a score on a factor drop out of that factor's analysis,
+/// as the complete pairs of the reference do.
+#[test]
+fn missing_factor_scores_drop_the_group_as_the_reference_does() {
+    let f: serde_json::Value =
+        serde_json::from_str(include_str!("../fixtures/correlation.json")).unwrap();
+    let c = &f["missing"];
+    let x: Vec<Option<f64>> = c["x"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64())
+        .collect();
+    let y: Vec<f64> = c["y"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect();
+    let (xs, ys): (Vec<f64>, Vec<f64>) = x
+        .iter()
+        .zip(&y)
+        .filter_map(|(a, b)| Some(((*a)?, *b)))
+        .unzip();
+    let r = naervaer::stats::correlation::pearson(&xs, &ys).unwrap();
+    assert_eq!(r.m as u64, c["m"].as_u64().unwrap());
+    assert!((r.r - c["r"].as_f64().unwrap()).abs() <= 1e-9);
+    assert!((r.p - c["p"].as_f64().unwrap()).abs() <= 1e-9);
+}
