@@ -298,9 +298,19 @@ pub fn seed_rounds(
     let mut rng = ChaCha8Rng::seed_from_u64(SEED + 1);
     let today = rounds::today();
     // Each unit has its own climate: a shift per factor shared by its
-    // people, drifting a little from one year to the next.
-    let mut unit_shift: std::collections::HashMap<(String, String), f64> =
-        std::collections::HashMap::new();
+    // people, drifting a little from one year to the next. The factors that
+    // drive the demo's absence share one "leadership climate" per unit, as
+    // such factors do in real data; the others vary on their own. Keys are
+    // unit codes and maps are ordered, so the same seed gives the same
+    // municipality every time.
+    let mut unit_shift: std::collections::BTreeMap<(String, String), f64> =
+        std::collections::BTreeMap::new();
+    let mut common: std::collections::BTreeMap<String, f64> = std::collections::BTreeMap::new();
+    let is_driver = |factor: &str| {
+        ABSENCE_DRIVERS
+            .iter()
+            .any(|d| factor == format!("10-faktor.{d}"))
+    };
     let mut last = (String::new(), 0);
     for (title, ago) in [
         ("Medarbeiderundersøkelse høsten 2025", 365),
@@ -320,13 +330,23 @@ pub fn seed_rounds(
         )?;
         rounds::open(conn, key, &closed.id)?;
         let surveys = closed.surveys(conn)?;
+        use crate::db::schema::{employees, units};
         let invs: Vec<(String, String)> = invitations::table
+            .inner_join(employees::table)
+            .inner_join(units::table.on(units::id.eq(invitations::unit_id)))
             .filter(invitations::round_id.eq(&closed.id))
-            .order(invitations::id)
-            .select((invitations::id, invitations::unit_id))
+            .order(employees::employee_number)
+            .select((invitations::id, units::code))
             .load(conn)?;
-        for v in unit_shift.values_mut() {
-            *v += rng.gen_range(-0.6..0.6);
+        let mut drift: std::collections::BTreeMap<String, f64> = std::collections::BTreeMap::new();
+        for ((unit, factor), v) in unit_shift.iter_mut() {
+            *v += if is_driver(factor) {
+                *drift
+                    .entry(unit.clone())
+                    .or_insert_with(|| rng.gen_range(-0.3..0.3))
+            } else {
+                rng.gen_range(-0.6..0.6)
+            };
         }
         let mut responses = 0;
         for (inv, unit) in &invs {
@@ -336,9 +356,22 @@ pub fn seed_rounds(
             let mut a = Answers::default();
             for s in surveys.iter() {
                 for item in &s.items {
-                    let shift = *unit_shift
-                        .entry((unit.clone(), format!("{}.{}", s.id, item.factor)))
-                        .or_insert_with(|| rng.gen_range(-0.8..0.8));
+                    let factor = format!("{}.{}", s.id, item.factor);
+                    let shift = match unit_shift.get(&(unit.clone(), factor.clone())) {
+                        Some(v) => *v,
+                        None => {
+                            let v = if is_driver(&factor) {
+                                let c = *common
+                                    .entry(unit.clone())
+                                    .or_insert_with(|| rng.gen_range(-0.8..0.8));
+                                0.9 * c + rng.gen_range(-0.1..0.1)
+                            } else {
+                                rng.gen_range(-0.8..0.8)
+                            };
+                            unit_shift.insert((unit.clone(), factor), v);
+                            v
+                        }
+                    };
                     let field = answer::item_field(s, &item.key);
                     match rng.gen_range(0..100) {
                         0..=3 => continue,
@@ -419,17 +452,10 @@ pub const ABSENCE_DRIVERS: [&str; 3] = [
 /// of the unit's climate on [`ABSENCE_DRIVERS`] only, plus noise.
 fn seed_absence(
     conn: &mut DbConnection,
-    unit_shift: &std::collections::HashMap<(String, String), f64>,
+    unit_shift: &std::collections::BTreeMap<(String, String), f64>,
     rng: &mut ChaCha8Rng,
 ) -> Result<usize, crate::AppError> {
-    use crate::db::schema::units;
     use chrono::Datelike;
-    use diesel::prelude::*;
-    let ids: std::collections::HashMap<String, String> = units::table
-        .select((units::code, units::id))
-        .load::<(String, String)>(conn)?
-        .into_iter()
-        .collect();
     let today = crate::rounds::today();
     let first_of_month =
         |y: i32, m: u32| chrono::NaiveDate::from_ymd_opt(y, m, 1).expect("a month");
@@ -457,18 +483,17 @@ fn seed_absence(
             "13" => 5.8,
             _ => 5.0,
         };
-        let id = &ids[*code];
         let climate: f64 = ABSENCE_DRIVERS
             .iter()
             .map(|f| {
                 unit_shift
-                    .get(&(id.clone(), format!("10-faktor.{f}")))
+                    .get(&(code.to_string(), format!("10-faktor.{f}")))
                     .copied()
                     .unwrap_or(0.0)
             })
             .sum::<f64>()
             / ABSENCE_DRIVERS.len() as f64;
-        let unit_rate = (area_base - 7.0 * climate + rng.gen_range(-0.4..0.4)).max(1.0);
+        let unit_rate = (area_base - 4.5 * climate + rng.gen_range(-1.0..1.0)).max(1.0);
         for start in &months {
             let next = if start.month() == 12 {
                 first_of_month(start.year() + 1, 1)
