@@ -56,6 +56,8 @@ pub enum IssueKind {
     Unreadable(String),
     NotUtf8,
     Malformed(String),
+    /// A control character (such as NUL) in a cell, by its code point.
+    ControlCharacter(u32),
     Empty,
     MissingColumn {
         name: &'static str,
@@ -179,6 +181,11 @@ impl IssueKind {
             BadNumber(v) => format!("«{v}» {}", l.pick("er ikke et tall (eksempel: 1 210,5)", "er ikkje eit tal (døme: 1 210,5)", "is not a number (example: 1 210,5)")),
             Negative(v) => format!("«{v}» {}", l.pick("er negativt", "er negativt", "is negative")),
             BadDate(v) => format!("«{v}» {}", l.pick("er ikke en dato (01.01.2025 eller 2025-01-01)", "er ikkje ein dato (01.01.2025 eller 2025-01-01)", "is not a date (01.01.2025 or 2025-01-01)")),
+            ControlCharacter(c) => format!(
+                "{} (U+{c:04X}); {}",
+                l.pick("cellen inneholder et kontrolltegn", "cella inneheld eit kontrollteikn", "the cell holds a control character"),
+                l.pick("fjern det og last opp fila på nytt", "fjern det og last opp fila på nytt", "remove it and upload the file again"),
+            ),
             EndBeforeStart => l.pick("perioden slutter før den begynner", "perioden sluttar før han byrjar", "the period ends before it starts").into(),
             LostOverAgreed => l.pick("tapte dagsverk er flere enn avtalte dagsverk", "tapte dagsverk er fleire enn avtalte dagsverk", "lost workdays exceed agreed workdays").into(),
             PartsOverLost => l.pick(

@@ -78,11 +78,29 @@ fn assemble(kind: FileKind, rows: Vec<Row>) -> Result<Table, Vec<Issue>> {
     let header = rows
         .next()
         .ok_or_else(|| vec![Issue::general(IssueKind::Empty)])?;
+    let rows: Vec<Row> = rows.collect();
+    // No value the importers store may hold a control character: PostgreSQL
+    // refuses NUL outright, and the rest only hide what a cell says.
+    let mut issues = Vec::new();
+    for row in std::iter::once(&header).chain(&rows) {
+        for (i, cell) in row.cells.iter().enumerate() {
+            if let Some(c) = cell.chars().find(|c| c.is_control()) {
+                let name = header.cells.get(i).map(String::as_str).unwrap_or("");
+                issues.push(Issue::at(
+                    Location::cell(kind, row.line, i, name),
+                    IssueKind::ControlCharacter(c as u32),
+                ));
+            }
+        }
+    }
+    if !issues.is_empty() {
+        return Err(issues);
+    }
     Ok(Table {
         kind,
         header_line: header.line,
         headers: header.cells,
-        rows: rows.collect(),
+        rows,
     })
 }
 
@@ -105,7 +123,18 @@ fn detect_delimiter(line: &[u8]) -> u8 {
     }
 }
 
+/// calamine is a parser of untrusted input that has panicked on damaged
+/// files (an integer overflow in a cell reference, found by our fuzz test);
+/// such a file is reported as unreadable like any other.
 fn read_xlsx(bytes: &[u8]) -> Result<Table, Vec<Issue>> {
+    std::panic::catch_unwind(|| read_xlsx_unguarded(bytes)).unwrap_or_else(|_| {
+        Err(vec![Issue::general(IssueKind::Unreadable(
+            "not a readable XLSX file: it is damaged".into(),
+        ))])
+    })
+}
+
+fn read_xlsx_unguarded(bytes: &[u8]) -> Result<Table, Vec<Issue>> {
     use calamine::{Data, Reader, Xlsx};
     let mut book: Xlsx<_> = Xlsx::new(std::io::Cursor::new(bytes)).map_err(|e| {
         vec![Issue::general(IssueKind::Unreadable(format!(

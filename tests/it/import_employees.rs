@@ -49,6 +49,17 @@ both_backends! {
             &["linje 2, kolonne 4 (unit_code): enheten «1200» er lagt ned (finnes ikke i siste enhetsimport)"]);
     }
 
+    fn a_control_character_in_a_cell_is_rejected_where_it_is(t) {
+        // Found by the fuzzer: a NUL byte reached PostgreSQL, which refused
+        // it with a database error instead of a message about the file.
+        let mut c = t.conn();
+        organisation(&mut c);
+        assert_rejected_unchanged(&mut c, Kind::Employees,
+            &format!("{HEAD}7;Kari\u{0}Nordmann;kari@x.no;1000;;;\n8;\"Ola\nNordmann\";ola@x.no;1000;;;\n"),
+            &["linje 2, kolonne 2 (name): cellen inneholder et kontrolltegn (U+0000); fjern det og last opp fila på nytt",
+              "linje 3, kolonne 2 (name): cellen inneholder et kontrolltegn (U+000A); fjern det og last opp fila på nytt"]);
+    }
+
     fn malformed_email_addresses_are_rejected(t) {
         let mut c = t.conn();
         organisation(&mut c);
