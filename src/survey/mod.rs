@@ -254,10 +254,22 @@ pub fn parse(src: &str) -> Result<Survey, Vec<SurveyError>> {
         let line = e
             .span()
             .map(|s| 1 + src[..s.start.min(src.len())].matches('\n').count());
-        vec![SurveyError {
-            line,
-            message: e.message().trim().to_string(),
-        }]
+        // Some TOML errors carry no message of their own (a stray carriage
+        // return, say): name the character where it stopped.
+        let message = match e.message().trim() {
+            "" => match e.span().and_then(|s| src.get(s.start..)?.chars().next()) {
+                Some(c) if c.is_control() => {
+                    format!(
+                        "not valid TOML: unexpected control character U+{:04X}",
+                        c as u32
+                    )
+                }
+                Some(c) => format!("not valid TOML: unexpected «{c}»"),
+                None => "not valid TOML: the file ends too early".to_string(),
+            },
+            m => m.to_string(),
+        };
+        vec![SurveyError { line, message }]
     })?;
     let mut c = Checker {
         src,

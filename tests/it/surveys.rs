@@ -216,3 +216,16 @@ fn a_wrong_scale_and_syntax_errors_are_explained() {
     let e = errors(&VALID.replace("reverse = true", "reversed = true"));
     assert!(e[0].contains("unknown field `reversed`"), "{e:?}");
 }
+
+#[test]
+fn a_toml_error_without_a_message_of_its_own_still_says_what_is_wrong() {
+    // Found by the fuzzer: a stray carriage return at the start of the file
+    // gave "line 1: " and nothing more.
+    let e = naervaer::survey::parse(&format!("\r{}", naervaer::demo::SURVEY_MODULE)).unwrap_err();
+    assert_eq!(e.len(), 1);
+    assert_eq!(e[0].line, Some(1));
+    assert_eq!(
+        e[0].message,
+        "not valid TOML: unexpected control character U+000D"
+    );
+}
