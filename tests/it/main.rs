@@ -11,6 +11,7 @@ mod cli;
 mod config;
 mod db_layer;
 mod demo;
+mod fuzz;
 mod import_absence;
 mod import_employees;
 mod import_units;
