@@ -79,12 +79,16 @@ fn assemble(kind: FileKind, rows: Vec<Row>) -> Result<Table, Vec<Issue>> {
         .next()
         .ok_or_else(|| vec![Issue::general(IssueKind::Empty)])?;
     let rows: Vec<Row> = rows.collect();
-    // No value the importers store may hold a control character: PostgreSQL
+    // No value the importers store may hold a control character other than
+    // line breaks and tabs (a quoted CSV cell may span lines): PostgreSQL
     // refuses NUL outright, and the rest only hide what a cell says.
     let mut issues = Vec::new();
     for row in std::iter::once(&header).chain(&rows) {
         for (i, cell) in row.cells.iter().enumerate() {
-            if let Some(c) = cell.chars().find(|c| c.is_control()) {
+            if let Some(c) = cell
+                .chars()
+                .find(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+            {
                 let name = header.cells.get(i).map(String::as_str).unwrap_or("");
                 issues.push(Issue::at(
                     Location::cell(kind, row.line, i, name),

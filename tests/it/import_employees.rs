@@ -55,9 +55,9 @@ both_backends! {
         let mut c = t.conn();
         organisation(&mut c);
         assert_rejected_unchanged(&mut c, Kind::Employees,
-            &format!("{HEAD}7;Kari\u{0}Nordmann;kari@x.no;1000;;;\n8;\"Ola\nNordmann\";ola@x.no;1000;;;\n"),
+            &format!("{HEAD}7;Kari\u{0}Nordmann;kari@x.no;1000;;;\n8;\"Ola\u{1b}Nordmann\";ola@x.no;1000;;;\n"),
             &["linje 2, kolonne 2 (name): cellen inneholder et kontrolltegn (U+0000); fjern det og last opp fila på nytt",
-              "linje 3, kolonne 2 (name): cellen inneholder et kontrolltegn (U+000A); fjern det og last opp fila på nytt"]);
+              "linje 3, kolonne 2 (name): cellen inneholder et kontrolltegn (U+001B); fjern det og last opp fila på nytt"]);
     }
 
     fn malformed_email_addresses_are_rejected(t) {
