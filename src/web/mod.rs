@@ -5,6 +5,7 @@ pub mod admin;
 pub mod amu;
 pub mod auth;
 pub mod logging;
+pub mod origin;
 pub mod ratelimit;
 pub mod results;
 pub mod survey;
@@ -133,6 +134,7 @@ pub fn run(listener: TcpListener, state: AppState) -> std::io::Result<Server> {
             .app_data(data.clone())
             .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
             .app_data(web::FormConfig::default().limit(MAX_BODY_BYTES))
+            .wrap(from_fn(origin::refuse_cross_site))
             .wrap(
                 DefaultHeaders::new()
                     .add((header::CONTENT_SECURITY_POLICY, CSP))

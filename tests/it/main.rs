@@ -18,6 +18,7 @@ mod import_units;
 pub mod mail;
 pub mod results;
 pub mod rounds;
+mod security;
 pub mod snapshot;
 mod stats;
 mod surveys;

@@ -187,7 +187,7 @@ fn post(server: &TestServer, path: &str, body: &str, cookie: Option<&str>) -> Re
     http_cookie(server.addr, "POST", path, body, cookie)
 }
 
-fn multipart(csrf: &str, kind: &str, name: &str, file: &str) -> (String, Vec<u8>) {
+pub fn multipart(csrf: &str, kind: &str, name: &str, file: &str) -> (String, Vec<u8>) {
     let b = "naervaerBoundary7";
     let body = format!(
         "--{b}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{csrf}\r\n\

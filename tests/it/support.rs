@@ -432,6 +432,19 @@ pub fn http_raw(
     body: &[u8],
     cookie: Option<&str>,
 ) -> Response {
+    let cookie: Vec<(&str, &str)> = cookie.map(|c| ("Cookie", c)).into_iter().collect();
+    http_with(addr, method, path, content_type, body, &cookie)
+}
+
+/// Any request, with any extra headers.
+pub fn http_with(
+    addr: std::net::SocketAddr,
+    method: &str,
+    path: &str,
+    content_type: &str,
+    body: &[u8],
+    headers: &[(&str, &str)],
+) -> Response {
     use std::io::{Read, Write};
     let mut s = std::net::TcpStream::connect(addr).unwrap();
     s.set_read_timeout(Some(std::time::Duration::from_secs(20)))
@@ -439,7 +452,7 @@ pub fn http_raw(
     write!(
         s,
         "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n{}Content-Type: {content_type}\r\nContent-Length: {}\r\n\r\n",
-        cookie.map(|c| format!("Cookie: {c}\r\n")).unwrap_or_default(),
+        headers.iter().map(|(k, v)| format!("{k}: {v}\r\n")).collect::<String>(),
         body.len()
     )
     .unwrap();
