@@ -166,7 +166,7 @@ fn decode_qp(s: &str) -> String {
 }
 
 /// Units and `n` employees with e-mail addresses, through the importers.
-fn organisation(c: &mut DbConnection, n: usize) {
+pub fn organisation(c: &mut DbConnection, n: usize) {
     crate::import_text(c, Kind::Units, crate::UNITS, false).unwrap();
     let mut text = String::from("employee_id;name;email;unit_code;leader_of;roles;language\n");
     for i in 0..n {

@@ -16,6 +16,7 @@ mod import_absence;
 mod import_employees;
 mod import_units;
 pub mod mail;
+mod nodes;
 pub mod results;
 pub mod rounds;
 mod security;
