@@ -9,6 +9,7 @@ mod answering;
 mod browser;
 mod cli;
 mod config;
+mod crash;
 mod db_layer;
 mod demo;
 mod fuzz;

@@ -35,6 +35,9 @@ impl Node {
             .env("NAERVAER_SECRET_KEY", TEST_KEY)
             .env("NAERVAER_SMTP_URL", sink.url())
             .env("NAERVAER_MAIL_RATE", mail_rate)
+            // A node killed mid-send leaves claims; others take them over
+            // after this long (the default is two minutes).
+            .env("NAERVAER_MAIL_CLAIM_TIMEOUT_SECS", "2")
             .env("NAERVAER_POOL_SIZE", "6")
             .env_remove("NAERVAER_OUTBOX_DIR")
             .env("NAERVAER_BIND", addr.to_string())

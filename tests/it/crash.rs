@@ -1,0 +1,314 @@
+//! Crash tests: `kill -9` at random moments while a node answers under load
+//! and sends e-mail, while an import runs and while a round closes; after
+//! each kill a check, then a restart. Nothing acknowledged may be lost,
+//! nothing half-applied may remain, and the outbox must resume.
+//!
+//! The suite runs a few cycles per backend; the long run is
+//!
+//!     NAERVAER_CRASH_CYCLES=100 cargo test --test it crash -- --nocapture
+
+use crate::mail::SmtpSink;
+use crate::nodes::{complete_form, Node};
+use crate::rounds::{invitation_ids, new_round};
+use crate::support::{key, naervaer_bin, TestDb, TEST_KEY};
+use diesel::dsl::count_star;
+use diesel::prelude::*;
+use naervaer::db::schema::{employees, invitations, outbox, responses, rounds, snapshots};
+use naervaer::db::DbConnection;
+use naervaer::import::Kind;
+use naervaer::rounds::{self as r, answer, Round};
+use rand::{Rng, SeedableRng};
+use std::collections::HashSet;
+use std::io::{Read, Write};
+use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+const PEOPLE: usize = 1000;
+const UNITS: [&str; 4] = ["1000", "1100", "1110", "1200"];
+
+fn cycles(default: usize) -> usize {
+    std::env::var("NAERVAER_CRASH_CYCLES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// The employees file, every name marked with `version`: after any crash
+/// the names must all carry one version, never a mix.
+fn employees_file(version: usize) -> String {
+    let mut text = String::from("employee_id;name;email;unit_code;leader_of;roles;language\n");
+    for i in 0..PEOPLE {
+        let lang = ["nb", "nn", "en"][i % 3];
+        text += &format!(
+            "{i};Person {i} v{version};person{i}@test.no;{};;;{lang}\n",
+            UNITS[i % 4]
+        );
+    }
+    text
+}
+
+/// One POST of a complete questionnaire; `None` when the node is gone.
+fn submit(addr: SocketAddr, cookie: &str, body: &str) -> Option<u16> {
+    let mut s = std::net::TcpStream::connect(addr).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
+    write!(
+        s,
+        "POST /svar HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nCookie: {cookie}\r\n\
+         Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .ok()?;
+    let mut out = String::new();
+    s.read_to_string(&mut out).ok()?;
+    out.split(' ').nth(1)?.parse().ok()
+}
+
+fn cli(db_url: &str, args: &[&str]) -> Command {
+    let mut cmd = Command::new(naervaer_bin());
+    cmd.args(args)
+        .env("NAERVAER_DATABASE_URL", db_url)
+        .env("NAERVAER_SECRET_KEY", TEST_KEY)
+        .env("NAERVAER_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    cmd
+}
+
+fn kill(child: &mut Child) -> bool {
+    let running = child.try_wait().unwrap().is_none();
+    let _ = child.kill(); // SIGKILL
+    let _ = child.wait();
+    running
+}
+
+/// The version all names carry; panics on a mix (a half-applied import).
+fn names_version(c: &mut DbConnection) -> usize {
+    let names: Vec<String> = employees::table.select(employees::name).load(c).unwrap();
+    let versions: HashSet<&str> = names
+        .iter()
+        .map(|n| n.rsplit(" v").next().unwrap())
+        .collect();
+    assert_eq!(versions.len(), 1, "a half-applied import: {versions:?}");
+    versions.into_iter().next().unwrap().parse().unwrap()
+}
+
+fn crash_cycles(t: TestDb, n: usize) {
+    let mut c = t.conn();
+    crate::import_text(&mut c, Kind::Units, crate::UNITS, false).unwrap();
+    crate::import_text(&mut c, Kind::Employees, &employees_file(0), false).unwrap();
+    let main = new_round(&mut c, None);
+    r::open(&mut c, &key(), &main.id).unwrap();
+    let surveys = Round::find(&mut c, &main.id)
+        .unwrap()
+        .surveys(&mut c)
+        .unwrap();
+    let ids = invitation_ids(&mut c, &main.id);
+    let sink = SmtpSink::start();
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(2026);
+    let acknowledged: Arc<Mutex<HashSet<String>>> = Arc::default();
+    let (mut version, mut imports_cut, mut closes_cut, mut closed_rounds) = (0, 0, 0, 0);
+    // Rounds waiting to be closed: answered directly, closed by a process
+    // that may be killed.
+    let mut closing: Option<String> = None;
+
+    for cycle in 1..=n {
+        if closing.is_none() {
+            let round = new_round(&mut c, None);
+            // Rounds are closed on the command line while the main round
+            // stays open; only its answers matter here.
+            r::open(&mut c, &key(), &round.id).unwrap();
+            let s = Round::find(&mut c, &round.id)
+                .unwrap()
+                .surveys(&mut c)
+                .unwrap();
+            for inv in invitation_ids(&mut c, &round.id).iter().take(40) {
+                let mut a = answer::Answers::default();
+                for sv in s.iter() {
+                    for item in &sv.items {
+                        a.items.insert(answer::item_field(sv, &item.key), 3);
+                    }
+                }
+                let hash = naervaer::rounds::tokens::lookup_hash(&key().survey_token(inv));
+                answer::submit(&mut c, &hash, &s, &a).unwrap();
+            }
+            closing = Some(round.id);
+        }
+        let node = Node::start(&t.url, &sink, "400");
+        let addr = node.addr;
+        let stop = Arc::new(AtomicBool::new(false));
+        let load: Vec<_> = (0..8)
+            .map(|w| {
+                let (stop, acknowledged, surveys) =
+                    (stop.clone(), acknowledged.clone(), surveys.clone());
+                let mine: Vec<String> = ids.iter().skip(w).step_by(8).cloned().collect();
+                let start = rng.gen_range(0..mine.len());
+                std::thread::spawn(move || {
+                    for (i, inv) in mine.iter().cycle().skip(start).enumerate() {
+                        if stop.load(Ordering::SeqCst) || i >= mine.len() {
+                            break;
+                        }
+                        let cookie = format!("naervaer_svar={}", key().survey_token(inv));
+                        match submit(addr, &cookie, &complete_form(&surveys, i)) {
+                            Some(303) => {
+                                acknowledged.lock().unwrap().insert(inv.clone());
+                            }
+                            Some(_) => {}
+                            None => break,
+                        }
+                    }
+                })
+            })
+            .collect();
+        version += 1;
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("employees.csv");
+        std::fs::write(&file, employees_file(version)).unwrap();
+        let mut import = cli(&t.url, &["import", "employees", file.to_str().unwrap()])
+            .spawn()
+            .unwrap();
+        let round_id = closing.clone().unwrap();
+        let before_close: i64 = responses::table
+            .filter(responses::round_id.eq(&round_id))
+            .select(count_star())
+            .first(&mut c)
+            .unwrap();
+        let mut close = cli(&t.url, &["round", "close", &round_id]).spawn().unwrap();
+
+        std::thread::sleep(Duration::from_millis(rng.gen_range(20..600)));
+        let mut node = node;
+        kill(&mut node.child);
+        imports_cut += usize::from(kill(&mut import));
+        closes_cut += usize::from(kill(&mut close));
+        stop.store(true, Ordering::SeqCst);
+        for l in load {
+            l.join().unwrap();
+        }
+        drop(node);
+
+        // No acknowledged answer lost, none stored twice or without its
+        // invitation marked.
+        let responded: HashSet<String> = invitations::table
+            .filter(invitations::round_id.eq(&main.id))
+            .filter(invitations::responded.eq(true))
+            .select(invitations::id)
+            .load::<String>(&mut c)
+            .unwrap()
+            .into_iter()
+            .collect();
+        let acked = acknowledged.lock().unwrap().clone();
+        let lost: Vec<&String> = acked.difference(&responded).collect();
+        assert!(
+            lost.is_empty(),
+            "cycle {cycle}: acknowledged answers lost: {lost:?}"
+        );
+        let stored: i64 = responses::table
+            .filter(responses::round_id.eq(&main.id))
+            .select(count_star())
+            .first(&mut c)
+            .unwrap();
+        assert_eq!(
+            stored as usize,
+            responded.len(),
+            "cycle {cycle}: answers and invitations disagree"
+        );
+
+        // The import applied wholly or not at all.
+        let now = names_version(&mut c);
+        assert!(
+            now == version || now == version - 1,
+            "cycle {cycle}: names at v{now}"
+        );
+        version = now;
+
+        // The round closed wholly (with its snapshot) or not at all.
+        let status: String = rounds::table
+            .find(&round_id)
+            .select(rounds::status)
+            .first(&mut c)
+            .unwrap();
+        let frozen: i64 = snapshots::table
+            .filter(snapshots::round_id.eq(&round_id))
+            .select(count_star())
+            .first(&mut c)
+            .unwrap();
+        let after_close: i64 = responses::table
+            .filter(responses::round_id.eq(&round_id))
+            .select(count_star())
+            .first(&mut c)
+            .unwrap();
+        assert_eq!(
+            after_close, before_close,
+            "cycle {cycle}: closing lost or added answers"
+        );
+        match status.as_str() {
+            "open" => assert_eq!(frozen, 0, "cycle {cycle}: an open round with a snapshot"),
+            "closed" => {
+                assert_eq!(
+                    frozen, 1,
+                    "cycle {cycle}: a closed round without its snapshot"
+                );
+                closed_rounds += 1;
+                closing = None;
+            }
+            other => panic!("cycle {cycle}: round {other}"),
+        }
+    }
+
+    // The outbox resumes: a last node sends everything still due.
+    let node = Node::start(&t.url, &sink, "1000");
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let unsent: i64 = outbox::table
+            .filter(outbox::status.ne("sent"))
+            .select(count_star())
+            .first(&mut c)
+            .unwrap();
+        if unsent == 0 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{unsent} e-mails never sent after the crashes"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    drop(node);
+    let queued: HashSet<String> = outbox::table
+        .select(outbox::id)
+        .load::<String>(&mut c)
+        .unwrap()
+        .into_iter()
+        .collect();
+    let msgs = sink.messages();
+    let arrived: HashSet<&str> = msgs.iter().map(|m| m.header("message-id")).collect();
+    // Closed rounds' outbox rows are gone with their invitations; every row
+    // still there arrived (a message's Message-ID is its outbox row's id).
+    let missing: Vec<&String> = queued
+        .iter()
+        .filter(|id| !arrived.contains(format!("<{id}@naervaer>").as_str()))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "{} queued e-mails never arrived",
+        missing.len()
+    );
+    eprintln!(
+        "{} — {n} crash cycles: {} answers acknowledged, all kept; {imports_cut} imports and {closes_cut} \
+         closings killed mid-run, none half-applied; {closed_rounds} rounds closed; {} e-mails queued, \
+         {} distinct messages arrived (closed rounds' included), {} sent twice (in flight at a kill)",
+        t.url.split(':').next().unwrap(),
+        acknowledged.lock().unwrap().len(),
+        queued.len(),
+        arrived.len(),
+        msgs.len() - arrived.len()
+    );
+}
+
+crate::both_backends! {
+    fn kill_9_during_answering_sending_importing_and_closing_loses_nothing(t) {
+        crash_cycles(t, cycles(6));
+    }
+}
