@@ -32,47 +32,9 @@ fn main() {
     let mut conn = db::connect(&url).unwrap();
     db::run_migrations(&mut conn).unwrap();
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(50);
-
-    // 1 root, 12 areas, ~10 % sections, the rest teams under sections.
-    let areas = 12.min(n_units - 1);
-    let sections = (n_units / 10).max(areas);
-    let mut units = String::from("unit_code;parent_code;name\nU0;;Kommune\n");
-    for i in 1..n_units {
-        let parent = if i <= areas {
-            0
-        } else if i <= areas + sections {
-            1 + (i % areas)
-        } else {
-            areas + 1 + (i % sections)
-        };
-        units += &format!("U{i};U{parent};Enhet {i}\n");
-    }
-    // Team sizes vary a lot: weights from a long-tailed draw.
-    let leaves: Vec<usize> = (areas + sections + 1..n_units).collect();
-    let weights: Vec<f64> = leaves
-        .iter()
-        .map(|_| rng.gen_range(0.05f64..1.0).powi(3))
-        .collect();
-    let total: f64 = weights.iter().sum();
-    let mut text = String::from("employee_id;name;email;unit_code;leader_of\n");
-    let mut placed = 0;
-    for (leaf, w) in leaves.iter().zip(&weights) {
-        let n = ((w / total) * employees as f64).round() as usize;
-        for _ in 0..n.max(1) {
-            if placed >= employees {
-                break;
-            }
-            text += &format!("{placed};P {placed};p{placed}@x.no;U{leaf};\n");
-            placed += 1;
-        }
-    }
-    while placed < employees {
-        text += &format!(
-            "{placed};P {placed};p{placed}@x.no;U{};\n",
-            1 + placed % areas
-        );
-        placed += 1;
-    }
+    // The organisation of `naervaer bench`: a four-level tree with a long
+    // tail of small teams.
+    let (units, text) = naervaer::bench::organisation_files(employees, n_units, 50);
     let t = Instant::now();
     import::import(
         &mut conn,

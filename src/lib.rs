@@ -22,6 +22,7 @@
 
 pub mod analysis;
 pub mod auth;
+pub mod bench;
 pub mod config;
 pub mod db;
 pub mod demo;

@@ -52,6 +52,31 @@ enum Command {
     Send,
     /// Print a new random secret key for NAERVAER_SECRET_KEY.
     Secret,
+    /// Benchmark a synthetic municipality: import, close, snapshot, engine,
+    /// analysis, leader page, answering under load, memory. Prints a table
+    /// and writes JSON.
+    Bench {
+        #[arg(long, default_value_t = 50_000)]
+        employees: usize,
+        #[arg(long, default_value_t = 3_000)]
+        units: usize,
+        /// Runs per timed figure (median and spread).
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
+        /// Concurrent respondents in the answering test.
+        #[arg(long, default_value_t = 32)]
+        concurrency: usize,
+        /// Respondents through the whole answering flow.
+        #[arg(long, default_value_t = 4_000)]
+        respondents: usize,
+        /// An empty database to run on (default: a new SQLite file in the
+        /// temporary folder); `postgres://…` benchmarks PostgreSQL.
+        #[arg(long)]
+        database_url: Option<String>,
+        /// Where to write the figures as JSON.
+        #[arg(long, default_value = "naervaer-bench.json")]
+        json: PathBuf,
+    },
     /// How a closed round's factors go together with sickness absence: the
     /// AMU analysis and risk summary.
     Analyse {
@@ -207,6 +232,25 @@ fn main() -> ExitCode {
         } => run_analyse(&settings, &round, &window, level, &format),
         Command::Round { what } => round_command(&settings, what),
         Command::Send => send(&settings),
+        Command::Bench {
+            employees,
+            units,
+            runs,
+            concurrency,
+            respondents,
+            database_url,
+            json,
+        } => run_bench(
+            naervaer::bench::Options {
+                employees,
+                units,
+                runs,
+                concurrency,
+                respondents,
+                database_url,
+            },
+            &json,
+        ),
         Command::Survey { .. } | Command::Secret => unreachable!("handled above"),
     };
     match result {
@@ -310,6 +354,21 @@ fn spawn_background(
             }
         }
     }))
+}
+
+fn run_bench(opts: naervaer::bench::Options, json: &std::path::Path) -> Result<ExitCode, AppError> {
+    if opts.units < 14 || opts.employees < opts.units {
+        return Err(AppError::BadRequest(
+            "use at least 14 units and at least as many employees as units".into(),
+        ));
+    }
+    let report = naervaer::bench::run(&opts, |line| eprintln!("… {line}"))?;
+    print!("{}", naervaer::bench::table(&report));
+    let text =
+        serde_json::to_string_pretty(&report).map_err(|e| AppError::BadRequest(e.to_string()))?;
+    std::fs::write(json, text)?;
+    println!("\nwritten to {}", json.display());
+    Ok(ExitCode::SUCCESS)
 }
 
 fn send(settings: &Settings) -> Result<ExitCode, AppError> {

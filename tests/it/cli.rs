@@ -351,3 +351,71 @@ fn serve_redacts_secrets_from_logs_and_stops_gracefully_on_sigterm() {
     );
     assert!(logs.contains("naervaer stopped"), "{logs}");
 }
+
+#[test]
+fn the_bench_command_measures_a_small_municipality_and_writes_every_figure() {
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("bench.json");
+    let out = Command::new(naervaer_bin())
+        .args([
+            "bench",
+            "--employees",
+            "400",
+            "--units",
+            "30",
+            "--runs",
+            "2",
+            "--concurrency",
+            "4",
+            "--respondents",
+            "40",
+            "--json",
+        ])
+        .arg(&json)
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{table}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        table.contains("naervaer bench: 400 employees, 30 units, sqlite"),
+        "{table}"
+    );
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let figure = |what: &str| -> serde_json::Value {
+        report["figures"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["what"].as_str().unwrap().starts_with(what))
+            .unwrap_or_else(|| panic!("no figure {what}: {report}"))
+            .clone()
+    };
+    for what in [
+        "close a round",
+        "snapshot of a closed round",
+        "anonymity engine",
+        "AMU analysis",
+        "naervaer analyse, whole process",
+        "leader page over HTTP",
+        "answering flows (link, page, submit)",
+        "submit latency p99",
+        "raw durable answer transaction",
+        "naervaer serve peak RSS",
+    ] {
+        let f = figure(what);
+        let (min, median, max) = (
+            f["min"].as_f64().unwrap(),
+            f["median"].as_f64().unwrap(),
+            f["max"].as_f64().unwrap(),
+        );
+        assert!(min > 0.0 && min <= median && median <= max, "{what}: {f}");
+    }
+    assert_eq!(figure("snapshot of a closed round")["runs"], 2);
+    assert_eq!(figure("answering errors")["median"], 0.0);
+}

@@ -1,0 +1,634 @@
+//! `naervaer bench`: a synthetic municipality of a chosen size, and the
+//! figures an IT department asks for, each as the median and spread of
+//! several runs. Figures, never pass/fail.
+//!
+//! The organisation: a four-level tree (root, 12 service areas, ~10 %
+//! sections, the rest teams with a long tail of small ones, so many groups
+//! are hidden and the remainder rule has work), two closed rounds in which
+//! 70 % answer both questionnaires, and 24 months of absence per unit.
+
+use crate::db::schema::{invitations, responses, units};
+use crate::db::{self, DbConnection};
+use crate::rounds::answer::{self, Answers};
+use crate::rounds::tokens::{lookup_hash, SecretKey};
+use crate::{analysis, demo, import, rounds, snapshot, AppError};
+use diesel::prelude::*;
+use rand::{Rng, SeedableRng};
+use serde::Serialize;
+use std::io::{Read, Write};
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+pub const KEY: &str = "bench-key-0123456789abcdef0123456789abcdef";
+
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub employees: usize,
+    pub units: usize,
+    pub runs: usize,
+    pub concurrency: usize,
+    pub respondents: usize,
+    /// None: a fresh SQLite file in the temporary folder.
+    pub database_url: Option<String>,
+}
+
+/// One measured figure: the median of `runs` and the smallest and largest.
+#[derive(Debug, Clone, Serialize)]
+pub struct Figure {
+    pub what: String,
+    pub unit: String,
+    pub median: f64,
+    pub min: f64,
+    pub max: f64,
+    pub runs: usize,
+}
+
+impl Figure {
+    fn of(what: &str, unit: &str, mut values: Vec<f64>) -> Figure {
+        values.sort_by(f64::total_cmp);
+        let n = values.len();
+        let median = if n % 2 == 1 {
+            values[n / 2]
+        } else {
+            (values[n / 2 - 1] + values[n / 2]) / 2.0
+        };
+        Figure {
+            what: what.into(),
+            unit: unit.into(),
+            median,
+            min: values[0],
+            max: values[n - 1],
+            runs: n,
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct Report {
+    pub employees: usize,
+    pub units: usize,
+    pub database: String,
+    pub machine: String,
+    pub figures: Vec<Figure>,
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+fn time<T>(f: impl FnOnce() -> T) -> (T, f64) {
+    let t = Instant::now();
+    let out = f();
+    (out, ms(t.elapsed()))
+}
+
+/// Units and employees files of a synthetic organisation.
+pub fn organisation_files(employees: usize, n_units: usize, seed: u64) -> (String, String) {
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    let areas = 12.min(n_units - 1);
+    let sections = (n_units / 10).max(areas);
+    let mut units = String::from("unit_code;parent_code;name\nU0;;Kommune\n");
+    for i in 1..n_units {
+        let parent = if i <= areas {
+            0
+        } else if i <= areas + sections {
+            1 + (i % areas)
+        } else {
+            areas + 1 + (i % sections)
+        };
+        units += &format!("U{i};U{parent};Enhet {i}\n");
+    }
+    let leaves: Vec<usize> = (areas + sections + 1..n_units).collect();
+    let weights: Vec<f64> = leaves
+        .iter()
+        .map(|_| rng.gen_range(0.05f64..1.0).powi(3))
+        .collect();
+    let total: f64 = weights.iter().sum();
+    let mut text = String::from("employee_id;name;email;unit_code;leader_of\n");
+    let mut placed = 0;
+    for (leaf, w) in leaves.iter().zip(&weights) {
+        let n = ((w / total) * employees as f64).round() as usize;
+        for j in 0..n.max(1) {
+            if placed >= employees {
+                break;
+            }
+            // The first person of every team leads it.
+            let leads = if j == 0 {
+                format!("U{leaf}")
+            } else {
+                String::new()
+            };
+            text += &format!("{placed};P {placed};p{placed}@x.no;U{leaf};{leads}\n");
+            placed += 1;
+        }
+    }
+    while placed < employees {
+        text += &format!(
+            "{placed};P {placed};p{placed}@x.no;U{};\n",
+            1 + placed % areas
+        );
+        placed += 1;
+    }
+    (units, text)
+}
+
+fn new_round(
+    conn: &mut DbConnection,
+    title: &str,
+    closes_in: i64,
+) -> Result<rounds::Round, AppError> {
+    let today = rounds::today();
+    let r = rounds::create(
+        conn,
+        5,
+        rounds::NewRound {
+            title: title.into(),
+            surveys: vec![demo::SURVEY_10_FAKTOR.into(), demo::SURVEY_MODULE.into()],
+            unit_code: None,
+            opens_on: today,
+            closes_on: today + chrono::Duration::days(closes_in),
+            min_group_size: 5,
+        },
+    )?;
+    Ok(r)
+}
+
+fn invitations_of(conn: &mut DbConnection, round: &str) -> Result<Vec<String>, AppError> {
+    Ok(invitations::table
+        .filter(invitations::round_id.eq(round))
+        .order(invitations::id)
+        .select(invitations::id)
+        .load(conn)?)
+}
+
+fn random_answers(rng: &mut impl Rng, surveys: &[crate::survey::Survey]) -> Answers {
+    let mut a = Answers::default();
+    for s in surveys {
+        for item in &s.items {
+            if rng.gen_bool(0.95) {
+                a.items
+                    .insert(answer::item_field(s, &item.key), rng.gen_range(0..=5));
+            }
+        }
+    }
+    a
+}
+
+/// A complete questionnaire as the last page's form posts it.
+fn complete_form(surveys: &[crate::survey::Survey], seed: usize) -> String {
+    let mut pairs: Vec<(String, String)> = Vec::new();
+    for s in surveys {
+        for (i, item) in s.items.iter().enumerate() {
+            pairs.push((
+                answer::item_field(s, &item.key),
+                ((seed + i) % 6).to_string(),
+            ));
+        }
+    }
+    pairs.push((
+        "page".into(),
+        (answer::pages(surveys).len() - 1).to_string(),
+    ));
+    pairs.push(("go".into(), "submit".into()));
+    serde_urlencoded::to_string(&pairs).unwrap_or_default()
+}
+
+/// One HTTP/1.1 request on a fresh connection: (status, headers+body).
+fn request(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    cookie: &str,
+    body: &str,
+) -> std::io::Result<(u16, String)> {
+    let mut s = std::net::TcpStream::connect(addr)?;
+    s.set_nodelay(true)?;
+    s.set_read_timeout(Some(Duration::from_secs(60)))?;
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nCookie: {cookie}\r\n\
+         Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )?;
+    let mut out = String::new();
+    s.read_to_string(&mut out)?;
+    let status = out
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    Ok((status, out))
+}
+
+fn peak_rss_mb(pid: u32) -> Option<f64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
+}
+
+fn machine() -> String {
+    let cpus = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(0);
+    let model = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|c| {
+            c.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|m| m.trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    format!("{cpus} cores, {model}")
+}
+
+/// Runs the whole benchmark; `progress` receives a line per step.
+pub fn run(opts: &Options, mut progress: impl FnMut(&str)) -> Result<Report, AppError> {
+    let temp = std::env::temp_dir().join(format!("naervaer-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&temp)?;
+    let url = opts
+        .database_url
+        .clone()
+        .unwrap_or_else(|| format!("sqlite://{}", temp.join("bench.db").display()));
+    let mut conn = db::connect(&url)?;
+    db::run_migrations(&mut conn)?;
+    let existing: i64 = units::table.count().get_result(&mut conn)?;
+    if existing > 0 {
+        return Err(AppError::Config(
+            "the benchmark needs an empty database: it creates its own municipality".into(),
+        ));
+    }
+    let key = SecretKey::new(KEY)?;
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(50);
+    let mut figures = Vec::new();
+
+    let (units_csv, employees_csv) = organisation_files(opts.employees, opts.units, 50);
+    let (_, t) = time(|| -> Result<(), AppError> {
+        import::import(
+            &mut conn,
+            import::Kind::Units,
+            "u.csv",
+            units_csv.as_bytes(),
+            false,
+        )
+        .map_err(|e| AppError::BadRequest(e.to_string()))?;
+        import::import(
+            &mut conn,
+            import::Kind::Employees,
+            "e.csv",
+            employees_csv.as_bytes(),
+            false,
+        )
+        .map_err(|e| AppError::BadRequest(e.to_string()))?;
+        Ok(())
+    });
+    figures.push(Figure::of("import units + employees", "ms", vec![t]));
+    progress(&format!("organisation imported in {t:.0} ms"));
+
+    // Two closed rounds (the second is compared with the first).
+    let mut closed = None;
+    for (n, title) in ["Bench i fjor", "Bench i år"].iter().enumerate() {
+        let round = new_round(&mut conn, title, 0)?;
+        rounds::open(&mut conn, &key, &round.id)?;
+        let round = rounds::Round::find(&mut conn, &round.id)?;
+        let surveys = round.surveys(&mut conn)?;
+        let invs = invitations_of(&mut conn, &round.id)?;
+        let mut answered = 0;
+        for inv in &invs {
+            if rng.gen_bool(0.7) {
+                let a = random_answers(&mut rng, &surveys);
+                answer::submit(
+                    &mut conn,
+                    &lookup_hash(&key.survey_token(inv)),
+                    &surveys,
+                    &a,
+                )?;
+                answered += 1;
+            }
+        }
+        let (_, t) = time(|| rounds::close(&mut conn, &round.id, false));
+        if n == 1 {
+            figures.push(Figure::of(
+                "close a round (rewrite, snapshot, compaction)",
+                "ms",
+                vec![t],
+            ));
+        }
+        progress(&format!("{title}: {answered} answers, closed in {t:.0} ms"));
+        closed = Some(round.id);
+    }
+    let closed = rounds::Round::find(&mut conn, &closed.unwrap_or_default())?;
+
+    // 24 months of absence per unit, through the importer.
+    let end = closed.closes_on_date();
+    let mut csv = String::from("unit_code;period_start;period_end;agreed_workdays;lost_workdays\n");
+    let mut month = chrono::NaiveDate::from_ymd_opt(
+        chrono::Datelike::year(&end) - 2,
+        chrono::Datelike::month(&end),
+        1,
+    )
+    .unwrap_or(end);
+    for _ in 0..24 {
+        let next = month + chrono::Months::new(1);
+        let last = next - chrono::Duration::days(1);
+        for i in 0..opts.units {
+            let agreed = rng.gen_range(20.0..400.0f64).round();
+            let lost = (agreed * rng.gen_range(0.02..0.12f64)).round();
+            csv += &format!("U{i};{month};{last};{agreed};{lost}\n");
+        }
+        month = next;
+    }
+    import::import(
+        &mut conn,
+        import::Kind::Absence,
+        "a.csv",
+        csv.as_bytes(),
+        false,
+    )
+    .map_err(|e| AppError::BadRequest(e.to_string()))?;
+    progress("24 months of absence imported");
+
+    let runs = opts.runs.max(1);
+    let mut build = Vec::new();
+    for _ in 0..runs {
+        build.push(time(|| snapshot::build(&mut conn, &closed)).1);
+    }
+    figures.push(Figure::of("snapshot of a closed round", "ms", build));
+
+    // The engine alone, on the round's group tree.
+    let tree: Vec<(String, String, Option<String>)> = units::table
+        .select((units::id, units::code, units::parent_id))
+        .load(&mut conn)?;
+    let counts: std::collections::HashMap<String, i64> = responses::table
+        .filter(responses::round_id.eq(&closed.id))
+        .group_by(responses::unit_id)
+        .select((responses::unit_id, diesel::dsl::count_star()))
+        .load::<(String, i64)>(&mut conn)?
+        .into_iter()
+        .collect();
+    let index: std::collections::HashMap<&str, usize> = tree
+        .iter()
+        .enumerate()
+        .map(|(i, u)| (u.0.as_str(), i))
+        .collect();
+    let nodes: Vec<snapshot::anonymity::Node> = tree
+        .iter()
+        .map(|(id, code, parent)| snapshot::anonymity::Node {
+            id: code.clone(),
+            parent: parent.as_deref().and_then(|p| index.get(p).copied()),
+            direct: counts.get(id).copied().unwrap_or(0) as u32,
+        })
+        .collect();
+    let mut engine = Vec::new();
+    for _ in 0..runs {
+        engine.push(time(|| snapshot::anonymity::release(&nodes, 5)).1);
+    }
+    figures.push(Figure::of("anonymity engine (groups)", "ms", engine));
+
+    let mut analyse = Vec::new();
+    for _ in 0..runs {
+        analyse.push(
+            time(|| {
+                analysis::run(
+                    &mut conn,
+                    &closed.id,
+                    analysis::Window::Before,
+                    None,
+                    crate::lang::Lang::Nb,
+                )
+            })
+            .1,
+        );
+    }
+    figures.push(Figure::of("AMU analysis (in process)", "ms", analyse));
+    let exe = std::env::current_exe()?;
+    let mut whole = Vec::new();
+    for _ in 0..runs {
+        let (out, t) = time(|| {
+            std::process::Command::new(&exe)
+                .args(["analyse", "--round", &closed.id, "--format", "json"])
+                .env("NAERVAER_DATABASE_URL", &url)
+                .env("NAERVAER_LOG", "warn")
+                .output()
+        });
+        let out = out?;
+        if !out.status.success() {
+            return Err(AppError::BadRequest(
+                String::from_utf8_lossy(&out.stderr).into(),
+            ));
+        }
+        whole.push(t);
+    }
+    figures.push(Figure::of("naervaer analyse, whole process", "ms", whole));
+    progress("results and analysis timed");
+
+    // The service, as its own process.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
+    let addr: SocketAddr = ([127, 0, 0, 1], port).into();
+    let mut serve = std::process::Command::new(&exe)
+        .arg("serve")
+        .env("NAERVAER_DATABASE_URL", &url)
+        .env("NAERVAER_SECRET_KEY", KEY)
+        .env("NAERVAER_BIND", addr.to_string())
+        .env(
+            "NAERVAER_POOL_SIZE",
+            opts.concurrency.clamp(4, 16).to_string(),
+        )
+        // Sending is off (no relay, no outbox folder): it would only
+        // compete for the machine with what is measured here.
+        .env("NAERVAER_LOG", "error")
+        .env_remove("NAERVAER_SMTP_URL")
+        .env_remove("NAERVAER_OUTBOX_DIR")
+        .stdout(std::process::Stdio::null())
+        .spawn()?;
+    let result = (|| -> Result<(), AppError> {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while std::net::TcpStream::connect(addr).is_err() {
+            if Instant::now() > deadline {
+                return Err(AppError::Config("naervaer serve did not start".into()));
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        // A leader page: the leader of a team, signed in by link.
+        let leader: String = crate::db::schema::unit_leaders::table
+            .select(crate::db::schema::unit_leaders::employee_id)
+            .first(&mut conn)?;
+        let unit: String = crate::db::schema::unit_leaders::table
+            .filter(crate::db::schema::unit_leaders::employee_id.eq(&leader))
+            .select(crate::db::schema::unit_leaders::unit_id)
+            .first(&mut conn)?;
+        let token = crate::auth::link_token_for(&mut conn, &leader)?;
+        let (_, signed) = request(addr, "POST", &format!("/innlogging/{token}"), "", "")?;
+        let cookie = signed
+            .lines()
+            .find(|l| l.to_ascii_lowercase().starts_with("set-cookie:"))
+            .and_then(|l| l.split_once(':'))
+            .map(|(_, v)| v.trim().split(';').next().unwrap_or("").to_string())
+            .unwrap_or_default();
+        let path = format!("/resultater/{}/{unit}", closed.id);
+        let (status, _) = request(addr, "GET", &path, &cookie, "")?; // warms the cache
+        if status != 200 {
+            return Err(AppError::BadRequest(format!(
+                "the leader page answered {status}"
+            )));
+        }
+        let mut page = Vec::new();
+        for _ in 0..runs.max(5) {
+            page.push(time(|| request(addr, "GET", &path, &cookie, "")).1);
+        }
+        figures.push(Figure::of("leader page over HTTP", "ms", page));
+        progress("leader page timed");
+
+        // Answering: a third round, `respondents` people through link,
+        // page and submit, `concurrency` at a time.
+        let round = new_round(&mut conn, "Bench nå", 14)?;
+        rounds::open(&mut conn, &key, &round.id)?;
+        let round = rounds::Round::find(&mut conn, &round.id)?;
+        let surveys = round.surveys(&mut conn)?;
+        let invs = invitations_of(&mut conn, &round.id)?;
+        let n = opts.respondents.min(invs.len() / 2);
+        let (http_part, raw_part) = invs.split_at(n);
+        // Each run answers its own share of the respondents.
+        let share = n.div_ceil(runs).max(1);
+        let (mut flows, mut p50, mut p99, mut raws) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let mut errors = 0;
+        for (run, batch) in http_part.chunks(share).enumerate() {
+            let next = std::sync::atomic::AtomicUsize::new(0);
+            let latencies = std::sync::Mutex::new(Vec::new());
+            let failed = std::sync::atomic::AtomicUsize::new(0);
+            let started = Instant::now();
+            std::thread::scope(|s| {
+                for _ in 0..opts.concurrency {
+                    s.spawn(|| loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                        let Some(inv) = batch.get(i) else { break };
+                        let token = key.survey_token(inv);
+                        let ok = (|| -> std::io::Result<Option<f64>> {
+                            let (s1, _) = request(addr, "GET", &format!("/s/{token}"), "", "")?;
+                            let cookie = format!("naervaer_svar={token}");
+                            let (s2, _) = request(addr, "GET", "/svar", &cookie, "")?;
+                            let t = Instant::now();
+                            let body = complete_form(&surveys, i);
+                            let (s3, _) = request(addr, "POST", "/svar", &cookie, &body)?;
+                            let l = ms(t.elapsed());
+                            Ok((s1 == 303 && s2 == 200 && s3 == 303).then_some(l))
+                        })();
+                        match ok {
+                            Ok(Some(l)) => {
+                                latencies.lock().unwrap_or_else(|e| e.into_inner()).push(l)
+                            }
+                            _ => {
+                                failed.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                            }
+                        }
+                    });
+                }
+            });
+            let secs = started.elapsed().as_secs_f64();
+            errors += failed.into_inner();
+            let mut lat = latencies.into_inner().unwrap_or_default();
+            lat.sort_by(f64::total_cmp);
+            let done = lat.len();
+            let pct = |p: f64| {
+                lat.get(((done as f64 * p) as usize).min(done.saturating_sub(1)))
+                    .copied()
+                    .unwrap_or(0.0)
+            };
+            flows.push(done as f64 / secs);
+            p50.push(pct(0.5));
+            p99.push(pct(0.99));
+            // The same durable transaction, called directly, one at a time,
+            // on as many other invitations.
+            let raw_batch: Vec<&String> = raw_part
+                .iter()
+                .skip(run * share)
+                .take(batch.len())
+                .collect();
+            let t = Instant::now();
+            for (i, inv) in raw_batch.iter().enumerate() {
+                let mut r = rand_chacha::ChaCha8Rng::seed_from_u64(i as u64);
+                let a = random_answers(&mut r, &surveys);
+                answer::submit(
+                    &mut conn,
+                    &lookup_hash(&key.survey_token(inv)),
+                    &surveys,
+                    &a,
+                )?;
+            }
+            raws.push(raw_batch.len() as f64 / t.elapsed().as_secs_f64());
+        }
+        let ratio: Vec<f64> = flows.iter().zip(&raws).map(|(f, r)| f / r).collect();
+        let (f, r) = (
+            Figure::of("", "", flows.clone()).median,
+            Figure::of("", "", raws.clone()).median,
+        );
+        figures.push(Figure::of(
+            &format!(
+                "answering flows (link, page, submit), {} concurrent",
+                opts.concurrency
+            ),
+            "flows/s",
+            flows,
+        ));
+        figures.push(Figure::of("submit latency p50", "ms", p50));
+        figures.push(Figure::of("submit latency p99", "ms", p99));
+        figures.push(Figure::of(
+            "raw durable answer transaction, direct",
+            "per s",
+            raws,
+        ));
+        figures.push(Figure::of("answering flows ÷ raw rate", "ratio", ratio));
+        figures.push(Figure::of(
+            "answering errors (all runs)",
+            "count",
+            vec![errors as f64],
+        ));
+        progress(&format!("answering: {f:.0} flows/s, raw {r:.0}/s"));
+        if let Some(rss) = peak_rss_mb(serve.id()) {
+            figures.push(Figure::of("naervaer serve peak RSS", "MB", vec![rss]));
+        }
+        Ok(())
+    })();
+    let _ = serve.kill();
+    let _ = serve.wait();
+    result?;
+    if opts.database_url.is_none() {
+        let _ = std::fs::remove_dir_all(&temp);
+    }
+    Ok(Report {
+        employees: opts.employees,
+        units: opts.units,
+        database: url.split(':').next().unwrap_or("").to_string(),
+        machine: machine(),
+        figures,
+    })
+}
+
+/// The report as an aligned text table.
+pub fn table(r: &Report) -> String {
+    let mut s = format!(
+        "naervaer bench: {} employees, {} units, {} — {}\n\n",
+        r.employees, r.units, r.database, r.machine
+    );
+    let w = r
+        .figures
+        .iter()
+        .map(|f| f.what.chars().count())
+        .max()
+        .unwrap_or(10);
+    s += &format!(
+        "{:<w$}  {:>10}  {:>10}  {:>10}  {:>4}  unit\n",
+        "what", "median", "min", "max", "runs"
+    );
+    for f in &r.figures {
+        s += &format!(
+            "{:<w$}  {:>10.2}  {:>10.2}  {:>10.2}  {:>4}  {}\n",
+            f.what, f.median, f.min, f.max, f.runs, f.unit
+        );
+    }
+    s
+}
