@@ -21,6 +21,7 @@
 //! | `NAERVAER_REMINDER_MAX` | `reminder_max` | `2` | reminders per person per round at most |
 //! | `NAERVAER_REMINDER_INTERVAL_HOURS` | `reminder_interval_hours` | `72` | least time between two reminders to one person |
 //! | `NAERVAER_RETENTION_DAYS` | `retention_days` | `0` | days after closing before invitations are reduced to counts |
+//! | `NAERVAER_GROUP_COMMIT` | `group_commit` | `true` | acknowledge several answers with one durable commit (`false`: one commit per answer) |
 //! | `NAERVAER_LOG` | – | `info` | log filter (tracing `EnvFilter` syntax) |
 
 use crate::lang::Lang;
@@ -78,6 +79,7 @@ pub struct Settings {
     pub reminder_max: u32,
     pub reminder_interval_hours: u32,
     pub retention_days: u32,
+    pub group_commit: bool,
 }
 
 /// Every key is optional in the file and in the environment.
@@ -102,6 +104,7 @@ struct Partial {
     reminder_max: Option<String>,
     reminder_interval_hours: Option<String>,
     retention_days: Option<String>,
+    group_commit: Option<String>,
 }
 
 /// File values may be numbers or strings; both become strings here so that a
@@ -135,7 +138,7 @@ fn file_partial(path: &Path) -> Result<Partial, AppError> {
 
 /// Every setting's file key; its environment variable is `NAERVAER_` and
 /// the key in upper case. Must list the fields of `Partial`.
-const KEYS: [&str; 18] = [
+const KEYS: [&str; 19] = [
     "database_url",
     "bind",
     "base_url",
@@ -154,6 +157,7 @@ const KEYS: [&str; 18] = [
     "reminder_max",
     "reminder_interval_hours",
     "retention_days",
+    "group_commit",
 ];
 
 fn env_name(key: &str) -> String {
@@ -302,6 +306,15 @@ impl Settings {
                 1,
             )?,
             retention_days: number("NAERVAER_RETENTION_DAYS", pick!(retention_days), 0, 0)?,
+            group_commit: match pick!(group_commit).as_deref().map(str::trim) {
+                None | Some("true") | Some("1") | Some("yes") => true,
+                Some("false") | Some("0") | Some("no") => false,
+                Some(v) => {
+                    return Err(AppError::Config(format!(
+                        "NAERVAER_GROUP_COMMIT must be true or false, got '{v}'"
+                    )))
+                }
+            },
             database_url: Secret::new(database_url),
             bind,
             base_url,
@@ -382,6 +395,7 @@ impl Settings {
                 self.reminder_interval_hours.to_string(),
             ),
             ("NAERVAER_RETENTION_DAYS", self.retention_days.to_string()),
+            ("NAERVAER_GROUP_COMMIT", self.group_commit.to_string()),
         ];
         debug_assert_eq!(lines.len(), KEYS.len());
         lines.iter().map(|(k, v)| format!("{k}={v}\n")).collect()

@@ -12,6 +12,7 @@
 //!   per-unit counts.
 
 pub mod answer;
+pub mod commit;
 pub mod tokens;
 
 use crate::db::models::{Employee, Unit};

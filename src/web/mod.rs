@@ -30,6 +30,9 @@ pub struct AppState {
     /// None when `NAERVAER_SECRET_KEY` is unset: paper codes cannot be
     /// turned into survey sessions then.
     pub key: Option<crate::rounds::tokens::SecretKey>,
+    /// Answers go through one committer per process (group commit) unless
+    /// `NAERVAER_GROUP_COMMIT=false`.
+    pub commit: Option<crate::rounds::commit::GroupCommit>,
     pub code_limiter: std::sync::Arc<ratelimit::RateLimiter>,
     pub login_limiter: std::sync::Arc<ratelimit::RateLimiter>,
 }
@@ -46,10 +49,14 @@ impl AppState {
             Some(_) => Some(settings.key()?),
             None => None,
         };
+        let commit = settings
+            .group_commit
+            .then(|| crate::rounds::commit::GroupCommit::start(pool.clone()));
         Ok(AppState {
             pool,
             settings,
             key,
+            commit,
             code_limiter: std::sync::Arc::new(ratelimit::RateLimiter::new(
                 CODE_ATTEMPTS,
                 CODE_WINDOW,

@@ -427,3 +427,47 @@ both_backends! {
         assert!(daily.iter().all(|d| d.1 == rounds::today().to_string()));
     }
 }
+
+both_backends! {
+    fn group_commit_stores_each_answer_once_and_a_bad_one_spoils_no_other(t) {
+        let (mut c, round) = open_demo_round(&t);
+        let surveys = std::sync::Arc::new(round.surveys(&mut c).unwrap().to_vec());
+        let ids = invitation_ids(&mut c, &round.id);
+        let commit = naervaer::rounds::commit::GroupCommit::start(t.pool());
+        // 48 submitters at once: 300 answers, each of the first 60 sent
+        // twice, and unknown tokens between them.
+        let jobs: Vec<(String, usize)> = ids.iter().take(300).cloned().enumerate().map(|(i, id)| (id, i))
+            .chain(ids.iter().take(60).cloned().enumerate().map(|(i, id)| (id, i)))
+            .chain((0..20).map(|i| (format!("no-such-{i}"), i)))
+            .collect();
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let results = std::sync::Mutex::new(Vec::new());
+        std::thread::scope(|s| {
+            for _ in 0..48 {
+                s.spawn(|| loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    let Some((inv, n)) = jobs.get(i) else { break };
+                    let r = commit.submit(
+                        lookup_hash(&key().survey_token(inv)),
+                        surveys.clone(),
+                        numbered_answers(&surveys, *n),
+                    );
+                    results.lock().unwrap().push((inv.clone(), r.map_err(|e| e.to_string())));
+                });
+            }
+        });
+        let results = results.into_inner().unwrap();
+        let stored: Vec<&String> = results.iter().filter(|(_, r)| *r == Ok(Submitted::Stored)).map(|(i, _)| i).collect();
+        let unique: std::collections::HashSet<&String> = stored.iter().copied().collect();
+        assert_eq!(stored.len(), 300, "each invitation stored once");
+        assert_eq!(unique.len(), 300);
+        assert_eq!(results.iter().filter(|(_, r)| *r == Ok(Submitted::AlreadyAnswered)).count(), 60);
+        assert_eq!(results.iter().filter(|(_, r)| *r == Err("not found".to_string())).count(), 20);
+        let n: i64 = responses::table.count().get_result(&mut c).unwrap();
+        assert_eq!(n, 300);
+        let (commits, submissions) = commit.stats();
+        assert_eq!(submissions, 380);
+        eprintln!("group commit: {submissions} submissions in {commits} commits");
+        assert!(commits < submissions, "answers arriving together share commits");
+    }
+}

@@ -1,0 +1,135 @@
+//! Group commit of answers: several submissions acknowledged by one durable
+//! commit, as PostgreSQL's `commit_delay` does for its own transactions.
+//!
+//! Submissions queue for one committer thread. It takes whatever is
+//! waiting (at most [`MAX_BATCH`]), runs each submission as a savepoint of
+//! one write transaction, commits once, and only then answers each waiting
+//! request. Nothing waits on purpose: while one batch is being made durable
+//! the next one gathers, so under load a commit carries many answers and
+//! alone it carries one. A submission is acknowledged only after the commit
+//! that holds it, so the promise "acknowledged means stored" is unchanged;
+//! a failing submission rolls back its own savepoint and no other.
+
+use super::answer::{self, Answers, Submitted};
+use crate::db::Pool;
+use crate::survey::Survey;
+use crate::AppError;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::{self, Receiver, SyncSender};
+use std::sync::Arc;
+
+/// The most submissions one commit carries.
+pub const MAX_BATCH: usize = 64;
+
+struct Job {
+    token_hash: String,
+    surveys: Arc<Vec<Survey>>,
+    answers: Answers,
+    reply: mpsc::Sender<Result<Submitted, AppError>>,
+}
+
+/// The queue to the committer thread; cheap to clone.
+#[derive(Clone)]
+pub struct GroupCommit {
+    queue: SyncSender<Job>,
+    stats: Arc<Stats>,
+}
+
+/// Commits made and submissions they carried, since start.
+#[derive(Debug, Default)]
+pub struct Stats {
+    pub commits: AtomicUsize,
+    pub submissions: AtomicUsize,
+}
+
+impl GroupCommit {
+    /// Starts the committer thread over `pool`. It ends when every handle
+    /// is dropped.
+    pub fn start(pool: Pool) -> GroupCommit {
+        let (queue, jobs) = mpsc::sync_channel(4 * MAX_BATCH);
+        let stats = Arc::new(Stats::default());
+        let counted = stats.clone();
+        std::thread::Builder::new()
+            .name("group-commit".into())
+            .spawn(move || committer(pool, jobs, &counted))
+            .expect("a thread for group commit");
+        GroupCommit { queue, stats }
+    }
+
+    /// (commits, submissions) so far.
+    pub fn stats(&self) -> (usize, usize) {
+        (
+            self.stats.commits.load(Ordering::Relaxed),
+            self.stats.submissions.load(Ordering::Relaxed),
+        )
+    }
+
+    /// Submits and waits until the answer is durable (or refused). Blocks:
+    /// call from a blocking context.
+    pub fn submit(
+        &self,
+        token_hash: String,
+        surveys: Arc<Vec<Survey>>,
+        answers: Answers,
+    ) -> Result<Submitted, AppError> {
+        let (reply, answer) = mpsc::channel();
+        self.queue
+            .send(Job {
+                token_hash,
+                surveys,
+                answers,
+                reply,
+            })
+            .map_err(|_| AppError::Connection("the committer has stopped".into()))?;
+        answer
+            .recv()
+            .map_err(|_| AppError::Connection("the committer has stopped".into()))?
+    }
+}
+
+fn committer(pool: Pool, jobs: Receiver<Job>, stats: &Stats) {
+    while let Ok(first) = jobs.recv() {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match jobs.try_recv() {
+                Ok(j) => batch.push(j),
+                Err(_) => break,
+            }
+        }
+        let results = run(&pool, &batch);
+        stats.commits.fetch_add(1, Ordering::Relaxed);
+        stats.submissions.fetch_add(batch.len(), Ordering::Relaxed);
+        for (job, result) in batch.into_iter().zip(results) {
+            // The request may have gone (client closed): nothing to tell.
+            let _ = job.reply.send(result);
+        }
+    }
+}
+
+/// One transaction for the batch, a savepoint per submission. When the
+/// commit itself fails, every submission of the batch gets the error:
+/// none was acknowledged, none is stored.
+fn run(pool: &Pool, batch: &[Job]) -> Vec<Result<Submitted, AppError>> {
+    let failed = |e: &AppError| -> Vec<Result<Submitted, AppError>> {
+        batch
+            .iter()
+            .map(|_| Err(AppError::Connection(format!("commit failed: {e}"))))
+            .collect()
+    };
+    let mut conn = match pool.get() {
+        Ok(c) => c,
+        Err(e) => return failed(&AppError::from(e)),
+    };
+    let outcome = crate::db::write_transaction(&mut conn, |conn| {
+        Ok::<_, AppError>(
+            batch
+                .iter()
+                .map(|j| answer::submit(conn, &j.token_hash, &j.surveys, &j.answers))
+                .collect::<Vec<_>>(),
+        )
+    });
+    match outcome {
+        Ok(results) => results,
+        Err(e) => failed(&e),
+    }
+}
