@@ -220,6 +220,185 @@ fn request(
     Ok((status, out))
 }
 
+/// A client on one kept-alive connection, as a browser holds one: reconnects
+/// when the server closes it.
+struct Client {
+    addr: SocketAddr,
+    conn: Option<std::io::BufReader<std::net::TcpStream>>,
+}
+
+impl Client {
+    fn new(addr: SocketAddr) -> Client {
+        Client { addr, conn: None }
+    }
+
+    fn request(
+        &mut self,
+        method: &str,
+        path: &str,
+        cookie: &str,
+        body: &str,
+    ) -> std::io::Result<u16> {
+        use std::io::BufRead;
+        if self.conn.is_none() {
+            let s = std::net::TcpStream::connect(self.addr)?;
+            s.set_nodelay(true)?;
+            s.set_read_timeout(Some(Duration::from_secs(60)))?;
+            self.conn = Some(std::io::BufReader::new(s));
+        }
+        let result = (|| -> std::io::Result<(u16, bool)> {
+            let conn = self.conn.as_mut().ok_or(std::io::ErrorKind::NotConnected)?;
+            write!(
+                conn.get_mut(),
+                "{method} {path} HTTP/1.1\r\nHost: {}\r\nCookie: {cookie}\r\n\
+                 Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
+                self.addr,
+                body.len()
+            )?;
+            let mut line = String::new();
+            conn.read_line(&mut line)?;
+            let status = line
+                .split(' ')
+                .nth(1)
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(0);
+            let (mut length, mut close) = (0usize, false);
+            loop {
+                line.clear();
+                if conn.read_line(&mut line)? == 0 {
+                    return Err(std::io::ErrorKind::UnexpectedEof.into());
+                }
+                let l = line.trim_end().to_ascii_lowercase();
+                if l.is_empty() {
+                    break;
+                }
+                if let Some(v) = l.strip_prefix("content-length:") {
+                    length = v.trim().parse().unwrap_or(0);
+                }
+                if l == "connection: close" {
+                    close = true;
+                }
+            }
+            let mut body = vec![0; length];
+            conn.read_exact(&mut body)?;
+            Ok((status, close))
+        })();
+        match result {
+            Ok((status, close)) => {
+                if close {
+                    self.conn = None;
+                }
+                Ok(status)
+            }
+            Err(e) => {
+                self.conn = None;
+                Err(e)
+            }
+        }
+    }
+}
+
+struct Answering {
+    flows: f64,
+    p50: f64,
+    p99: f64,
+    errors: usize,
+}
+
+/// `batch` respondents through link, first page and submit, `concurrency`
+/// at a time, each client on its own kept-alive connection.
+fn answering(
+    addr: SocketAddr,
+    key: &SecretKey,
+    surveys: &[crate::survey::Survey],
+    batch: &[String],
+    concurrency: usize,
+) -> Answering {
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let latencies = std::sync::Mutex::new(Vec::new());
+    let failed = std::sync::atomic::AtomicUsize::new(0);
+    let started = Instant::now();
+    std::thread::scope(|s| {
+        for _ in 0..concurrency {
+            s.spawn(|| {
+                let mut client = Client::new(addr);
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    let Some(inv) = batch.get(i) else { break };
+                    let token = key.survey_token(inv);
+                    let cookie = format!("naervaer_svar={token}");
+                    let body = complete_form(surveys, i);
+                    let mut flow = || -> std::io::Result<Option<f64>> {
+                        let s1 = client.request("GET", &format!("/s/{token}"), "", "")?;
+                        let s2 = client.request("GET", "/svar", &cookie, "")?;
+                        let t = Instant::now();
+                        let s3 = client.request("POST", "/svar", &cookie, &body)?;
+                        let l = ms(t.elapsed());
+                        Ok((s1 == 303 && s2 == 200 && s3 == 303).then_some(l))
+                    };
+                    match flow() {
+                        Ok(Some(l)) => latencies.lock().unwrap_or_else(|e| e.into_inner()).push(l),
+                        _ => {
+                            failed.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                        }
+                    }
+                }
+            });
+        }
+    });
+    let secs = started.elapsed().as_secs_f64();
+    let mut lat = latencies.into_inner().unwrap_or_default();
+    lat.sort_by(f64::total_cmp);
+    let done = lat.len();
+    let pct = |p: f64| {
+        lat.get(((done as f64 * p) as usize).min(done.saturating_sub(1)))
+            .copied()
+            .unwrap_or(0.0)
+    };
+    Answering {
+        flows: done as f64 / secs,
+        p50: pct(0.5),
+        p99: pct(0.99),
+        errors: failed.into_inner(),
+    }
+}
+
+/// Starts `naervaer serve` on `url` at a free loopback port.
+fn start_serve(
+    exe: &std::path::Path,
+    url: &str,
+    pool_size: usize,
+    group_commit: bool,
+) -> Result<(std::process::Child, SocketAddr), AppError> {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
+    let addr: SocketAddr = ([127, 0, 0, 1], port).into();
+    let mut child = std::process::Command::new(exe)
+        .arg("serve")
+        .env("NAERVAER_DATABASE_URL", url)
+        .env("NAERVAER_SECRET_KEY", KEY)
+        .env("NAERVAER_BIND", addr.to_string())
+        .env("NAERVAER_POOL_SIZE", pool_size.to_string())
+        .env("NAERVAER_GROUP_COMMIT", group_commit.to_string())
+        // Sending is off (no relay, no outbox folder): it would only
+        // compete for the machine with what is measured here.
+        .env("NAERVAER_LOG", "error")
+        .env_remove("NAERVAER_SMTP_URL")
+        .env_remove("NAERVAER_OUTBOX_DIR")
+        .stdout(std::process::Stdio::null())
+        .spawn()?;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while std::net::TcpStream::connect(addr).is_err() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            return Err(AppError::Config("naervaer serve did not start".into()));
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Ok((child, addr))
+}
+
 fn peak_rss_mb(pid: u32) -> Option<f64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
@@ -423,36 +602,11 @@ pub fn run(opts: &Options, mut progress: impl FnMut(&str)) -> Result<Report, App
     figures.push(Figure::of("naervaer analyse, whole process", "ms", whole));
     progress("results and analysis timed");
 
-    // The service, as its own process.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port();
-    let addr: SocketAddr = ([127, 0, 0, 1], port).into();
-    let mut serve = std::process::Command::new(&exe)
-        .arg("serve")
-        .env("NAERVAER_DATABASE_URL", &url)
-        .env("NAERVAER_SECRET_KEY", KEY)
-        .env("NAERVAER_BIND", addr.to_string())
-        .env(
-            "NAERVAER_POOL_SIZE",
-            opts.concurrency.clamp(4, 16).to_string(),
-        )
-        // Sending is off (no relay, no outbox folder): it would only
-        // compete for the machine with what is measured here.
-        .env("NAERVAER_LOG", "error")
-        .env_remove("NAERVAER_SMTP_URL")
-        .env_remove("NAERVAER_OUTBOX_DIR")
-        .stdout(std::process::Stdio::null())
-        .spawn()?;
+    // The service, as its own process: first the leader page, then the
+    // answering flow with one commit per answer and with group commit.
+    let pool_size = opts.concurrency.clamp(4, 16);
+    let (mut serve, addr) = start_serve(&exe, &url, pool_size, true)?;
     let result = (|| -> Result<(), AppError> {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while std::net::TcpStream::connect(addr).is_err() {
-            if Instant::now() > deadline {
-                return Err(AppError::Config("naervaer serve did not start".into()));
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        // A leader page: the leader of a team, signed in by link.
         let leader: String = crate::db::schema::unit_leaders::table
             .select(crate::db::schema::unit_leaders::employee_id)
             .first(&mut conn)?;
@@ -469,7 +623,8 @@ pub fn run(opts: &Options, mut progress: impl FnMut(&str)) -> Result<Report, App
             .map(|(_, v)| v.trim().split(';').next().unwrap_or("").to_string())
             .unwrap_or_default();
         let path = format!("/resultater/{}/{unit}", closed.id);
-        let (status, _) = request(addr, "GET", &path, &cookie, "")?; // warms the cache
+        let mut client = Client::new(addr);
+        let status = client.request("GET", &path, &cookie, "")?; // warms the cache
         if status != 200 {
             return Err(AppError::BadRequest(format!(
                 "the leader page answered {status}"
@@ -477,125 +632,98 @@ pub fn run(opts: &Options, mut progress: impl FnMut(&str)) -> Result<Report, App
         }
         let mut page = Vec::new();
         for _ in 0..runs.max(5) {
-            page.push(time(|| request(addr, "GET", &path, &cookie, "")).1);
+            page.push(time(|| client.request("GET", &path, &cookie, "")).1);
         }
         figures.push(Figure::of("leader page over HTTP", "ms", page));
         progress("leader page timed");
-
-        // Answering: a third round, `respondents` people through link,
-        // page and submit, `concurrency` at a time.
-        let round = new_round(&mut conn, "Bench nå", 14)?;
-        rounds::open(&mut conn, &key, &round.id)?;
-        let round = rounds::Round::find(&mut conn, &round.id)?;
-        let surveys = round.surveys(&mut conn)?;
-        let invs = invitations_of(&mut conn, &round.id)?;
-        let n = opts.respondents.min(invs.len() / 2);
-        let (http_part, raw_part) = invs.split_at(n);
-        // Each run answers its own share of the respondents.
-        let share = n.div_ceil(runs).max(1);
-        let (mut flows, mut p50, mut p99, mut raws) =
-            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-        let mut errors = 0;
-        for (run, batch) in http_part.chunks(share).enumerate() {
-            let next = std::sync::atomic::AtomicUsize::new(0);
-            let latencies = std::sync::Mutex::new(Vec::new());
-            let failed = std::sync::atomic::AtomicUsize::new(0);
-            let started = Instant::now();
-            std::thread::scope(|s| {
-                for _ in 0..opts.concurrency {
-                    s.spawn(|| loop {
-                        let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                        let Some(inv) = batch.get(i) else { break };
-                        let token = key.survey_token(inv);
-                        let ok = (|| -> std::io::Result<Option<f64>> {
-                            let (s1, _) = request(addr, "GET", &format!("/s/{token}"), "", "")?;
-                            let cookie = format!("naervaer_svar={token}");
-                            let (s2, _) = request(addr, "GET", "/svar", &cookie, "")?;
-                            let t = Instant::now();
-                            let body = complete_form(&surveys, i);
-                            let (s3, _) = request(addr, "POST", "/svar", &cookie, &body)?;
-                            let l = ms(t.elapsed());
-                            Ok((s1 == 303 && s2 == 200 && s3 == 303).then_some(l))
-                        })();
-                        match ok {
-                            Ok(Some(l)) => {
-                                latencies.lock().unwrap_or_else(|e| e.into_inner()).push(l)
-                            }
-                            _ => {
-                                failed.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                            }
-                        }
-                    });
-                }
-            });
-            let secs = started.elapsed().as_secs_f64();
-            errors += failed.into_inner();
-            let mut lat = latencies.into_inner().unwrap_or_default();
-            lat.sort_by(f64::total_cmp);
-            let done = lat.len();
-            let pct = |p: f64| {
-                lat.get(((done as f64 * p) as usize).min(done.saturating_sub(1)))
-                    .copied()
-                    .unwrap_or(0.0)
-            };
-            flows.push(done as f64 / secs);
-            p50.push(pct(0.5));
-            p99.push(pct(0.99));
-            // The same durable transaction, called directly, one at a time,
-            // on as many other invitations.
-            let raw_batch: Vec<&String> = raw_part
-                .iter()
-                .skip(run * share)
-                .take(batch.len())
-                .collect();
-            let t = Instant::now();
-            for (i, inv) in raw_batch.iter().enumerate() {
-                let mut r = rand_chacha::ChaCha8Rng::seed_from_u64(i as u64);
-                let a = random_answers(&mut r, &surveys);
-                answer::submit(
-                    &mut conn,
-                    &lookup_hash(&key.survey_token(inv)),
-                    &surveys,
-                    &a,
-                )?;
-            }
-            raws.push(raw_batch.len() as f64 / t.elapsed().as_secs_f64());
-        }
-        let ratio: Vec<f64> = flows.iter().zip(&raws).map(|(f, r)| f / r).collect();
-        let (f, r) = (
-            Figure::of("", "", flows.clone()).median,
-            Figure::of("", "", raws.clone()).median,
-        );
-        figures.push(Figure::of(
-            &format!(
-                "answering flows (link, page, submit), {} concurrent",
-                opts.concurrency
-            ),
-            "flows/s",
-            flows,
-        ));
-        figures.push(Figure::of("submit latency p50", "ms", p50));
-        figures.push(Figure::of("submit latency p99", "ms", p99));
-        figures.push(Figure::of(
-            "raw durable answer transaction, direct",
-            "per s",
-            raws,
-        ));
-        figures.push(Figure::of("answering flows ÷ raw rate", "ratio", ratio));
-        figures.push(Figure::of(
-            "answering errors (all runs)",
-            "count",
-            vec![errors as f64],
-        ));
-        progress(&format!("answering: {f:.0} flows/s, raw {r:.0}/s"));
-        if let Some(rss) = peak_rss_mb(serve.id()) {
-            figures.push(Figure::of("naervaer serve peak RSS", "MB", vec![rss]));
-        }
         Ok(())
     })();
     let _ = serve.kill();
     let _ = serve.wait();
     result?;
+
+    let round = new_round(&mut conn, "Bench nå", 14)?;
+    rounds::open(&mut conn, &key, &round.id)?;
+    let round = rounds::Round::find(&mut conn, &round.id)?;
+    let surveys = round.surveys(&mut conn)?;
+    let invs = invitations_of(&mut conn, &round.id)?;
+    // Per mode, `respondents` through HTTP and as many directly; each run
+    // takes its own share.
+    let n = opts.respondents.min(invs.len() / 4);
+    let share = n.div_ceil(runs).max(1);
+    let mut rss: f64 = 0.0;
+    for (mode, group_commit) in [("one commit per answer", false), ("group commit", true)] {
+        let offset = if group_commit { 2 * n } else { 0 };
+        let (http_part, raw_part) = (&invs[offset..offset + n], &invs[offset + n..offset + 2 * n]);
+        let (mut serve, addr) = start_serve(&exe, &url, pool_size, group_commit)?;
+        let measured = (|| -> Result<_, AppError> {
+            let (mut flows, mut p50, mut p99, mut raws, mut errors) =
+                (vec![], vec![], vec![], vec![], 0);
+            for (run, batch) in http_part.chunks(share).enumerate() {
+                let a = answering(addr, &key, &surveys, batch, opts.concurrency);
+                flows.push(a.flows);
+                p50.push(a.p50);
+                p99.push(a.p99);
+                errors += a.errors;
+                // The same durable transaction, called directly, one at a
+                // time, on as many other invitations.
+                let raw_batch = &raw_part[(run * share).min(n)..((run + 1) * share).min(n)];
+                let t = Instant::now();
+                for (i, inv) in raw_batch.iter().enumerate() {
+                    let mut r = rand_chacha::ChaCha8Rng::seed_from_u64(i as u64);
+                    let a = random_answers(&mut r, &surveys);
+                    answer::submit(
+                        &mut conn,
+                        &lookup_hash(&key.survey_token(inv)),
+                        &surveys,
+                        &a,
+                    )?;
+                }
+                raws.push(raw_batch.len() as f64 / t.elapsed().as_secs_f64());
+            }
+            Ok((flows, p50, p99, raws, errors))
+        })();
+        rss = rss.max(peak_rss_mb(serve.id()).unwrap_or(0.0));
+        let _ = serve.kill();
+        let _ = serve.wait();
+        let (flows, p50, p99, raws, errors) = measured?;
+        let ratio: Vec<f64> = flows.iter().zip(&raws).map(|(f, r)| f / r).collect();
+        let f = Figure::of("", "", flows.clone()).median;
+        let r = Figure::of("", "", raws.clone()).median;
+        let c = opts.concurrency;
+        figures.push(Figure::of(
+            &format!("answering flows, {c} concurrent, {mode}"),
+            "flows/s",
+            flows,
+        ));
+        figures.push(Figure::of(
+            &format!("submit latency p50, {mode}"),
+            "ms",
+            p50,
+        ));
+        figures.push(Figure::of(
+            &format!("submit latency p99, {mode}"),
+            "ms",
+            p99,
+        ));
+        figures.push(Figure::of(
+            &format!("raw durable answer transaction, direct ({mode} run)"),
+            "per s",
+            raws,
+        ));
+        figures.push(Figure::of(
+            &format!("answering flows ÷ raw rate, {mode}"),
+            "ratio",
+            ratio,
+        ));
+        figures.push(Figure::of(
+            &format!("answering errors, {mode}"),
+            "count",
+            vec![errors as f64],
+        ));
+        progress(&format!("answering, {mode}: {f:.0} flows/s, raw {r:.0}/s"));
+    }
+    figures.push(Figure::of("naervaer serve peak RSS", "MB", vec![rss]));
     if opts.database_url.is_none() {
         let _ = std::fs::remove_dir_all(&temp);
     }

@@ -403,7 +403,8 @@ fn the_bench_command_measures_a_small_municipality_and_writes_every_figure() {
         "AMU analysis",
         "naervaer analyse, whole process",
         "leader page over HTTP",
-        "answering flows (link, page, submit)",
+        "answering flows, 4 concurrent, one commit per answer",
+        "answering flows, 4 concurrent, group commit",
         "submit latency p99",
         "raw durable answer transaction",
         "naervaer serve peak RSS",
@@ -417,5 +418,6 @@ fn the_bench_command_measures_a_small_municipality_and_writes_every_figure() {
         assert!(min > 0.0 && min <= median && median <= max, "{what}: {f}");
     }
     assert_eq!(figure("snapshot of a closed round")["runs"], 2);
-    assert_eq!(figure("answering errors")["median"], 0.0);
+    assert_eq!(figure("answering errors, one commit")["median"], 0.0);
+    assert_eq!(figure("answering errors, group commit")["median"], 0.0);
 }
