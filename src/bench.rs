@@ -28,6 +28,8 @@ pub struct Options {
     pub runs: usize,
     pub concurrency: usize,
     pub respondents: usize,
+    /// Invitations in the sending test.
+    pub mails: usize,
     /// None: a fresh SQLite file in the temporary folder.
     pub database_url: Option<String>,
 }
@@ -422,6 +424,133 @@ fn machine() -> String {
     format!("{cpus} cores, {model}")
 }
 
+/// A minimal SMTP server on loopback that accepts every message: the local
+/// relay the sending figure is measured against. Returns its port and the
+/// count of messages it has accepted.
+fn smtp_sink() -> std::io::Result<(u16, std::sync::Arc<std::sync::atomic::AtomicUsize>)> {
+    use std::io::BufRead;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    let port = listener.local_addr()?.port();
+    let count = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = count.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let counted = counted.clone();
+            std::thread::spawn(move || -> std::io::Result<()> {
+                let mut out = stream.try_clone()?;
+                let mut lines = std::io::BufReader::new(stream);
+                out.write_all(b"220 naervaer-bench ESMTP\r\n")?;
+                let mut line = String::new();
+                let mut in_data = false;
+                loop {
+                    line.clear();
+                    if lines.read_line(&mut line)? == 0 {
+                        return Ok(());
+                    }
+                    if in_data {
+                        if line == ".\r\n" {
+                            in_data = false;
+                            counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                            out.write_all(b"250 queued\r\n")?;
+                        }
+                        continue;
+                    }
+                    let verb = line.get(..4).unwrap_or("").to_ascii_uppercase();
+                    let reply: &[u8] = match verb.as_str() {
+                        "EHLO" => b"250-naervaer-bench\r\n250-8BITMIME\r\n250 SMTPUTF8\r\n",
+                        "HELO" | "MAIL" | "RCPT" | "RSET" | "NOOP" => b"250 ok\r\n",
+                        "DATA" => {
+                            in_data = true;
+                            b"354 go on\r\n"
+                        }
+                        "QUIT" => {
+                            out.write_all(b"221 bye\r\n")?;
+                            return Ok(());
+                        }
+                        _ => b"502 not here\r\n",
+                    };
+                    out.write_all(reply)?;
+                }
+            });
+        }
+    });
+    Ok((port, count))
+}
+
+/// `mails` invitations of a round through the outbox and the SMTP client
+/// into the local SMTP server, with `workers` connections: messages/s.
+fn sending(
+    temp: &std::path::Path,
+    mails: usize,
+    workers: usize,
+    runs: usize,
+) -> Result<Vec<f64>, AppError> {
+    let url = format!(
+        "sqlite://{}",
+        temp.join(format!("mail-{workers}.db")).display()
+    );
+    let mut conn = db::connect(&url)?;
+    db::run_migrations(&mut conn)?;
+    let (units_csv, employees_csv) = organisation_files(mails, (mails / 20).max(14), 13);
+    import::import(
+        &mut conn,
+        import::Kind::Units,
+        "u.csv",
+        units_csv.as_bytes(),
+        false,
+    )
+    .map_err(|e| AppError::BadRequest(e.to_string()))?;
+    import::import(
+        &mut conn,
+        import::Kind::Employees,
+        "e.csv",
+        employees_csv.as_bytes(),
+        false,
+    )
+    .map_err(|e| AppError::BadRequest(e.to_string()))?;
+    let key = SecretKey::new(KEY)?;
+    let round = new_round(&mut conn, "Utsending", 14)?;
+    rounds::open(&mut conn, &key, &round.id)?;
+    let (port, received) = smtp_sink()?;
+    let env: std::collections::HashMap<String, String> = [
+        ("NAERVAER_DATABASE_URL", url.clone()),
+        ("NAERVAER_SMTP_URL", format!("smtp://127.0.0.1:{port}")),
+        ("NAERVAER_SECRET_KEY", KEY.to_string()),
+        ("NAERVAER_MAIL_RATE", "100000".to_string()),
+        ("NAERVAER_MAIL_WORKERS", workers.to_string()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    let settings = crate::config::Settings::from_sources(&env, None)?;
+    let pool = db::open_pool(&url, 8)?;
+    let mut rates = Vec::new();
+    for _ in 0..runs {
+        // Every message due again, as if just queued.
+        diesel::update(crate::db::schema::outbox::table)
+            .set((
+                crate::db::schema::outbox::status.eq("pending"),
+                crate::db::schema::outbox::attempts.eq(0),
+                crate::db::schema::outbox::next_attempt_at.eq(0i64),
+            ))
+            .execute(&mut conn)?;
+        let mailer = crate::mail::Mailer::from_settings(&settings)?;
+        let before = received.load(std::sync::atomic::Ordering::SeqCst);
+        let t = Instant::now();
+        let report = crate::mail::outbox::send_due(&pool, &mailer, &settings, &key)?;
+        let secs = t.elapsed().as_secs_f64();
+        let arrived = received.load(std::sync::atomic::Ordering::SeqCst) - before;
+        if report.sent != mails || arrived != mails {
+            return Err(AppError::BadRequest(format!(
+                "sending: {} reported sent, {arrived} arrived, of {mails}",
+                report.sent
+            )));
+        }
+        rates.push(mails as f64 / secs);
+    }
+    Ok(rates)
+}
+
 /// Runs the whole benchmark; `progress` receives a line per step.
 pub fn run(opts: &Options, mut progress: impl FnMut(&str)) -> Result<Report, AppError> {
     let temp = std::env::temp_dir().join(format!("naervaer-bench-{}", std::process::id()));
@@ -486,7 +615,7 @@ pub fn run(opts: &Options, mut progress: impl FnMut(&str)) -> Result<Report, App
                 answered += 1;
             }
         }
-        let (_, t) = time(|| rounds::close(&mut conn, &round.id, false));
+        let (_, t) = time(|| rounds::close(&mut conn, &round.id, true));
         if n == 1 {
             figures.push(Figure::of(
                 "close a round (rewrite, snapshot, compaction)",
@@ -724,6 +853,24 @@ pub fn run(opts: &Options, mut progress: impl FnMut(&str)) -> Result<Report, App
         progress(&format!("answering, {mode}: {f:.0} flows/s, raw {r:.0}/s"));
     }
     figures.push(Figure::of("naervaer serve peak RSS", "MB", vec![rss]));
+
+    // Sending: the invitations of a round of `mails` people into a local
+    // SMTP server, with the default 16 connections and with 64.
+    for workers in [16, 64] {
+        let rates = sending(&temp, opts.mails, workers, runs.min(3))?;
+        let r = Figure::of("", "", rates.clone()).median;
+        figures.push(Figure::of(
+            &format!(
+                "sending {} invitations by SMTP, {workers} connections",
+                opts.mails
+            ),
+            "messages/s",
+            rates,
+        ));
+        progress(&format!(
+            "sending with {workers} connections: {r:.0} messages/s"
+        ));
+    }
     if opts.database_url.is_none() {
         let _ = std::fs::remove_dir_all(&temp);
     }

@@ -69,6 +69,9 @@ enum Command {
         /// Respondents through the whole answering flow.
         #[arg(long, default_value_t = 4_000)]
         respondents: usize,
+        /// Invitations sent through the local SMTP server.
+        #[arg(long, default_value_t = 13_000)]
+        mails: usize,
         /// An empty database to run on (default: a new SQLite file in the
         /// temporary folder); `postgres://…` benchmarks PostgreSQL.
         #[arg(long)]
@@ -238,6 +241,7 @@ fn main() -> ExitCode {
             runs,
             concurrency,
             respondents,
+            mails,
             database_url,
             json,
         } => run_bench(
@@ -247,6 +251,7 @@ fn main() -> ExitCode {
                 runs,
                 concurrency,
                 respondents,
+                mails,
                 database_url,
             },
             &json,
