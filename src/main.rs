@@ -72,6 +72,14 @@ enum Command {
         /// Invitations sent through the local SMTP server.
         #[arg(long, default_value_t = 13_000)]
         mails: usize,
+        /// Instead of the figures: hold this many seconds of load from
+        /// `--clients` respondents at once, counting errors and sampling the
+        /// server's memory.
+        #[arg(long)]
+        hold: Option<u64>,
+        /// Respondents at once in the `--hold` run.
+        #[arg(long, default_value_t = 1_000)]
+        clients: usize,
         /// An empty database to run on (default: a new SQLite file in the
         /// temporary folder); `postgres://…` benchmarks PostgreSQL.
         #[arg(long)]
@@ -242,6 +250,8 @@ fn main() -> ExitCode {
             concurrency,
             respondents,
             mails,
+            hold,
+            clients,
             database_url,
             json,
         } => run_bench(
@@ -254,6 +264,7 @@ fn main() -> ExitCode {
                 mails,
                 database_url,
             },
+            hold.map(|seconds| (clients, seconds)),
             &json,
         ),
         Command::Survey { .. } | Command::Secret => unreachable!("handled above"),
@@ -361,13 +372,22 @@ fn spawn_background(
     }))
 }
 
-fn run_bench(opts: naervaer::bench::Options, json: &std::path::Path) -> Result<ExitCode, AppError> {
+fn run_bench(
+    opts: naervaer::bench::Options,
+    hold: Option<(usize, u64)>,
+    json: &std::path::Path,
+) -> Result<ExitCode, AppError> {
     if opts.units < 14 || opts.employees < opts.units {
         return Err(AppError::BadRequest(
             "use at least 14 units and at least as many employees as units".into(),
         ));
     }
-    let report = naervaer::bench::run(&opts, |line| eprintln!("… {line}"))?;
+    let report = match hold {
+        Some((clients, seconds)) => {
+            naervaer::bench::hold(&opts, clients, seconds, |line| eprintln!("… {line}"))?
+        }
+        None => naervaer::bench::run(&opts, |line| eprintln!("… {line}"))?,
+    };
     print!("{}", naervaer::bench::table(&report));
     let text =
         serde_json::to_string_pretty(&report).map_err(|e| AppError::BadRequest(e.to_string()))?;

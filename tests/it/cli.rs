@@ -425,3 +425,48 @@ fn the_bench_command_measures_a_small_municipality_and_writes_every_figure() {
     assert_eq!(figure("answering errors, one commit")["median"], 0.0);
     assert_eq!(figure("answering errors, group commit")["median"], 0.0);
 }
+
+#[test]
+fn the_load_holding_run_counts_no_errors_with_many_clients_at_once() {
+    // The bounded version of `naervaer bench --hold 300 --clients 1000`.
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("hold.json");
+    let out = Command::new(naervaer_bin())
+        .args([
+            "bench",
+            "--hold",
+            "4",
+            "--clients",
+            "150",
+            "--employees",
+            "600",
+            "--units",
+            "30",
+            "--json",
+        ])
+        .arg(&json)
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{table}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let figure = |what: &str| -> f64 {
+        report["figures"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["what"].as_str().unwrap().starts_with(what))
+            .unwrap_or_else(|| panic!("no figure {what}: {report}"))["median"]
+            .as_f64()
+            .unwrap()
+    };
+    assert_eq!(figure("errors"), 0.0, "{table}");
+    assert!(figure("flows with 150 clients held") > 0.0, "{table}");
+    assert!(figure("server peak RSS") > 0.0, "{table}");
+}
