@@ -294,11 +294,30 @@ pub fn submit(
     answers: &Answers,
 ) -> Result<Submitted, AppError> {
     crate::db::write_transaction(conn, |conn| {
+        let (outcome, counted) = submit_uncounted(conn, token_hash, surveys, answers)?;
+        if let Some((round, unit)) = counted {
+            count_answers(conn, &[((round, unit), 1)])?;
+        }
+        Ok(outcome)
+    })
+}
+
+/// [`submit`] without the day counter: returns the (round, unit) whose
+/// counter the caller must add to in the same transaction. Group commit
+/// adds a whole batch's counts at its end, in one order for every node, so
+/// that batches on one PostgreSQL cannot deadlock on the counters.
+pub fn submit_uncounted(
+    conn: &mut DbConnection,
+    token_hash: &str,
+    surveys: &[Survey],
+    answers: &Answers,
+) -> Result<(Submitted, Option<(String, String)>), AppError> {
+    crate::db::write_transaction(conn, |conn| {
         let Some((inv, round)) = invitation_by_hash(conn, token_hash, false)? else {
             return Err(AppError::NotFound);
         };
         if !round.accepts_answers(today()) {
-            return Ok(Submitted::RoundClosed);
+            return Ok((Submitted::RoundClosed, None));
         }
         let claimed = diesel::update(
             invitations::table
@@ -308,7 +327,7 @@ pub fn submit(
         .set(invitations::responded.eq(true))
         .execute(conn)?;
         if claimed == 0 {
-            return Ok(Submitted::AlreadyAnswered);
+            return Ok((Submitted::AlreadyAnswered, None));
         }
         let (items, background) = answers_json(surveys, answers);
         diesel::insert_into(responses::table)
@@ -320,13 +339,23 @@ pub fn submit(
                 responses::background.eq(background),
             ))
             .execute(conn)?;
-        let day = today().format(super::DATE_FORMAT).to_string();
+        Ok((Submitted::Stored, Some((round.id, inv.unit_id))))
+    })
+}
+
+/// Adds answers to today's per-unit counters, in the order given.
+pub fn count_answers(
+    conn: &mut DbConnection,
+    counts: &[((String, String), i32)],
+) -> Result<(), AppError> {
+    let day = today().format(super::DATE_FORMAT).to_string();
+    for ((round, unit), n) in counts {
         crate::on_backend!(&mut *conn, |c| diesel::insert_into(daily_counts::table)
             .values((
-                daily_counts::round_id.eq(&round.id),
-                daily_counts::unit_id.eq(&inv.unit_id),
+                daily_counts::round_id.eq(round),
+                daily_counts::unit_id.eq(unit),
                 daily_counts::day.eq(&day),
-                daily_counts::responses.eq(1),
+                daily_counts::responses.eq(*n),
             ))
             .on_conflict((
                 daily_counts::round_id,
@@ -334,8 +363,8 @@ pub fn submit(
                 daily_counts::day
             ))
             .do_update()
-            .set(daily_counts::responses.eq(daily_counts::responses + 1))
+            .set(daily_counts::responses.eq(daily_counts::responses + *n))
             .execute(c))?;
-        Ok(Submitted::Stored)
-    })
+    }
+    Ok(())
 }

@@ -120,16 +120,57 @@ fn run(pool: &Pool, batch: &[Job]) -> Vec<Result<Submitted, AppError>> {
         Ok(c) => c,
         Err(e) => return failed(&AppError::from(e)),
     };
+    // Rows are locked in one order on every node: invitations by token
+    // hash, then the day counters by (round, unit) at the end.
+    let mut order: Vec<usize> = (0..batch.len()).collect();
+    order.sort_by(|a, b| batch[*a].token_hash.cmp(&batch[*b].token_hash));
     let outcome = crate::db::write_transaction(&mut conn, |conn| {
-        Ok::<_, AppError>(
-            batch
-                .iter()
-                .map(|j| answer::submit(conn, &j.token_hash, &j.surveys, &j.answers))
-                .collect::<Vec<_>>(),
-        )
+        let mut results: Vec<Option<Result<Submitted, AppError>>> =
+            (0..batch.len()).map(|_| None).collect();
+        let mut counts: std::collections::BTreeMap<(String, String), i32> = Default::default();
+        for &i in &order {
+            let j = &batch[i];
+            let r = answer::submit_uncounted(conn, &j.token_hash, &j.surveys, &j.answers);
+            results[i] = Some(r.map(|(outcome, counted)| {
+                if let Some(key) = counted {
+                    *counts.entry(key).or_default() += 1;
+                }
+                outcome
+            }));
+        }
+        let counts: Vec<_> = counts.into_iter().collect();
+        answer::count_answers(conn, &counts)?;
+        Ok::<_, AppError>(results.into_iter().flatten().collect::<Vec<_>>())
     });
-    match outcome {
+    let mut results = match outcome {
         Ok(results) => results,
         Err(e) => failed(&e),
+    };
+    // Several nodes' batches on one PostgreSQL can deadlock on the shared
+    // per-unit day counters (the database picks a victim statement; its
+    // savepoint is rolled back, the rest of the batch commits). Those
+    // submissions are retried, each in its own transaction.
+    for (job, result) in batch.iter().zip(results.iter_mut()) {
+        let mut attempts = 0;
+        while matches!(result, Err(e) if retryable(e)) && attempts < 5 {
+            attempts += 1;
+            *result = answer::submit(&mut conn, &job.token_hash, &job.surveys, &job.answers);
+        }
+    }
+    results
+}
+
+/// A conflict between concurrent transactions that a retry resolves.
+fn retryable(e: &AppError) -> bool {
+    use diesel::result::{DatabaseErrorKind, Error};
+    match e {
+        AppError::Database(Error::DatabaseError(DatabaseErrorKind::SerializationFailure, _)) => {
+            true
+        }
+        AppError::Database(Error::DatabaseError(_, info)) => {
+            let m = info.message();
+            m.contains("deadlock detected") || m.contains("database is locked")
+        }
+        _ => false,
     }
 }
