@@ -1,0 +1,2 @@
+DROP INDEX outbox_round;
+DROP INDEX outbox_invitation;
