@@ -6,7 +6,7 @@
 
 pub mod summary;
 
-use crate::db::schema::{absence, employees, units};
+use crate::db::schema::{absence, employees};
 use crate::db::DbConnection;
 use crate::lang::Lang;
 use crate::rounds::Round;
@@ -295,9 +295,16 @@ pub fn compute(input: &Input) -> Analysis {
         .enumerate()
         .map(|(i, g)| (g.key.as_str(), i))
         .collect();
+    // The service area: the group just below the root on the way up.
     let area_of = |key: &str| -> String {
-        let path = s.path(key);
-        path.get(1).map_or(key.to_string(), |g| g.key.clone())
+        let mut at = by_key[key];
+        while let Some(parent) = s.groups[at].parent.as_deref().map(|p| by_key[p]) {
+            if s.groups[parent].parent.is_none() {
+                return s.groups[at].key.clone();
+            }
+            at = parent;
+        }
+        key.to_string()
     };
     let mut groups = Vec::new();
     for (i, g) in s.groups.iter().enumerate() {
@@ -488,10 +495,14 @@ pub fn own_absence(
         from.format("%Y-%m-%d").to_string(),
         to.format("%Y-%m-%d").to_string(),
     );
+    // Summed in the database: SQL's SUM and MAX skip NULLs and give NULL
+    // when every value is NULL, which is exactly how parts and headcounts
+    // that some rows leave out add up.
+    use diesel::dsl::{max, sum};
     type Row = (
         String,
-        f64,
-        f64,
+        Option<f64>,
+        Option<f64>,
         Option<f64>,
         Option<f64>,
         Option<f64>,
@@ -500,43 +511,46 @@ pub fn own_absence(
     let rows: Vec<Row> = absence::table
         .filter(absence::period_start.ge(&f))
         .filter(absence::period_end.le(&t))
+        .group_by(absence::unit_id)
         .select((
             absence::unit_id,
-            absence::agreed_workdays,
-            absence::lost_workdays,
-            absence::lost_self_certified,
-            absence::lost_doctor_certified,
-            absence::lost_long_term,
-            absence::headcount,
+            sum(absence::agreed_workdays),
+            sum(absence::lost_workdays),
+            sum(absence::lost_self_certified),
+            sum(absence::lost_doctor_certified),
+            sum(absence::lost_long_term),
+            max(absence::headcount),
         ))
         .load(conn)?;
-    let staff: HashMap<String, i64> = employees::table
-        .inner_join(units::table)
-        .filter(employees::active.eq(true))
-        .group_by(units::id)
-        .select((units::id, diesel::dsl::count_star()))
-        .load::<(String, i64)>(conn)?
-        .into_iter()
-        .collect();
+    // Units that report no headcount count their current staff.
+    let staff: HashMap<String, i64> = if rows.iter().any(|r| r.6.is_none()) {
+        employees::table
+            .filter(employees::active.eq(true))
+            .group_by(employees::unit_id)
+            .select((employees::unit_id, diesel::dsl::count_star()))
+            .load::<(String, i64)>(conn)?
+            .into_iter()
+            .collect()
+    } else {
+        HashMap::new()
+    };
     let mut out: HashMap<String, Sums> = HashMap::new();
-    let mut reported: HashMap<String, u32> = HashMap::new();
     for (unit, agreed, lost, sc, dc, lt, hc) in rows {
-        let e = out.entry(unit.clone()).or_default();
-        e.agreed += agreed;
-        e.lost += lost;
-        e.self_certified = add_opt(e.self_certified, sc);
-        e.doctor_certified = add_opt(e.doctor_certified, dc);
-        e.long_term = add_opt(e.long_term, lt);
-        if let Some(h) = hc {
-            let r = reported.entry(unit).or_default();
-            *r = (*r).max(h.max(0) as u32);
-        }
-    }
-    for (unit, s) in out.iter_mut() {
-        s.headcount = reported
-            .get(unit)
-            .copied()
-            .unwrap_or_else(|| staff.get(unit).copied().unwrap_or(0) as u32);
+        let headcount = match hc {
+            Some(h) => h.max(0) as u32,
+            None => staff.get(&unit).copied().unwrap_or(0) as u32,
+        };
+        out.insert(
+            unit,
+            Sums {
+                agreed: agreed.unwrap_or(0.0),
+                lost: lost.unwrap_or(0.0),
+                self_certified: sc,
+                doctor_certified: dc,
+                long_term: lt,
+                headcount,
+            },
+        );
     }
     Ok(out)
 }
@@ -550,7 +564,7 @@ pub fn run(
     lang: Lang,
 ) -> Result<Analysis, AppError> {
     let round = Round::find(conn, round_id)?;
-    let snapshot = crate::snapshot::load(conn, &round.id)?.ok_or_else(|| {
+    let snapshot = crate::snapshot::load_summary(conn, &round.id)?.ok_or_else(|| {
         AppError::BadRequest(
             "the round has no results yet: only a closed round can be analysed".into(),
         )
@@ -569,7 +583,7 @@ pub fn run(
     });
     if let Some(prev_id) = &snapshot.previous_round {
         let prev_round = Round::find(conn, prev_id)?;
-        if let Some(prev_snap) = crate::snapshot::load(conn, prev_id)? {
+        if let Some(prev_snap) = crate::snapshot::load_summary(conn, prev_id)? {
             let prev_surveys = prev_round.surveys(conn)?;
             let (pf, pt) = Window::Before.dates(prev_round.closes_on_date());
             let prev_own = own_absence(conn, pf, pt)?;

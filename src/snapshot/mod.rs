@@ -215,7 +215,37 @@ type Cache = Mutex<HashMap<String, (i32, Arc<Snapshot>)>>;
 /// revision and process; another node's `raise_k` bumps the revision.
 pub fn load(conn: &mut DbConnection, round_id: &str) -> Result<Option<Arc<Snapshot>>, AppError> {
     static CACHE: OnceLock<Cache> = OnceLock::new();
-    let cache = CACHE.get_or_init(Default::default);
+    load_cached(
+        conn,
+        round_id,
+        CACHE.get_or_init(Default::default),
+        |body| serde_json::from_str(body),
+    )
+}
+
+/// A round's snapshot without the answers per option of each item and
+/// without the background cells, which the AMU analysis does not read:
+/// parsing skips them, most of the stored text. Everything else is as
+/// [`load`] gives it; `figures.items` and `background` are empty.
+pub fn load_summary(
+    conn: &mut DbConnection,
+    round_id: &str,
+) -> Result<Option<Arc<Snapshot>>, AppError> {
+    static CACHE: OnceLock<Cache> = OnceLock::new();
+    load_cached(
+        conn,
+        round_id,
+        CACHE.get_or_init(Default::default),
+        |body| serde_json::from_str::<model::Summary>(body).map(Snapshot::from),
+    )
+}
+
+fn load_cached(
+    conn: &mut DbConnection,
+    round_id: &str,
+    cache: &Cache,
+    parse: impl FnOnce(&str) -> serde_json::Result<Snapshot>,
+) -> Result<Option<Arc<Snapshot>>, AppError> {
     let Some(revision) = snapshots::table
         .find(round_id)
         .select(snapshots::revision)
@@ -233,7 +263,7 @@ pub fn load(conn: &mut DbConnection, round_id: &str) -> Result<Option<Arc<Snapsh
         .find(round_id)
         .select((snapshots::revision, snapshots::body))
         .first(conn)?;
-    let s: Snapshot = serde_json::from_str(&body)
+    let s: Snapshot = parse(&body)
         .map_err(|e| AppError::Damaged(format!("snapshot of round {round_id}: {e}")))?;
     let s = Arc::new(s);
     cache

@@ -159,3 +159,67 @@ impl Snapshot {
         self.path(key).iter().any(|g| g.key == ancestor)
     }
 }
+
+/// What [`crate::snapshot::load_summary`] parses: a snapshot's text read
+/// without item distributions and background cells (serde skips the fields
+/// these types do not name).
+#[derive(Debug, Deserialize)]
+pub(crate) struct Summary {
+    round_id: String,
+    k: u32,
+    computed_at: i64,
+    previous_round: Option<String>,
+    factors: Vec<FactorRef>,
+    items: Vec<ItemRef>,
+    groups: Vec<SummaryGroup>,
+    alpha: Vec<Option<AlphaFig>>,
+}
+
+#[derive(Debug, Deserialize)]
+struct SummaryGroup {
+    key: String,
+    code: String,
+    name: String,
+    parent: Option<String>,
+    depth: u32,
+    invited: u32,
+    figures: Option<SummaryFigures>,
+}
+
+#[derive(Debug, Deserialize)]
+struct SummaryFigures {
+    n: u32,
+    factors: Vec<Option<FactorStat>>,
+}
+
+impl From<Summary> for Snapshot {
+    fn from(s: Summary) -> Snapshot {
+        Snapshot {
+            round_id: s.round_id,
+            k: s.k,
+            computed_at: s.computed_at,
+            previous_round: s.previous_round,
+            factors: s.factors,
+            items: s.items,
+            groups: s
+                .groups
+                .into_iter()
+                .map(|g| Group {
+                    key: g.key,
+                    code: g.code,
+                    name: g.name,
+                    parent: g.parent,
+                    depth: g.depth,
+                    invited: g.invited,
+                    figures: g.figures.map(|f| Figures {
+                        n: f.n,
+                        factors: f.factors,
+                        items: Vec::new(),
+                    }),
+                })
+                .collect(),
+            background: Vec::new(),
+            alpha: s.alpha,
+        }
+    }
+}

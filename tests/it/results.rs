@@ -907,3 +907,22 @@ both_backends! {
         assert_eq!(looked, 8);
     }
 }
+
+both_backends! {
+    fn the_summary_the_analysis_reads_is_the_snapshot_without_items_and_background(t) {
+        let mut c = t.conn();
+        let f = closed_round(&mut c);
+        let full = naervaer::snapshot::load(&mut c, &f.round).unwrap().unwrap();
+        let summary = naervaer::snapshot::load_summary(&mut c, &f.round).unwrap().unwrap();
+        let mut expected = (*full).clone();
+        expected.background.clear();
+        for g in &mut expected.groups {
+            if let Some(fig) = &mut g.figures {
+                fig.items.clear();
+            }
+        }
+        assert!(full.groups.iter().any(|g| g.figures.as_ref().is_some_and(|f| !f.items.is_empty())));
+        assert!(!full.background.is_empty());
+        assert_eq!(*summary, expected);
+    }
+}
