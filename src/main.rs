@@ -647,6 +647,7 @@ fn run_analyse(
     let window = naervaer::analysis::Window::parse(window)?;
     let mut conn = db::connect(settings.database_url.expose())?;
     db::run_migrations(&mut conn)?;
+    db::map_reads(&mut conn)?;
     let round = naervaer::rounds::Round::find_by_prefix(&mut conn, round)?;
     let lang = settings.lang;
     let a = naervaer::analysis::run(&mut conn, &round.id, window, level, lang)?;
