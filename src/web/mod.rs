@@ -135,6 +135,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 /// `127.0.0.1:0`. actix-web stops gracefully on SIGTERM and SIGINT: it stops
 /// accepting, lets requests in flight finish (up to the timeout), then exits.
 pub fn run(listener: TcpListener, state: AppState) -> std::io::Result<Server> {
+    let pool_threads = (state.settings.pool_size as usize * 2).max(4);
     let data = web::Data::new(state);
     let server = HttpServer::new(move || {
         App::new()
@@ -154,6 +155,11 @@ pub fn run(listener: TcpListener, state: AppState) -> std::io::Result<Server> {
             .default_service(web::to(not_found))
     })
     .shutdown_timeout(10)
+    // Blocking work is database work, and the pool holds at most
+    // `NAERVAER_POOL_SIZE` connections: more threads than that per worker
+    // only wait, each with its own stack (the default is 512 / workers,
+    // which under 1 000 held clients cost ~100 MB of resident memory).
+    .worker_max_blocking_threads(pool_threads)
     .listen(listener)?
     .run();
     Ok(server)
