@@ -128,17 +128,7 @@ impl GroupAbsence {
 /// the remainder rule holds for the lost-days sums (they are sums over the
 /// same people). `own` is keyed by the snapshot's group keys.
 pub fn protect(snapshot: &Snapshot, own: &HashMap<String, Sums>, k: u32) -> Vec<GroupAbsence> {
-    let pos: HashMap<&str, usize> = snapshot
-        .groups
-        .iter()
-        .enumerate()
-        .map(|(i, g)| (g.key.as_str(), i))
-        .collect();
-    let parent: Vec<Option<usize>> = snapshot
-        .groups
-        .iter()
-        .map(|g| g.parent.as_deref().map(|p| pos[p]))
-        .collect();
+    let parent = snapshot.parent_indexes();
     let nodes: Vec<Node> = snapshot
         .groups
         .iter()
@@ -296,15 +286,15 @@ pub fn compute(input: &Input) -> Analysis {
         .map(|(i, g)| (g.key.as_str(), i))
         .collect();
     // The service area: the group just below the root on the way up.
-    let area_of = |key: &str| -> String {
-        let mut at = by_key[key];
-        while let Some(parent) = s.groups[at].parent.as_deref().map(|p| by_key[p]) {
-            if s.groups[parent].parent.is_none() {
-                return s.groups[at].key.clone();
+    let parents = s.parent_indexes();
+    let area_of = |mut at: usize| -> String {
+        while let Some(p) = parents[at] {
+            if parents[p].is_none() {
+                break;
             }
-            at = parent;
+            at = p;
         }
-        key.to_string()
+        s.groups[at].key.clone()
     };
     let mut groups = Vec::new();
     for (i, g) in s.groups.iter().enumerate() {
@@ -319,7 +309,7 @@ pub fn compute(input: &Input) -> Analysis {
             key: g.key.clone(),
             code: g.code.clone(),
             name: crate::results::group_name(g, input.lang),
-            area: area_of(&g.key),
+            area: area_of(i),
             absence_rate: rate,
             agreed: abs.agreed,
             lost: abs.lost,

@@ -483,17 +483,7 @@ pub fn raise_k(snapshot: &Snapshot, k: u32) -> Snapshot {
     assert!(k >= snapshot.k, "raising k never lowers it");
     let mut out = snapshot.clone();
     out.k = k;
-    let pos: HashMap<&str, usize> = snapshot
-        .groups
-        .iter()
-        .enumerate()
-        .map(|(i, g)| (g.key.as_str(), i))
-        .collect();
-    let parents: Vec<Option<usize>> = snapshot
-        .groups
-        .iter()
-        .map(|g| g.parent.as_ref().map(|p| pos[p.as_str()]))
-        .collect();
+    let parents = snapshot.parent_indexes();
     let keys: Vec<String> = snapshot.groups.iter().map(|g| g.code.clone()).collect();
     let was: Vec<bool> = snapshot
         .groups

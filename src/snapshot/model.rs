@@ -134,6 +134,20 @@ impl Snapshot {
         g.figures.as_ref()?.factors[i].as_ref()
     }
 
+    /// Each group's parent as an index into `groups` (parents come first).
+    pub fn parent_indexes(&self) -> Vec<Option<usize>> {
+        let pos: std::collections::HashMap<&str, usize> = self
+            .groups
+            .iter()
+            .enumerate()
+            .map(|(i, g)| (g.key.as_str(), i))
+            .collect();
+        self.groups
+            .iter()
+            .map(|g| g.parent.as_deref().map(|p| pos[p]))
+            .collect()
+    }
+
     /// The groups from the organisation down to `key`, both included.
     pub fn path(&self, key: &str) -> Vec<&Group> {
         let mut out = Vec::new();
