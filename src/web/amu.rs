@@ -163,42 +163,31 @@ pub async fn report(
     page(req, state, viewer, q, true).await
 }
 
-/// `GET /amu/xlsx`
-pub async fn xlsx(
+/// `GET /amu/{csv|xlsx}`: the analysis's figures as a file.
+pub async fn export(
     req: HttpRequest,
     state: web::Data<AppState>,
     viewer: Overview,
+    format: web::Path<String>,
     q: web::Query<Query>,
 ) -> Result<HttpResponse, AppError> {
     let lang = lang_of(&req, &viewer);
     let (data, _, _) = load(&state, &q, lang).await?;
+    let (content_type, body) = match format.as_str() {
+        "csv" => ("text/csv; charset=utf-8", analysis::to_csv(&data.0)?),
+        _ => (
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            analysis::to_xlsx(&data.0)?,
+        ),
+    };
     Ok(HttpResponse::Ok()
-        .content_type("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+        .content_type(content_type)
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .insert_header((
             header::CONTENT_DISPOSITION,
-            "attachment; filename=\"naervaer-amu.xlsx\"",
+            format!("attachment; filename=\"naervaer-amu.{format}\""),
         ))
-        .body(analysis::to_xlsx(&data.0)?))
-}
-
-/// `GET /amu/csv`
-pub async fn csv(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    viewer: Overview,
-    q: web::Query<Query>,
-) -> Result<HttpResponse, AppError> {
-    let lang = lang_of(&req, &viewer);
-    let (data, _, _) = load(&state, &q, lang).await?;
-    Ok(HttpResponse::Ok()
-        .content_type("text/csv; charset=utf-8")
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .insert_header((
-            header::CONTENT_DISPOSITION,
-            "attachment; filename=\"naervaer-amu.csv\"",
-        ))
-        .body(analysis::to_csv(&data.0)?))
+        .body(body))
 }
 
 /// `GET /api/v1/rounds/{round}/analysis?window=&level=`

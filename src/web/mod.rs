@@ -121,8 +121,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/admin/import/{id}", web::post().to(admin::import_apply))
         .route("/amu", web::get().to(amu::index))
         .route("/amu/rapport", web::get().to(amu::report))
-        .route("/amu/csv", web::get().to(amu::csv))
-        .route("/amu/xlsx", web::get().to(amu::xlsx))
+        .route("/amu/{format:csv|xlsx}", web::get().to(amu::export))
         .route("/api/v1/rounds/{round}/analysis", web::get().to(amu::api))
         .route("/api/v1/rounds", web::get().to(results::api_rounds))
         .route(
