@@ -134,6 +134,45 @@ pub fn organisation_files(employees: usize, n_units: usize, seed: u64) -> (Strin
     (units, text)
 }
 
+/// A migrated, empty database: `given`, or a new SQLite file `file` in
+/// `temp`. Returns its URL and a connection.
+fn empty_database(
+    given: Option<&str>,
+    temp: &std::path::Path,
+    file: &str,
+) -> Result<(String, DbConnection), AppError> {
+    let url = given
+        .map(str::to_string)
+        .unwrap_or_else(|| format!("sqlite://{}", temp.join(file).display()));
+    let mut conn = db::connect(&url)?;
+    db::run_migrations(&mut conn)?;
+    let existing: i64 = units::table.count().get_result(&mut conn)?;
+    if existing > 0 {
+        return Err(AppError::Config(
+            "the benchmark needs an empty database: it creates its own municipality".into(),
+        ));
+    }
+    Ok((url, conn))
+}
+
+/// Imports [`organisation_files`] through the real importers.
+fn import_organisation(
+    conn: &mut DbConnection,
+    employees: usize,
+    n_units: usize,
+    seed: u64,
+) -> Result<(), AppError> {
+    let (units_csv, employees_csv) = organisation_files(employees, n_units, seed);
+    for (kind, text) in [
+        (import::Kind::Units, units_csv),
+        (import::Kind::Employees, employees_csv),
+    ] {
+        import::import(conn, kind, "bench.csv", text.as_bytes(), false)
+            .map_err(|e| AppError::BadRequest(e.to_string()))?;
+    }
+    Ok(())
+}
+
 fn new_round(
     conn: &mut DbConnection,
     title: &str,
@@ -176,14 +215,22 @@ fn random_answers(rng: &mut impl Rng, surveys: &[crate::survey::Survey]) -> Answ
     a
 }
 
-/// A complete questionnaire as the last page's form posts it.
-fn complete_form(surveys: &[crate::survey::Survey], seed: usize) -> String {
+/// A complete questionnaire as the last page's form posts it (earlier
+/// pages' answers travel in hidden fields, so one POST holds them all):
+/// items and background questions, varied by `seed`.
+pub fn complete_form(surveys: &[crate::survey::Survey], seed: usize) -> String {
     let mut pairs: Vec<(String, String)> = Vec::new();
     for s in surveys {
         for (i, item) in s.items.iter().enumerate() {
             pairs.push((
                 answer::item_field(s, &item.key),
                 ((seed + i) % 6).to_string(),
+            ));
+        }
+        for b in &s.background {
+            pairs.push((
+                answer::background_field(s, &b.key),
+                b.options[seed % b.options.len()].key.clone(),
             ));
         }
     }
@@ -352,11 +399,7 @@ fn answering(
     let mut lat = latencies.into_inner().unwrap_or_default();
     lat.sort_by(f64::total_cmp);
     let done = lat.len();
-    let pct = |p: f64| {
-        lat.get(((done as f64 * p) as usize).min(done.saturating_sub(1)))
-            .copied()
-            .unwrap_or(0.0)
-    };
+    let pct = |p: f64| percentile(&lat, p);
     Answering {
         flows: done as f64 / secs,
         p50: pct(0.5),
@@ -399,6 +442,12 @@ fn start_serve(
         std::thread::sleep(Duration::from_millis(50));
     }
     Ok((child, addr))
+}
+
+/// The `p` quantile (0..1) of sorted values, nearest rank; 0 when empty.
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    let i = ((sorted.len() as f64 * p) as usize).min(sorted.len().saturating_sub(1));
+    sorted.get(i).copied().unwrap_or(0.0)
 }
 
 fn peak_rss_mb(pid: u32) -> Option<f64> {
@@ -485,29 +534,8 @@ fn sending(
     workers: usize,
     runs: usize,
 ) -> Result<Vec<f64>, AppError> {
-    let url = format!(
-        "sqlite://{}",
-        temp.join(format!("mail-{workers}.db")).display()
-    );
-    let mut conn = db::connect(&url)?;
-    db::run_migrations(&mut conn)?;
-    let (units_csv, employees_csv) = organisation_files(mails, (mails / 20).max(14), 13);
-    import::import(
-        &mut conn,
-        import::Kind::Units,
-        "u.csv",
-        units_csv.as_bytes(),
-        false,
-    )
-    .map_err(|e| AppError::BadRequest(e.to_string()))?;
-    import::import(
-        &mut conn,
-        import::Kind::Employees,
-        "e.csv",
-        employees_csv.as_bytes(),
-        false,
-    )
-    .map_err(|e| AppError::BadRequest(e.to_string()))?;
+    let (url, mut conn) = empty_database(None, temp, &format!("mail-{workers}.db"))?;
+    import_organisation(&mut conn, mails, (mails / 20).max(14), 13)?;
     let key = SecretKey::new(KEY)?;
     let round = new_round(&mut conn, "Utsending", 14)?;
     rounds::open(&mut conn, &key, &round.id)?;
@@ -555,42 +583,12 @@ fn sending(
 pub fn run(opts: &Options, mut progress: impl FnMut(&str)) -> Result<Report, AppError> {
     let temp = std::env::temp_dir().join(format!("naervaer-bench-{}", std::process::id()));
     std::fs::create_dir_all(&temp)?;
-    let url = opts
-        .database_url
-        .clone()
-        .unwrap_or_else(|| format!("sqlite://{}", temp.join("bench.db").display()));
-    let mut conn = db::connect(&url)?;
-    db::run_migrations(&mut conn)?;
-    let existing: i64 = units::table.count().get_result(&mut conn)?;
-    if existing > 0 {
-        return Err(AppError::Config(
-            "the benchmark needs an empty database: it creates its own municipality".into(),
-        ));
-    }
+    let (url, mut conn) = empty_database(opts.database_url.as_deref(), &temp, "bench.db")?;
     let key = SecretKey::new(KEY)?;
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(50);
     let mut figures = Vec::new();
-
-    let (units_csv, employees_csv) = organisation_files(opts.employees, opts.units, 50);
-    let (_, t) = time(|| -> Result<(), AppError> {
-        import::import(
-            &mut conn,
-            import::Kind::Units,
-            "u.csv",
-            units_csv.as_bytes(),
-            false,
-        )
-        .map_err(|e| AppError::BadRequest(e.to_string()))?;
-        import::import(
-            &mut conn,
-            import::Kind::Employees,
-            "e.csv",
-            employees_csv.as_bytes(),
-            false,
-        )
-        .map_err(|e| AppError::BadRequest(e.to_string()))?;
-        Ok(())
-    });
+    let (imported, t) = time(|| import_organisation(&mut conn, opts.employees, opts.units, 50));
+    imported?;
     figures.push(Figure::of("import units + employees", "ms", vec![t]));
     progress(&format!("organisation imported in {t:.0} ms"));
 
@@ -921,35 +919,8 @@ pub fn hold(
 ) -> Result<Report, AppError> {
     let temp = std::env::temp_dir().join(format!("naervaer-hold-{}", std::process::id()));
     std::fs::create_dir_all(&temp)?;
-    let url = opts
-        .database_url
-        .clone()
-        .unwrap_or_else(|| format!("sqlite://{}", temp.join("hold.db").display()));
-    let mut conn = db::connect(&url)?;
-    db::run_migrations(&mut conn)?;
-    let existing: i64 = units::table.count().get_result(&mut conn)?;
-    if existing > 0 {
-        return Err(AppError::Config(
-            "the benchmark needs an empty database: it creates its own municipality".into(),
-        ));
-    }
-    let (units_csv, employees_csv) = organisation_files(opts.employees, opts.units, 7);
-    import::import(
-        &mut conn,
-        import::Kind::Units,
-        "u.csv",
-        units_csv.as_bytes(),
-        false,
-    )
-    .map_err(|e| AppError::BadRequest(e.to_string()))?;
-    import::import(
-        &mut conn,
-        import::Kind::Employees,
-        "e.csv",
-        employees_csv.as_bytes(),
-        false,
-    )
-    .map_err(|e| AppError::BadRequest(e.to_string()))?;
+    let (url, mut conn) = empty_database(opts.database_url.as_deref(), &temp, "hold.db")?;
+    import_organisation(&mut conn, opts.employees, opts.units, 7)?;
     let key = SecretKey::new(KEY)?;
     let round = new_round(&mut conn, "Holdetest", 14)?;
     rounds::open(&mut conn, &key, &round.id)?;
@@ -1038,11 +1009,7 @@ pub fn hold(
     }
     let mut lat = latencies.into_inner().unwrap_or_default();
     lat.sort_by(f64::total_cmp);
-    let pct = |p: f64| {
-        lat.get(((lat.len() as f64 * p) as usize).min(lat.len().saturating_sub(1)))
-            .copied()
-            .unwrap_or(0.0)
-    };
+    let pct = |p: f64| percentile(&lat, p);
     // Memory after the first half minute (warm) against the end.
     let warm = rss
         .iter()

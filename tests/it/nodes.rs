@@ -9,7 +9,7 @@ use crate::support::{http_cookie, key, naervaer_bin, Backend, TestDb, TEST_KEY};
 use diesel::dsl::count_star;
 use diesel::prelude::*;
 use naervaer::db::schema::{daily_counts, invitations, outbox, responses};
-use naervaer::rounds::{self, answer, Round};
+use naervaer::rounds::{self, Round};
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
@@ -60,32 +60,6 @@ impl Drop for Node {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-/// A complete questionnaire as the last page's form sends it (earlier
-/// pages' answers travel in hidden fields, so one POST holds them all).
-pub fn complete_form(surveys: &[naervaer::survey::Survey], seed: usize) -> String {
-    let mut pairs: Vec<(String, String)> = Vec::new();
-    for s in surveys {
-        for (i, item) in s.items.iter().enumerate() {
-            pairs.push((
-                answer::item_field(s, &item.key),
-                ((seed + i) % 6).to_string(),
-            ));
-        }
-        for b in &s.background {
-            pairs.push((
-                answer::background_field(s, &b.key),
-                b.options[seed % b.options.len()].key.clone(),
-            ));
-        }
-    }
-    pairs.push((
-        "page".into(),
-        (answer::pages(surveys).len() - 1).to_string(),
-    ));
-    pairs.push(("go".into(), "submit".into()));
-    serde_urlencoded::to_string(&pairs).unwrap()
 }
 
 #[test]
@@ -142,7 +116,7 @@ fn three_nodes_on_one_postgresql_store_every_answer_once_and_send_every_message_
                             http_cookie(addrs[(i + 1) % 3], "GET", "/svar", "", Some(&cookie));
                         assert_eq!(page.status, 200);
                         // «Send» pressed twice, the two requests on two nodes.
-                        let body = complete_form(surveys, *i);
+                        let body = naervaer::bench::complete_form(surveys, *i);
                         let statuses: Vec<u16> = std::thread::scope(|s| {
                             let a = s.spawn(|| {
                                 http_cookie(
