@@ -8,11 +8,12 @@
 //!     NAERVAER_CRASH_CYCLES=100 cargo test --test it crash -- --nocapture
 
 use crate::mail::SmtpSink;
-use crate::nodes::{complete_form, Node};
+use crate::nodes::Node;
 use crate::rounds::{invitation_ids, new_round};
 use crate::support::{key, naervaer_bin, TestDb, TEST_KEY};
 use diesel::dsl::count_star;
 use diesel::prelude::*;
+use naervaer::bench::complete_form;
 use naervaer::db::schema::{employees, invitations, outbox, responses, rounds, snapshots};
 use naervaer::db::DbConnection;
 use naervaer::import::Kind;
@@ -294,6 +295,11 @@ fn crash_cycles(t: TestDb, n: usize) {
         missing.is_empty(),
         "{} queued e-mails never arrived",
         missing.len()
+    );
+    // A run whose kills all came before or after the work proves nothing.
+    assert!(
+        imports_cut + closes_cut > 0,
+        "no import or closing was killed mid-run in {n} cycles"
     );
     eprintln!(
         "{} — {n} crash cycles: {} answers acknowledged, all kept; {imports_cut} imports and {closes_cut} \
