@@ -9,7 +9,7 @@
 //! | `NAERVAER_MIN_GROUP_SIZE` | `min_group_size` | `5` | k, the smallest group whose results are shown; never below 3 |
 //! | `NAERVAER_LANG` | `lang` | `nb` | default interface language: `nb`, `nn` or `en` |
 //! | `NAERVAER_POOL_SIZE` | `pool_size` | `8` | database connections per process |
-//! | `NAERVAER_SMTP_URL` | `smtp_url` | unset | mail relay, e.g. `smtp://user:pass@host:587?tls=starttls` (secret) |
+//! | `NAERVAER_SMTP_URL` | `smtp_url` | unset | mail relay, e.g. `smtp://user:pass@host:587?tls=required` (secret) |
 //! | `NAERVAER_MAIL_FROM` | `mail_from` | `naervaer <noreply@localhost>` | sender address |
 //! | `NAERVAER_OUTBOX_DIR` | `outbox_dir` | unset | write e-mails as `.eml` files here instead of SMTP |
 //! | `NAERVAER_LOG_FORMAT` | `log_format` | `text` | `text` or `json` |

@@ -3,14 +3,20 @@
 an X-Envelope-To line first. Prints READY when it listens. Files appear
 atomically (written, then renamed), so a reader never sees half a message.
 
-Usage: python3 tests/smtp_sink.py PORT DIR
+With a third argument USER:PASSWORD it demands AUTH (PLAIN or LOGIN, over
+the plain connection) with those credentials before it takes any mail.
+
+Usage: python3 tests/smtp_sink.py PORT DIR [USER:PASSWORD]
 """
 import itertools
+import logging
 import os
 import sys
 import threading
+import warnings
 
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
 
 
 class Store:
@@ -40,7 +46,19 @@ class Store:
 def main():
     port, directory = int(sys.argv[1]), sys.argv[2]
     os.makedirs(directory, exist_ok=True)
-    controller = Controller(Store(directory), hostname="127.0.0.1", port=port)
+    auth = {}
+    if len(sys.argv) > 3:
+        user, password = sys.argv[3].encode().split(b":", 1)
+
+        def authenticator(server, session, envelope, mechanism, data):
+            ok = isinstance(data, LoginPassword) and (data.login, data.password) == (user, password)
+            return AuthResult(success=ok, handled=False)
+
+        # Plain-text AUTH is what this test server is for: no warnings.
+        warnings.simplefilter("ignore")
+        logging.getLogger("mail.log").setLevel(logging.ERROR)
+        auth = dict(authenticator=authenticator, auth_required=True, auth_require_tls=False)
+    controller = Controller(Store(directory), hostname="127.0.0.1", port=port, **auth)
     controller.start()
     print("READY", flush=True)
     try:

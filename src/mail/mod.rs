@@ -2,12 +2,13 @@
 //! durable outbox that sends it ([`outbox`]).
 
 pub mod outbox;
+mod smtp;
 
 use crate::config::Settings;
 use crate::lang::Lang;
 use crate::AppError;
 use lettre::message::{header::ContentType, Mailbox, MultiPart, SinglePart};
-use lettre::{Message, SmtpTransport, Transport};
+use lettre::Message;
 use maud::html;
 use std::path::PathBuf;
 
@@ -15,8 +16,34 @@ use std::path::PathBuf;
 /// and local trials).
 #[derive(Clone)]
 pub enum Mailer {
-    Smtp(SmtpTransport),
+    Smtp(std::sync::Arc<smtp::Relay>),
     Files(PathBuf),
+}
+
+/// One thread's way to the relay: a connection kept from one message to
+/// the next (see [`smtp`]). Files need none.
+pub struct Sending<'a> {
+    mailer: &'a Mailer,
+    session: Option<smtp::Session<'a>>,
+}
+
+impl Sending<'_> {
+    /// Hands `message` over; `file_stem` names it in an outbox folder.
+    pub fn send(&mut self, message: &Message, file_stem: &str) -> Result<(), SendError> {
+        match self.mailer {
+            Mailer::Smtp(relay) => self
+                .session
+                .get_or_insert_with(|| smtp::Session::new(relay))
+                .send(message.envelope(), &message.formatted()),
+            Mailer::Files(dir) => {
+                let path = dir.join(format!("{file_stem}.eml"));
+                std::fs::write(&path, message.formatted()).map_err(|e| SendError {
+                    permanent: false,
+                    message: format!("{}: {e}", path.display()),
+                })
+            }
+        }
+    }
 }
 
 /// A failed hand-over. Permanent failures (the relay said 5xx) are not
@@ -41,32 +68,23 @@ impl Mailer {
                     .into(),
             ));
         };
-        // lettre reads smtp:// (plain, or STARTTLS with ?tls=required or
-        // ?tls=opportunistic) and smtps:// (TLS), with credentials.
-        let transport = SmtpTransport::from_url(url.expose())
-            .map_err(|e| AppError::Config(format!("NAERVAER_SMTP_URL: {e}")))?
-            .pool_config(
-                lettre::transport::smtp::PoolConfig::new().max_size(settings.mail_workers.max(1)),
-            )
-            .timeout(Some(std::time::Duration::from_secs(30)))
-            .build();
-        Ok(Mailer::Smtp(transport))
+        let relay = smtp::Relay::from_url(url.expose())
+            .map_err(|e| AppError::Config(format!("NAERVAER_SMTP_URL: {e}")))?;
+        Ok(Mailer::Smtp(std::sync::Arc::new(relay)))
     }
 
-    pub fn send(&self, message: &Message, file_stem: &str) -> Result<(), SendError> {
-        match self {
-            Mailer::Smtp(t) => t.send(message).map(|_| ()).map_err(|e| SendError {
-                permanent: e.is_permanent(),
-                message: e.to_string(),
-            }),
-            Mailer::Files(dir) => {
-                let path = dir.join(format!("{file_stem}.eml"));
-                std::fs::write(&path, message.formatted()).map_err(|e| SendError {
-                    permanent: false,
-                    message: format!("{}: {e}", path.display()),
-                })
-            }
+    /// A sending thread's handle; it keeps its relay connection until
+    /// dropped.
+    pub fn sending(&self) -> Sending<'_> {
+        Sending {
+            mailer: self,
+            session: None,
         }
+    }
+
+    /// Sends one message on a connection of its own.
+    pub fn send(&self, message: &Message, file_stem: &str) -> Result<(), SendError> {
+        self.sending().send(message, file_stem)
     }
 }
 

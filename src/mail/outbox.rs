@@ -304,6 +304,7 @@ fn worker(
 ) -> Result<(), AppError> {
     let mut cache = std::collections::HashMap::new();
     let organisation = organisation_name(&mut *pool.get()?)?;
+    let mut sending = mailer.sending();
     loop {
         // A connection is borrowed only to claim and compose, and again to
         // mark: never during the SMTP exchange, so many workers share a
@@ -333,7 +334,7 @@ fn worker(
             if matches!(mailer, Mailer::Smtp(_)) {
                 pace.wait();
             }
-            match msg.and_then(|msg| mailer.send(&msg, &m.id)) {
+            match msg.and_then(|msg| sending.send(&msg, &m.id)) {
                 Ok(()) => sent.push(m.id),
                 Err(e) => {
                     tracing::warn!(outbox_id = %m.id, permanent = e.permanent, error = %e.message, "e-mail not delivered");

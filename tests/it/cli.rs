@@ -410,8 +410,8 @@ fn the_bench_command_measures_a_small_municipality_and_writes_every_figure() {
         "submit latency p99",
         "raw durable answer transaction",
         "naervaer serve peak RSS",
+        "sending 60 invitations by SMTP, 1 connection",
         "sending 60 invitations by SMTP, 16 connections",
-        "sending 60 invitations by SMTP, 64 connections",
     ] {
         let f = figure(what);
         let (min, median, max) = (

@@ -24,18 +24,24 @@ pub struct SmtpSink {
 
 impl SmtpSink {
     pub fn start() -> SmtpSink {
-        let dir = tempfile::tempdir().unwrap();
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
             .unwrap()
             .port();
+        SmtpSink::start_with(port, None)
+    }
+
+    /// On a given port; with `login` ("user:password") it demands AUTH.
+    pub fn start_with(port: u16, login: Option<&str>) -> SmtpSink {
+        let dir = tempfile::tempdir().unwrap();
         let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/smtp_sink.py");
         let python = std::env::var("NAERVAER_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
         let mut child = Command::new(python)
             .arg(script)
             .arg(port.to_string())
             .arg(dir.path())
+            .args(login)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -406,4 +412,85 @@ fn a_bounced_address_is_recorded_as_failed_and_an_unreachable_relay_is_retried_l
     // Nothing more to do: the failed one is not retried.
     let r = outbox::send_due(&t.pool(), &Mailer::from_settings(&s).unwrap(), &s, &key()).unwrap();
     assert_eq!((r.sent, r.retrying, r.failed), (0, 0, 0));
+}
+
+#[test]
+fn a_relay_that_demands_auth_gets_the_urls_credentials_and_a_wrong_password_is_retried_later() {
+    let t = TestDb::new(Backend::Sqlite);
+    let mut c = t.conn();
+    organisation(&mut c, 3);
+    let round = new_round(&mut c, None);
+    rounds::open(&mut c, &key(), &round.id).unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let sink = SmtpSink::start_with(port, Some("naervaer:hemmelig/ord"));
+    let send = |url: &str| {
+        let s = settings(&t, &[("NAERVAER_SMTP_URL", url)]);
+        outbox::send_due(&t.pool(), &Mailer::from_settings(&s).unwrap(), &s, &key()).unwrap()
+    };
+
+    // The relay refuses the password: a matter of configuration, not of
+    // the recipients, so every message waits for a retry.
+    let r = send(&format!("smtp://naervaer:feil@127.0.0.1:{port}"));
+    assert_eq!((r.sent, r.retrying, r.failed), (0, 3, 0));
+    assert_eq!(sink.count(), 0);
+
+    diesel::update(naervaer::db::schema::outbox::table)
+        .set(naervaer::db::schema::outbox::next_attempt_at.eq(0i64))
+        .execute(&mut c)
+        .unwrap();
+    // The password percent-encoded in the URL, as a '/' must be.
+    let r = send(&format!("smtp://naervaer:hemmelig%2Ford@127.0.0.1:{port}"));
+    assert_eq!((r.sent, r.retrying, r.failed), (3, 0, 0));
+    assert_eq!(sink.count(), 3);
+}
+
+#[test]
+fn a_kept_connection_the_relay_has_closed_is_reopened_and_dot_lines_arrive_intact() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let env: HashMap<String, String> = [
+        ("NAERVAER_DATABASE_URL", "sqlite://unused.db"),
+        ("NAERVAER_SMTP_URL", &format!("smtp://127.0.0.1:{port}")),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    let s = naervaer::config::Settings::from_sources(&env, None).unwrap();
+    let mailer = Mailer::from_settings(&s).unwrap();
+    let message = |n: u32| {
+        let text = format!("Melding {n}\n.punktum først\n..to punktum\n.\nslutt\n");
+        naervaer::mail::build(
+            "naervaer@test.no",
+            "mottaker@test.no",
+            &format!("m{n}"),
+            naervaer::lang::Lang::Nb,
+            "Prøve",
+            text,
+            "<p>html</p>".into(),
+        )
+        .unwrap()
+    };
+
+    let mut sending = mailer.sending();
+    let first = SmtpSink::start_with(port, None);
+    sending.send(&message(1), "m1").unwrap();
+    sending.send(&message(2), "m2").unwrap();
+    assert_eq!(first.count(), 2);
+    // The relay restarts: the kept connection is dead.
+    drop(first);
+    let second = SmtpSink::start_with(port, None);
+    sending.send(&message(3), "m3").unwrap();
+    let got = second.messages();
+    assert_eq!(got.len(), 1);
+    assert_eq!(
+        got[0].text().replace("\r\n", "\n"),
+        "Melding 3\n.punktum først\n..to punktum\n.\nslutt\n"
+    );
 }
