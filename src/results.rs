@@ -180,7 +180,12 @@ pub struct ItemRow {
 
 /// A group's name; the group above several top units has none of its own.
 pub fn group_name(g: &Group, lang: Lang) -> String {
-    if g.name.is_empty() {
+    display_name(&g.name, lang)
+}
+
+/// A group's name as shown; the group above several top units has none.
+pub fn display_name(name: &str, lang: Lang) -> String {
+    if name.is_empty() {
         lang.pick(
             "Hele organisasjonen",
             "Heile organisasjonen",
@@ -188,7 +193,7 @@ pub fn group_name(g: &Group, lang: Lang) -> String {
         )
         .to_string()
     } else {
-        g.name.clone()
+        name.to_string()
     }
 }
 

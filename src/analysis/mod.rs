@@ -11,7 +11,7 @@ use crate::db::DbConnection;
 use crate::lang::Lang;
 use crate::rounds::Round;
 use crate::snapshot::anonymity::{release, Node};
-use crate::snapshot::Snapshot;
+use crate::snapshot::Scores;
 use crate::stats::correlation::{self, Correlation, NoCoefficient, QuartileContrast};
 use crate::AppError;
 use chrono::{Months, NaiveDate};
@@ -127,7 +127,7 @@ impl GroupAbsence {
 /// engine decide which groups may show it: a group needs k employees, and
 /// the remainder rule holds for the lost-days sums (they are sums over the
 /// same people). `own` is keyed by the snapshot's group keys.
-pub fn protect(snapshot: &Snapshot, own: &HashMap<String, Sums>, k: u32) -> Vec<GroupAbsence> {
+pub fn protect(snapshot: &Scores, own: &HashMap<String, Sums>, k: u32) -> Vec<GroupAbsence> {
     let parent = snapshot.parent_indexes();
     let nodes: Vec<Node> = snapshot
         .groups
@@ -252,7 +252,7 @@ pub struct Previous {
 }
 
 /// The default level: just above the deepest groups the snapshot shows.
-pub fn default_level(snapshot: &Snapshot) -> u32 {
+pub fn default_level(snapshot: &Scores) -> u32 {
     let deepest = snapshot
         .groups
         .iter()
@@ -266,7 +266,7 @@ pub fn default_level(snapshot: &Snapshot) -> u32 {
 /// Everything of the analysis but reading the database.
 pub struct Input<'a> {
     pub round: &'a Round,
-    pub snapshot: &'a Snapshot,
+    pub snapshot: &'a Scores,
     pub surveys: &'a [crate::survey::Survey],
     pub own: &'a HashMap<String, Sums>,
     pub window: (NaiveDate, NaiveDate),
@@ -308,7 +308,7 @@ pub fn compute(input: &Input) -> Analysis {
         groups.push(ReportingGroup {
             key: g.key.clone(),
             code: g.code.clone(),
-            name: crate::results::group_name(g, input.lang),
+            name: crate::results::display_name(&g.name, input.lang),
             area: area_of(i),
             absence_rate: rate,
             agreed: abs.agreed,
@@ -452,7 +452,7 @@ pub fn compute(input: &Input) -> Analysis {
 
 /// ICC(1) of a factor over the reporting groups, from their released n,
 /// mean and SD (the one-way ANOVA's sums of squares follow from them).
-fn icc_from_figures(s: &Snapshot, groups: &[usize], f: usize) -> Option<f64> {
+fn icc_from_figures(s: &Scores, groups: &[usize], f: usize) -> Option<f64> {
     let stats: Vec<(f64, f64, f64)> = groups
         .iter()
         .filter_map(|i| {
@@ -554,7 +554,7 @@ pub fn run(
     lang: Lang,
 ) -> Result<Analysis, AppError> {
     let round = Round::find(conn, round_id)?;
-    let snapshot = crate::snapshot::load_summary(conn, &round.id)?.ok_or_else(|| {
+    let snapshot = crate::snapshot::load_scores(conn, &round.id)?.ok_or_else(|| {
         AppError::BadRequest(
             "the round has no results yet: only a closed round can be analysed".into(),
         )
@@ -573,7 +573,7 @@ pub fn run(
     });
     if let Some(prev_id) = &snapshot.previous_round {
         let prev_round = Round::find(conn, prev_id)?;
-        if let Some(prev_snap) = crate::snapshot::load_summary(conn, prev_id)? {
+        if let Some(prev_snap) = crate::snapshot::load_scores(conn, prev_id)? {
             let prev_surveys = prev_round.surveys(conn)?;
             let (pf, pt) = Window::Before.dates(prev_round.closes_on_date());
             let prev_own = own_absence(conn, pf, pt)?;
@@ -794,7 +794,7 @@ pub struct Trend {
     pub areas: Vec<(String, Vec<Option<f64>>)>,
 }
 
-pub fn trend(conn: &mut DbConnection, snapshot: &Snapshot, lang: Lang) -> Result<Trend, AppError> {
+pub fn trend(conn: &mut DbConnection, snapshot: &Scores, lang: Lang) -> Result<Trend, AppError> {
     let periods: Vec<(String, String)> = absence::table
         .select((absence::period_start, absence::period_end))
         .distinct()
@@ -824,7 +824,12 @@ pub fn trend(conn: &mut DbConnection, snapshot: &Snapshot, lang: Lang) -> Result
         areas: areas
             .iter()
             .zip(rates)
-            .map(|(&i, r)| (crate::results::group_name(&snapshot.groups[i], lang), r))
+            .map(|(&i, r)| {
+                (
+                    crate::results::display_name(&snapshot.groups[i].name, lang),
+                    r,
+                )
+            })
             .collect(),
     })
 }

@@ -145,6 +145,7 @@ diesel::table! {
         computed_at -> BigInt,
         revision -> Integer,
         body -> Text,
+        scores -> Nullable<Text>,
     }
 }
 

@@ -194,8 +194,11 @@ fn previous_snapshot(
     }
 }
 
+/// Writes a snapshot and, beside it, its [`Scores`] for the analysis.
 fn store(conn: &mut DbConnection, s: &Snapshot, revision: i32) -> Result<(), AppError> {
-    let body = serde_json::to_string(s).map_err(|e| AppError::Damaged(e.to_string()))?;
+    let json = |e: serde_json::Error| AppError::Damaged(e.to_string());
+    let body = serde_json::to_string(s).map_err(json)?;
+    let scores = serde_json::to_string(&Scores::from(s)).map_err(json)?;
     diesel::delete(snapshots::table.find(&s.round_id)).execute(conn)?;
     diesel::insert_into(snapshots::table)
         .values((
@@ -204,48 +207,91 @@ fn store(conn: &mut DbConnection, s: &Snapshot, revision: i32) -> Result<(), App
             snapshots::computed_at.eq(s.computed_at),
             snapshots::revision.eq(revision),
             snapshots::body.eq(body),
+            snapshots::scores.eq(scores),
         ))
         .execute(conn)?;
     Ok(())
 }
 
-type Cache = Mutex<HashMap<String, (i32, Arc<Snapshot>)>>;
+type Cache<T> = Mutex<HashMap<String, (i32, Arc<T>)>>;
 
 /// A round's snapshot, None while the round has none. Parsed once per
 /// revision and process; another node's `raise_k` bumps the revision.
 pub fn load(conn: &mut DbConnection, round_id: &str) -> Result<Option<Arc<Snapshot>>, AppError> {
-    static CACHE: OnceLock<Cache> = OnceLock::new();
+    static CACHE: OnceLock<Cache<Snapshot>> = OnceLock::new();
     load_cached(
         conn,
         round_id,
         CACHE.get_or_init(Default::default),
-        |body| serde_json::from_str(body),
+        |conn| {
+            let (revision, body): (i32, String) = snapshots::table
+                .find(round_id)
+                .select((snapshots::revision, snapshots::body))
+                .first(conn)?;
+            Ok((revision, serde_json::from_str(&body)?))
+        },
     )
 }
 
-/// A round's snapshot without the answers per option of each item and
-/// without the background cells, which the AMU analysis does not read:
-/// parsing skips them, most of the stored text. Everything else is as
-/// [`load`] gives it; `figures.items` and `background` are empty.
-pub fn load_summary(
+/// What the AMU analysis reads of a round's snapshot ([`Scores`]), None
+/// while the round has none; cached like [`load`]. A snapshot stored before
+/// scores were kept beside it gives them from its body.
+pub fn load_scores(
     conn: &mut DbConnection,
     round_id: &str,
-) -> Result<Option<Arc<Snapshot>>, AppError> {
-    static CACHE: OnceLock<Cache> = OnceLock::new();
+) -> Result<Option<Arc<Scores>>, AppError> {
+    static CACHE: OnceLock<Cache<Scores>> = OnceLock::new();
     load_cached(
         conn,
         round_id,
         CACHE.get_or_init(Default::default),
-        |body| serde_json::from_str::<model::Summary>(body).map(Snapshot::from),
+        |conn| {
+            let (revision, scores): (i32, Option<String>) = snapshots::table
+                .find(round_id)
+                .select((snapshots::revision, snapshots::scores))
+                .first(conn)?;
+            let scores = match scores {
+                Some(text) => serde_json::from_str(&text)?,
+                None => {
+                    let body: String = snapshots::table
+                        .find(round_id)
+                        .filter(snapshots::revision.eq(revision))
+                        .select(snapshots::body)
+                        .first(conn)?;
+                    Scores::from(&serde_json::from_str::<Snapshot>(&body)?)
+                }
+            };
+            Ok((revision, scores))
+        },
     )
 }
 
-fn load_cached(
+/// Why a stored snapshot could not be read.
+enum Unreadable {
+    Db(diesel::result::Error),
+    Json(serde_json::Error),
+}
+
+impl From<diesel::result::Error> for Unreadable {
+    fn from(e: diesel::result::Error) -> Unreadable {
+        Unreadable::Db(e)
+    }
+}
+
+impl From<serde_json::Error> for Unreadable {
+    fn from(e: serde_json::Error) -> Unreadable {
+        Unreadable::Json(e)
+    }
+}
+
+fn load_cached<T>(
     conn: &mut DbConnection,
     round_id: &str,
-    cache: &Cache,
-    parse: impl FnOnce(&str) -> serde_json::Result<Snapshot>,
-) -> Result<Option<Arc<Snapshot>>, AppError> {
+    cache: &Cache<T>,
+    // `read` gives the revision it read with the text, so the cache never
+    // files a text under another revision than its own.
+    read: impl FnOnce(&mut DbConnection) -> Result<(i32, T), Unreadable>,
+) -> Result<Option<Arc<T>>, AppError> {
     let Some(revision) = snapshots::table
         .find(round_id)
         .select(snapshots::revision)
@@ -259,12 +305,10 @@ fn load_cached(
             return Ok(Some(s.clone()));
         }
     }
-    let (revision, body): (i32, String) = snapshots::table
-        .find(round_id)
-        .select((snapshots::revision, snapshots::body))
-        .first(conn)?;
-    let s: Snapshot = parse(&body)
-        .map_err(|e| AppError::Damaged(format!("snapshot of round {round_id}: {e}")))?;
+    let (revision, s) = read(conn).map_err(|e| match e {
+        Unreadable::Db(e) => AppError::from(e),
+        Unreadable::Json(e) => AppError::Damaged(format!("snapshot of round {round_id}: {e}")),
+    })?;
     let s = Arc::new(s);
     cache
         .lock()

@@ -74,8 +74,8 @@ fn cached(
         return Ok(hit.clone());
     }
     let a = analysis::run(conn, round, w, level, lang)?;
-    let snapshot = crate::snapshot::load(conn, round)?.ok_or(AppError::NotFound)?;
-    let t = analysis::trend(conn, &snapshot, lang)?;
+    let scores = crate::snapshot::load_scores(conn, round)?.ok_or(AppError::NotFound)?;
+    let t = analysis::trend(conn, &scores, lang)?;
     let value = Arc::new((a, t));
     let mut c = cache.lock().expect("analysis cache");
     if c.len() > 64 {

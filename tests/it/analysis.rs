@@ -140,9 +140,10 @@ fn analyse(
 ) -> analysis::Analysis {
     let s = survey();
     let r = round();
+    let scores = naervaer::snapshot::Scores::from(snap);
     analysis::compute(&analysis::Input {
         round: &r,
-        snapshot: snap,
+        snapshot: &scores,
         surveys: std::slice::from_ref(&s),
         own,
         window: (
@@ -240,7 +241,7 @@ fn absence_of_a_unit_below_k_employees_is_never_released() {
     // One unit with four employees: hidden, and its parent's remainder
     // rule holds for the lost-days sums.
     own.get_mut("000").unwrap().headcount = 4;
-    let released = analysis::protect(&snap, &own, 5);
+    let released = analysis::protect(&naervaer::snapshot::Scores::from(&snap), &own, 5);
     let small = snap.groups.iter().position(|g| g.code == "000").unwrap();
     assert!(released[small].sums().is_none());
     let a = analyse(&snap, &own, Lang::Nb);
