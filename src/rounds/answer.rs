@@ -240,14 +240,23 @@ pub struct Session {
 pub fn session(conn: &mut DbConnection, token: &str) -> Result<Option<Session>, AppError> {
     use crate::db::schema::employees;
     let token_hash = crate::rounds::tokens::lookup_hash(token);
-    let Some((invitation, round)) = invitation_by_hash(conn, &token_hash, false)? else {
+    // One query for the invitation, its round and the person's language:
+    // this runs on every answering request.
+    let found: Option<(Invitation, Round, String)> = invitations::table
+        .inner_join(crate::db::schema::rounds::table)
+        .inner_join(employees::table)
+        .filter(invitations::token_hash.eq(&token_hash))
+        .select((
+            Invitation::as_select(),
+            Round::as_select(),
+            employees::language,
+        ))
+        .first(conn)
+        .optional()?;
+    let Some((invitation, round, lang)) = found else {
         return Ok(None);
     };
     let surveys = round.surveys(conn)?;
-    let lang: String = employees::table
-        .find(&invitation.employee_id)
-        .select(employees::language)
-        .first(conn)?;
     Ok(Some(Session {
         token_hash,
         invitation,
@@ -263,26 +272,20 @@ pub fn invitation_by_hash(
     hash: &str,
     by_code: bool,
 ) -> Result<Option<(Invitation, Round)>, AppError> {
-    let inv: Option<Invitation> = if by_code {
-        invitations::table
+    let with_round = invitations::table
+        .inner_join(crate::db::schema::rounds::table)
+        .select((Invitation::as_select(), Round::as_select()));
+    Ok(if by_code {
+        with_round
             .filter(invitations::code_hash.eq(hash))
-            .select(Invitation::as_select())
             .first(conn)
             .optional()?
     } else {
-        invitations::table
+        with_round
             .filter(invitations::token_hash.eq(hash))
-            .select(Invitation::as_select())
             .first(conn)
             .optional()?
-    };
-    match inv {
-        None => Ok(None),
-        Some(inv) => {
-            let round = Round::find(conn, &inv.round_id)?;
-            Ok(Some((inv, round)))
-        }
-    }
+    })
 }
 
 /// Stores one response and marks the invitation answered, in one

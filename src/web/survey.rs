@@ -110,13 +110,40 @@ pub async fn start(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpR
             views::survey::Message::Closed,
         )));
     }
-    Ok(ok(views::survey::questionnaire(
-        lang,
-        &s.round,
-        &s.surveys,
-        0,
-        &answer::Answers::default(),
-    )))
+    Ok(HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .body(first_page(lang, &s.round, &s.surveys)))
+}
+
+/// The questionnaire's first page with nothing answered: the same for
+/// everyone in a round and language, so it is rendered once per process
+/// (and again if the round's record changes).
+fn first_page(
+    lang: crate::lang::Lang,
+    round: &crate::rounds::Round,
+    surveys: &[crate::survey::Survey],
+) -> web::Bytes {
+    type Pages = std::sync::Mutex<
+        std::collections::HashMap<(String, crate::lang::Lang), (crate::rounds::Round, web::Bytes)>,
+    >;
+    static PAGES: std::sync::OnceLock<Pages> = std::sync::OnceLock::new();
+    let pages = PAGES.get_or_init(Default::default);
+    let key = (round.id.clone(), lang);
+    if let Some((r, html)) = pages.lock().expect("page cache").get(&key) {
+        if r == round {
+            return html.clone();
+        }
+    }
+    let html = web::Bytes::from(
+        views::survey::questionnaire(lang, round, surveys, 0, &answer::Answers::default())
+            .into_string(),
+    );
+    pages
+        .lock()
+        .expect("page cache")
+        .insert(key, (round.clone(), html.clone()));
+    html
 }
 
 /// `POST /svar`: move between pages, or submit.
