@@ -168,7 +168,7 @@ pub fn redeem(conn: &mut DbConnection, token: &str) -> Result<Option<String>, Ap
         let employee: String = login_tokens::table
             .find(&h)
             .select(login_tokens::employee_id)
-            .first(conn)?;
+            .get_result(conn)?;
         Ok(Some(start_session(conn, &employee)?))
     })
 }
@@ -202,7 +202,7 @@ pub fn viewer(conn: &mut DbConnection, session_id: &str) -> Result<Option<Viewer
             sessions::csrf,
             employees::active,
         ))
-        .first(conn)
+        .get_result(conn)
         .optional()?;
     let Some((id, name, lang, csrf, true)) = found else {
         return Ok(None);

@@ -712,7 +712,7 @@ pub mod actions {
         action_items::table
             .find(id)
             .select(ActionItem::as_select())
-            .first(conn)
+            .get_result(conn)
             .optional()?
             .ok_or(AppError::NotFound)
     }

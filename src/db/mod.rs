@@ -6,6 +6,12 @@
 //! (text, integers, booleans, doubles); ids are random 128-bit hex text and
 //! times are Unix seconds in a `BIGINT`, so both backends store the same
 //! values.
+//!
+//! Lookups by a unique key use `get_result`, not `first`: `first` binds its
+//! `LIMIT` as a parameter, and SQLite (3.53) marks a statement whose plan
+//! read a bound LIMIT as expired whenever that parameter is bound again, so
+//! diesel's cached statement was parsed and planned anew on every call —
+//! a fifth of the server's CPU in the answering flow.
 
 pub mod models;
 pub mod schema;

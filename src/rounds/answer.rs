@@ -66,6 +66,17 @@ pub fn background_field(survey: &Survey, question: &str) -> String {
     format!("b.{}.{}", survey.id, question)
 }
 
+/// Whether `name` is `{kind}.{survey id}.{key}` (what [`item_field`] or
+/// [`background_field`] gives), without building that string: the form
+/// parser checks every field against every question.
+fn names_field(name: &str, kind: &str, survey: &Survey, key: &str) -> bool {
+    name.strip_prefix(kind)
+        .and_then(|rest| rest.strip_prefix('.'))
+        .and_then(|rest| rest.strip_prefix(survey.id.as_str()))
+        .and_then(|rest| rest.strip_prefix('.'))
+        == Some(key)
+}
+
 /// Answers so far. Item values: 1..=5, or 0 for "vet ikke".
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Answers {
@@ -133,7 +144,7 @@ pub fn parse_form(surveys: &[Survey], pairs: &[(String, String)]) -> Result<Form
             _ if k.starts_with("q.") => {
                 let known = surveys
                     .iter()
-                    .any(|s| s.items.iter().any(|i| item_field(s, &i.key) == *k));
+                    .any(|s| s.items.iter().any(|i| names_field(k, "q", s, &i.key)));
                 if !known {
                     return Err(FormError::UnknownField(k.clone()));
                 }
@@ -148,12 +159,8 @@ pub fn parse_form(surveys: &[Survey], pairs: &[(String, String)]) -> Result<Form
             _ if k.starts_with("b.") => {
                 let question = surveys
                     .iter()
-                    .flat_map(|s| {
-                        s.background
-                            .iter()
-                            .map(move |b| (background_field(s, &b.key), b))
-                    })
-                    .find(|(f, _)| f == k)
+                    .flat_map(|s| s.background.iter().map(move |b| (s, b)))
+                    .find(|(s, b)| names_field(k, "b", s, &b.key))
                     .map(|(_, b)| b)
                     .ok_or_else(|| FormError::UnknownField(k.clone()))?;
                 if !question.options.iter().any(|o| o.key == *v) {
@@ -251,7 +258,7 @@ pub fn session(conn: &mut DbConnection, token: &str) -> Result<Option<Session>, 
             Round::as_select(),
             employees::language,
         ))
-        .first(conn)
+        .get_result(conn)
         .optional()?;
     let Some((invitation, round, lang)) = found else {
         return Ok(None);
@@ -278,12 +285,12 @@ pub fn invitation_by_hash(
     Ok(if by_code {
         with_round
             .filter(invitations::code_hash.eq(hash))
-            .first(conn)
+            .get_result(conn)
             .optional()?
     } else {
         with_round
             .filter(invitations::token_hash.eq(hash))
-            .first(conn)
+            .get_result(conn)
             .optional()?
     })
 }
@@ -370,4 +377,46 @@ pub fn count_answers(
             .execute(c))?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_field_agrees_with_the_field_names_it_stands_for() {
+        let survey = crate::survey::parse(include_str!("../../surveys/10-faktor.toml")).unwrap();
+        let other =
+            crate::survey::parse(include_str!("../../surveys/naervaer-modul.toml")).unwrap();
+        for item in &survey.items {
+            let name = item_field(&survey, &item.key);
+            for s in [&survey, &other] {
+                for i in &s.items {
+                    assert_eq!(
+                        names_field(&name, "q", s, &i.key),
+                        item_field(s, &i.key) == name,
+                        "{name} vs {} {}",
+                        s.id,
+                        i.key
+                    );
+                }
+            }
+            assert!(!names_field(&name, "b", &survey, &item.key));
+            assert!(!names_field(&format!("{name}x"), "q", &survey, &item.key));
+            assert!(!names_field(
+                &name[..name.len() - 1],
+                "q",
+                &survey,
+                &item.key
+            ));
+        }
+        for b in &survey.background {
+            assert!(names_field(
+                &background_field(&survey, &b.key),
+                "b",
+                &survey,
+                &b.key
+            ));
+        }
+    }
 }

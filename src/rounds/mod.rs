@@ -94,7 +94,7 @@ impl Round {
         rounds::table
             .find(id)
             .select(Round::as_select())
-            .first(conn)
+            .get_result(conn)
             .optional()?
             .ok_or(AppError::NotFound)
     }

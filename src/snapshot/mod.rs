@@ -227,7 +227,7 @@ pub fn load(conn: &mut DbConnection, round_id: &str) -> Result<Option<Arc<Snapsh
             let (revision, body): (i32, String) = snapshots::table
                 .find(round_id)
                 .select((snapshots::revision, snapshots::body))
-                .first(conn)?;
+                .get_result(conn)?;
             Ok((revision, serde_json::from_str(&body)?))
         },
     )
@@ -249,7 +249,7 @@ pub fn load_scores(
             let (revision, scores): (i32, Option<String>) = snapshots::table
                 .find(round_id)
                 .select((snapshots::revision, snapshots::scores))
-                .first(conn)?;
+                .get_result(conn)?;
             let scores = match scores {
                 Some(text) => serde_json::from_str(&text)?,
                 None => {
@@ -257,7 +257,7 @@ pub fn load_scores(
                         .find(round_id)
                         .filter(snapshots::revision.eq(revision))
                         .select(snapshots::body)
-                        .first(conn)?;
+                        .get_result(conn)?;
                     Scores::from(&serde_json::from_str::<Snapshot>(&body)?)
                 }
             };
@@ -295,7 +295,7 @@ fn load_cached<T>(
     let Some(revision) = snapshots::table
         .find(round_id)
         .select(snapshots::revision)
-        .first::<i32>(conn)
+        .get_result::<i32>(conn)
         .optional()?
     else {
         return Ok(None);
@@ -333,7 +333,7 @@ pub fn raise_k(conn: &mut DbConnection, round_id: &str, k: u32) -> Result<Snapsh
         let revision: i32 = snapshots::table
             .find(round_id)
             .select(snapshots::revision)
-            .first(conn)?;
+            .get_result(conn)?;
         let raised = compute::raise_k(&current, k);
         store(conn, &raised, revision + 1)?;
         diesel::update(rounds::table.find(round_id))

@@ -51,7 +51,7 @@ fn cached(
     let revision: i32 = snapshots::table
         .find(round)
         .select(snapshots::revision)
-        .first(conn)
+        .get_result(conn)
         .optional()?
         .ok_or(AppError::NotFound)?;
     let (count, stamp): (i64, Option<i64>) = absence::table
@@ -59,7 +59,7 @@ fn cached(
             diesel::dsl::count_star(),
             diesel::dsl::max(absence::imported_at),
         ))
-        .first(conn)?;
+        .get_result(conn)?;
     let key = (
         round.to_string(),
         revision,
