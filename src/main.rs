@@ -299,7 +299,7 @@ fn migrate(settings: &Settings) -> Result<ExitCode, AppError> {
 }
 
 fn serve(settings: Settings) -> Result<ExitCode, AppError> {
-    let pool = db::open_pool(settings.database_url.expose(), settings.pool_size)?;
+    let pool = db::open_server_pool(settings.database_url.expose(), settings.pool_size)?;
     let listener = TcpListener::bind(&settings.bind)
         .map_err(|e| AppError::Config(format!("cannot listen on {}: {e}", settings.bind)))?;
     tracing::info!(address = %listener.local_addr()?, base_url = %settings.base_url, "naervaer serving");

@@ -96,3 +96,64 @@ both_backends! {
         assert_eq!(n, 0);
     }
 }
+
+/// Units as the database file alone holds them, without the write-ahead
+/// log (`immutable=1` makes SQLite ignore it).
+fn units_in_the_file_alone(url: &str) -> i64 {
+    let path = url.trim_start_matches("sqlite://");
+    let mut c = diesel::SqliteConnection::establish(&format!("file:{path}?mode=ro&immutable=1"))
+        .expect("the file, read-only");
+    #[derive(QueryableByName)]
+    struct N {
+        #[diesel(sql_type = BigInt)]
+        n: i64,
+    }
+    diesel::sql_query("SELECT count(*) AS n FROM units")
+        .get_result::<N>(&mut c)
+        .map(|r| r.n)
+        .unwrap_or(0)
+}
+
+#[test]
+fn the_servers_pool_leaves_checkpoints_to_its_own_thread_which_makes_them() {
+    // An ordinary pool: a small write stays in the write-ahead log (SQLite
+    // checkpoints on its own every 1 000 pages).
+    let t = TestDb::new(Backend::Sqlite);
+    let pool = t.pool();
+    let mut c = pool.get().unwrap();
+    crate::import_text(&mut c, naervaer::import::Kind::Units, crate::UNITS, false).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(600));
+    assert_eq!(units_in_the_file_alone(&t.url), 0);
+    drop(c);
+
+    // The server's pool: its connections never checkpoint, its thread does.
+    let t = TestDb::new(Backend::Sqlite);
+    let pool = db::open_server_pool(&t.url, 4).unwrap();
+    let mut c = pool.get().unwrap();
+    let db::DbConnection::Sqlite(raw) = &mut *c else {
+        panic!("expected SQLite")
+    };
+    #[derive(QueryableByName)]
+    struct A {
+        #[diesel(sql_type = BigInt)]
+        wal_autocheckpoint: i64,
+    }
+    let a: A = diesel::sql_query("PRAGMA wal_autocheckpoint")
+        .get_result(raw)
+        .unwrap();
+    assert_eq!(a.wal_autocheckpoint, 0);
+    crate::import_text(&mut c, naervaer::import::Kind::Units, crate::UNITS, false).unwrap();
+    let expected: i64 = naervaer::db::schema::units::table
+        .count()
+        .get_result(&mut *c)
+        .unwrap();
+    assert!(expected > 0);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while units_in_the_file_alone(&t.url) != expected {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no checkpoint within 5 s"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
