@@ -228,7 +228,10 @@ pub fn load(conn: &mut DbConnection, round_id: &str) -> Result<Option<Arc<Snapsh
                 .find(round_id)
                 .select((snapshots::revision, snapshots::body))
                 .get_result(conn)?;
-            Ok((revision, serde_json::from_str(&body)?))
+            Ok((
+                revision,
+                serde_json::from_str(&body).map_err(|e| damaged(round_id, e))?,
+            ))
         },
     )
 }
@@ -251,37 +254,25 @@ pub fn load_scores(
                 .select((snapshots::revision, snapshots::scores))
                 .get_result(conn)?;
             let scores = match scores {
-                Some(text) => serde_json::from_str(&text)?,
+                Some(text) => serde_json::from_str(&text),
                 None => {
                     let body: String = snapshots::table
                         .find(round_id)
                         .filter(snapshots::revision.eq(revision))
                         .select(snapshots::body)
                         .get_result(conn)?;
-                    Scores::from(&serde_json::from_str::<Snapshot>(&body)?)
+                    serde_json::from_str::<Snapshot>(&body).map(|s| Scores::from(&s))
                 }
-            };
+            }
+            .map_err(|e| damaged(round_id, e))?;
             Ok((revision, scores))
         },
     )
 }
 
-/// Why a stored snapshot could not be read.
-enum Unreadable {
-    Db(diesel::result::Error),
-    Json(serde_json::Error),
-}
-
-impl From<diesel::result::Error> for Unreadable {
-    fn from(e: diesel::result::Error) -> Unreadable {
-        Unreadable::Db(e)
-    }
-}
-
-impl From<serde_json::Error> for Unreadable {
-    fn from(e: serde_json::Error) -> Unreadable {
-        Unreadable::Json(e)
-    }
+/// A stored snapshot's text that no longer parses.
+fn damaged(round_id: &str, e: serde_json::Error) -> AppError {
+    AppError::Damaged(format!("snapshot of round {round_id}: {e}"))
 }
 
 fn load_cached<T>(
@@ -290,7 +281,7 @@ fn load_cached<T>(
     cache: &Cache<T>,
     // `read` gives the revision it read with the text, so the cache never
     // files a text under another revision than its own.
-    read: impl FnOnce(&mut DbConnection) -> Result<(i32, T), Unreadable>,
+    read: impl FnOnce(&mut DbConnection) -> Result<(i32, T), AppError>,
 ) -> Result<Option<Arc<T>>, AppError> {
     let Some(revision) = snapshots::table
         .find(round_id)
@@ -305,10 +296,7 @@ fn load_cached<T>(
             return Ok(Some(s.clone()));
         }
     }
-    let (revision, s) = read(conn).map_err(|e| match e {
-        Unreadable::Db(e) => AppError::from(e),
-        Unreadable::Json(e) => AppError::Damaged(format!("snapshot of round {round_id}: {e}")),
-    })?;
+    let (revision, s) = read(conn)?;
     let s = Arc::new(s);
     cache
         .lock()
