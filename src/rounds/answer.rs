@@ -245,22 +245,9 @@ pub struct Session {
 
 /// The answering session behind a survey token, if the token is known.
 pub fn session(conn: &mut DbConnection, token: &str) -> Result<Option<Session>, AppError> {
-    use crate::db::schema::employees;
     let token_hash = crate::rounds::tokens::lookup_hash(token);
-    // One query for the invitation, its round and the person's language:
-    // this runs on every answering request.
-    let found: Option<(Invitation, Round, String)> = invitations::table
-        .inner_join(crate::db::schema::rounds::table)
-        .inner_join(employees::table)
-        .filter(invitations::token_hash.eq(&token_hash))
-        .select((
-            Invitation::as_select(),
-            Round::as_select(),
-            employees::language,
-        ))
-        .get_result(conn)
-        .optional()?;
-    let Some((invitation, round, lang)) = found else {
+    let Some((invitation, round, lang)) = invitation_with_language(conn, &token_hash, false)?
+    else {
         return Ok(None);
     };
     let surveys = round.surveys(conn)?;
@@ -279,16 +266,32 @@ pub fn invitation_by_hash(
     hash: &str,
     by_code: bool,
 ) -> Result<Option<(Invitation, Round)>, AppError> {
-    let with_round = invitations::table
-        .inner_join(crate::db::schema::rounds::table)
-        .select((Invitation::as_select(), Round::as_select()));
+    Ok(invitation_with_language(conn, hash, by_code)?.map(|(inv, round, _)| (inv, round)))
+}
+
+/// The invitation behind a token (or code) hash, its round and the invited
+/// person's language, in one query: this runs on every answering request.
+fn invitation_with_language(
+    conn: &mut DbConnection,
+    hash: &str,
+    by_code: bool,
+) -> Result<Option<(Invitation, Round, String)>, AppError> {
+    use crate::db::schema::{employees, rounds};
+    let joined = invitations::table
+        .inner_join(rounds::table)
+        .inner_join(employees::table)
+        .select((
+            Invitation::as_select(),
+            Round::as_select(),
+            employees::language,
+        ));
     Ok(if by_code {
-        with_round
+        joined
             .filter(invitations::code_hash.eq(hash))
             .get_result(conn)
             .optional()?
     } else {
-        with_round
+        joined
             .filter(invitations::token_hash.eq(hash))
             .get_result(conn)
             .optional()?
