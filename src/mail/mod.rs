@@ -20,22 +20,19 @@ pub enum Mailer {
     Files(PathBuf),
 }
 
-/// One thread's way to the relay: a connection kept from one message to
-/// the next (see [`smtp`]). Files need none.
-pub struct Sending<'a> {
-    mailer: &'a Mailer,
-    session: Option<smtp::Session<'a>>,
+/// One thread's way out: to the relay on a connection kept from one
+/// message to the next (see [`smtp`]), or into the folder.
+pub enum Sending<'a> {
+    Smtp(smtp::Session<'a>),
+    Files(&'a std::path::Path),
 }
 
 impl Sending<'_> {
     /// Hands `message` over; `file_stem` names it in an outbox folder.
     pub fn send(&mut self, message: &Message, file_stem: &str) -> Result<(), SendError> {
-        match self.mailer {
-            Mailer::Smtp(relay) => self
-                .session
-                .get_or_insert_with(|| smtp::Session::new(relay))
-                .send(message.envelope(), &message.formatted()),
-            Mailer::Files(dir) => {
+        match self {
+            Sending::Smtp(session) => session.send(message.envelope(), &message.formatted()),
+            Sending::Files(dir) => {
                 let path = dir.join(format!("{file_stem}.eml"));
                 std::fs::write(&path, message.formatted()).map_err(|e| SendError {
                     permanent: false,
@@ -76,9 +73,9 @@ impl Mailer {
     /// A sending thread's handle; it keeps its relay connection until
     /// dropped.
     pub fn sending(&self) -> Sending<'_> {
-        Sending {
-            mailer: self,
-            session: None,
+        match self {
+            Mailer::Smtp(relay) => Sending::Smtp(smtp::Session::new(relay)),
+            Mailer::Files(dir) => Sending::Files(dir),
         }
     }
 

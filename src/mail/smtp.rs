@@ -117,11 +117,28 @@ pub struct Session<'a> {
     conn: Option<SmtpConnection>,
 }
 
-/// Where a delivery failed: before the relay took any responsibility for
-/// the message (safe to try again on a new connection), or after.
-enum Failed {
-    BeforeData(SendError),
-    During(SendError),
+/// A failed delivery, and whether it failed before the relay took any
+/// responsibility for the message (then it is safe to try again on a new
+/// connection).
+struct Failed {
+    error: SendError,
+    before_data: bool,
+}
+
+impl Failed {
+    fn before_data(error: impl Into<SendError>) -> Failed {
+        Failed {
+            error: error.into(),
+            before_data: true,
+        }
+    }
+
+    fn during(error: lettre::transport::smtp::Error) -> Failed {
+        Failed {
+            error: error.into(),
+            before_data: false,
+        }
+    }
 }
 
 impl From<lettre::transport::smtp::Error> for SendError {
@@ -135,7 +152,7 @@ impl From<lettre::transport::smtp::Error> for SendError {
 
 /// A refusal found before anything was sent: the relay lacks an extension.
 fn unsupported(what: &str) -> Failed {
-    Failed::BeforeData(SendError {
+    Failed::before_data(SendError {
         permanent: true,
         message: format!("the relay does not accept {what}"),
     })
@@ -152,13 +169,10 @@ impl<'a> Session<'a> {
     pub fn send(&mut self, envelope: &Envelope, message: &[u8]) -> Result<(), SendError> {
         let reused = self.conn.is_some();
         match self.try_send(envelope, message) {
-            Ok(()) => Ok(()),
-            Err(Failed::BeforeData(e)) if reused && !e.permanent => {
-                self.try_send(envelope, message).map_err(|f| match f {
-                    Failed::BeforeData(e) | Failed::During(e) => e,
-                })
+            Err(f) if reused && f.before_data && !f.error.permanent => {
+                self.try_send(envelope, message).map_err(|f| f.error)
             }
-            Err(Failed::BeforeData(e) | Failed::During(e)) => Err(e),
+            result => result.map_err(|f| f.error),
         }
     }
 
@@ -168,7 +182,7 @@ impl<'a> Session<'a> {
             // A refusal while connecting (TLS, AUTH) is about this
             // installation's settings, not the message: it waits for a retry.
             None => self.relay.connect().map_err(|e| {
-                Failed::BeforeData(SendError {
+                Failed::before_data(SendError {
                     permanent: false,
                     message: e.to_string(),
                 })
@@ -220,20 +234,19 @@ fn transaction(
         }
         options.push(MailParameter::Body(MailBodyParameter::EightBitMime));
     }
-    let during = |e: lettre::transport::smtp::Error| Failed::During(e.into());
     conn.command(Mail::new(envelope.from().cloned(), options))
-        .map_err(|e| Failed::BeforeData(e.into()))?;
+        .map_err(Failed::before_data)?;
     for to in envelope.to() {
         conn.command(Rcpt::new(to.clone(), vec![]))
-            .map_err(during)?;
+            .map_err(Failed::during)?;
     }
-    conn.command(Data).map_err(during)?;
+    conn.command(Data).map_err(Failed::during)?;
     match std::str::from_utf8(message) {
         Ok(text) => conn.command(Body(text)).map(|_| ()),
         // Not text: lettre's own (two-write) path.
         Err(_) => conn.message(message).map(|_| ()),
     }
-    .map_err(during)
+    .map_err(Failed::during)
 }
 
 /// A message's content as SMTP sends it after DATA: every line that starts
