@@ -16,10 +16,15 @@ pub const COOKIE: &str = "naervaer_svar";
 const COOKIE_MINUTES: i64 = 120;
 
 fn page(status: actix_web::http::StatusCode, markup: maud::Markup) -> HttpResponse {
+    html(status, markup.into_string())
+}
+
+/// An HTML answer that no cache keeps.
+fn html(status: actix_web::http::StatusCode, body: impl Into<web::Bytes>) -> HttpResponse {
     HttpResponse::build(status)
         .content_type("text/html; charset=utf-8")
         .insert_header((header::CACHE_CONTROL, "no-store"))
-        .body(markup.into_string())
+        .body(body.into())
 }
 
 fn ok(markup: maud::Markup) -> HttpResponse {
@@ -110,10 +115,10 @@ pub async fn start(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpR
             views::survey::Message::Closed,
         )));
     }
-    Ok(HttpResponse::Ok()
-        .content_type("text/html; charset=utf-8")
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .body(first_page(lang, &s.round, &s.surveys)))
+    Ok(html(
+        actix_web::http::StatusCode::OK,
+        first_page(lang, &s.round, &s.surveys),
+    ))
 }
 
 /// The questionnaire's first page with nothing answered: the same for
