@@ -252,11 +252,7 @@ fn serve_redacts_secrets_from_logs_and_stops_gracefully_on_sigterm() {
     let (mut c, round) = crate::rounds::open_demo_round(&t);
     let ids = crate::rounds::invitation_ids(&mut c, &round.id);
     let key = crate::support::key();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = crate::support::free_port();
     let mut child = Command::new(naervaer_bin())
         .arg("serve")
         .env("NAERVAER_DATABASE_URL", &t.url)

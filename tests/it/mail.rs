@@ -24,11 +24,7 @@ pub struct SmtpSink {
 
 impl SmtpSink {
     pub fn start() -> SmtpSink {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = crate::support::free_port();
         SmtpSink::start_with(port, None)
     }
 
@@ -366,11 +362,7 @@ fn a_bounced_address_is_recorded_as_failed_and_an_unreachable_relay_is_retried_l
     rounds::open(&mut c, &key(), &round.id).unwrap();
 
     // No relay listening: both are retried later, with back-off.
-    let closed_port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let closed_port = crate::support::free_port();
     let s = settings(
         &t,
         &[(
@@ -421,11 +413,7 @@ fn a_relay_that_demands_auth_gets_the_urls_credentials_and_a_wrong_password_is_r
     organisation(&mut c, 3);
     let round = new_round(&mut c, None);
     rounds::open(&mut c, &key(), &round.id).unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = crate::support::free_port();
     let sink = SmtpSink::start_with(port, Some("naervaer:hemmelig/ord"));
     let send = |url: &str| {
         let s = settings(&t, &[("NAERVAER_SMTP_URL", url)]);
@@ -450,11 +438,7 @@ fn a_relay_that_demands_auth_gets_the_urls_credentials_and_a_wrong_password_is_r
 
 #[test]
 fn a_kept_connection_the_relay_has_closed_is_reopened_and_dot_lines_arrive_intact() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = crate::support::free_port();
     let env: HashMap<String, String> = [
         ("NAERVAER_DATABASE_URL", "sqlite://unused.db"),
         ("NAERVAER_SMTP_URL", &format!("smtp://127.0.0.1:{port}")),

@@ -23,11 +23,7 @@ pub struct Node {
 
 impl Node {
     pub fn start(db_url: &str, sink: &SmtpSink, mail_rate: &str) -> Node {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = crate::support::free_port();
         let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
         let child = Command::new(naervaer_bin())
             .arg("serve")
