@@ -156,7 +156,7 @@ pub fn validate(
     let (cols, warnings) = Columns::map(table, COLUMNS).map_err(ImportError::Rejected)?;
     let mut problems = Problems::default();
     let mut rows = Vec::new();
-    for row in &table.rows {
+    for row in cols.data(table) {
         let code = cols.get(row, "unit_code");
         if code.is_empty() {
             problems.push(cols.loc(row, "unit_code"), IssueKind::MissingValue);

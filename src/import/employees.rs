@@ -100,7 +100,7 @@ pub(super) fn run(conn: &mut DbConnection, table: &Table) -> Result<Outcome, Imp
     let mut problems = Problems::default();
     let mut rows = Vec::new();
     let mut first_line: HashMap<String, usize> = HashMap::new();
-    for row in &table.rows {
+    for row in cols.data(table) {
         let number = cols.get(row, "employee_id");
         let name = cols.get(row, "name");
         let email = cols.get(row, "email");

@@ -64,6 +64,15 @@ pub enum IssueKind {
         aliases: &'static [&'static str],
     },
     DuplicateColumn(&'static str),
+    /// No row near the top names the importer's columns.
+    NoHeader {
+        columns: Vec<(&'static str, &'static [&'static str])>,
+        last_line: usize,
+    },
+    /// A notice: the headers were found below a title, on this line.
+    HeaderBelowTop {
+        line: usize,
+    },
     UnknownColumn(String),
     MissingValue,
     Duplicate {
@@ -105,7 +114,9 @@ impl IssueKind {
     pub fn is_warning(&self) -> bool {
         matches!(
             self,
-            IssueKind::UnknownColumn(_) | IssueKind::StrandedEmployees(_)
+            IssueKind::UnknownColumn(_)
+                | IssueKind::StrandedEmployees(_)
+                | IssueKind::HeaderBelowTop { .. }
         )
     }
 
@@ -130,6 +141,36 @@ impl IssueKind {
                     l.pick("kolonnen mangler i overskriftslinja:", "kolonna manglar i overskriftslina:", "column missing from the header line:")
                 )
             }
+            NoHeader { columns, last_line } => format!(
+                "{} {}: {}",
+                l.pick(
+                    "fant ingen overskriftslinje på linje 1 til",
+                    "fann inga overskriftsline på linje 1 til",
+                    "no header line found on lines 1 to"
+                ),
+                last_line,
+                columns
+                    .iter()
+                    .map(|(name, aliases)| {
+                        std::iter::once(*name)
+                            .chain(aliases.iter().copied())
+                            .map(|n| format!("«{n}»"))
+                            .collect::<Vec<_>>()
+                            .join(" / ")
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", ")
+                    + l.pick(
+                        " (én linje må ha alle disse kolonnene)",
+                        " (éi line må ha alle desse kolonnene)",
+                        " (one line must hold all these columns)"
+                    )
+            ),
+            HeaderBelowTop { line } => format!(
+                "{} {line}; {}",
+                l.pick("overskriftene står på linje", "overskriftene står på linje", "the headers are on line"),
+                l.pick("linjene over er hoppet over", "linjene over er hoppa over", "the lines above are skipped")
+            ),
             DuplicateColumn(name) => format!("{} «{name}»", l.pick("kolonnen står to ganger:", "kolonna står to gonger:", "column appears twice:")),
             UnknownColumn(h) => format!("{} «{h}»", l.pick("ukjent kolonne blir ignorert:", "ukjend kolonne blir ignorert:", "unknown column is ignored:")),
             MissingValue => l.pick("verdi mangler", "verdi manglar", "value missing").into(),

@@ -18,11 +18,11 @@ pub struct Row {
     pub cells: Vec<String>,
 }
 
+/// Every non-blank row of the file as read; which row holds the headers is
+/// for [`Columns::map`] to find, since only the importer knows its columns.
 #[derive(Debug, Clone)]
 pub struct Table {
     pub kind: FileKind,
-    pub header_line: usize,
-    pub headers: Vec<String>,
     pub rows: Vec<Row>,
 }
 
@@ -40,91 +40,102 @@ pub fn read(name: &str, bytes: &[u8]) -> Result<Table, Vec<Issue>> {
 fn read_csv(bytes: &[u8]) -> Result<Table, Vec<Issue>> {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     if let Err(e) = std::str::from_utf8(bytes) {
-        let line = 1 + bytes[..e.valid_up_to()]
-            .iter()
-            .filter(|b| **b == b'\n')
-            .count();
-        return Err(vec![Issue::at(Location::line(line), IssueKind::NotUtf8)]);
+        return Err(vec![Issue::at(
+            Location::line(physical_line(bytes, e.valid_up_to())),
+            IssueKind::NotUtf8,
+        )]);
     }
-    let first_line = bytes.split(|b| *b == b'\n').next().unwrap_or(&[]);
     let mut reader = csv::ReaderBuilder::new()
-        .delimiter(detect_delimiter(first_line))
+        .delimiter(detect_delimiter(bytes))
         .has_headers(false)
         .flexible(true)
         .from_reader(bytes);
     let mut rows = Vec::new();
     for record in reader.records() {
         let record = record.map_err(|e| {
-            let line = e.position().map(|p| p.line() as usize).unwrap_or(0);
+            let line = e
+                .position()
+                .map(|p| record_line(bytes, p.byte() as usize))
+                .unwrap_or(0);
             vec![Issue::at(
                 Location::line(line),
                 IssueKind::Malformed(e.to_string()),
             )]
         })?;
-        let line = record.position().map(|p| p.line() as usize).unwrap_or(0);
+        let line = record
+            .position()
+            .map(|p| record_line(bytes, p.byte() as usize))
+            .unwrap_or(0);
         rows.push(Row {
             line,
             cells: record.iter().map(|c| c.trim().to_string()).collect(),
         });
     }
-    assemble(FileKind::Csv, rows)
+    table(FileKind::Csv, rows)
 }
 
-/// The first non-empty row is the header; empty rows are dropped.
-fn assemble(kind: FileKind, rows: Vec<Row>) -> Result<Table, Vec<Issue>> {
-    let mut rows = rows
+/// The editor's line (1-based) of the byte at `offset`: one more than the
+/// line feeds before it. CR LF, LF and line breaks inside quoted cells all
+/// count as an editor counts them.
+fn physical_line(bytes: &[u8], offset: usize) -> usize {
+    1 + bytes[..offset.min(bytes.len())]
+        .iter()
+        .filter(|b| **b == b'\n')
+        .count()
+}
+
+/// The line on which a record starts. The csv crate reports a record's
+/// position where the previous record's terminator ended; after a CR LF
+/// that is at the LF (the crate's own line count is one low there), so
+/// line-break bytes at the position still belong to the line before.
+fn record_line(bytes: &[u8], offset: usize) -> usize {
+    let offset = offset.min(bytes.len());
+    let start = bytes[offset..]
+        .iter()
+        .position(|b| !matches!(b, b'\r' | b'\n'))
+        .map_or(bytes.len(), |n| offset + n);
+    physical_line(bytes, start)
+}
+
+/// Drops blank rows; a file of nothing else is empty.
+fn table(kind: FileKind, rows: Vec<Row>) -> Result<Table, Vec<Issue>> {
+    let rows: Vec<Row> = rows
         .into_iter()
-        .filter(|r| r.cells.iter().any(|c| !c.is_empty()));
-    let header = rows
-        .next()
-        .ok_or_else(|| vec![Issue::general(IssueKind::Empty)])?;
-    let rows: Vec<Row> = rows.collect();
-    // No value the importers store may hold a control character other than
-    // line breaks and tabs (a quoted CSV cell may span lines): PostgreSQL
-    // refuses NUL outright, and the rest only hide what a cell says.
-    let mut issues = Vec::new();
-    for row in std::iter::once(&header).chain(&rows) {
-        for (i, cell) in row.cells.iter().enumerate() {
-            if let Some(c) = cell
-                .chars()
-                .find(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
-            {
-                let name = header.cells.get(i).map(String::as_str).unwrap_or("");
-                issues.push(Issue::at(
-                    Location::cell(kind, row.line, i, name),
-                    IssueKind::ControlCharacter(c as u32),
-                ));
-            }
-        }
+        .filter(|r| r.cells.iter().any(|c| !c.is_empty()))
+        .collect();
+    if rows.is_empty() {
+        return Err(vec![Issue::general(IssueKind::Empty)]);
     }
-    if !issues.is_empty() {
-        return Err(issues);
-    }
-    Ok(Table {
-        kind,
-        header_line: header.line,
-        headers: header.cells,
-        rows,
-    })
+    Ok(Table { kind, rows })
 }
 
 /// The delimiter is whichever of `;` and `,` occurs more often, outside
-/// quotes, in the header line: Norwegian Excel writes `;`.
-fn detect_delimiter(line: &[u8]) -> u8 {
-    let (mut semi, mut comma, mut quoted) = (0, 0, false);
-    for b in line {
-        match b {
-            b'"' => quoted = !quoted,
-            b';' if !quoted => semi += 1,
-            b',' if !quoted => comma += 1,
-            _ => {}
+/// quotes, on the line among the first ten that has most of either: that
+/// is the header or a data row, not a report title above them (which may
+/// hold a comma), and a decimal comma never outnumbers the semicolons of
+/// its own row. Norwegian Excel writes `;`.
+fn detect_delimiter(bytes: &[u8]) -> u8 {
+    let mut best = (0, b',');
+    for line in bytes.split(|b| *b == b'\n').take(HEADER_SEARCH_ROWS) {
+        let (mut semi, mut comma, mut quoted) = (0, 0, false);
+        for b in line {
+            match b {
+                b'"' => quoted = !quoted,
+                b';' if !quoted => semi += 1,
+                b',' if !quoted => comma += 1,
+                _ => {}
+            }
+        }
+        let here = if semi > comma {
+            (semi, b';')
+        } else {
+            (comma, b',')
+        };
+        if here.0 > best.0 {
+            best = here;
         }
     }
-    if semi > comma {
-        b';'
-    } else {
-        b','
-    }
+    best.1
 }
 
 /// calamine is a parser of untrusted input that has panicked on damaged
@@ -194,7 +205,7 @@ fn read_xlsx_unguarded(bytes: &[u8]) -> Result<Table, Vec<Issue>> {
             }
         })
         .collect();
-    assemble(FileKind::Xlsx, rows)
+    table(FileKind::Xlsx, rows)
 }
 
 /// A column the importer knows: its English name and Norwegian aliases.
@@ -219,22 +230,101 @@ pub struct Columns {
     index: HashMap<&'static str, usize>,
     kind: FileKind,
     headers: Vec<String>,
+    /// Index in [`Table::rows`] of the first row after the headers.
+    first_data: usize,
+}
+
+/// Payroll and HR reports often put a title and a blank line above the
+/// column headers: the header row is the first of this many rows that holds
+/// every required column.
+pub const HEADER_SEARCH_ROWS: usize = 10;
+
+/// The spec each header cell names, if any.
+fn match_headers<'s>(cells: &[String], specs: &'s [ColumnSpec]) -> Vec<Option<&'s ColumnSpec>> {
+    cells
+        .iter()
+        .map(|h| {
+            let n = normalise(h);
+            (!n.is_empty())
+                .then(|| {
+                    specs.iter().find(|s| {
+                        normalise(s.name) == n || s.aliases.iter().any(|a| normalise(a) == n)
+                    })
+                })
+                .flatten()
+        })
+        .collect()
 }
 
 impl Columns {
+    /// Finds the header row and maps the columns. The header is the first
+    /// row (among the file's first [`HEADER_SEARCH_ROWS`] lines) that holds
+    /// every required column; rows above it are skipped, with a notice. When
+    /// no row does, the row naming the most known columns is taken as the
+    /// header and its missing columns are reported; when no row names any,
+    /// the rejection says which columns were looked for and where.
     pub fn map(table: &Table, specs: &[ColumnSpec]) -> Result<(Columns, Vec<Issue>), Vec<Issue>> {
+        let searched: Vec<(usize, &Row)> = table
+            .rows
+            .iter()
+            .enumerate()
+            .take_while(|(_, r)| r.line <= HEADER_SEARCH_ROWS)
+            .collect();
+        let searched = if searched.is_empty() {
+            // A first row below line 10 (blank lines above it) is still a
+            // candidate.
+            table.rows.iter().enumerate().take(1).collect()
+        } else {
+            searched
+        };
+        let required = specs.iter().filter(|s| s.required).count();
+        let scored: Vec<(usize, &Row, usize, usize)> = searched
+            .iter()
+            .map(|(i, r)| {
+                let m = match_headers(&r.cells, specs);
+                let known = m.iter().flatten().count();
+                let req = m.iter().flatten().filter(|s| s.required).count();
+                (*i, *r, known, req)
+            })
+            .collect();
+        let chosen = scored
+            .iter()
+            .find(|(_, _, _, req)| *req == required)
+            .or_else(|| {
+                // The first of the rows naming the most known columns.
+                let best = scored.iter().map(|s| s.2).max().unwrap_or(0);
+                scored.iter().find(|s| s.2 == best && best > 0)
+            });
+        let Some(&(header_index, header, _, _)) = chosen else {
+            let last = searched.last().map_or(1, |(_, r)| r.line);
+            return Err(vec![Issue::general(IssueKind::NoHeader {
+                columns: specs
+                    .iter()
+                    .filter(|s| s.required)
+                    .map(|s| (s.name, s.aliases))
+                    .collect(),
+                last_line: last,
+            })]);
+        };
+
         let mut index = HashMap::new();
         let mut errors = Vec::new();
         let mut warnings = Vec::new();
-        for (i, h) in table.headers.iter().enumerate() {
+        if header_index > 0 {
+            warnings.push(Issue::general(IssueKind::HeaderBelowTop {
+                line: header.line,
+            }));
+        }
+        for (i, (h, spec)) in header
+            .cells
+            .iter()
+            .zip(match_headers(&header.cells, specs))
+            .enumerate()
+        {
             if h.is_empty() {
                 continue;
             }
-            let n = normalise(h);
-            let spec = specs
-                .iter()
-                .find(|s| normalise(s.name) == n || s.aliases.iter().any(|a| normalise(a) == n));
-            let loc = Location::cell(table.kind, table.header_line, i, h);
+            let loc = Location::cell(table.kind, header.line, i, h);
             match spec {
                 Some(s) => {
                     if index.insert(s.name, i).is_some() {
@@ -247,7 +337,7 @@ impl Columns {
         for s in specs.iter().filter(|s| s.required) {
             if !index.contains_key(s.name) {
                 errors.push(Issue::at(
-                    Location::line(table.header_line),
+                    Location::line(header.line),
                     IssueKind::MissingColumn {
                         name: s.name,
                         aliases: s.aliases,
@@ -255,18 +345,41 @@ impl Columns {
                 ));
             }
         }
+        // No stored value may hold a control character other than line
+        // breaks and tabs (a quoted CSV cell may span lines): PostgreSQL
+        // refuses NUL outright, and the rest only hide what a cell says.
+        for row in &table.rows[header_index..] {
+            for (i, cell) in row.cells.iter().enumerate() {
+                if let Some(c) = cell
+                    .chars()
+                    .find(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+                {
+                    let name = header.cells.get(i).map(String::as_str).unwrap_or("");
+                    errors.push(Issue::at(
+                        Location::cell(table.kind, row.line, i, name),
+                        IssueKind::ControlCharacter(c as u32),
+                    ));
+                }
+            }
+        }
         if errors.is_empty() {
             Ok((
                 Columns {
                     index,
                     kind: table.kind,
-                    headers: table.headers.clone(),
+                    headers: header.cells.clone(),
+                    first_data: header_index + 1,
                 },
                 warnings,
             ))
         } else {
             Err(errors)
         }
+    }
+
+    /// The rows below the header.
+    pub fn data<'t>(&self, table: &'t Table) -> &'t [Row] {
+        &table.rows[self.first_data.min(table.rows.len())..]
     }
 
     /// The trimmed cell, or "" when the column is absent or the row short.
@@ -322,12 +435,93 @@ mod tests {
     fn delimiter_ignores_commas_inside_quotes() {
         assert_eq!(detect_delimiter(b"a;b;\"c,d,e\""), b';');
         assert_eq!(detect_delimiter(b"a,b;c,d"), b',');
+        assert_eq!(
+            detect_delimiter("Fravær, januar\r\nenhet;fra;til\r\n1;1,5;2,5\r\n".as_bytes()),
+            b';',
+            "a title with a comma and decimal commas"
+        );
+        assert_eq!(detect_delimiter(b"Rapport; mars\na,b,c\n"), b',');
     }
 
     #[test]
-    fn csv_lines_count_multiline_quoted_fields() {
-        let t = read("x.csv", b"a,b\n\"one\ntwo\",x\n3,y\n").unwrap();
-        assert_eq!(t.rows[0].line, 2);
-        assert_eq!(t.rows[1].line, 4);
+    fn csv_lines_are_the_editors_lines_whatever_the_line_ends() {
+        for (name, text) in [
+            ("LF", "a,b\n\"one\ntwo\",x\n3,y\n"),
+            ("CRLF", "a,b\r\n\"one\r\ntwo\",x\r\n3,y\r\n"),
+            ("BOM CRLF", "\u{feff}a,b\r\n\"one\r\ntwo\",x\r\n3,y\r\n"),
+            ("blank line CRLF", "a,b\r\n\r\n\"one\r\ntwo\",x\r\n3,y"),
+        ] {
+            let t = read("x.csv", text.as_bytes()).unwrap();
+            let lines: Vec<usize> = t.rows.iter().map(|r| r.line).collect();
+            let expected = if name.starts_with("blank") {
+                vec![1, 3, 5]
+            } else {
+                vec![1, 2, 4]
+            };
+            assert_eq!(lines, expected, "{name}");
+        }
+    }
+
+    #[test]
+    fn a_file_that_is_not_utf8_names_the_editors_line() {
+        let not_utf8 = read("x.csv", b"a;b\r\n1;2\r\n\xff;3\r\n").unwrap_err();
+        assert_eq!(not_utf8[0].location, Some(Location::line(3)));
+    }
+
+    const SPECS: &[ColumnSpec] = &[
+        ColumnSpec {
+            name: "unit_code",
+            aliases: &["enhetskode"],
+            required: true,
+        },
+        ColumnSpec {
+            name: "name",
+            aliases: &["navn"],
+            required: true,
+        },
+        ColumnSpec {
+            name: "parent_code",
+            aliases: &["overordnet"],
+            required: false,
+        },
+    ];
+
+    #[test]
+    fn the_header_row_is_found_below_a_title() {
+        let text = "Enhetsliste Fjordvik kommune per 01.11.2026;;\r\n;;\r\nenhetskode;overordnet;navn\r\n1000;;Fjordvik\r\n";
+        let t = read("x.csv", text.as_bytes()).unwrap();
+        let (cols, notes) = Columns::map(&t, SPECS).unwrap();
+        assert_eq!(
+            notes,
+            vec![Issue::general(IssueKind::HeaderBelowTop { line: 3 })]
+        );
+        let data = cols.data(&t);
+        assert_eq!(data.len(), 1);
+        assert_eq!(data[0].line, 4);
+        assert_eq!(cols.get(&data[0], "name"), "Fjordvik");
+    }
+
+    #[test]
+    fn a_file_without_a_header_names_what_was_looked_for() {
+        let text = "Rapport\n1000;;Fjordvik\n1100;1000;Helse\n";
+        let t = read("x.csv", text.as_bytes()).unwrap();
+        let e = Columns::map(&t, SPECS).err().unwrap();
+        assert_eq!(e.len(), 1);
+        let msg = e[0].render(crate::lang::Lang::Nb);
+        assert!(msg.contains("linje 1 til 3"), "{msg}");
+        assert!(msg.contains("«unit_code» / «enhetskode»"), "{msg}");
+        assert!(msg.contains("«name» / «navn»"), "{msg}");
+        assert!(!msg.contains("overordnet"), "only required columns: {msg}");
+    }
+
+    #[test]
+    fn a_misspelt_header_still_reports_the_missing_column_on_its_line() {
+        let t = read("x.csv", b"Tittel\nenhetskode;nav\n1000;x\n").unwrap();
+        let e = Columns::map(&t, SPECS).err().unwrap();
+        assert_eq!(e[0].location, Some(Location::line(2)));
+        assert!(matches!(
+            e[0].kind,
+            IssueKind::MissingColumn { name: "name", .. }
+        ));
     }
 }

@@ -44,7 +44,7 @@ pub fn validate(table: &Table) -> Result<(Vec<UnitRow>, Vec<super::Issue>), Impo
     let mut problems = Problems::default();
     let mut rows = Vec::new();
     let mut first_line: HashMap<String, usize> = HashMap::new();
-    for row in &table.rows {
+    for row in cols.data(table) {
         let code = cols.get(row, "unit_code");
         let name = cols.get(row, "name");
         let parent = cols.get(row, "parent_code");

@@ -6,7 +6,7 @@ use std::io::Read;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-fn naervaer(db: Option<&TestDb>, args: &[&str]) -> (i32, String, String) {
+pub fn naervaer(db: Option<&TestDb>, args: &[&str]) -> (i32, String, String) {
     let mut cmd = Command::new(naervaer_bin());
     cmd.args(args)
         .env_remove("NAERVAER_CONFIG")

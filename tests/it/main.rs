@@ -15,6 +15,7 @@ mod demo;
 mod fuzz;
 mod import_absence;
 mod import_employees;
+mod import_files;
 mod import_units;
 pub mod mail;
 mod nodes;
