@@ -23,6 +23,7 @@
 pub mod analysis;
 pub mod auth;
 pub mod bench;
+pub mod cli;
 pub mod config;
 pub mod db;
 pub mod demo;

@@ -466,3 +466,327 @@ fn the_load_holding_run_counts_no_errors_with_many_clients_at_once() {
     assert!(figure("flows with 150 clients held") > 0.0, "{table}");
     assert!(figure("server peak RSS") > 0.0, "{table}");
 }
+
+/// Every subcommand `naervaer --help` lists, with the test that runs it
+/// through the real binary. [`every_subcommand_has_a_test_that_runs_the_binary`]
+/// walks clap's own list: a new subcommand without a line here fails the
+/// suite, and so does a line naming a test that does not exist.
+const SUBCOMMAND_TESTS: &[(&str, &str, &str)] = &[
+    (
+        "serve",
+        "cli.rs",
+        "serve_redacts_secrets_from_logs_and_stops_gracefully_on_sigterm",
+    ),
+    ("migrate", "cli.rs", "migrate_applies_nothing_twice"),
+    (
+        "config",
+        "cli.rs",
+        "config_prints_settings_with_secrets_masked",
+    ),
+    (
+        "import units",
+        "cli.rs",
+        "import_dry_run_on_a_broken_file_lists_every_problem_and_changes_nothing",
+    ),
+    (
+        "import employees",
+        "cli.rs",
+        "import_employees_and_absence_apply_and_report_in_the_installations_language",
+    ),
+    (
+        "import absence",
+        "cli.rs",
+        "import_employees_and_absence_apply_and_report_in_the_installations_language",
+    ),
+    (
+        "survey check",
+        "cli.rs",
+        "survey_check_accepts_the_shipped_files_and_explains_a_broken_one",
+    ),
+    (
+        "round create",
+        "cli.rs",
+        "round_create_stores_a_draft_and_refuses_a_bad_file",
+    ),
+    (
+        "round open",
+        "cli.rs",
+        "round_open_invites_and_counts_the_channels",
+    ),
+    (
+        "round remind",
+        "cli.rs",
+        "round_remind_queues_reminders_only_for_those_who_have_not_answered",
+    ),
+    ("round close", "cli.rs", "round_close_freezes_the_results"),
+    (
+        "round raise-k",
+        "cli.rs",
+        "round_raise_k_hides_more_and_refuses_a_lower_k",
+    ),
+    (
+        "round status",
+        "cli.rs",
+        "round_status_and_list_show_counts_only",
+    ),
+    (
+        "round list",
+        "cli.rs",
+        "round_status_and_list_show_counts_only",
+    ),
+    (
+        "round letters",
+        "cli.rs",
+        "round_letters_prints_a_letter_per_person_without_email",
+    ),
+    (
+        "send",
+        "mail.rs",
+        "a_sender_killed_mid_run_resumes_and_resends_at_most_what_was_in_flight",
+    ),
+    (
+        "secret",
+        "cli.rs",
+        "secret_prints_a_key_the_settings_accept",
+    ),
+    (
+        "bench",
+        "cli.rs",
+        "the_bench_command_measures_a_small_municipality_and_writes_every_figure",
+    ),
+    (
+        "analyse",
+        "cli.rs",
+        "the_demo_check_seeds_serves_and_answers_healthz",
+    ),
+    (
+        "demo",
+        "cli.rs",
+        "the_demo_check_seeds_serves_and_answers_healthz",
+    ),
+];
+
+/// The subcommands a user can run, as `round open`, from clap's definition.
+fn leaf_subcommands(cmd: &clap::Command, prefix: &str, out: &mut Vec<String>) {
+    for sub in cmd.get_subcommands().filter(|s| s.get_name() != "help") {
+        let path = format!("{prefix}{}", sub.get_name());
+        if sub.has_subcommands() {
+            leaf_subcommands(sub, &format!("{path} "), out);
+        } else {
+            out.push(path);
+        }
+    }
+}
+
+#[test]
+fn every_subcommand_has_a_test_that_runs_the_binary() {
+    use clap::CommandFactory;
+    let mut leaves = Vec::new();
+    leaf_subcommands(&naervaer::cli::Cli::command(), "", &mut leaves);
+    assert!(leaves.len() >= 20, "{leaves:?}");
+    let listed: Vec<&str> = SUBCOMMAND_TESTS.iter().map(|(p, _, _)| *p).collect();
+    let untested: Vec<&String> = leaves
+        .iter()
+        .filter(|l| !listed.contains(&l.as_str()))
+        .collect();
+    assert!(
+        untested.is_empty(),
+        "subcommands without a CLI test: {untested:?}"
+    );
+    let gone: Vec<&&str> = listed
+        .iter()
+        .filter(|p| !leaves.iter().any(|l| l == *p))
+        .collect();
+    assert!(
+        gone.is_empty(),
+        "tests listed for subcommands that no longer exist: {gone:?}"
+    );
+    for (path, file, test) in SUBCOMMAND_TESTS {
+        let source =
+            std::fs::read_to_string(format!("{}/tests/it/{file}", env!("CARGO_MANIFEST_DIR")))
+                .unwrap();
+        assert!(
+            source.contains(&format!("fn {test}(")),
+            "`naervaer {path}`: no test {test} in tests/it/{file}"
+        );
+        let name = path.split(' ').next_back().unwrap();
+        assert!(
+            source.contains(&format!("\"{name}\"")),
+            "`naervaer {path}`: tests/it/{file} never runs it"
+        );
+    }
+}
+
+#[test]
+fn secret_prints_a_key_the_settings_accept() {
+    // It needs no database and no settings: it is the first thing a new
+    // installation runs, before any configuration exists.
+    let (code, out, err) = naervaer(None, &["secret"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let key = out.trim();
+    assert_eq!(key.len(), 64, "{key}");
+    assert!(key.chars().all(|c| c.is_ascii_hexdigit()), "{key}");
+    assert!(naervaer::rounds::tokens::SecretKey::new(key).is_ok());
+    let (_, again, _) = naervaer(None, &["secret"]);
+    assert_ne!(again.trim(), key, "a new key every time");
+    // Even with a broken configuration around it.
+    let out = Command::new(naervaer_bin())
+        .arg("secret")
+        .env("NAERVAER_MIN_GROUP_SIZE", "1")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+}
+
+/// A database with the test organisation, as files the binary imported.
+fn organisation_through_the_binary(t: &TestDb, dir: &std::path::Path) {
+    let units = dir.join("units.csv");
+    std::fs::write(&units, crate::UNITS).unwrap();
+    let employees = dir.join("employees.csv");
+    std::fs::write(&employees, crate::EMPLOYEES).unwrap();
+    for (kind, file) in [("units", &units), ("employees", &employees)] {
+        let (code, out, err) = naervaer(Some(t), &["import", kind, file.to_str().unwrap()]);
+        assert_eq!(code, 0, "{out}{err}");
+    }
+}
+
+both_backends! {
+    fn import_employees_and_absence_apply_and_report_in_the_installations_language(t) {
+        let dir = tempfile::tempdir().unwrap();
+        let units = dir.path().join("units.csv");
+        std::fs::write(&units, crate::UNITS).unwrap();
+        assert_eq!(naervaer(Some(&t), &["import", "units", units.to_str().unwrap()]).0, 0);
+        let employees = dir.path().join("ansatte.csv");
+        std::fs::write(&employees, crate::EMPLOYEES).unwrap();
+        let (code, out, err) = naervaer(Some(&t), &["import", "employees", employees.to_str().unwrap(), "--dry-run"]);
+        assert_eq!(code, 0, "{out}{err}");
+        assert!(out.contains("Lagt til (3):") && out.contains("Prøvekjøring: ingenting er endret."), "{out}");
+        let (code, out, _) = naervaer(Some(&t), &["import", "employees", employees.to_str().unwrap()]);
+        assert_eq!(code, 0);
+        assert!(out.contains("Importert."), "{out}");
+        assert_eq!(naervaer::db::models::Employee::all(&mut t.conn()).unwrap().len(), 3);
+
+        let absence = dir.path().join("fravaer.csv");
+        std::fs::write(&absence, "enhetskode;fra;til;avtalte_dagsverk;tapte_dagsverk\n1110;01.01.2025;31.01.2025;1 210,5;61\n").unwrap();
+        let (code, out, err) = naervaer(Some(&t), &["import", "absence", absence.to_str().unwrap()]);
+        assert_eq!(code, 0, "{out}{err}");
+        assert!(out.contains("Lagt til (1):") && out.contains("1110 2025-01-01–2025-01-31"), "{out}");
+        std::fs::write(&absence, "enhetskode;fra;til;avtalte_dagsverk;tapte_dagsverk\n1110;01.02.2025;28.02.2025;10;20\n").unwrap();
+        let (code, _, err) = naervaer(Some(&t), &["import", "absence", absence.to_str().unwrap()]);
+        assert_eq!(code, 1);
+        assert!(err.contains("linje 2, kolonne 5 (tapte_dagsverk): tapte dagsverk er flere enn avtalte dagsverk"), "{err}");
+    }
+
+    fn round_create_stores_a_draft_and_refuses_a_bad_file(t) {
+        let dir = tempfile::tempdir().unwrap();
+        organisation_through_the_binary(&t, dir.path());
+        let survey = concat!(env!("CARGO_MANIFEST_DIR"), "/surveys/10-faktor.toml");
+        let (code, out, err) = naervaer(Some(&t), &["round", "create", "--title", "Høst", "--survey", survey, "--closes", "2030-01-31", "--unit", "1100"]);
+        assert_eq!(code, 0, "{out}{err}");
+        let id = out.trim();
+        let round = naervaer::rounds::Round::find(&mut t.conn(), id).unwrap();
+        assert_eq!((round.title.as_str(), round.status.as_str()), ("Høst", "draft"));
+        let missing = dir.path().join("finnes-ikke.toml");
+        let (code, _, err) = naervaer(Some(&t), &["round", "create", "--title", "X", "--survey", missing.to_str().unwrap(), "--closes", "2030-01-31"]);
+        assert_eq!(code, 1);
+        assert!(err.contains("finnes-ikke.toml"), "{err}");
+    }
+
+    fn round_open_invites_and_counts_the_channels(t) {
+        let dir = tempfile::tempdir().unwrap();
+        organisation_through_the_binary(&t, dir.path());
+        let round = crate::rounds::new_round(&mut t.conn(), None);
+        let (code, out, err) = round_cmd(&t, &["round", "open", &round.id[..8]]);
+        assert_eq!(code, 0, "{out}{err}");
+        assert!(out.contains("opened: 3 invited, 2 by e-mail (queued), 1 on paper"), "{out}");
+        let (code, _, err) = round_cmd(&t, &["round", "open", &round.id]);
+        assert_eq!(code, 1, "a round opens once");
+        assert!(!err.is_empty());
+    }
+
+    fn round_remind_queues_reminders_only_for_those_who_have_not_answered(t) {
+        let dir = tempfile::tempdir().unwrap();
+        organisation_through_the_binary(&t, dir.path());
+        let mut c = t.conn();
+        let round = crate::rounds::new_round(&mut c, None);
+        naervaer::rounds::open(&mut c, &crate::support::key(), &round.id).unwrap();
+        let (code, out, err) = round_cmd(&t, &["round", "remind", &round.id]);
+        assert_eq!(code, 0, "{out}{err}");
+        assert_eq!(out.trim(), "2 reminder(s) queued");
+        let (_, out, _) = round_cmd(&t, &["round", "remind", &round.id]);
+        assert_eq!(out.trim(), "0 reminder(s) queued", "not again within the interval");
+    }
+
+    fn round_close_freezes_the_results(t) {
+        let dir = tempfile::tempdir().unwrap();
+        organisation_through_the_binary(&t, dir.path());
+        let mut c = t.conn();
+        let round = crate::rounds::new_round(&mut c, None);
+        naervaer::rounds::open(&mut c, &crate::support::key(), &round.id).unwrap();
+        let (code, out, err) = round_cmd(&t, &["round", "close", &round.id]);
+        assert_eq!(code, 0, "{out}{err}");
+        assert_eq!(out.trim(), "closed: 0 responses");
+        assert!(naervaer::snapshot::load(&mut c, &round.id).unwrap().is_some());
+    }
+
+    fn round_raise_k_hides_more_and_refuses_a_lower_k(t) {
+        let mut c = t.conn();
+        let f = crate::results::closed_round(&mut c);
+        let (code, out, err) = round_cmd(&t, &["round", "raise-k", &f.round, "9"]);
+        assert_eq!(code, 0, "{out}{err}");
+        assert!(out.starts_with("k = 9: ") && out.contains(" groups shown"), "{out}");
+        assert_eq!(naervaer::snapshot::load(&mut c, &f.round).unwrap().unwrap().k, 9);
+        let (code, _, err) = round_cmd(&t, &["round", "raise-k", &f.round, "6"]);
+        assert_eq!(code, 1);
+        assert!(!err.is_empty());
+    }
+
+    fn round_status_and_list_show_counts_only(t) {
+        let dir = tempfile::tempdir().unwrap();
+        organisation_through_the_binary(&t, dir.path());
+        let mut c = t.conn();
+        let round = crate::rounds::new_round(&mut c, None);
+        naervaer::rounds::open(&mut c, &crate::support::key(), &round.id).unwrap();
+        let (code, out, err) = round_cmd(&t, &["round", "status", &round.id]);
+        assert_eq!(code, 0, "{out}{err}");
+        assert!(out.starts_with("Testrunde (open,"), "{out}");
+        let total = out.lines().last().unwrap();
+        assert!(total.starts_with("total") && total.split_whitespace().collect::<Vec<_>>() == ["total", "3", "0", "0"], "{out}");
+        let (code, out, _) = round_cmd(&t, &["round", "list"]);
+        assert_eq!(code, 0);
+        assert!(out.contains(&round.id) && out.contains("open") && out.contains("Testrunde"), "{out}");
+    }
+
+    fn round_letters_prints_a_letter_per_person_without_email(t) {
+        let dir = tempfile::tempdir().unwrap();
+        organisation_through_the_binary(&t, dir.path());
+        let mut c = t.conn();
+        let round = crate::rounds::new_round(&mut c, None);
+        naervaer::rounds::open(&mut c, &crate::support::key(), &round.id).unwrap();
+        let out_file = dir.path().join("brev.html");
+        let (code, out, err) = round_cmd(&t, &["round", "letters", &round.id, "--out", out_file.to_str().unwrap()]);
+        assert_eq!(code, 0, "{out}{err}");
+        assert!(err.contains("1 letter(s) written"), "{err}");
+        let html = std::fs::read_to_string(&out_file).unwrap();
+        assert!(html.contains("Ola Nordmann") && !html.contains("Kari Nordmann"), "only the person without e-mail");
+        let (_, everyone, _) = round_cmd(&t, &["round", "letters", &round.id, "--everyone"]);
+        assert!(everyone.contains("Ola Nordmann") && everyone.contains("Kari Nordmann"));
+    }
+}
+
+/// The binary with the test key, as an administrator runs round commands.
+fn round_cmd(t: &TestDb, args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(naervaer_bin())
+        .args(args)
+        .env_remove("NAERVAER_CONFIG")
+        .env("NAERVAER_LANG", "nb")
+        .env("NAERVAER_DATABASE_URL", &t.url)
+        .env("NAERVAER_SECRET_KEY", crate::support::TEST_KEY)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
+}

@@ -1,0 +1,155 @@
+//! The command line: what each `naervaer` subcommand does, in terms of the
+//! library. `src/main.rs` only parses the arguments ([`args`]) and calls one
+//! of these; each prints for a person and returns the process's exit code.
+
+pub mod args;
+mod demo;
+mod import;
+mod round;
+mod serve;
+
+pub use args::{Cli, Command, ImportWhat, RoundWhat, SurveyWhat};
+pub use demo::run_demo;
+pub use import::run_import;
+pub use round::round_command;
+pub use serve::serve;
+
+use crate::config::{LogFormat, Settings};
+use crate::{db, survey, AppError};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// `naervaer secret`: needs no settings, because it is what a new
+/// installation runs first.
+pub fn secret() -> ExitCode {
+    println!("{}", crate::rounds::tokens::SecretKey::generate());
+    ExitCode::SUCCESS
+}
+
+pub fn init_tracing(settings: &Settings, service: bool) {
+    let default = if service { "info" } else { "warn" };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("NAERVAER_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match settings.log_format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => builder.init(),
+    }
+}
+
+pub fn migrate(settings: &Settings) -> Result<ExitCode, AppError> {
+    let mut conn = db::connect(settings.database_url.expose())?;
+    let n = db::run_migrations(&mut conn)?;
+    println!("{n} migration(s) applied ({})", conn.backend().name());
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn run_bench(
+    opts: crate::bench::Options,
+    hold: Option<(usize, u64)>,
+    json: &std::path::Path,
+) -> Result<ExitCode, AppError> {
+    if opts.units < 14 || opts.employees < opts.units {
+        return Err(AppError::BadRequest(
+            "use at least 14 units and at least as many employees as units".into(),
+        ));
+    }
+    let report = match hold {
+        Some((clients, seconds)) => {
+            crate::bench::hold(&opts, clients, seconds, |line| eprintln!("… {line}"))?
+        }
+        None => crate::bench::run(&opts, |line| eprintln!("… {line}"))?,
+    };
+    print!("{}", crate::bench::table(&report));
+    let text =
+        serde_json::to_string_pretty(&report).map_err(|e| AppError::BadRequest(e.to_string()))?;
+    std::fs::write(json, text)?;
+    println!("\nwritten to {}", json.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn send(settings: &Settings) -> Result<ExitCode, AppError> {
+    let pool = db::open_pool(settings.database_url.expose(), settings.pool_size)?;
+    let mailer = crate::mail::Mailer::from_settings(settings)?;
+    let started = std::time::Instant::now();
+    let r = crate::mail::outbox::send_due(&pool, &mailer, settings, &settings.key()?)?;
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "sent {}, retrying later {}, failed {} in {:.2} s ({:.0} messages/s)",
+        r.sent,
+        r.retrying,
+        r.failed,
+        secs,
+        r.sent as f64 / secs.max(1e-9)
+    );
+    let mut conn = pool.get()?;
+    for (to, round, error) in crate::mail::outbox::failures(&mut conn)? {
+        println!("  failed: {to} ({round}): {error}");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn survey_check(files: &[PathBuf]) -> ExitCode {
+    let mut ok = true;
+    for f in files {
+        match survey::load(f) {
+            Ok(s) => println!(
+                "{}: OK – {} {} ({} factors, {} items, {} background questions, sha256 {})",
+                f.display(),
+                s.id,
+                s.version,
+                s.factors.len(),
+                s.items.len(),
+                s.background.len(),
+                &s.sha256[..12]
+            ),
+            Err(errors) => {
+                ok = false;
+                println!("{}: {} problem(s)", f.display(), errors.len());
+                for e in errors {
+                    println!("  {}: {e}", f.display());
+                }
+            }
+        }
+    }
+    if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+pub fn run_analyse(
+    settings: &Settings,
+    round: &str,
+    window: &str,
+    level: Option<u32>,
+    format: &str,
+) -> Result<ExitCode, AppError> {
+    let window = crate::analysis::Window::parse(window)?;
+    let mut conn = db::connect(settings.database_url.expose())?;
+    db::run_migrations(&mut conn)?;
+    db::map_reads(&mut conn)?;
+    let round = crate::rounds::Round::find_by_prefix(&mut conn, round)?;
+    let lang = settings.lang;
+    let a = crate::analysis::run(&mut conn, &round.id, window, level, lang)?;
+    match format {
+        "json" => println!(
+            "{}",
+            serde_json::to_string_pretty(&a).map_err(|e| AppError::Damaged(e.to_string()))?
+        ),
+        "csv" => print!("{}", String::from_utf8_lossy(&crate::analysis::to_csv(&a)?)),
+        "text" => {
+            println!("{}\n", a.summary.text);
+            print!("{}", crate::analysis::table(&a, lang));
+        }
+        other => {
+            return Err(AppError::BadRequest(format!(
+                "--format {other}: use text, json or csv"
+            )))
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

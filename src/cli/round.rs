@@ -1,0 +1,123 @@
+//! `naervaer round …`: a round's life from the command line.
+
+use super::RoundWhat;
+use crate::config::Settings;
+use crate::{db, AppError};
+use std::process::ExitCode;
+
+pub fn round_command(settings: &Settings, what: RoundWhat) -> Result<ExitCode, AppError> {
+    use crate::rounds::{self, Round};
+    let mut conn = db::connect(settings.database_url.expose())?;
+    db::run_migrations(&mut conn)?;
+    match what {
+        RoundWhat::Create {
+            title,
+            surveys,
+            unit,
+            opens,
+            closes,
+            k,
+        } => {
+            let texts = surveys
+                .iter()
+                .map(|p| {
+                    std::fs::read_to_string(p)
+                        .map_err(|e| AppError::BadRequest(format!("{}: {e}", p.display())))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            let round = rounds::create(
+                &mut conn,
+                settings.min_group_size,
+                rounds::NewRound {
+                    title,
+                    surveys: texts,
+                    unit_code: unit,
+                    opens_on: opens.unwrap_or_else(rounds::today),
+                    closes_on: closes,
+                    min_group_size: k.unwrap_or(settings.min_group_size),
+                },
+            )?;
+            println!("{}", round.id);
+        }
+        RoundWhat::Open { round } => {
+            let round = Round::find_by_prefix(&mut conn, &round)?;
+            let s = rounds::open(&mut conn, &settings.key()?, &round.id)?;
+            println!("opened: {} invited, {} by e-mail (queued), {} on paper (print with `naervaer round letters`)", s.invited, s.by_email, s.on_paper);
+        }
+        RoundWhat::Remind { round } => {
+            let round = Round::find_by_prefix(&mut conn, &round)?;
+            let n = rounds::remind(
+                &mut conn,
+                &round.id,
+                settings.reminder_max,
+                i64::from(settings.reminder_interval_hours) * 3600,
+            )?;
+            println!("{n} reminder(s) queued");
+        }
+        RoundWhat::Close { round } => {
+            let round = Round::find_by_prefix(&mut conn, &round)?;
+            let n = rounds::close(&mut conn, &round.id, settings.retention_days == 0)?;
+            println!("closed: {n} responses");
+        }
+        RoundWhat::RaiseK { round, k } => {
+            let round = Round::find_by_prefix(&mut conn, &round)?;
+            let s = crate::snapshot::raise_k(&mut conn, &round.id, k)?;
+            let shown = s.groups.iter().filter(|g| g.figures.is_some()).count();
+            println!("k = {k}: {shown} of {} groups shown", s.groups.len());
+        }
+        RoundWhat::Status { round } => {
+            let round = Round::find_by_prefix(&mut conn, &round)?;
+            let names = rounds::unit_names(&mut conn)?;
+            println!(
+                "{} ({}, {} – {})",
+                round.title, round.status, round.opens_on, round.closes_on
+            );
+            println!(
+                "{:<8} {:<36} {:>8} {:>8} {:>9}",
+                "unit", "name", "invited", "answered", "reminded"
+            );
+            let (mut i, mut a, mut r) = (0, 0, 0);
+            for c in rounds::counts(&mut conn, &round.id)? {
+                let (code, name) = names.get(&c.unit_id).cloned().unwrap_or_default();
+                println!(
+                    "{code:<8} {name:<36} {:>8} {:>8} {:>9}",
+                    c.invited, c.responded, c.reminded
+                );
+                (i, a, r) = (i + c.invited, a + c.responded, r + c.reminded);
+            }
+            println!("{:<45} {i:>8} {a:>8} {r:>9}", "total");
+        }
+        RoundWhat::List => {
+            for r in Round::all(&mut conn)? {
+                println!(
+                    "{}  {:<6}  {} – {}  {}",
+                    r.id, r.status, r.opens_on, r.closes_on, r.title
+                );
+            }
+        }
+        RoundWhat::Letters {
+            round,
+            out,
+            everyone,
+        } => {
+            let round = Round::find_by_prefix(&mut conn, &round)?;
+            let letters = rounds::letters(&mut conn, &settings.key()?, &round.id, everyone)?;
+            let html = crate::web::views::letters::letters(
+                &round.title,
+                &settings.base_url,
+                round.closes_on_date(),
+                &settings.contact,
+                &letters,
+            )
+            .into_string();
+            match out {
+                Some(p) => {
+                    std::fs::write(&p, html)?;
+                    eprintln!("{} letter(s) written to {}", letters.len(), p.display());
+                }
+                None => print!("{html}"),
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
