@@ -22,6 +22,7 @@
 //! | `NAERVAER_REMINDER_INTERVAL_HOURS` | `reminder_interval_hours` | `72` | least time between two reminders to one person |
 //! | `NAERVAER_RETENTION_DAYS` | `retention_days` | `0` | days after closing before invitations are reduced to counts |
 //! | `NAERVAER_GROUP_COMMIT` | `group_commit` | `true` | acknowledge several answers with one durable commit (`false`: one commit per answer) |
+//! | `NAERVAER_TRUSTED_PROXIES` | `trusted_proxies` | unset | addresses or CIDRs of reverse proxies whose `Forwarded` / `X-Forwarded-For` names the client; from any other peer those headers are ignored |
 //! | `NAERVAER_LOG` | – | `info` | log filter (tracing `EnvFilter` syntax) |
 
 use crate::lang::Lang;
@@ -80,6 +81,8 @@ pub struct Settings {
     pub reminder_interval_hours: u32,
     pub retention_days: u32,
     pub group_commit: bool,
+    /// Reverse proxies whose forwarding headers are believed.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 /// Every key is optional in the file and in the environment.
@@ -105,6 +108,7 @@ struct Partial {
     reminder_interval_hours: Option<String>,
     retention_days: Option<String>,
     group_commit: Option<String>,
+    trusted_proxies: Option<String>,
 }
 
 /// File values may be numbers or strings; both become strings here so that a
@@ -138,7 +142,7 @@ fn file_partial(path: &Path) -> Result<Partial, AppError> {
 
 /// Every setting's file key; its environment variable is `NAERVAER_` and
 /// the key in upper case. Must list the fields of `Partial`.
-const KEYS: [&str; 19] = [
+const KEYS: [&str; 20] = [
     "database_url",
     "bind",
     "base_url",
@@ -158,6 +162,7 @@ const KEYS: [&str; 19] = [
     "reminder_interval_hours",
     "retention_days",
     "group_commit",
+    "trusted_proxies",
 ];
 
 fn env_name(key: &str) -> String {
@@ -315,6 +320,10 @@ impl Settings {
                     )))
                 }
             },
+            trusted_proxies: match pick!(trusted_proxies) {
+                None => Vec::new(),
+                Some(v) => parse_proxies(&v)?,
+            },
             database_url: Secret::new(database_url),
             bind,
             base_url,
@@ -396,10 +405,40 @@ impl Settings {
             ),
             ("NAERVAER_RETENTION_DAYS", self.retention_days.to_string()),
             ("NAERVAER_GROUP_COMMIT", self.group_commit.to_string()),
+            (
+                "NAERVAER_TRUSTED_PROXIES",
+                if self.trusted_proxies.is_empty() {
+                    "(unset)".into()
+                } else {
+                    self.trusted_proxies
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join(",")
+                },
+            ),
         ];
         debug_assert_eq!(lines.len(), KEYS.len());
         lines.iter().map(|(k, v)| format!("{k}={v}\n")).collect()
     }
+}
+
+/// `10.0.0.5, 10.1.0.0/16, ::1`: addresses (as /32 or /128) and networks,
+/// separated by commas or spaces.
+fn parse_proxies(v: &str) -> Result<Vec<ipnet::IpNet>, AppError> {
+    v.split([',', ' '])
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            p.parse::<ipnet::IpNet>()
+                .or_else(|_| p.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|_| {
+                    AppError::Config(format!(
+                        "NAERVAER_TRUSTED_PROXIES: '{p}' is neither an address nor a network like 10.0.0.0/8"
+                    ))
+                })
+        })
+        .collect()
 }
 
 /// Replaces the password of `scheme://user:password@host/...` and any

@@ -135,10 +135,7 @@ pub async fn request_link(
     form: web::Form<RequestForm>,
 ) -> Result<HttpResponse, AppError> {
     let lang = super::request_lang(&req, state.settings.lang);
-    let client = req
-        .peer_addr()
-        .map(|a| a.ip())
-        .unwrap_or(std::net::Ipv4Addr::UNSPECIFIED.into());
+    let client = super::client::client_addr(&req, &state.settings.trusted_proxies);
     if !state.login_limiter.allow(client) {
         return Ok(page(
             actix_web::http::StatusCode::TOO_MANY_REQUESTS,

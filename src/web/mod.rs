@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod amu;
 pub mod auth;
+pub mod client;
 pub mod logging;
 pub mod origin;
 pub mod ratelimit;
@@ -33,15 +34,22 @@ pub struct AppState {
     /// Answers go through one committer per process (group commit) unless
     /// `NAERVAER_GROUP_COMMIT=false`.
     pub commit: Option<crate::rounds::commit::GroupCommit>,
-    pub code_limiter: std::sync::Arc<ratelimit::RateLimiter>,
-    pub login_limiter: std::sync::Arc<ratelimit::RateLimiter>,
+    pub code_limiter: std::sync::Arc<ratelimit::Failures>,
+    pub login_limiter: std::sync::Arc<ratelimit::Volume>,
 }
 
-/// Sign-in link requests per client address per window.
-pub const LOGIN_ATTEMPTS: u32 = 5;
-/// Code attempts per client address per window.
-pub const CODE_ATTEMPTS: u32 = 10;
-pub const CODE_WINDOW: std::time::Duration = std::time::Duration::from_secs(600);
+/// Failed code attempts (unknown, used or closed codes) per client address
+/// per window; valid codes never count.
+pub const CODE_FAILURES_PER_CLIENT: u32 = 10;
+/// Failed code attempts of all addresses together per window and node: the
+/// ceiling on guessing however many addresses an attacker has (README,
+/// *Privacy model*, has the arithmetic).
+pub const CODE_FAILURES_GLOBAL: u32 = 1_000;
+/// Sign-in link requests per client address per window: enough for 200
+/// leaders behind one address within a minute, several times over. What
+/// stops mail-bombing one person is [`crate::auth::LINKS_PER_PERSON`].
+pub const SIGN_IN_REQUESTS_PER_CLIENT: u32 = 1_000;
+pub const LIMIT_WINDOW: std::time::Duration = std::time::Duration::from_secs(600);
 
 impl AppState {
     pub fn new(pool: Pool, settings: Settings) -> Result<AppState, AppError> {
@@ -57,13 +65,14 @@ impl AppState {
             settings,
             key,
             commit,
-            code_limiter: std::sync::Arc::new(ratelimit::RateLimiter::new(
-                CODE_ATTEMPTS,
-                CODE_WINDOW,
+            code_limiter: std::sync::Arc::new(ratelimit::Failures::new(
+                CODE_FAILURES_PER_CLIENT,
+                CODE_FAILURES_GLOBAL,
+                LIMIT_WINDOW,
             )),
-            login_limiter: std::sync::Arc::new(ratelimit::RateLimiter::new(
-                LOGIN_ATTEMPTS,
-                CODE_WINDOW,
+            login_limiter: std::sync::Arc::new(ratelimit::Volume::new(
+                SIGN_IN_REQUESTS_PER_CLIENT,
+                LIMIT_WINDOW,
             )),
         })
     }

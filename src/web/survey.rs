@@ -12,6 +12,10 @@ use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 
 pub const COOKIE: &str = "naervaer_svar";
+/// Set beside [`COOKIE`] when the questionnaire was opened with a paper
+/// code: the receipt then leads the next person on a shared device back to
+/// an empty code page.
+pub const KIOSK_COOKIE: &str = "naervaer_kode";
 /// How long a started questionnaire stays open in the browser.
 const COOKIE_MINUTES: i64 = 120;
 
@@ -32,7 +36,16 @@ fn ok(markup: maud::Markup) -> HttpResponse {
 }
 
 fn cookie(state: &AppState, value: String, max_age: CookieDuration) -> Cookie<'static> {
-    Cookie::build(COOKIE, value)
+    named_cookie(state, COOKIE, value, max_age)
+}
+
+fn named_cookie(
+    state: &AppState,
+    name: &'static str,
+    value: String,
+    max_age: CookieDuration,
+) -> Cookie<'static> {
+    Cookie::build(name, value)
         .path("/")
         .http_only(true)
         .same_site(SameSite::Strict)
@@ -199,10 +212,26 @@ pub async fn step(
             }
         })
         .await??;
+        let by_code = req.cookie(KIOSK_COOKIE).is_some();
         return Ok(match outcome {
+            // Both cookies go: the next person on this device starts with
+            // nothing of this one's session.
             Submitted::Stored => HttpResponse::SeeOther()
                 .cookie(cookie(&state, String::new(), CookieDuration::ZERO))
-                .insert_header((header::LOCATION, format!("/kvittering?lang={lang}")))
+                .cookie(named_cookie(
+                    &state,
+                    KIOSK_COOKIE,
+                    String::new(),
+                    CookieDuration::ZERO,
+                ))
+                .insert_header((
+                    header::LOCATION,
+                    if by_code {
+                        format!("/kvittering?lang={lang}&neste=kode")
+                    } else {
+                        format!("/kvittering?lang={lang}")
+                    },
+                ))
                 .finish(),
             Submitted::AlreadyAnswered => ok(views::survey::message(
                 lang,
@@ -228,9 +257,12 @@ pub async fn step(
     )))
 }
 
+/// The receipt; after an answer given with a paper code it offers the next
+/// person on the same device an empty code page.
 pub async fn receipt(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
     let lang = super::chosen_lang(&req).unwrap_or(state.settings.lang);
-    ok(views::survey::message(lang, views::survey::Message::Thanks))
+    let next = req.query_string().split('&').any(|p| p == "neste=kode");
+    ok(views::survey::receipt(lang, next))
 }
 
 pub async fn code_form(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
@@ -252,18 +284,17 @@ pub async fn code_enter(
             views::survey::code_form(lang, true),
         )
     };
-    let client = req
-        .peer_addr()
-        .map(|a| a.ip())
-        .unwrap_or(std::net::IpAddr::from([0, 0, 0, 0]));
-    if !state.code_limiter.allow(client) {
-        tracing::warn!("code entry rate limit reached");
+    let client = super::client::client_addr(&req, &state.settings.trusted_proxies);
+    if let Err(why) = state.code_limiter.check(client) {
+        tracing::warn!(limit = ?why, "code entry rate limit reached");
         return Ok(page(
             actix_web::http::StatusCode::TOO_MANY_REQUESTS,
             views::survey::code_form(lang, true),
         ));
     }
     let pairs = serde_urlencoded::from_bytes::<Vec<(String, String)>>(&body).unwrap_or_default();
+    // Something that cannot be a code (a typo of the wrong length) is not a
+    // guess: it is refused without looking anything up and does not count.
     let Some(code) = pairs
         .iter()
         .find(|(k, _)| k == "kode")
@@ -288,6 +319,12 @@ pub async fn code_enter(
                     key.survey_token(&inv.id),
                     CookieDuration::minutes(COOKIE_MINUTES),
                 ))
+                .cookie(named_cookie(
+                    &state,
+                    KIOSK_COOKIE,
+                    "1".into(),
+                    CookieDuration::minutes(COOKIE_MINUTES),
+                ))
                 // The person's own language, unless they chose one on this page.
                 .insert_header((
                     header::LOCATION,
@@ -296,9 +333,13 @@ pub async fn code_enter(
                         None => "/svar".to_string(),
                     },
                 ))
+                .insert_header((header::CACHE_CONTROL, "no-store"))
                 .finish())
         }
-        _ => Ok(refused()),
+        _ => {
+            state.code_limiter.failed(client);
+            Ok(refused())
+        }
     }
 }
 

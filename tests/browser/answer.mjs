@@ -3,13 +3,15 @@
 //   BASE   the service's address
 //   LINK1  a survey link taken from a received e-mail (answered by pointer)
 //   LINK2  another (answered with the keyboard only)
+//   CODE1, CODE2  two paper codes, typed one after the other on one shared
+//          tablet (the kiosk flow)
 //   SHOTS  a folder for screenshots
 // Prints one JSON line: {"violations": [...], "pages": N, ...}; exits 1 on
 // any failed check.
 import { chromium } from "playwright-core";
 import { AxeBuilder } from "@axe-core/playwright";
 
-const { BASE, LINK1, LINK2, SHOTS } = process.env;
+const { BASE, LINK1, LINK2, CODE1, CODE2, SHOTS } = process.env;
 const failures = [];
 const violations = [];
 const check = (ok, what) => { if (!ok) failures.push(what); };
@@ -96,6 +98,53 @@ while (!submitted && steps < 2000) {
 check(submitted, "the keyboard-only run reached the submit button");
 await page.waitForURL(/\/kvittering/);
 await page.screenshot({ path: `${SHOTS}/desktop-receipt.png` });
+await ctx.close();
+
+// 3. A staff-room tablet: two people answer with paper codes, one after the
+// other, in one browser. The second must find nothing of the first.
+ctx = await browser.newContext({ viewport: { width: 820, height: 1180 }, isMobile: true, hasTouch: true });
+page = await ctx.newPage();
+async function answerWithCode(code, option) {
+  await page.goto(`${BASE}/kode`);
+  check((await page.locator('input[name="kode"]').inputValue()) === "", "the code field starts empty");
+  await page.locator('input[name="kode"]').fill(code);
+  await Promise.all([page.waitForURL(/\/svar/), page.locator('form button[type="submit"]').click()]);
+  for (let n = 0; n < 20; n += 1) {
+    for (const g of await page.locator("fieldset").all()) {
+      const labels = g.locator("label");
+      await labels.nth(Math.min(option, (await labels.count()) - 1)).click();
+    }
+    const submit = page.locator('button[value="submit"]');
+    if (await submit.count()) {
+      await submit.click();
+      break;
+    }
+    await page.locator('button[value="next"]').click();
+  }
+  await page.waitForURL(/\/kvittering/);
+}
+await answerWithCode(CODE1, 1);
+await axe(page, "receipt on a shared device");
+await page.screenshot({ path: `${SHOTS}/tablet-receipt.png` });
+const next = page.getByRole("link", { name: "Neste person" });
+check((await next.count()) === 1, "the receipt offers «Neste person»");
+const jar = (await ctx.cookies()).map((c) => c.name);
+check(!jar.includes("naervaer_svar") && !jar.includes("naervaer_kode"), `no answering cookie is left: ${jar}`);
+// The back button: nothing of the answers may come back.
+for (let back = 1; back <= 3; back += 1) {
+  try { await page.goBack({ waitUntil: "load" }); } catch (e) { /* an error page is fine */ }
+  const shown = await page.evaluate(() => ({
+    checked: document.querySelectorAll("input:checked").length,
+    radios: document.querySelectorAll('input[type="radio"]').length,
+    text: document.body ? document.body.innerText.slice(0, 200) : "",
+  })).catch(() => ({ checked: 0, radios: 0, text: "(no page)" }));
+  check(shown.checked === 0, `back ${back}: ${shown.checked} answers of the previous person are shown`);
+  if (back === 1) await page.screenshot({ path: `${SHOTS}/tablet-back.png` });
+}
+await page.goto(`${BASE}/kvittering?lang=nb&neste=kode`);
+await Promise.all([page.waitForURL(/\/kode/), page.getByRole("link", { name: "Neste person" }).click()]);
+await axe(page, "code page for the next person");
+await answerWithCode(CODE2, 2);
 await ctx.close();
 await browser.close();
 

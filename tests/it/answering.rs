@@ -276,7 +276,7 @@ both_backends! {
 fn code_entry_is_rate_limited_per_client() {
     let t = crate::support::TestDb::new(crate::support::Backend::Sqlite);
     let server = TestServer::start(&t);
-    for i in 0..naervaer::web::CODE_ATTEMPTS {
+    for i in 0..naervaer::web::CODE_FAILURES_PER_CLIENT {
         let r = http(server.addr, "POST", "/kode", "kode=ZZZZ-ZZZZ-ZZZ");
         assert_eq!(r.status, 200, "attempt {i}");
     }

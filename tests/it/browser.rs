@@ -25,7 +25,7 @@ fn a_person_answers_on_a_phone_from_the_emailed_link_with_zero_axe_violations() 
     );
 
     let t = TestDb::new(Backend::Sqlite);
-    let (mut c, _round) = open_demo_round(&t);
+    let (mut c, round) = open_demo_round(&t);
     let server = TestServer::start(&t);
     let base = format!("http://{}", server.addr);
     let sink = SmtpSink::start();
@@ -59,6 +59,14 @@ fn a_person_answers_on_a_phone_from_the_emailed_link_with_zero_axe_violations() 
         .collect();
     assert_eq!(links.len(), 2);
 
+    // Two people without e-mail, for the shared tablet.
+    let codes: Vec<String> = naervaer::rounds::letters(&mut c, &key(), &round.id, false)
+        .unwrap()
+        .iter()
+        .take(2)
+        .map(|l| naervaer::rounds::tokens::format_code(&l.code))
+        .collect();
+    assert_eq!(codes.len(), 2);
     let shots = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/browser-shots");
     let _ = std::fs::remove_dir_all(&shots);
     std::fs::create_dir_all(&shots).unwrap();
@@ -68,6 +76,8 @@ fn a_person_answers_on_a_phone_from_the_emailed_link_with_zero_axe_violations() 
         .env("BASE", &base)
         .env("LINK1", &links[0])
         .env("LINK2", &links[1])
+        .env("CODE1", &codes[0])
+        .env("CODE2", &codes[1])
         .env("SHOTS", &shots)
         .output()
         .expect("node is required for the browser tests");
@@ -83,8 +93,8 @@ fn a_person_answers_on_a_phone_from_the_emailed_link_with_zero_axe_violations() 
     );
     let stored: i64 = responses::table.count().get_result(&mut c).unwrap();
     assert_eq!(
-        stored, 2,
-        "both the pointer and the keyboard run stored a response"
+        stored, 4,
+        "the pointer and the keyboard runs and both people on the tablet stored a response"
     );
     assert!(shots.join("phone-page-1.png").exists());
 }

@@ -22,6 +22,7 @@ mod nodes;
 pub mod results;
 pub mod rounds;
 mod security;
+mod shared_devices;
 pub mod snapshot;
 mod stats;
 mod surveys;

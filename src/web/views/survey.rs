@@ -197,6 +197,33 @@ pub fn message(lang: Lang, m: Message) -> Markup {
     frame(lang, title, None, html! { h1 { (title) } p { (text) } })
 }
 
+/// The receipt. On a shared device (`next_person`: the answer was given
+/// with a paper code) it leads back to an empty code page for the next one.
+pub fn receipt(lang: Lang, next_person: bool) -> Markup {
+    if !next_person {
+        return message(lang, Message::Thanks);
+    }
+    let l = lang;
+    let title = l.pick(
+        "Takk for svarene!",
+        "Takk for svara!",
+        "Thank you for your answers!",
+    );
+    frame(
+        lang,
+        title,
+        None,
+        html! {
+            h1 { (title) }
+            p { (l.pick(
+                "Svarene dine er lagret uten kobling til deg, og ingenting av dem er igjen på denne enheten.",
+                "Svara dine er lagra utan kopling til deg, og ingenting av dei er att på denne eininga.",
+                "Your answers are stored without any link to you, and nothing of them is left on this device.")) }
+            p { a.button href={ "/kode?lang=" (lang) } { (l.pick("Neste person", "Neste person", "Next person")) } }
+        },
+    )
+}
+
 /// The code entry page; `refused` adds the one answer every failure gets.
 pub fn code_form(lang: Lang, refused: bool) -> Markup {
     let title = lang.pick(
