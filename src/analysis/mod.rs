@@ -29,7 +29,8 @@ pub const MIN_GROUPS_PER_AREA: usize = 3;
 /// Which absence the survey is compared with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Window {
-    /// The 12 months ending on the round's closing day (the default).
+    /// The 12 months ending on the round's last day (the default): its
+    /// closing day, or the day it was closed by hand before that.
     Before,
     /// The 12 months after it: does the survey predict absence?
     After,
@@ -60,15 +61,105 @@ impl Window {
         }
     }
 
-    /// First and last day, inclusive.
-    pub fn dates(self, closes_on: NaiveDate) -> (NaiveDate, NaiveDate) {
+    /// First and last day, inclusive, around the round's last day.
+    pub fn dates(self, last_day: NaiveDate) -> (NaiveDate, NaiveDate) {
         let year = Months::new(12);
         match self {
-            Window::Before => (closes_on - year + chrono::Days::new(1), closes_on),
-            Window::After => (closes_on + chrono::Days::new(1), closes_on + year),
+            Window::Before => (last_day - year + chrono::Days::new(1), last_day),
+            Window::After => (last_day + chrono::Days::new(1), last_day + year),
             Window::Range(a, b) => (a, b),
         }
     }
+}
+
+/// How much of the window the imported absence covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CoverageStatus {
+    /// Every day of the window lies in an imported period.
+    Full,
+    /// Some days do, some do not.
+    Partial,
+    /// No imported period lies inside the window.
+    None,
+}
+
+/// The imported absence against the chosen window: machine-readable, so
+/// that a page, the command line and the API can all say why an analysis
+/// has few groups, and offer a window that has data.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Coverage {
+    pub status: CoverageStatus,
+    /// What the imported absence covers: its periods, merged where they
+    /// touch or overlap, oldest first.
+    pub periods: Vec<(NaiveDate, NaiveDate)>,
+    /// The latest 12 months that have data, when the window is not fully
+    /// covered and that is another window.
+    pub suggested: Option<(NaiveDate, NaiveDate)>,
+}
+
+impl Coverage {
+    /// `periods`: every distinct imported (first day, last day). The sums
+    /// use only periods wholly inside the window; a window holding none is
+    /// [`CoverageStatus::None`]. Otherwise it is full when every day of it
+    /// lies in some imported period (a month straddling its first day
+    /// counts as data for that day, though the sums leave it out).
+    pub fn of(window: (NaiveDate, NaiveDate), periods: &[(NaiveDate, NaiveDate)]) -> Coverage {
+        let spans = merge(periods.iter().copied());
+        let any_inside = periods
+            .iter()
+            .any(|(a, b)| *a >= window.0 && *b <= window.1);
+        let covered: i64 = spans
+            .iter()
+            .map(|(a, b)| ((*a).max(window.0), (*b).min(window.1)))
+            .filter(|(a, b)| a <= b)
+            .map(|(a, b)| (b - a).num_days() + 1)
+            .sum();
+        let length = (window.1 - window.0).num_days() + 1;
+        let status = if !any_inside {
+            CoverageStatus::None
+        } else if covered < length {
+            CoverageStatus::Partial
+        } else {
+            CoverageStatus::Full
+        };
+        let suggested = spans.last().and_then(|&(_, last)| {
+            let from = last - Months::new(12) + chrono::Days::new(1);
+            (status != CoverageStatus::Full && (from, last) != window).then_some((from, last))
+        });
+        Coverage {
+            status,
+            periods: spans,
+            suggested,
+        }
+    }
+}
+
+/// Periods merged where they overlap or follow each other day by day.
+fn merge(periods: impl Iterator<Item = (NaiveDate, NaiveDate)>) -> Vec<(NaiveDate, NaiveDate)> {
+    let mut sorted: Vec<(NaiveDate, NaiveDate)> = periods.collect();
+    sorted.sort();
+    let mut out: Vec<(NaiveDate, NaiveDate)> = Vec::new();
+    for (a, b) in sorted {
+        match out.last_mut() {
+            Some(last) if a <= last.1 + chrono::Days::new(1) => last.1 = last.1.max(b),
+            _ => out.push((a, b)),
+        }
+    }
+    out
+}
+
+/// Why an analysis shows no coefficients.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NoCoefficients {
+    /// No imported absence lies in the window.
+    NoAbsenceInWindow,
+    /// The window is only partly covered, and too few groups have absence.
+    PartialAbsence,
+    /// The data is there, but fewer than [`MIN_GROUPS`] groups have both
+    /// results and absence shown.
+    TooFewGroups,
 }
 
 /// Absence sums of one unit's own employees in the window.
@@ -232,8 +323,12 @@ pub struct Analysis {
     pub within_used: bool,
     pub areas: usize,
     pub factors: Vec<FactorResult>,
-    /// Fewer than [`MIN_GROUPS`] groups: no coefficients, this says why.
+    /// Fewer than [`MIN_GROUPS`] groups: no coefficients.
     pub too_few: bool,
+    /// Why there are no coefficients, when there are none.
+    pub reason: Option<NoCoefficients>,
+    /// The imported absence against the window.
+    pub coverage: Coverage,
     pub summary: summary::RiskSummary,
     /// The same analysis of the previous round of the questionnaire (its
     /// own window and default level), for comparison; None when there is
@@ -270,6 +365,8 @@ pub struct Input<'a> {
     pub surveys: &'a [crate::survey::Survey],
     pub own: &'a HashMap<String, Sums>,
     pub window: (NaiveDate, NaiveDate),
+    /// Every distinct imported absence period (first day, last day).
+    pub periods: &'a [(NaiveDate, NaiveDate)],
     pub level: Option<u32>,
     pub lang: Lang,
 }
@@ -430,6 +527,12 @@ pub fn compute(input: &Input) -> Analysis {
         .first()
         .and_then(|a| a.sums())
         .and_then(|s| s.rate());
+    let coverage = Coverage::of(input.window, input.periods);
+    let reason = too_few.then_some(match coverage.status {
+        CoverageStatus::None => NoCoefficients::NoAbsenceInWindow,
+        CoverageStatus::Partial => NoCoefficients::PartialAbsence,
+        CoverageStatus::Full => NoCoefficients::TooFewGroups,
+    });
     let mut analysis = Analysis {
         round_id: input.round.id.clone(),
         round_title: input.round.title.clone(),
@@ -443,6 +546,8 @@ pub fn compute(input: &Input) -> Analysis {
         areas,
         factors,
         too_few,
+        reason,
+        coverage,
         summary: summary::RiskSummary::default(),
         previous: None,
     };
@@ -545,6 +650,19 @@ pub fn own_absence(
     Ok(out)
 }
 
+/// Every distinct imported absence period, for [`Coverage`].
+pub fn absence_periods(conn: &mut DbConnection) -> Result<Vec<(NaiveDate, NaiveDate)>, AppError> {
+    let rows: Vec<(String, String)> = absence::table
+        .select((absence::period_start, absence::period_end))
+        .distinct()
+        .load(conn)?;
+    let date = |s: &str| {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d")
+            .map_err(|e| AppError::Damaged(format!("absence period {s}: {e}")))
+    };
+    rows.iter().map(|(a, b)| Ok((date(a)?, date(b)?))).collect()
+}
+
 /// The analysis of a closed round, from its snapshot and the absence data.
 pub fn run(
     conn: &mut DbConnection,
@@ -560,14 +678,16 @@ pub fn run(
         )
     })?;
     let surveys = round.surveys(conn)?;
-    let (from, to) = window.dates(round.closes_on_date());
+    let (from, to) = window.dates(round.last_day());
     let own = own_absence(conn, from, to)?;
+    let periods = absence_periods(conn)?;
     let mut analysis = compute(&Input {
         round: &round,
         snapshot: &snapshot,
         surveys: &surveys,
         own: &own,
         window: (from, to),
+        periods: &periods,
         level,
         lang,
     });
@@ -575,7 +695,7 @@ pub fn run(
         let prev_round = Round::find(conn, prev_id)?;
         if let Some(prev_snap) = crate::snapshot::load_scores(conn, prev_id)? {
             let prev_surveys = prev_round.surveys(conn)?;
-            let (pf, pt) = Window::Before.dates(prev_round.closes_on_date());
+            let (pf, pt) = Window::Before.dates(prev_round.last_day());
             let prev_own = own_absence(conn, pf, pt)?;
             let p = compute(&Input {
                 round: &prev_round,
@@ -583,6 +703,7 @@ pub fn run(
                 surveys: &prev_surveys,
                 own: &prev_own,
                 window: (pf, pt),
+                periods: &periods,
                 level: None,
                 lang,
             });

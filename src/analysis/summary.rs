@@ -3,7 +3,7 @@
 //! attention and why, and a plain-language text a committee can paste into
 //! its minutes, with the two caveats every time.
 
-use super::{Analysis, MIN_GROUPS, Q_COUNTS};
+use super::{Analysis, CoverageStatus, NoCoefficients, MIN_GROUPS, Q_COUNTS};
 use crate::lang::Lang;
 use crate::stats::correlation::{strength, Strength};
 use serde::Serialize;
@@ -124,6 +124,76 @@ pub fn summarise(a: &Analysis, lang: Lang) -> RiskSummary {
     }
 }
 
+/// Where the window has no (or only part of the) imported absence: that,
+/// what the imported absence covers, and the latest 12 months with data.
+fn coverage_text(t: &mut String, a: &Analysis, l: Lang) {
+    let c = &a.coverage;
+    let d = |x: chrono::NaiveDate| x.format("%d.%m.%Y").to_string();
+    let window = format!("{}–{}", d(a.window_from), d(a.window_to));
+    match c.status {
+        CoverageStatus::Full => return,
+        CoverageStatus::None => {
+            let _ = write!(
+                t,
+                "{} {window}. ",
+                l.pick(
+                    "Det er ikke importert sykefravær for perioden",
+                    "Det er ikkje importert sjukefråvær for perioden",
+                    "No sickness absence has been imported for the period"
+                )
+            );
+        }
+        CoverageStatus::Partial => {
+            let _ = write!(
+                t,
+                "{} {window}. ",
+                l.pick(
+                    "Importert sykefravær dekker bare deler av perioden",
+                    "Importert sjukefråvær dekkjer berre delar av perioden",
+                    "Imported sickness absence covers only part of the period"
+                )
+            );
+        }
+    }
+    if c.periods.is_empty() {
+        t.push_str(l.pick(
+            "Det er ikke importert noe sykefravær ennå.",
+            "Det er ikkje importert noko sjukefråvær enno.",
+            "No sickness absence has been imported yet.",
+        ));
+    } else {
+        let spans: Vec<String> = c
+            .periods
+            .iter()
+            .map(|(x, y)| format!("{}–{}", d(*x), d(*y)))
+            .collect();
+        let _ = write!(
+            t,
+            "{} {}.",
+            l.pick(
+                "Importert fravær dekker",
+                "Importert fråvær dekkjer",
+                "The imported absence covers"
+            ),
+            spans.join(", ")
+        );
+    }
+    if let Some((x, y)) = c.suggested {
+        let _ = write!(
+            t,
+            " {} {}–{}.",
+            l.pick(
+                "Velg for eksempel de siste 12 månedene med data:",
+                "Vel til dømes dei siste 12 månadene med data:",
+                "Choose, for example, the latest 12 months with data:"
+            ),
+            d(x),
+            d(y)
+        );
+    }
+    t.push_str("\n\n");
+}
+
 fn text(a: &Analysis, ranked: &[RankedFactor], flagged: &[Flagged], l: Lang) -> String {
     let mut t = String::new();
     let from = a.window_from.format("%d.%m.%Y");
@@ -162,7 +232,10 @@ fn text(a: &Analysis, ranked: &[RankedFactor], flagged: &[Flagged], l: Lang) -> 
         );
     }
     t.push_str(".\n\n");
-    if a.too_few {
+    coverage_text(&mut t, a, l);
+    if a.reason == Some(NoCoefficients::NoAbsenceInWindow) {
+        // Said above: there is nothing to compare, not "too few units".
+    } else if a.too_few {
         let _ = write!(
             t,
             "{} {MIN_GROUPS}.",

@@ -126,6 +126,16 @@ impl Round {
         NaiveDate::parse_from_str(&self.closes_on, DATE_FORMAT).unwrap_or(NaiveDate::MIN)
     }
 
+    /// The last day the round took answers: its closing day, or the day it
+    /// was closed by hand before that. Analyses of absence "before the
+    /// round" end here, not at a planned day that never came.
+    pub fn last_day(&self) -> NaiveDate {
+        let planned = self.closes_on_date();
+        self.closed_at
+            .and_then(|t| chrono::DateTime::from_timestamp(t, 0))
+            .map_or(planned, |t| planned.min(t.date_naive()))
+    }
+
     /// Answers are accepted while the round is open and its closing day
     /// has not passed.
     pub fn accepts_answers(&self, today: NaiveDate) -> bool {

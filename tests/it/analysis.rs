@@ -141,15 +141,18 @@ fn analyse(
     let s = survey();
     let r = round();
     let scores = naervaer::snapshot::Scores::from(snap);
+    let window = (
+        chrono::NaiveDate::from_ymd_opt(2025, 11, 1).unwrap(),
+        chrono::NaiveDate::from_ymd_opt(2026, 10, 31).unwrap(),
+    );
     analysis::compute(&analysis::Input {
         round: &r,
         snapshot: &scores,
         surveys: std::slice::from_ref(&s),
         own,
-        window: (
-            chrono::NaiveDate::from_ymd_opt(2025, 11, 1).unwrap(),
-            chrono::NaiveDate::from_ymd_opt(2026, 10, 31).unwrap(),
-        ),
+        window,
+        // Absence was imported for the whole window.
+        periods: &[window],
         // The units themselves: the default (just above the deepest shown
         // groups) would be the four areas here.
         level: Some(2),
@@ -218,6 +221,7 @@ fn fewer_than_ten_groups_give_an_explanation_instead_of_numbers() {
     own.retain(|k, _| keep.contains(k));
     let a = analyse(&snap, &own, Lang::Nb);
     assert!(a.too_few);
+    assert_eq!(a.reason, Some(analysis::NoCoefficients::TooFewGroups));
     assert!(a
         .factors
         .iter()

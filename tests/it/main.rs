@@ -4,6 +4,7 @@
 mod support;
 
 mod analysis;
+mod analysis_window;
 mod anonymity;
 mod answering;
 mod browser;

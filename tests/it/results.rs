@@ -118,9 +118,10 @@ pub fn closed_round(c: &mut DbConnection) -> Fixture {
 }
 
 /// Twelve monthly absence rows per demo unit with people, ending where the
-/// test round's absence window ends (its closing day).
+/// test round's absence window ends: the day it was closed (today, a week
+/// before its planned closing day).
 pub fn absence_for_the_year(c: &mut DbConnection) {
-    let closes = rounds::today() + chrono::Duration::days(7);
+    let closes = rounds::today();
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
     let mut csv = String::from("unit_code;period_start;period_end;agreed_workdays;lost_workdays\n");
     for (code, _, _, people) in demo::UNITS.iter().filter(|u| u.3 > 0) {

@@ -214,6 +214,9 @@ pub fn page(
                     select #window name="window" {
                         option value="before" selected[c.window == "before"] { (lang.pick("12 måneder før runden lukket", "12 månader før runden vart lukka", "12 months before the round closed")) }
                         option value="after" selected[c.window == "after"] { (lang.pick("12 måneder etter", "12 månader etter", "12 months after")) }
+                        @if c.window != "before" && c.window != "after" {
+                            option value=(c.window) selected { (a.window_from.format("%d.%m.%Y")) "–" (a.window_to.format("%d.%m.%Y")) }
+                        }
                     }
                 }
                 button type="submit" { (lang.pick("Vis", "Vis", "Show")) }
@@ -223,6 +226,14 @@ pub fn page(
                 " · " a href={ "/amu/csv?" (query) } download { "CSV" }
                 " · " a href={ "/amu/xlsx?" (query) } download { "Excel" }
                 " · " a href={ "/api/v1/rounds/" (a.round_id) "/analysis?window=" (c.window) "&lang=" (lang.code()) } { "JSON" }
+            }
+        }
+        @if let (false, Some((from, to))) = (print, a.coverage.suggested) {
+            p.info {
+                a href={ "/amu?round=" (a.round_id) "&window=" (from.format("%Y-%m-%d")) ".." (to.format("%Y-%m-%d")) "&lang=" (lang.code()) } {
+                    (lang.pick("Vis de siste 12 månedene med fraværsdata", "Vis dei siste 12 månadene med fråværsdata", "Show the latest 12 months with absence data"))
+                    " (" (from.format("%d.%m.%Y")) "–" (to.format("%d.%m.%Y")) ")"
+                }
             }
         }
         h2 { (lang.pick("Oppsummering til AMU", "Oppsummering til AMU", "Summary for AMU")) }
