@@ -580,6 +580,9 @@ fn icc_from_figures(s: &Scores, groups: &[usize], f: usize) -> Option<f64> {
     (denom > 0.0).then(|| (msb - msw) / denom)
 }
 
+/// Working days are summed in millionths of a day (see [`own_absence`]).
+const MICRO: i64 = 1_000_000;
+
 /// Each unit's own absence in the window, keyed by unit id.
 pub fn own_absence(
     conn: &mut DbConnection,
@@ -592,15 +595,24 @@ pub fn own_absence(
     );
     // Summed in the database: SQL's SUM and MAX skip NULLs and give NULL
     // when every value is NULL, which is exactly how parts and headcounts
-    // that some rows leave out add up.
-    use diesel::dsl::{max, sum};
+    // that some rows leave out add up. Days are summed as whole millionths
+    // of a day: integer sums are exact, so the figures are the same on
+    // SQLite and PostgreSQL and in any row order (floating-point SUM is
+    // compensated on one and plain on the other, and follows the order).
+    use diesel::dsl::{max, sql};
+    use diesel::sql_types::{BigInt, Nullable};
+    fn micro_sum(column: &str) -> diesel::expression::SqlLiteral<Nullable<BigInt>> {
+        sql::<Nullable<BigInt>>(&format!(
+            "CAST(SUM(CAST(ROUND({column} * {MICRO}) AS BIGINT)) AS BIGINT)"
+        ))
+    }
     type Row = (
         String,
-        Option<f64>,
-        Option<f64>,
-        Option<f64>,
-        Option<f64>,
-        Option<f64>,
+        Option<i64>,
+        Option<i64>,
+        Option<i64>,
+        Option<i64>,
+        Option<i64>,
         Option<i32>,
     );
     let rows: Vec<Row> = absence::table
@@ -609,14 +621,15 @@ pub fn own_absence(
         .group_by(absence::unit_id)
         .select((
             absence::unit_id,
-            sum(absence::agreed_workdays),
-            sum(absence::lost_workdays),
-            sum(absence::lost_self_certified),
-            sum(absence::lost_doctor_certified),
-            sum(absence::lost_long_term),
+            micro_sum("agreed_workdays"),
+            micro_sum("lost_workdays"),
+            micro_sum("lost_self_certified"),
+            micro_sum("lost_doctor_certified"),
+            micro_sum("lost_long_term"),
             max(absence::headcount),
         ))
         .load(conn)?;
+    let days = |micro: Option<i64>| micro.map(|m| m as f64 / MICRO as f64);
     // Units that report no headcount count their current staff.
     let staff: HashMap<String, i64> = if rows.iter().any(|r| r.6.is_none()) {
         employees::table
@@ -638,11 +651,11 @@ pub fn own_absence(
         out.insert(
             unit,
             Sums {
-                agreed: agreed.unwrap_or(0.0),
-                lost: lost.unwrap_or(0.0),
-                self_certified: sc,
-                doctor_certified: dc,
-                long_term: lt,
+                agreed: days(agreed).unwrap_or(0.0),
+                lost: days(lost).unwrap_or(0.0),
+                self_certified: days(sc),
+                doctor_certified: days(dc),
+                long_term: days(lt),
                 headcount,
             },
         );

@@ -13,7 +13,7 @@
 
 use super::anonymity::{release, release_cells, release_sized, Node, SizedGroup};
 use super::model::*;
-use crate::stats::scores::{cronbach_alpha, respondent_score, welch, Answer, Moments};
+use crate::stats::scores::{cronbach_alpha, respondent_score_exact, welch, Answer, Moments, Score};
 use crate::survey::Survey;
 use std::collections::{BTreeMap, HashMap};
 
@@ -61,7 +61,7 @@ pub enum ComputeError {
 /// background answers, all by position in the snapshot's lists.
 struct Parsed {
     unit: usize,
-    scores: Vec<Option<f64>>,
+    scores: Vec<Option<Score>>,
     items: Vec<Option<Answer>>,
     background: BTreeMap<String, String>,
 }
@@ -101,7 +101,7 @@ fn parse_response(
         .map(|(s, idx)| {
             let answers: Vec<Option<Answer>> = idx.iter().map(|i| per_survey[*s][*i]).collect();
             let reverse: Vec<bool> = idx.iter().map(|i| surveys[*s].items[*i].reverse).collect();
-            respondent_score(&answers, &reverse)
+            respondent_score_exact(&answers, &reverse)
         })
         .collect();
     Ok(Parsed {

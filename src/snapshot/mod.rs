@@ -59,10 +59,17 @@ pub fn build(conn: &mut DbConnection, round: &Round) -> Result<Snapshot, AppErro
     // The tree: every unit invited or answered in, and its ancestors up to
     // the round's root. Index 0 is the root: the round's unit, the one top
     // unit of the organisation, or else a group above all top units.
+    // Placed in the order of their codes, so that the snapshot's order of
+    // groups follows the organisation's own codes, not the random ids a
+    // database gave its rows.
     let mut wanted: Vec<String> = invited.keys().cloned().collect();
     wanted.extend(rows.iter().map(|r| r.0.clone()));
     wanted.sort();
     wanted.dedup();
+    wanted.sort_by(|a, b| {
+        let code = |id: &String| by_id.get(id.as_str()).map(|u| u.1.clone());
+        code(a).cmp(&code(b)).then(a.cmp(b))
+    });
     let top_of = |id: &str| -> Result<String, AppError> {
         let mut at = id.to_string();
         for _ in 0..=by_id.len() {

@@ -17,22 +17,7 @@ pub enum Answer {
 /// turned as 6 − v when reverse-coded, when at least half of the factor's
 /// items (rounded up) are answered; otherwise no score.
 pub fn respondent_score(answers: &[Option<Answer>], reverse: &[bool]) -> Option<f64> {
-    debug_assert_eq!(answers.len(), reverse.len());
-    let values: Vec<f64> = answers
-        .iter()
-        .zip(reverse)
-        .filter_map(|(a, rev)| match a {
-            Some(Answer::Value(v)) => Some(if *rev {
-                6.0 - f64::from(*v)
-            } else {
-                f64::from(*v)
-            }),
-            _ => None,
-        })
-        .collect();
-    let needed = answers.len().div_ceil(2);
-    (!values.is_empty() && values.len() >= needed)
-        .then(|| values.iter().sum::<f64>() / values.len() as f64)
+    respondent_score_exact(answers, reverse).map(Score::value)
 }
 
 /// A group's factor score.
@@ -90,25 +75,73 @@ pub fn option_counts(answers: &[Option<Answer>]) -> [u32; 6] {
     counts
 }
 
+/// The least common multiple of 1..=12: every respondent's factor score (a
+/// mean of at most [`crate::survey::MAX_ITEMS_PER_FACTOR`] answers of 1..=5)
+/// times this is a whole number.
+pub const SCALE: u64 = 27_720;
+
+/// A respondent's factor score as a fraction: the sum of the answered items
+/// (reverse-coded ones turned) over how many were answered. Exact, unlike
+/// its value as a float.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Score {
+    pub total: u32,
+    pub answered: u32,
+}
+
+impl Score {
+    /// The score times [`SCALE`]: a whole number.
+    pub fn scaled(self) -> u64 {
+        u64::from(self.total) * (SCALE / u64::from(self.answered))
+    }
+    pub fn value(self) -> f64 {
+        f64::from(self.total) / f64::from(self.answered)
+    }
+}
+
+/// [`respondent_score`] as an exact fraction.
+pub fn respondent_score_exact(answers: &[Option<Answer>], reverse: &[bool]) -> Option<Score> {
+    debug_assert_eq!(answers.len(), reverse.len());
+    let (mut total, mut answered) = (0u32, 0u32);
+    for (a, rev) in answers.iter().zip(reverse) {
+        if let Some(Answer::Value(v)) = a {
+            total += if *rev {
+                6 - u32::from(*v)
+            } else {
+                u32::from(*v)
+            };
+            answered += 1;
+        }
+    }
+    let needed = answers.len().div_ceil(2) as u32;
+    (answered > 0 && answered >= needed).then_some(Score { total, answered })
+}
+
 /// Running sums of a group's factor scores: enough to give the same
 /// [`Summary`] as [`summarise`] without keeping the scores, so that groups
 /// can be added up a unit tree.
+///
+/// The sums are whole numbers (scores times [`SCALE`]), so they are exact:
+/// the same whatever order the responses are stored or added in, on any
+/// database. Floating-point sums are not — their last bits follow the
+/// order, and a tie between two groups' means could come and go with it.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Moments {
     pub n: u32,
-    sum: f64,
-    sum_sq: f64,
+    sum: u64,
+    sum_sq: u128,
     favourable: u32,
     unfavourable: u32,
 }
 
 impl Moments {
-    pub fn add(&mut self, score: f64) {
+    pub fn add(&mut self, score: Score) {
+        let s = score.scaled();
         self.n += 1;
-        self.sum += score;
-        self.sum_sq += score * score;
-        self.favourable += u32::from(score >= 4.0);
-        self.unfavourable += u32::from(score <= 2.0);
+        self.sum += s;
+        self.sum_sq += u128::from(s) * u128::from(s);
+        self.favourable += u32::from(s >= 4 * SCALE);
+        self.unfavourable += u32::from(s <= 2 * SCALE);
     }
 
     pub fn merge(&mut self, other: &Moments) {
@@ -125,10 +158,14 @@ impl Moments {
             return None;
         }
         let nf = n as f64;
-        let mean = self.sum / nf;
+        // One rounding each, from exact integers.
+        let mean = self.sum as f64 / (nf * SCALE as f64);
         let (sd, ci) = if n >= 2 {
-            // Scores lie in 1..=5, so the sums are small and exact enough.
-            let var = ((self.sum_sq - nf * mean * mean) / (nf - 1.0)).max(0.0);
+            // n·Σs² − (Σs)² is n(n−1)·var·SCALE², exactly.
+            let num =
+                u128::from(self.n) * self.sum_sq - u128::from(self.sum) * u128::from(self.sum);
+            let den = (nf * (nf - 1.0)) * (SCALE as f64 * SCALE as f64);
+            let var = num as f64 / den;
             let sd = var.sqrt();
             let half = t_quantile(nf - 1.0) * sd / nf.sqrt();
             (Some(sd), Some((mean - half, mean + half)))
@@ -201,10 +238,16 @@ pub fn cronbach_alpha(rows: &[Vec<f64>]) -> Option<f64> {
     if n < 2 || items < 2 {
         return None;
     }
+    // From the sums of x and x²: for whole-number answers these are exact
+    // integers whatever the order of the rows, so alpha is too.
     let var = |xs: &mut dyn Iterator<Item = f64>| {
-        let v: Vec<f64> = xs.collect();
-        let m = v.iter().sum::<f64>() / v.len() as f64;
-        v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (v.len() - 1) as f64
+        let (mut sum, mut sum_sq, mut m) = (0.0, 0.0, 0.0);
+        for x in xs {
+            sum += x;
+            sum_sq += x * x;
+            m += 1.0;
+        }
+        (m * sum_sq - sum * sum) / (m * (m - 1.0))
     };
     let item_var: f64 = (0..items)
         .map(|j| var(&mut rows.iter().map(|r| r[j])))

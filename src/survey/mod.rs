@@ -19,6 +19,10 @@ use toml::Spanned;
 /// lists it or not: answering background questions is always optional.
 pub const DECLINE_KEY: &str = "vil_ikke_svare";
 pub const MIN_ITEMS_PER_FACTOR: usize = 3;
+/// A respondent's factor score is a mean of at most this many answers, so
+/// that scores are exact multiples of 1 / [`crate::stats::scores::SCALE`]
+/// and group sums are exact integers, the same in any order.
+pub const MAX_ITEMS_PER_FACTOR: usize = 12;
 
 type Texts = BTreeMap<String, String>;
 
@@ -379,6 +383,14 @@ pub fn parse(src: &str) -> Result<Survey, Vec<SurveyError>> {
                 Some(f.key.span().start),
                 format!(
                     "factor '{}' has {n} item(s); a factor needs at least {MIN_ITEMS_PER_FACTOR} to give a reliable score",
+                    f.key.get_ref()
+                ),
+            );
+        } else if n > MAX_ITEMS_PER_FACTOR {
+            c.err(
+                Some(f.key.span().start),
+                format!(
+                    "factor '{}' has {n} items; a factor may have at most {MAX_ITEMS_PER_FACTOR}: split it",
                     f.key.get_ref()
                 ),
             );

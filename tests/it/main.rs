@@ -13,6 +13,7 @@ mod config;
 mod crash;
 mod db_layer;
 mod demo;
+mod determinism;
 mod fuzz;
 mod import_absence;
 mod import_employees;
