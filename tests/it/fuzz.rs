@@ -201,6 +201,8 @@ fn check_import(
                                 | IssueKind::Malformed(_)
                                 | IssueKind::Empty
                                 | IssueKind::MissingColumn { .. }
+                                | IssueKind::NoHeader { .. }
+                                | IssueKind::HeaderBelowTop { .. }
                                 | IssueKind::NoRoot
                                 | IssueKind::StrandedEmployees(_)
                         ),
