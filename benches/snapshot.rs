@@ -9,8 +9,8 @@
 //! groups are hidden and the remainder rule has work to do. Figures, not
 //! pass/fail: see the README's performance section.
 
+use naervaer::crypto::{lookup_hash, SecretKey};
 use naervaer::rounds::answer::{self, Answers};
-use naervaer::rounds::tokens::{lookup_hash, SecretKey};
 use naervaer::{db, demo, import, rounds, snapshot};
 use rand::{Rng, SeedableRng};
 use std::time::Instant;
@@ -150,6 +150,7 @@ fn main() {
     let t = Instant::now();
     let a = naervaer::analysis::run(
         &mut conn,
+        &naervaer::cache::Cache::none(),
         &round.id,
         naervaer::analysis::Window::Before,
         None,

@@ -7,13 +7,12 @@
 //! of the database lets nobody sign in. A link works once, for
 //! [`LINK_MINUTES`] minutes; a session lasts [`SESSION_HOURS`] hours.
 
+use crate::crypto::{lookup_hash, random_token};
 use crate::db::schema::{employee_roles, employees, login_tokens, sessions, unit_leaders};
 use crate::db::{now_unix, DbConnection};
 use crate::lang::Lang;
 use crate::AppError;
 use diesel::prelude::*;
-use rand::RngCore;
-use sha2::{Digest, Sha256};
 
 pub const LINK_MINUTES: i64 = 15;
 pub const SESSION_HOURS: i64 = 8;
@@ -21,36 +20,7 @@ pub const SESSION_HOURS: i64 = 8;
 /// flooding a colleague's inbox through the request page.
 pub const LINKS_PER_PERSON: i64 = 3;
 
-/// A signed-in person and what they may see.
-#[derive(Debug, Clone)]
-pub struct Viewer {
-    pub employee_id: String,
-    pub name: String,
-    pub lang: Lang,
-    /// Units they lead (each with everything below it).
-    pub leader_of: Vec<String>,
-    pub amu: bool,
-    pub admin: bool,
-    /// The token every state-changing form must carry.
-    pub csrf: String,
-}
-
-impl Viewer {
-    /// AMU members and administrators see the whole organisation.
-    pub fn sees_everything(&self) -> bool {
-        self.amu || self.admin
-    }
-}
-
-fn random_token() -> String {
-    let mut bytes = [0u8; 32];
-    rand::thread_rng().fill_bytes(&mut bytes);
-    hex::encode(bytes)
-}
-
-pub fn hash(secret: &str) -> String {
-    hex::encode(Sha256::digest(secret.as_bytes()))
-}
+pub use crate::access::Viewer;
 
 /// Someone a link can be sent to.
 pub struct Recipient {
@@ -60,16 +30,22 @@ pub struct Recipient {
     pub lang: Lang,
 }
 
-fn has_role(conn: &mut DbConnection, employee_id: &str) -> QueryResult<bool> {
+/// Whether the person may sign in ([`crate::access::may_sign_in`]) with
+/// the roles they have now.
+fn may_sign_in(conn: &mut DbConnection, employee_id: &str) -> QueryResult<bool> {
     let leads: i64 = unit_leaders::table
         .filter(unit_leaders::employee_id.eq(employee_id))
         .count()
         .get_result(conn)?;
-    let roles: i64 = employee_roles::table
+    let roles: Vec<String> = employee_roles::table
         .filter(employee_roles::employee_id.eq(employee_id))
-        .count()
-        .get_result(conn)?;
-    Ok(leads + roles > 0)
+        .select(employee_roles::role)
+        .load(conn)?;
+    Ok(crate::access::may_sign_in(
+        leads > 0,
+        roles.iter().any(|r| r == "amu"),
+        roles.iter().any(|r| r == "admin"),
+    ))
 }
 
 /// Creates a sign-in link token for the active person with this address and
@@ -98,8 +74,17 @@ pub fn request_link(
         let Some((id, name, Some(address), lang)) = found else {
             return Ok(None);
         };
-        if !has_role(conn, &id)? {
+        if !may_sign_in(conn, &id)? {
             return Ok(None);
+        }
+        // Requests for one person may arrive together: on PostgreSQL two
+        // transactions could both count two live links and both add a
+        // third. Locking the person's row makes them take turns (SQLite's
+        // write transaction holds the database's one write lock already).
+        if let DbConnection::Pg(pg) = conn {
+            diesel::sql_query("SELECT id FROM employees WHERE id = $1 FOR UPDATE")
+                .bind::<diesel::sql_types::Text, _>(&id)
+                .execute(pg)?;
         }
         let now = now_unix();
         diesel::delete(login_tokens::table.filter(login_tokens::expires_at.lt(now)))
@@ -114,7 +99,7 @@ pub fn request_link(
         let token = random_token();
         diesel::insert_into(login_tokens::table)
             .values((
-                login_tokens::token_hash.eq(hash(&token)),
+                login_tokens::token_hash.eq(lookup_hash(&token)),
                 login_tokens::employee_id.eq(&id),
                 login_tokens::expires_at.eq(now + LINK_MINUTES * 60),
                 login_tokens::used.eq(false),
@@ -138,7 +123,7 @@ fn start_session(conn: &mut DbConnection, employee_id: &str) -> QueryResult<Stri
     let id = random_token();
     diesel::insert_into(sessions::table)
         .values((
-            sessions::id_hash.eq(hash(&id)),
+            sessions::id_hash.eq(lookup_hash(&id)),
             sessions::employee_id.eq(employee_id),
             sessions::csrf.eq(random_token()),
             sessions::expires_at.eq(now_unix() + SESSION_HOURS * 3600),
@@ -151,7 +136,7 @@ fn start_session(conn: &mut DbConnection, employee_id: &str) -> QueryResult<Stri
 /// used or expired; a token works once even under concurrent requests,
 /// because marking it used is the condition of the update.
 pub fn redeem(conn: &mut DbConnection, token: &str) -> Result<Option<String>, AppError> {
-    let h = hash(token.trim());
+    let h = lookup_hash(token.trim());
     crate::db::write_transaction(conn, |conn| {
         let now = now_unix();
         let claimed = diesel::update(
@@ -179,7 +164,7 @@ pub fn link_token_for(conn: &mut DbConnection, employee_id: &str) -> Result<Stri
     let token = random_token();
     diesel::insert_into(login_tokens::table)
         .values((
-            login_tokens::token_hash.eq(hash(&token)),
+            login_tokens::token_hash.eq(lookup_hash(&token)),
             login_tokens::employee_id.eq(employee_id),
             login_tokens::expires_at.eq(now_unix() + LINK_MINUTES * 60),
             login_tokens::used.eq(false),
@@ -193,7 +178,7 @@ pub fn link_token_for(conn: &mut DbConnection, employee_id: &str) -> Result<Stri
 pub fn viewer(conn: &mut DbConnection, session_id: &str) -> Result<Option<Viewer>, AppError> {
     let found: Option<(String, String, String, String, bool)> = sessions::table
         .inner_join(employees::table)
-        .filter(sessions::id_hash.eq(hash(session_id)))
+        .filter(sessions::id_hash.eq(lookup_hash(session_id)))
         .filter(sessions::expires_at.ge(now_unix()))
         .select((
             employees::id,
@@ -225,7 +210,7 @@ pub fn viewer(conn: &mut DbConnection, session_id: &str) -> Result<Option<Viewer
         admin: roles.iter().any(|r| r == "admin"),
         csrf,
     };
-    if viewer.leader_of.is_empty() && !viewer.sees_everything() {
+    if !crate::access::may_sign_in(!viewer.leader_of.is_empty(), viewer.amu, viewer.admin) {
         return Ok(None);
     }
     Ok(Some(viewer))
@@ -236,22 +221,12 @@ pub fn sign_out(conn: &mut DbConnection, session_id: &str) -> Result<(), AppErro
     diesel::delete(
         sessions::table.filter(
             sessions::id_hash
-                .eq(hash(session_id))
+                .eq(lookup_hash(session_id))
                 .or(sessions::expires_at.lt(now_unix())),
         ),
     )
     .execute(conn)?;
     Ok(())
-}
-
-/// Compares a submitted CSRF token with the session's in constant time.
-pub fn csrf_matches(expected: &str, given: &str) -> bool {
-    expected.len() == given.len()
-        && expected
-            .bytes()
-            .zip(given.bytes())
-            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-            == 0
 }
 
 /// Deletes expired sign-in links and sessions (`serve` calls it every few

@@ -7,10 +7,10 @@
 //! are hidden and the remainder rule has work), two closed rounds in which
 //! 70 % answer both questionnaires, and 24 months of absence per unit.
 
+use crate::crypto::{lookup_hash, SecretKey};
 use crate::db::schema::{invitations, responses, units};
 use crate::db::{self, DbConnection};
 use crate::rounds::answer::{self, Answers};
-use crate::rounds::tokens::{lookup_hash, SecretKey};
 use crate::{analysis, demo, import, rounds, snapshot, AppError};
 use diesel::prelude::*;
 use rand::{Rng, SeedableRng};
@@ -148,8 +148,8 @@ fn empty_database(
     db::run_migrations(&mut conn)?;
     let existing: i64 = units::table.count().get_result(&mut conn)?;
     if existing > 0 {
-        return Err(AppError::Config(
-            "the benchmark needs an empty database: it creates its own municipality".into(),
+        return Err(AppError::config(
+            "the benchmark needs an empty database: it creates its own municipality",
         ));
     }
     Ok((url, conn))
@@ -168,7 +168,7 @@ fn import_organisation(
         (import::Kind::Employees, employees_csv),
     ] {
         import::import(conn, kind, "bench.csv", text.as_bytes(), false)
-            .map_err(|e| AppError::BadRequest(e.to_string()))?;
+            .map_err(|e| AppError::internal_by("importing the benchmark's own files", e))?;
     }
     Ok(())
 }
@@ -437,7 +437,7 @@ fn start_serve(
     while std::net::TcpStream::connect(addr).is_err() {
         if Instant::now() > deadline {
             let _ = child.kill();
-            return Err(AppError::Config("naervaer serve did not start".into()));
+            return Err(AppError::config("naervaer serve did not start"));
         }
         std::thread::sleep(Duration::from_millis(50));
     }
@@ -569,7 +569,7 @@ fn sending(
         let secs = t.elapsed().as_secs_f64();
         let arrived = received.load(std::sync::atomic::Ordering::SeqCst) - before;
         if report.sent != mails || arrived != mails {
-            return Err(AppError::BadRequest(format!(
+            return Err(AppError::internal(format!(
                 "sending: {} reported sent, {arrived} arrived, of {mails}",
                 report.sent
             )));
@@ -652,7 +652,7 @@ pub fn run(opts: &Options, mut progress: impl FnMut(&str)) -> Result<Report, App
         csv.as_bytes(),
         false,
     )
-    .map_err(|e| AppError::BadRequest(e.to_string()))?;
+    .map_err(|e| AppError::internal_by("importing the benchmark's own files", e))?;
     progress("24 months of absence imported");
 
     let runs = opts.runs.max(1);
@@ -692,12 +692,16 @@ pub fn run(opts: &Options, mut progress: impl FnMut(&str)) -> Result<Report, App
     }
     figures.push(Figure::of("anonymity engine (groups)", "ms", engine));
 
+    // As in the service: the scores are parsed once and kept in its cache
+    // (the first run parses them).
+    let cache = crate::cache::Cache::default();
     let mut analyse = Vec::new();
     for _ in 0..runs {
         analyse.push(
             time(|| {
                 analysis::run(
                     &mut conn,
+                    &cache,
                     &closed.id,
                     analysis::Window::Before,
                     None,
@@ -720,9 +724,7 @@ pub fn run(opts: &Options, mut progress: impl FnMut(&str)) -> Result<Report, App
         });
         let out = out?;
         if !out.status.success() {
-            return Err(AppError::BadRequest(
-                String::from_utf8_lossy(&out.stderr).into(),
-            ));
+            return Err(AppError::internal(String::from_utf8_lossy(&out.stderr)));
         }
         whole.push(t);
     }
@@ -753,7 +755,7 @@ pub fn run(opts: &Options, mut progress: impl FnMut(&str)) -> Result<Report, App
         let mut client = Client::new(addr);
         let status = client.request("GET", &path, &cookie, "")?; // warms the cache
         if status != 200 {
-            return Err(AppError::BadRequest(format!(
+            return Err(AppError::internal(format!(
                 "the leader page answered {status}"
             )));
         }

@@ -25,32 +25,50 @@
 //! | `NAERVAER_TRUSTED_PROXIES` | `trusted_proxies` | unset | addresses or CIDRs of reverse proxies whose `Forwarded` / `X-Forwarded-For` names the client; from any other peer those headers are ignored |
 //! | `NAERVAER_LOG` | – | `info` | log filter (tracing `EnvFilter` syntax) |
 
+use crate::crypto::mask_url;
+pub use crate::crypto::Secret;
 use crate::lang::Lang;
 use crate::AppError;
 use serde::Deserialize;
 use std::collections::HashMap;
-use std::fmt;
 use std::path::{Path, PathBuf};
 
 /// The lowest minimum group size the installation accepts (ANONYMITY.md §3).
 pub const MIN_GROUP_SIZE_FLOOR: u32 = 3;
 
-/// A value that must never reach a log or a screen in full.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn new(s: impl Into<String>) -> Self {
-        Secret(s.into())
-    }
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
+/// Which database a URL names; the database layer opens it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
 }
 
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret(***)")
+impl Backend {
+    /// The backend named by the URL's scheme. An unknown scheme is an error,
+    /// never a silently created SQLite file named after a typo.
+    pub fn from_url(url: &str) -> Result<Backend, AppError> {
+        if let Some(path) = url.strip_prefix("sqlite://") {
+            if path.is_empty() {
+                return Err(AppError::config(
+                    "the SQLite URL has no file path: use sqlite://PATH",
+                ));
+            }
+            Ok(Backend::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Backend::Postgres)
+        } else {
+            Err(AppError::config(format!(
+                "database URL must start with sqlite:// or postgres:// (got '{}')",
+                mask_url(url)
+            )))
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        }
     }
 }
 
@@ -115,18 +133,18 @@ struct Partial {
 /// file and the environment go through the same validation.
 fn file_partial(path: &Path) -> Result<Partial, AppError> {
     let text = std::fs::read_to_string(path).map_err(|e| {
-        AppError::Config(format!("cannot read config file {}: {e}", path.display()))
+        AppError::config(format!("cannot read config file {}: {e}", path.display()))
     })?;
     let value: toml::Table = text
         .parse()
-        .map_err(|e| AppError::Config(format!("config file {}: {e}", path.display())))?;
+        .map_err(|e| AppError::config(format!("config file {}: {e}", path.display())))?;
     let mut map = toml::Table::new();
     for (k, v) in value {
         let s = match v {
             toml::Value::String(s) => s,
             toml::Value::Integer(i) => i.to_string(),
             other => {
-                return Err(AppError::Config(format!(
+                return Err(AppError::config(format!(
                     "config file {}: `{k}` must be a string or a number, not {}",
                     path.display(),
                     other.type_str()
@@ -137,7 +155,7 @@ fn file_partial(path: &Path) -> Result<Partial, AppError> {
     }
     toml::Value::Table(map)
         .try_into()
-        .map_err(|e| AppError::Config(format!("config file {}: {e}", path.display())))
+        .map_err(|e| AppError::config(format!("config file {}: {e}", path.display())))
 }
 
 /// Every setting's file key; its environment variable is `NAERVAER_` and
@@ -181,7 +199,7 @@ fn env_partial(env: &HashMap<String, String>) -> Result<Partial, AppError> {
     }
     toml::Value::Table(map)
         .try_into()
-        .map_err(|e| AppError::Config(format!("environment: {e}")))
+        .map_err(|e| AppError::config(format!("environment: {e}")))
 }
 
 impl Settings {
@@ -217,13 +235,13 @@ impl Settings {
         let min_group_size = match pick!(min_group_size) {
             None => 5,
             Some(s) => s.trim().parse::<u32>().map_err(|_| {
-                AppError::Config(format!(
+                AppError::config(format!(
                     "NAERVAER_MIN_GROUP_SIZE must be a whole number, got '{s}'"
                 ))
             })?,
         };
         if min_group_size < MIN_GROUP_SIZE_FLOOR {
-            return Err(AppError::Config(format!(
+            return Err(AppError::config(format!(
                 "NAERVAER_MIN_GROUP_SIZE is {min_group_size}, but it may never be below {MIN_GROUP_SIZE_FLOOR}: \
                  smaller groups make answers identifiable"
             )));
@@ -233,7 +251,7 @@ impl Settings {
             Some(s) => match s.trim().parse::<u32>() {
                 Ok(n) if n >= 1 => n,
                 _ => {
-                    return Err(AppError::Config(format!(
+                    return Err(AppError::config(format!(
                         "NAERVAER_POOL_SIZE must be a whole number of at least 1, got '{s}'"
                     )))
                 }
@@ -243,25 +261,25 @@ impl Settings {
             None => Lang::Nb,
             Some(s) => s
                 .parse()
-                .map_err(|e| AppError::Config(format!("NAERVAER_LANG: {e}")))?,
+                .map_err(|e| AppError::config(format!("NAERVAER_LANG: {e}")))?,
         };
         let log_format = match pick!(log_format).as_deref().map(str::trim) {
             None | Some("text") => LogFormat::Text,
             Some("json") => LogFormat::Json,
             Some(other) => {
-                return Err(AppError::Config(format!(
+                return Err(AppError::config(format!(
                     "NAERVAER_LOG_FORMAT must be 'text' or 'json', got '{other}'"
                 )))
             }
         };
         let database_url = pick!(database_url).unwrap_or_else(|| "sqlite://naervaer.db".into());
-        crate::db::Backend::from_url(&database_url)?;
+        Backend::from_url(&database_url)?;
         let base_url = pick!(base_url)
             .unwrap_or_else(|| "http://localhost:8080".into())
             .trim_end_matches('/')
             .to_string();
         if !(base_url.starts_with("http://") || base_url.starts_with("https://")) {
-            return Err(AppError::Config(format!(
+            return Err(AppError::config(format!(
                 "NAERVAER_BASE_URL must start with http:// or https://, got '{base_url}'"
             )));
         }
@@ -271,7 +289,7 @@ impl Settings {
                     None => Ok(default),
                     Some(v) => match v.trim().parse::<u32>() {
                         Ok(n) if n >= min => Ok(n),
-                        _ => Err(AppError::Config(format!(
+                        _ => Err(AppError::config(format!(
                             "{name} must be a whole number of at least {min}, got '{v}'"
                         ))),
                     },
@@ -282,7 +300,7 @@ impl Settings {
             Some(v) => match v.trim().parse::<f64>() {
                 Ok(r) if r > 0.0 && r.is_finite() => r,
                 _ => {
-                    return Err(AppError::Config(format!(
+                    return Err(AppError::config(format!(
                         "NAERVAER_MAIL_RATE must be a positive number, got '{v}'"
                     )))
                 }
@@ -290,7 +308,7 @@ impl Settings {
         };
         let secret_key = pick!(secret_key).map(Secret::new);
         if let Some(k) = &secret_key {
-            crate::rounds::tokens::SecretKey::new(k.expose())?;
+            crate::crypto::SecretKey::new(k.expose())?;
         }
         Ok(Settings {
             secret_key,
@@ -315,7 +333,7 @@ impl Settings {
                 None | Some("true") | Some("1") | Some("yes") => true,
                 Some("false") | Some("0") | Some("no") => false,
                 Some(v) => {
-                    return Err(AppError::Config(format!(
+                    return Err(AppError::config(format!(
                         "NAERVAER_GROUP_COMMIT must be true or false, got '{v}'"
                     )))
                 }
@@ -339,13 +357,12 @@ impl Settings {
 
     /// The key that derives survey links and paper codes; required by every
     /// command that opens rounds, sends mail or accepts answers.
-    pub fn key(&self) -> Result<crate::rounds::tokens::SecretKey, AppError> {
+    pub fn key(&self) -> Result<crate::crypto::SecretKey, AppError> {
         match &self.secret_key {
-            Some(k) => crate::rounds::tokens::SecretKey::new(k.expose()),
-            None => Err(AppError::Config(
+            Some(k) => crate::crypto::SecretKey::new(k.expose()),
+            None => Err(AppError::config(
                 "NAERVAER_SECRET_KEY is not set; `naervaer secret` prints a new one. Keep it: \
-                 survey links already sent stop working if it changes"
-                    .into(),
+                 survey links already sent stop working if it changes",
             )),
         }
     }
@@ -433,67 +450,10 @@ fn parse_proxies(v: &str) -> Result<Vec<ipnet::IpNet>, AppError> {
             p.parse::<ipnet::IpNet>()
                 .or_else(|_| p.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
                 .map_err(|_| {
-                    AppError::Config(format!(
+                    AppError::config(format!(
                         "NAERVAER_TRUSTED_PROXIES: '{p}' is neither an address nor a network like 10.0.0.0/8"
                     ))
                 })
         })
         .collect()
-}
-
-/// Replaces the password of `scheme://user:password@host/...` and any
-/// `password=` query parameter with `***`.
-pub fn mask_url(url: &str) -> String {
-    let mut out = url.to_string();
-    if let Some(scheme_end) = url.find("://") {
-        let rest = &url[scheme_end + 3..];
-        let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
-        let authority = &rest[..authority_end];
-        if let Some(at) = authority.rfind('@') {
-            let userinfo = &authority[..at];
-            if let Some(colon) = userinfo.find(':') {
-                let masked = format!("{}:***{}", &userinfo[..colon], &authority[at..]);
-                out = format!(
-                    "{}{}{}",
-                    &url[..scheme_end + 3],
-                    masked,
-                    &rest[authority_end..]
-                );
-            }
-        }
-    }
-    if let Some(q) = out.find('?') {
-        let (head, query) = out.split_at(q + 1);
-        let masked: Vec<String> = query
-            .split('&')
-            .map(|pair| match pair.split_once('=') {
-                Some((k, _)) if k.eq_ignore_ascii_case("password") => format!("{k}=***"),
-                _ => pair.to_string(),
-            })
-            .collect();
-        out = format!("{head}{}", masked.join("&"));
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn masks_password_in_userinfo_and_query() {
-        assert_eq!(
-            mask_url("postgres://app:hemmelig@db:5432/n"),
-            "postgres://app:***@db:5432/n"
-        );
-        assert_eq!(
-            mask_url("postgres://db/n?user=a&password=x"),
-            "postgres://db/n?user=a&password=***"
-        );
-        assert_eq!(mask_url("sqlite://naervaer.db"), "sqlite://naervaer.db");
-        assert_eq!(
-            mask_url("smtp://u:p@mail:587?tls=starttls"),
-            "smtp://u:***@mail:587?tls=starttls"
-        );
-    }
 }

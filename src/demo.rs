@@ -259,8 +259,9 @@ pub fn seed(conn: &mut DbConnection) -> Result<DemoFiles, import::ImportError> {
 }
 
 /// The shipped questionnaires, compiled in so the demo runs from anywhere.
-pub const SURVEY_10_FAKTOR: &str = include_str!("../surveys/10-faktor.toml");
-pub const SURVEY_MODULE: &str = include_str!("../surveys/naervaer-modul.toml");
+pub use crate::survey::builtin::{
+    PRESENCE_MODULE as SURVEY_MODULE, TEN_FACTOR as SURVEY_10_FAKTOR,
+};
 
 /// Share of invited people who answer the demo's closed round.
 pub const RESPONSE_RATE: f64 = 0.7;
@@ -287,12 +288,13 @@ fn likert(rng: &mut ChaCha8Rng, mean: f64) -> u8 {
 /// invitations waiting in the outbox.
 pub fn seed_rounds(
     conn: &mut DbConnection,
-    key: &crate::rounds::tokens::SecretKey,
+    key: &crate::crypto::SecretKey,
     k: u32,
 ) -> Result<DemoRounds, crate::AppError> {
+    use crate::crypto::lookup_hash;
     use crate::db::schema::invitations;
     use crate::rounds::answer::{self, Answers};
-    use crate::rounds::{self, tokens::lookup_hash, NewRound};
+    use crate::rounds::{self, NewRound};
     use diesel::prelude::*;
 
     let mut rng = ChaCha8Rng::seed_from_u64(SEED + 1);
@@ -531,7 +533,7 @@ fn seed_absence(
     )
     .map_err(|e| match e {
         crate::import::ImportError::App(e) => e,
-        crate::import::ImportError::Rejected(issues) => crate::AppError::Damaged(format!(
+        crate::import::ImportError::Rejected(issues) => crate::AppError::damaged(format!(
             "demo absence rejected: {}",
             issues[0].render(crate::lang::Lang::En)
         )),

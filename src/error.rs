@@ -1,24 +1,38 @@
-//! One error type for the application. Every variant maps to an HTTP status
-//! and to a message a person can act on; `web` renders it as a page.
+//! One error type for the application. Every variant maps to an HTTP
+//! status. What a person asked for or typed wrongly is a [`UserError`],
+//! told to them in their language (nb, nn, en) on a page or the command
+//! line; everything else is for the operator and the log, in English, with
+//! the chain of errors that caused it kept as its `source`.
 
+use crate::lang::Lang;
 use actix_web::http::StatusCode;
+use std::error::Error as StdError;
+use std::fmt::Write as _;
 use thiserror::Error;
+
+/// The error that caused another, kept for the log.
+pub type Cause = Box<dyn StdError + Send + Sync>;
 
 #[derive(Debug, Error)]
 pub enum AppError {
     #[error("configuration: {0}")]
-    Config(String),
+    Config(String, #[source] Option<Cause>),
     #[error("database: {0}")]
     Database(#[from] diesel::result::Error),
     #[error("database connection: {0}")]
-    Connection(String),
+    Connection(String, #[source] Option<Cause>),
     #[error("migrations failed: {0}")]
-    Migration(String),
+    Migration(String, #[source] Option<Cause>),
     /// Data the application wrote itself no longer reads back.
     #[error("stored data is damaged: {0}")]
-    Damaged(String),
+    Damaged(String, #[source] Option<Cause>),
+    /// Something the service should have been able to do failed (writing
+    /// a spreadsheet, a benchmark's own check).
     #[error("{0}")]
-    BadRequest(String),
+    Internal(String, #[source] Option<Cause>),
+    /// What the person asked for cannot be done as asked.
+    #[error("{}", .0.render(Lang::En))]
+    User(UserError),
     #[error("not found")]
     NotFound,
     /// Not signed in (or the session has ended).
@@ -35,28 +49,433 @@ pub enum AppError {
 }
 
 impl AppError {
+    pub fn config(what: impl Into<String>) -> AppError {
+        AppError::Config(what.into(), None)
+    }
+    pub fn config_by(what: impl Into<String>, cause: impl Into<Cause>) -> AppError {
+        AppError::Config(what.into(), Some(cause.into()))
+    }
+    pub fn connection(what: impl Into<String>) -> AppError {
+        AppError::Connection(what.into(), None)
+    }
+    pub fn connection_by(what: impl Into<String>, cause: impl Into<Cause>) -> AppError {
+        AppError::Connection(what.into(), Some(cause.into()))
+    }
+    pub fn damaged(what: impl Into<String>) -> AppError {
+        AppError::Damaged(what.into(), None)
+    }
+    pub fn damaged_by(what: impl Into<String>, cause: impl Into<Cause>) -> AppError {
+        AppError::Damaged(what.into(), Some(cause.into()))
+    }
+    pub fn internal(what: impl Into<String>) -> AppError {
+        AppError::Internal(what.into(), None)
+    }
+    pub fn internal_by(what: impl Into<String>, cause: impl Into<Cause>) -> AppError {
+        AppError::Internal(what.into(), Some(cause.into()))
+    }
+
     pub fn status(&self) -> StatusCode {
         match self {
-            AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AppError::User(u) => u.status(),
             AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::Unauthorised => StatusCode::UNAUTHORIZED,
             AppError::Forbidden => StatusCode::FORBIDDEN,
             AppError::TooMany => StatusCode::TOO_MANY_REQUESTS,
-            AppError::Connection(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Connection(..) => StatusCode::SERVICE_UNAVAILABLE,
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         }
+    }
+
+    /// The error and every error that caused it, for the log and the
+    /// operator: `what: cause: its cause`.
+    pub fn chain(&self) -> String {
+        let mut out = self.to_string();
+        let mut next = self.source();
+        while let Some(e) = next {
+            let _ = write!(out, ": {e}");
+            next = e.source();
+        }
+        out
+    }
+
+    /// For a person: a [`UserError`] in their language; anything else as
+    /// [`AppError::chain`] (the command line is read by operators).
+    pub fn render(&self, lang: Lang) -> String {
+        match self {
+            AppError::User(u) => u.render(lang),
+            other => other.chain(),
+        }
+    }
+}
+
+impl From<UserError> for AppError {
+    fn from(u: UserError) -> Self {
+        AppError::User(u)
     }
 }
 
 /// The blocking pool is gone or the task panicked: the service is unwell.
 impl From<actix_web::error::BlockingError> for AppError {
     fn from(e: actix_web::error::BlockingError) -> Self {
-        AppError::Connection(e.to_string())
+        AppError::connection_by("the blocking thread pool", e)
     }
 }
 
 impl From<diesel::r2d2::PoolError> for AppError {
     fn from(e: diesel::r2d2::PoolError) -> Self {
-        AppError::Connection(e.to_string())
+        AppError::connection_by("no database connection from the pool", e)
+    }
+}
+
+/// A round's state, as the user errors about it name it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RoundState {
+    Draft,
+    Open,
+    Closed,
+}
+
+impl RoundState {
+    pub fn of(status: &str) -> RoundState {
+        match status {
+            "draft" => RoundState::Draft,
+            "open" => RoundState::Open,
+            _ => RoundState::Closed,
+        }
+    }
+}
+
+/// Which date of a new round.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DateField {
+    OpensOn,
+    ClosesOn,
+}
+
+/// What a person asked for or typed that cannot be done as asked, with
+/// what to do instead, in bokmål, nynorsk or English.
+#[derive(Debug, Clone, PartialEq)]
+pub enum UserError {
+    NoSuchRound {
+        prefix: String,
+    },
+    AmbiguousRound {
+        prefix: String,
+    },
+    GroupSizeBelowFloor {
+        asked: u32,
+        floor: u32,
+    },
+    GroupSizeOnlyUp {
+        current: u32,
+        asked: u32,
+    },
+    GroupSizeNotANumber {
+        given: String,
+    },
+    ClosesBeforeOpens {
+        opens: chrono::NaiveDate,
+        closes: chrono::NaiveDate,
+    },
+    NotADate {
+        field: DateField,
+        given: String,
+    },
+    TitleMissing,
+    NoQuestionnaire,
+    InvalidQuestionnaire {
+        position: usize,
+        problems: Vec<String>,
+    },
+    QuestionnaireTwice {
+        id: String,
+    },
+    NoSuchUnit {
+        code: String,
+    },
+    CannotOpen {
+        state: RoundState,
+    },
+    CannotClose {
+        state: RoundState,
+    },
+    NobodyInScope,
+    RemindersOnlyWhileOpen,
+    NoResultsYet,
+    NoClosedRound,
+    BadWindow {
+        given: String,
+    },
+    BadFormat {
+        given: String,
+    },
+    /// A form that does not read (forged, or broken on its way).
+    BadForm,
+    UploadBroken,
+    FileTooLarge {
+        max_mb: usize,
+    },
+    ChooseFileKind,
+    ChooseFile,
+    EmptyFile {
+        name: String,
+    },
+    PreviewExpired,
+    CannotReadFile {
+        path: String,
+        reason: String,
+    },
+    BenchTooSmall,
+    /// The problems of an action plan, each already in the person's
+    /// language (they are found in it).
+    ActionPlan(Vec<String>),
+}
+
+impl UserError {
+    pub fn status(&self) -> StatusCode {
+        StatusCode::BAD_REQUEST
+    }
+
+    pub fn render(&self, l: Lang) -> String {
+        use UserError::*;
+        let date = |d: &chrono::NaiveDate| d.format("%d.%m.%Y").to_string();
+        match self {
+            NoSuchRound { prefix } => format!(
+                "{} «{prefix}». {}",
+                l.pick("Finner ingen runde med id", "Finn ingen runde med id", "No round has the id"),
+                l.pick(
+                    "`naervaer round list` viser alle rundene.",
+                    "`naervaer round list` viser alle rundane.",
+                    "`naervaer round list` shows all rounds."
+                )
+            ),
+            AmbiguousRound { prefix } => format!(
+                "{} «{prefix}». {}",
+                l.pick(
+                    "Flere runder har en id som begynner med",
+                    "Fleire rundar har ein id som byrjar med",
+                    "Several rounds have an id starting with"
+                ),
+                l.pick("Skriv flere tegn av id-en.", "Skriv fleire teikn av id-en.", "Give more of the id.")
+            ),
+            GroupSizeBelowFloor { asked, floor } => match l {
+                Lang::Nb => format!("Minste gruppestørrelse kan ikke være lavere enn {floor}, som er grensen for hele løsningen (du valgte {asked})."),
+                Lang::Nn => format!("Minste gruppestorleik kan ikkje vere lågare enn {floor}, som er grensa for heile løysinga (du valde {asked})."),
+                Lang::En => format!("The minimum group size cannot be below {floor}, the limit for the whole installation (you chose {asked})."),
+            },
+            GroupSizeOnlyUp { current, asked } => match l {
+                Lang::Nb => format!("Minste gruppestørrelse er {current} og kan bare økes (du skrev {asked})."),
+                Lang::Nn => format!("Minste gruppestorleik er {current} og kan berre aukast (du skreiv {asked})."),
+                Lang::En => format!("The minimum group size is {current} and can only be raised (you asked for {asked})."),
+            },
+            GroupSizeNotANumber { given } => format!(
+                "{} «{given}».",
+                l.pick(
+                    "Minste gruppestørrelse må være et helt tall, ikke",
+                    "Minste gruppestorleik må vere eit heilt tal, ikkje",
+                    "The minimum group size must be a whole number, not"
+                )
+            ),
+            ClosesBeforeOpens { opens, closes } => match l {
+                Lang::Nb => format!("Siste svardag ({}) kommer før åpningsdagen ({}). Velg en senere siste svardag.", date(closes), date(opens)),
+                Lang::Nn => format!("Siste svardag ({}) kjem før opningsdagen ({}). Vel ein seinare siste svardag.", date(closes), date(opens)),
+                Lang::En => format!("The last day to answer ({}) is before the opening day ({}). Choose a later last day.", date(closes), date(opens)),
+            },
+            NotADate { field, given } => {
+                let name = match field {
+                    DateField::OpensOn => l.pick("Åpningsdagen", "Opningsdagen", "The opening day"),
+                    DateField::ClosesOn => l.pick("Siste svardag", "Siste svardag", "The last day to answer"),
+                };
+                if given.trim().is_empty() {
+                    format!("{name} {}", l.pick("mangler (åååå-mm-dd).", "manglar (åååå-mm-dd).", "is missing (yyyy-mm-dd)."))
+                } else {
+                    format!(
+                        "{name} {} «{given}».",
+                        l.pick("må være en dato (åååå-mm-dd), ikke", "må vere ein dato (åååå-mm-dd), ikkje", "must be a date (yyyy-mm-dd), not")
+                    )
+                }
+            }
+            TitleMissing => l.pick("Runden må ha en tittel.", "Runden må ha ein tittel.", "The round needs a title.").into(),
+            NoQuestionnaire => l
+                .pick("Runden må ha minst ett spørreskjema.", "Runden må ha minst eitt spørjeskjema.", "The round needs at least one questionnaire.")
+                .into(),
+            InvalidQuestionnaire { position, problems } => format!(
+                "{} {position} {}: {}. {}",
+                l.pick("Spørreskjema", "Spørjeskjema", "Questionnaire"),
+                l.pick("er ikke gyldig", "er ikkje gyldig", "is not valid"),
+                problems.join("; "),
+                l.pick(
+                    "Kjør `naervaer survey check` på fila for å se alle feilene.",
+                    "Køyr `naervaer survey check` på fila for å sjå alle feilane.",
+                    "Run `naervaer survey check` on the file to see every problem."
+                )
+            ),
+            QuestionnaireTwice { id } => format!(
+                "{} «{id}» {}",
+                l.pick("Spørreskjemaet", "Spørjeskjemaet", "The questionnaire"),
+                l.pick("er tatt med to ganger.", "er teke med to gonger.", "is included twice.")
+            ),
+            NoSuchUnit { code } => format!(
+                "{} «{code}». {}",
+                l.pick("Finner ingen aktiv enhet med koden", "Finn inga aktiv eining med koden", "No active unit has the code"),
+                l.pick(
+                    "Uten enhetskode gjelder runden hele organisasjonen.",
+                    "Utan einingskode gjeld runden heile organisasjonen.",
+                    "Without a unit code the round covers the whole organisation."
+                )
+            ),
+            CannotOpen { state } => match state {
+                RoundState::Open => l.pick("Runden er allerede åpnet.", "Runden er alt opna.", "The round is already open."),
+                _ => l.pick(
+                    "Runden er lukket og kan ikke åpnes igjen.",
+                    "Runden er lukka og kan ikkje opnast igjen.",
+                    "The round is closed and cannot be opened again.",
+                ),
+            }
+            .into(),
+            CannotClose { state } => match state {
+                RoundState::Draft => l.pick(
+                    "Runden er ikke åpnet ennå og kan derfor ikke lukkes.",
+                    "Runden er ikkje opna enno og kan difor ikkje lukkast.",
+                    "The round has not been opened yet, so it cannot be closed.",
+                ),
+                _ => l.pick("Runden er allerede lukket.", "Runden er alt lukka.", "The round is already closed."),
+            }
+            .into(),
+            NobodyInScope => l
+                .pick(
+                    "Ingen aktive ansatte hører til enhetene runden gjelder, så det er ingen å invitere. Importer ansatte først.",
+                    "Ingen aktive tilsette høyrer til einingane runden gjeld, så det er ingen å invitere. Importer tilsette først.",
+                    "No active employees belong to the units this round covers, so there is nobody to invite. Import employees first.",
+                )
+                .into(),
+            RemindersOnlyWhileOpen => l
+                .pick(
+                    "Påminnelser kan bare sendes mens runden er åpen for svar.",
+                    "Påminningar kan berre sendast medan runden er open for svar.",
+                    "Reminders can only be sent while the round is open for answers.",
+                )
+                .into(),
+            NoResultsYet => l
+                .pick(
+                    "Runden har ingen resultater ennå. Resultatene beregnes når runden lukkes.",
+                    "Runden har ingen resultat enno. Resultata blir rekna ut når runden blir lukka.",
+                    "The round has no results yet. Results are computed when the round closes.",
+                )
+                .into(),
+            NoClosedRound => l
+                .pick(
+                    "Ingen runder er lukket ennå. Analysen trenger resultatene fra en lukket runde.",
+                    "Ingen rundar er lukka enno. Analysen treng resultata frå ein lukka runde.",
+                    "No round has closed yet. The analysis needs the results of a closed round.",
+                )
+                .into(),
+            BadWindow { given } => format!(
+                "{} «{given}». {}",
+                l.pick("Ugyldig periode", "Ugyldig periode", "Invalid window"),
+                l.pick(
+                    "Bruk before, after eller ÅÅÅÅ-MM-DD..ÅÅÅÅ-MM-DD, der første dato ikke er etter den siste.",
+                    "Bruk before, after eller ÅÅÅÅ-MM-DD..ÅÅÅÅ-MM-DD, der første dato ikkje er etter den siste.",
+                    "Use before, after or YYYY-MM-DD..YYYY-MM-DD, the first date not after the last."
+                )
+            ),
+            BadFormat { given } => format!(
+                "{} «{given}». {}",
+                l.pick("Ukjent format", "Ukjent format", "Unknown format"),
+                l.pick("Bruk text, json eller csv.", "Bruk text, json eller csv.", "Use text, json or csv.")
+            ),
+            BadForm => l
+                .pick(
+                    "Skjemaet kunne ikke leses. Gå tilbake, last inn siden på nytt og prøv igjen.",
+                    "Skjemaet kunne ikkje lesast. Gå tilbake, last sida på nytt og prøv igjen.",
+                    "The form could not be read. Go back, reload the page and try again.",
+                )
+                .into(),
+            UploadBroken => l
+                .pick(
+                    "Opplastingen ble avbrutt eller kunne ikke leses. Velg fila og prøv igjen.",
+                    "Opplastinga vart avbroten eller kunne ikkje lesast. Vel fila og prøv igjen.",
+                    "The upload was interrupted or could not be read. Choose the file and try again.",
+                )
+                .into(),
+            FileTooLarge { max_mb } => match l {
+                Lang::Nb => format!("Fila er større enn {max_mb} MB. Lagre den som CSV, eller del den i flere filer."),
+                Lang::Nn => format!("Fila er større enn {max_mb} MB. Lagre ho som CSV, eller del ho i fleire filer."),
+                Lang::En => format!("The file is larger than {max_mb} MB. Save it as CSV, or split it into several files."),
+            },
+            ChooseFileKind => l
+                .pick(
+                    "Velg hva fila inneholder: enheter, ansatte eller sykefravær.",
+                    "Vel kva fila inneheld: einingar, tilsette eller sjukefråvær.",
+                    "Choose what the file holds: units, employees or sickness absence.",
+                )
+                .into(),
+            ChooseFile => l.pick("Velg en fil å importere.", "Vel ei fil å importere.", "Choose a file to import.").into(),
+            EmptyFile { name } => format!("{} «{name}» {}", l.pick("Fila", "Fila", "The file"), l.pick("er tom.", "er tom.", "is empty.")),
+            PreviewExpired => l
+                .pick(
+                    "Forhåndsvisningen er utløpt eller allerede tatt i bruk. Last opp fila på nytt.",
+                    "Førehandsvisinga har gått ut eller er alt teken i bruk. Last opp fila på nytt.",
+                    "The preview has expired or was already applied. Upload the file again.",
+                )
+                .into(),
+            CannotReadFile { path, reason } => format!(
+                "{} «{path}»: {reason}",
+                l.pick("Kan ikke lese fila", "Kan ikkje lese fila", "Cannot read the file")
+            ),
+            BenchTooSmall => l
+                .pick(
+                    "Bruk minst 14 enheter og minst like mange ansatte som enheter.",
+                    "Bruk minst 14 einingar og minst like mange tilsette som einingar.",
+                    "Use at least 14 units and at least as many employees as units.",
+                )
+                .into(),
+            ActionPlan(problems) => problems.join(" "),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_user_error_reads_in_every_language_and_the_chain_is_kept() {
+        let d = chrono::NaiveDate::from_ymd_opt(2026, 1, 31).unwrap();
+        let all = [
+            UserError::NoSuchRound {
+                prefix: "ab".into(),
+            },
+            UserError::ClosesBeforeOpens {
+                opens: d,
+                closes: d,
+            },
+            UserError::CannotOpen {
+                state: RoundState::Closed,
+            },
+            UserError::CannotClose {
+                state: RoundState::Draft,
+            },
+            UserError::NotADate {
+                field: DateField::OpensOn,
+                given: String::new(),
+            },
+            UserError::BadWindow { given: "x".into() },
+        ];
+        for e in &all {
+            let texts: Vec<String> = Lang::ALL.iter().map(|l| e.render(*l)).collect();
+            assert!(texts.iter().all(|t| t.len() > 10), "{texts:?}");
+            assert_ne!(texts[0], texts[2], "bokmål and English differ: {texts:?}");
+        }
+        let io = std::io::Error::other("disk full");
+        let e = AppError::damaged_by("snapshot of round r", io);
+        assert_eq!(
+            e.chain(),
+            "stored data is damaged: snapshot of round r: disk full"
+        );
+        assert_eq!(
+            AppError::from(UserError::TitleMissing).render(Lang::Nn),
+            "Runden må ha ein tittel."
+        );
     }
 }

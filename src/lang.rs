@@ -61,3 +61,29 @@ impl FromStr for Lang {
         }
     }
 }
+
+/// A group's name as shown: the unnamed group above several top units is
+/// "the whole organisation".
+pub fn display_name(name: &str, lang: Lang) -> String {
+    if name.is_empty() {
+        lang.pick(
+            "Hele organisasjonen",
+            "Heile organisasjonen",
+            "The whole organisation",
+        )
+        .to_string()
+    } else {
+        name.to_string()
+    }
+}
+
+/// A number as Norwegian texts write it: decimal comma and a real minus
+/// sign (English keeps the point).
+pub fn decimal(x: f64, places: usize, lang: Lang) -> String {
+    let s = format!("{x:.places$}");
+    if lang == Lang::En {
+        s
+    } else {
+        s.replace('.', ",").replace('-', "−")
+    }
+}

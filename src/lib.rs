@@ -20,11 +20,14 @@
 //! - [`web`]: the actix-web service, route map and maud views;
 //! - [`demo`]: the synthetic demo municipality.
 
+pub mod access;
 pub mod analysis;
 pub mod auth;
 pub mod bench;
+pub mod cache;
 pub mod cli;
 pub mod config;
+pub mod crypto;
 pub mod db;
 pub mod demo;
 pub mod error;

@@ -28,6 +28,7 @@ fn main() -> ExitCode {
         &settings,
         matches!(cli.command, Command::Serve | Command::Demo { .. }),
     );
+    let lang = settings.lang;
     let result = match cli.command {
         Command::Serve => cli::serve(settings),
         Command::Migrate => cli::migrate(&settings),
@@ -81,7 +82,9 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("naervaer: {e}");
+            // A person's mistake in their language; the operator's with
+            // every cause.
+            eprintln!("naervaer: {}", e.render(lang));
             ExitCode::FAILURE
         }
     }

@@ -2,37 +2,15 @@
 //! built only from the frozen snapshot's released figures. The page, the
 //! print version, the CSV, the XLSX and the JSON API all render this same
 //! report, so an export holds exactly what the page shows. Who may open
-//! which report is decided here too ([`may_open`]), for every route alike.
+//! which report is [`crate::access`]'s to decide.
 
-use crate::auth::Viewer;
-use crate::lang::Lang;
-use crate::rounds::Round;
+use crate::access::{openable, Viewer};
+use crate::db::models::Round;
+use crate::lang::{display_name, Lang};
 use crate::snapshot::{FactorStat, Group, Snapshot};
 use crate::survey::Survey;
 use crate::AppError;
 use serde::Serialize;
-
-/// Whether `viewer` may open the report of `group`: AMU members and
-/// administrators any group; a leader the units they lead and everything
-/// below them. The levels above reach a leader only as comparison figures
-/// inside their own reports.
-pub fn may_open(viewer: &Viewer, snapshot: &Snapshot, group: &str) -> bool {
-    snapshot.group(group).is_some()
-        && (viewer.sees_everything()
-            || viewer
-                .leader_of
-                .iter()
-                .any(|u| snapshot.is_within(group, u)))
-}
-
-/// The groups a viewer may open, in tree order.
-pub fn openable<'a>(viewer: &Viewer, snapshot: &'a Snapshot) -> Vec<&'a Group> {
-    snapshot
-        .groups
-        .iter()
-        .filter(|g| may_open(viewer, snapshot, &g.key))
-        .collect()
-}
 
 /// A closed round and the groups one viewer may open in it: the list page
 /// and `GET /api/v1/rounds` both show this.
@@ -61,12 +39,13 @@ pub struct GroupLink {
 /// Every closed round with the groups `viewer` may open, newest first.
 pub fn listing(
     conn: &mut crate::db::DbConnection,
+    cache: &crate::cache::Cache,
     viewer: &Viewer,
     lang: Lang,
 ) -> Result<Vec<RoundListing>, AppError> {
     let mut out = Vec::new();
     for r in Round::all(conn)? {
-        let Some(s) = crate::snapshot::load(conn, &r.id)? else {
+        let Some(s) = crate::snapshot::load_cached(conn, cache, &r.id)? else {
             continue;
         };
         let groups = openable(viewer, &s);
@@ -183,20 +162,6 @@ pub fn group_name(g: &Group, lang: Lang) -> String {
     display_name(&g.name, lang)
 }
 
-/// A group's name as shown; the group above several top units has none.
-pub fn display_name(name: &str, lang: Lang) -> String {
-    if name.is_empty() {
-        lang.pick(
-            "Hele organisasjonen",
-            "Heile organisasjonen",
-            "The whole organisation",
-        )
-        .to_string()
-    } else {
-        name.to_string()
-    }
-}
-
 fn summary(g: &Group, lang: Lang) -> GroupSummary {
     let n = g.figures.as_ref().map(|f| f.n);
     GroupSummary {
@@ -214,7 +179,7 @@ fn summary(g: &Group, lang: Lang) -> GroupSummary {
     }
 }
 
-/// The report of one group. The caller has checked [`may_open`].
+/// The report of one group. The caller has asked [`crate::access`].
 pub fn unit_report(
     round: &Round,
     snapshot: &Snapshot,
@@ -339,16 +304,6 @@ pub fn unit_report(
         background,
         reliability,
     })
-}
-
-/// Numbers as Norwegian texts print them: decimal comma.
-pub fn decimal(x: f64, places: usize, lang: Lang) -> String {
-    let s = format!("{x:.places$}");
-    if lang == Lang::En {
-        s
-    } else {
-        s.replace('.', ",").replace('-', "−")
-    }
 }
 
 fn opt(x: Option<f64>) -> String {
@@ -479,7 +434,7 @@ pub fn to_csv(r: &UnitReport) -> Result<Vec<u8>, AppError> {
     let mut w = csv::WriterBuilder::new()
         .flexible(true)
         .from_writer(Vec::new());
-    let err = |e: csv::Error| AppError::Damaged(e.to_string());
+    let err = |e: csv::Error| AppError::damaged(e.to_string());
     w.write_record(FACTOR_HEADER).map_err(err)?;
     for row in factor_rows(r) {
         w.write_record(&row).map_err(err)?;
@@ -502,13 +457,13 @@ pub fn to_csv(r: &UnitReport) -> Result<Vec<u8>, AppError> {
             w.write_record(&row).map_err(err)?;
         }
     }
-    w.into_inner().map_err(|e| AppError::Damaged(e.to_string()))
+    w.into_inner().map_err(|e| AppError::damaged(e.to_string()))
 }
 
 /// The report as an Excel workbook: sheets "Faktorer" and "Spørsmål".
 pub fn to_xlsx(r: &UnitReport) -> Result<Vec<u8>, AppError> {
     use rust_xlsxwriter::{Format, Workbook};
-    let err = |e: rust_xlsxwriter::XlsxError| AppError::Damaged(e.to_string());
+    let err = |e: rust_xlsxwriter::XlsxError| AppError::damaged(e.to_string());
     let mut book = Workbook::new();
     let bold = Format::new().set_bold();
     // (sheet, header, rows, first numeric column, written even when empty)
@@ -678,10 +633,10 @@ pub mod actions {
                 });
             }
             if !problems.is_empty() {
-                return Err(AppError::BadRequest(problems.join(" ")));
+                return Err(crate::error::UserError::ActionPlan(problems).into());
             }
             let item = ActionItem {
-                id: crate::db::new_id(),
+                id: crate::crypto::new_id(),
                 round_id: round_id.into(),
                 unit_id: unit_id.into(),
                 factor: new.factor.clone(),

@@ -3,45 +3,17 @@
 //! attention and why, and a plain-language text a committee can paste into
 //! its minutes, with the two caveats every time.
 
-use super::{Analysis, CoverageStatus, NoCoefficients, MIN_GROUPS, Q_COUNTS};
+use super::model::{
+    Analysis, CoverageStatus, Flagged, NoCoefficients, RankedFactor, RiskSummary, MIN_GROUPS,
+    Q_COUNTS,
+};
 use crate::lang::Lang;
 use crate::stats::correlation::{strength, Strength};
-use serde::Serialize;
 use std::fmt::Write as _;
-
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct RiskSummary {
-    pub ranked: Vec<RankedFactor>,
-    pub flagged: Vec<Flagged>,
-    pub text: String,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct RankedFactor {
-    /// Index into [`Analysis::factors`].
-    pub factor: usize,
-    pub name: String,
-    pub r: f64,
-    pub low: f64,
-    pub high: f64,
-    pub q: f64,
-    /// q < 0.10.
-    pub counts: bool,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct Flagged {
-    pub key: String,
-    pub name: String,
-    pub absence_rate: f64,
-    /// The counting, negatively associated factors on which the group is in
-    /// the lowest-scoring quarter.
-    pub factors: Vec<String>,
-}
 
 /// A number as Norwegian texts write it: decimal comma, real minus sign.
 pub fn num(x: f64, places: usize, lang: Lang) -> String {
-    crate::results::decimal(x, places, lang)
+    crate::lang::decimal(x, places, lang)
 }
 
 /// A percentage with a non-breaking space before the sign.

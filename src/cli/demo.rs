@@ -23,13 +23,13 @@ pub fn run_demo(
             std::fs::remove_file(&p)?;
         }
     }
-    settings.database_url = crate::config::Secret::new(format!("sqlite://{}", db_path.display()));
+    settings.database_url = crate::crypto::Secret::new(format!("sqlite://{}", db_path.display()));
     let pool = db::open_pool(settings.database_url.expose(), settings.pool_size)?;
     let files = {
         let mut conn = pool.get()?;
         demo::seed(&mut conn).map_err(|e| match e {
             ImportError::App(e) => e,
-            ImportError::Rejected(issues) => AppError::BadRequest(format!(
+            ImportError::Rejected(issues) => AppError::internal(format!(
                 "demo data rejected: {}",
                 issues
                     .iter()
@@ -45,14 +45,14 @@ pub fn run_demo(
         bind.unwrap_or_else(|| settings.bind.clone())
     };
     let listener = TcpListener::bind(&bind)
-        .map_err(|e| AppError::Config(format!("cannot listen on {bind}: {e}")))?;
+        .map_err(|e| AppError::config(format!("cannot listen on {bind}: {e}")))?;
     let addr = listener.local_addr()?;
     // The demo's links must point at this very process, and its e-mails land
     // as files in a folder beside the database.
     settings.base_url = format!("http://{addr}");
     if settings.secret_key.is_none() {
-        settings.secret_key = Some(crate::config::Secret::new(
-            crate::rounds::tokens::SecretKey::generate(),
+        settings.secret_key = Some(crate::crypto::Secret::new(
+            crate::crypto::SecretKey::generate(),
         ));
     }
     let outbox_dir = settings
@@ -104,7 +104,7 @@ pub fn run_demo(
         println!(
             "A paper letter's code ({}): {} at http://{addr}/kode",
             p.name,
-            crate::rounds::tokens::format_code(&p.code)
+            crate::crypto::format_code(&p.code)
         );
     }
     {

@@ -14,8 +14,7 @@ pub fn run_import(
     dry_run: bool,
 ) -> Result<ExitCode, AppError> {
     let lang = settings.lang;
-    let bytes = std::fs::read(file)
-        .map_err(|e| AppError::BadRequest(format!("{}: {e}", file.display())))?;
+    let bytes = std::fs::read(file).map_err(|e| super::cannot_read(file, &e))?;
     let mut conn = db::connect(settings.database_url.expose())?;
     db::run_migrations(&mut conn)?;
     let source = file

@@ -19,10 +19,26 @@ use crate::{db, survey, AppError};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+/// A file the command was given that cannot be read, said plainly.
+fn cannot_read(path: &std::path::Path, e: &std::io::Error) -> AppError {
+    let reason = match e.kind() {
+        std::io::ErrorKind::NotFound => "finnes ikke / finst ikkje / does not exist".to_string(),
+        std::io::ErrorKind::PermissionDenied => {
+            "ingen tilgang / ingen tilgang / permission denied".to_string()
+        }
+        _ => e.to_string(),
+    };
+    crate::error::UserError::CannotReadFile {
+        path: path.display().to_string(),
+        reason,
+    }
+    .into()
+}
+
 /// `naervaer secret`: needs no settings, because it is what a new
 /// installation runs first.
 pub fn secret() -> ExitCode {
-    println!("{}", crate::rounds::tokens::SecretKey::generate());
+    println!("{}", crate::crypto::SecretKey::generate());
     ExitCode::SUCCESS
 }
 
@@ -52,9 +68,7 @@ pub fn run_bench(
     json: &std::path::Path,
 ) -> Result<ExitCode, AppError> {
     if opts.units < 14 || opts.employees < opts.units {
-        return Err(AppError::BadRequest(
-            "use at least 14 units and at least as many employees as units".into(),
-        ));
+        return Err(crate::error::UserError::BenchTooSmall.into());
     }
     let report = match hold {
         Some((clients, seconds)) => {
@@ -63,8 +77,8 @@ pub fn run_bench(
         None => crate::bench::run(&opts, |line| eprintln!("… {line}"))?,
     };
     print!("{}", crate::bench::table(&report));
-    let text =
-        serde_json::to_string_pretty(&report).map_err(|e| AppError::BadRequest(e.to_string()))?;
+    let text = serde_json::to_string_pretty(&report)
+        .map_err(|e| AppError::internal_by("the figures as JSON", e))?;
     std::fs::write(json, text)?;
     println!("\nwritten to {}", json.display());
     Ok(ExitCode::SUCCESS)
@@ -134,11 +148,18 @@ pub fn run_analyse(
     db::map_reads(&mut conn)?;
     let round = crate::rounds::Round::find_by_prefix(&mut conn, round)?;
     let lang = settings.lang;
-    let a = crate::analysis::run(&mut conn, &round.id, window, level, lang)?;
+    let a = crate::analysis::run(
+        &mut conn,
+        &crate::cache::Cache::none(),
+        &round.id,
+        window,
+        level,
+        lang,
+    )?;
     match format {
         "json" => println!(
             "{}",
-            serde_json::to_string_pretty(&a).map_err(|e| AppError::Damaged(e.to_string()))?
+            serde_json::to_string_pretty(&a).map_err(|e| AppError::damaged(e.to_string()))?
         ),
         "csv" => print!("{}", String::from_utf8_lossy(&crate::analysis::to_csv(&a)?)),
         "text" => {
@@ -146,9 +167,10 @@ pub fn run_analyse(
             print!("{}", crate::analysis::table(&a, lang));
         }
         other => {
-            return Err(AppError::BadRequest(format!(
-                "--format {other}: use text, json or csv"
-            )))
+            return Err(crate::error::UserError::BadFormat {
+                given: other.to_string(),
+            }
+            .into())
         }
     }
     Ok(ExitCode::SUCCESS)

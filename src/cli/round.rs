@@ -20,10 +20,7 @@ pub fn round_command(settings: &Settings, what: RoundWhat) -> Result<ExitCode, A
         } => {
             let texts = surveys
                 .iter()
-                .map(|p| {
-                    std::fs::read_to_string(p)
-                        .map_err(|e| AppError::BadRequest(format!("{}: {e}", p.display())))
-                })
+                .map(|p| std::fs::read_to_string(p).map_err(|e| super::cannot_read(p, &e)))
                 .collect::<Result<Vec<_>, _>>()?;
             let round = rounds::create(
                 &mut conn,
@@ -67,7 +64,6 @@ pub fn round_command(settings: &Settings, what: RoundWhat) -> Result<ExitCode, A
         }
         RoundWhat::Status { round } => {
             let round = Round::find_by_prefix(&mut conn, &round)?;
-            let names = rounds::unit_names(&mut conn)?;
             println!(
                 "{} ({}, {} – {})",
                 round.title, round.status, round.opens_on, round.closes_on
@@ -77,11 +73,11 @@ pub fn round_command(settings: &Settings, what: RoundWhat) -> Result<ExitCode, A
                 "unit", "name", "invited", "answered", "reminded"
             );
             let (mut i, mut a, mut r) = (0, 0, 0);
-            for c in rounds::counts(&mut conn, &round.id)? {
-                let (code, name) = names.get(&c.unit_id).cloned().unwrap_or_default();
+            for u in rounds::unit_counts(&mut conn, &round.id)? {
+                let c = &u.counts;
                 println!(
-                    "{code:<8} {name:<36} {:>8} {:>8} {:>9}",
-                    c.invited, c.responded, c.reminded
+                    "{:<8} {:<36} {:>8} {:>8} {:>9}",
+                    u.code, u.name, c.invited, c.responded, c.reminded
                 );
                 (i, a, r) = (i + c.invited, a + c.responded, r + c.reminded);
             }

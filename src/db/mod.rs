@@ -21,7 +21,6 @@ use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel::r2d2::{self, ManageConnection};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
-use rand::RngCore;
 
 /// Runs the same expression on the concrete connection inside a
 /// [`DbConnection`]. The one place queries are not written against the enum:
@@ -51,40 +50,7 @@ pub const SQLITE_BUSY_TIMEOUT_MS: u32 = 5000;
 /// How much of a SQLite file is read through a memory map.
 pub const SQLITE_MMAP_BYTES: u64 = 256 * 1024 * 1024;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Backend {
-    Sqlite,
-    Postgres,
-}
-
-impl Backend {
-    /// The backend named by the URL's scheme. An unknown scheme is an error,
-    /// never a silently created SQLite file named after a typo.
-    pub fn from_url(url: &str) -> Result<Backend, AppError> {
-        if let Some(path) = url.strip_prefix("sqlite://") {
-            if path.is_empty() {
-                return Err(AppError::Config(
-                    "the SQLite URL has no file path: use sqlite://PATH".into(),
-                ));
-            }
-            Ok(Backend::Sqlite)
-        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            Ok(Backend::Postgres)
-        } else {
-            Err(AppError::Config(format!(
-                "database URL must start with sqlite:// or postgres:// (got '{}')",
-                crate::config::mask_url(url)
-            )))
-        }
-    }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Backend::Sqlite => "sqlite",
-            Backend::Postgres => "postgres",
-        }
-    }
-}
+pub use crate::config::Backend;
 
 /// For a one-off command that reads a lot once (`naervaer analyse`): SQLite
 /// reads through a memory map instead of one read call per page (a
@@ -104,7 +70,7 @@ pub fn connect(url: &str) -> Result<DbConnection, AppError> {
         Backend::Sqlite => {
             let path = &url["sqlite://".len()..];
             let mut conn = SqliteConnection::establish(path)
-                .map_err(|e| AppError::Connection(format!("SQLite {path}: {e}")))?;
+                .map_err(|e| AppError::connection(format!("SQLite {path}: {e}")))?;
             // busy_timeout first: switching to WAL takes a lock other
             // connections may hold. synchronous=FULL makes an acknowledged
             // commit survive power loss, not only a process crash.
@@ -114,13 +80,13 @@ pub fn connect(url: &str) -> Result<DbConnection, AppError> {
                  PRAGMA synchronous = FULL;
                  PRAGMA foreign_keys = ON;"
             ))
-            .map_err(|e| AppError::Connection(format!("SQLite {path}: {e}")))?;
+            .map_err(|e| AppError::connection(format!("SQLite {path}: {e}")))?;
             Ok(DbConnection::Sqlite(conn))
         }
         Backend::Postgres => PgConnection::establish(url)
             .map(DbConnection::Pg)
             .map_err(|e| {
-                AppError::Connection(format!("PostgreSQL {}: {e}", crate::config::mask_url(url)))
+                AppError::connection(format!("PostgreSQL {}: {e}", crate::crypto::mask_url(url)))
             }),
     }
 }
@@ -137,7 +103,9 @@ impl DbConnection {
 /// Applies pending migrations and returns how many ran. On PostgreSQL an
 /// advisory lock keeps several app nodes starting at once from racing.
 pub fn run_migrations(conn: &mut DbConnection) -> Result<usize, AppError> {
-    let err = |e: Box<dyn std::error::Error + Send + Sync>| AppError::Migration(e.to_string());
+    let err = |e: Box<dyn std::error::Error + Send + Sync>| {
+        AppError::Migration("applying the pending migrations".into(), Some(e))
+    };
     match conn {
         DbConnection::Sqlite(c) => c
             .run_pending_migrations(SQLITE_MIGRATIONS)
@@ -235,15 +203,7 @@ fn pool(url: &str, size: u32, manual_checkpoints: bool) -> Result<Pool, AppError
             url: url.to_string(),
             manual_checkpoints,
         })
-        .map_err(|e| AppError::Connection(e.to_string()))
-}
-
-/// A fresh random id: 128 bits as 32 hex digits. Random, never sequential,
-/// so an id says nothing about when or in which order a row was written.
-pub fn new_id() -> String {
-    let mut bytes = [0u8; 16];
-    rand::thread_rng().fill_bytes(&mut bytes);
-    hex::encode(bytes)
+        .map_err(|e| AppError::connection(e.to_string()))
 }
 
 pub fn now_unix() -> i64 {

@@ -6,8 +6,9 @@
 
 use super::table::{ColumnSpec, Columns, Row, Table};
 use super::{with_warnings, Change, Diff, ImportError, IssueKind, Location, Outcome, Problems};
+use crate::crypto::new_id;
 use crate::db::schema::{absence, units};
-use crate::db::{new_id, now_unix, DbConnection};
+use crate::db::{now_unix, DbConnection};
 use chrono::NaiveDate;
 use diesel::prelude::*;
 use std::collections::HashMap;

@@ -4,9 +4,10 @@
 
 use super::table::{ColumnSpec, Columns, Table};
 use super::{with_warnings, Change, Diff, ImportError, IssueKind, Outcome, Problems};
+use crate::crypto::new_id;
 use crate::db::models::{Employee, EmployeeRole, Unit, UnitLeader};
 use crate::db::schema::{employee_roles, employees, unit_leaders};
-use crate::db::{new_id, now_unix, DbConnection};
+use crate::db::{now_unix, DbConnection};
 use crate::lang::Lang;
 use diesel::prelude::*;
 use std::collections::{BTreeSet, HashMap, HashSet};

@@ -368,6 +368,12 @@ impl Kind {
             Kind::Absence => "absence",
         }
     }
+
+    pub fn from_name(name: &str) -> Option<Kind> {
+        [Kind::Units, Kind::Employees, Kind::Absence]
+            .into_iter()
+            .find(|k| k.name() == name)
+    }
 }
 
 /// Imports `bytes` (named `source`, for messages and the history). With
@@ -412,7 +418,7 @@ pub fn import(
         if !outcome.diff.is_empty() {
             diesel::insert_into(import_runs::table)
                 .values((
-                    import_runs::id.eq(crate::db::new_id()),
+                    import_runs::id.eq(crate::crypto::new_id()),
                     import_runs::kind.eq(kind.name()),
                     import_runs::source.eq(source),
                     import_runs::added.eq(outcome.diff.added.len() as i32),
@@ -468,6 +474,57 @@ impl Problems {
         });
         Err(ImportError::Rejected(self.0))
     }
+}
+
+/// Stores an uploaded file that passed its dry run, to wait for the
+/// administrator's confirmation; returns its id. Older uploads are swept
+/// first.
+pub fn keep_pending(
+    conn: &mut DbConnection,
+    kind: Kind,
+    source: &str,
+    bytes: &[u8],
+) -> Result<String, AppError> {
+    use crate::db::schema::pending_imports;
+    sweep_pending(conn)?;
+    let id = crate::crypto::new_id();
+    diesel::insert_into(pending_imports::table)
+        .values((
+            pending_imports::id.eq(&id),
+            pending_imports::kind.eq(kind.name()),
+            pending_imports::source.eq(source),
+            pending_imports::content.eq(bytes),
+            pending_imports::created_at.eq(crate::db::now_unix()),
+        ))
+        .execute(conn)?;
+    Ok(id)
+}
+
+/// Applies a file kept by [`keep_pending`] and deletes it, or None when
+/// there is no such file (expired, or applied already).
+pub fn apply_pending(
+    conn: &mut DbConnection,
+    id: &str,
+) -> Result<Option<Result<Outcome, ImportError>>, AppError> {
+    use crate::db::schema::pending_imports;
+    let found: Option<(String, String, Vec<u8>)> = pending_imports::table
+        .find(id)
+        .filter(pending_imports::created_at.ge(crate::db::now_unix() - PENDING_SECS))
+        .select((
+            pending_imports::kind,
+            pending_imports::source,
+            pending_imports::content,
+        ))
+        .get_result(conn)
+        .optional()?;
+    let Some((kind, source, bytes)) = found else {
+        return Ok(None);
+    };
+    let kind = Kind::from_name(&kind)
+        .ok_or_else(|| AppError::damaged(format!("a kept upload of unknown kind {kind}")))?;
+    let outcome = import(conn, kind, &source, &bytes, false);
+    diesel::delete(pending_imports::table.find(id)).execute(conn)?;
+    Ok(Some(outcome))
 }
 
 /// How long an HR file uploaded on the administrator page waits for its

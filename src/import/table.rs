@@ -51,11 +51,12 @@ fn read_csv(bytes: &[u8]) -> Result<Table, Vec<Issue>> {
         .flexible(true)
         .from_reader(bytes);
     let mut rows = Vec::new();
+    let mut lines = LineCounter::default();
     for record in reader.records() {
         let record = record.map_err(|e| {
             let line = e
                 .position()
-                .map(|p| record_line(bytes, p.byte() as usize))
+                .map(|p| lines.record_line(bytes, p.byte() as usize))
                 .unwrap_or(0);
             vec![Issue::at(
                 Location::line(line),
@@ -64,7 +65,7 @@ fn read_csv(bytes: &[u8]) -> Result<Table, Vec<Issue>> {
         })?;
         let line = record
             .position()
-            .map(|p| record_line(bytes, p.byte() as usize))
+            .map(|p| lines.record_line(bytes, p.byte() as usize))
             .unwrap_or(0);
         rows.push(Row {
             line,
@@ -84,17 +85,36 @@ fn physical_line(bytes: &[u8], offset: usize) -> usize {
         .count()
 }
 
-/// The line on which a record starts. The csv crate reports a record's
-/// position where the previous record's terminator ended; after a CR LF
-/// that is at the LF (the crate's own line count is one low there), so
-/// line-break bytes at the position still belong to the line before.
-fn record_line(bytes: &[u8], offset: usize) -> usize {
-    let offset = offset.min(bytes.len());
-    let start = bytes[offset..]
-        .iter()
-        .position(|b| !matches!(b, b'\r' | b'\n'))
-        .map_or(bytes.len(), |n| offset + n);
-    physical_line(bytes, start)
+/// Counts line feeds as the records go by, so that each record's line
+/// costs only the bytes since the last one (counting from the start of the
+/// file for each record made a 50 000-row import take 20 s).
+#[derive(Default)]
+struct LineCounter {
+    offset: usize,
+    feeds: usize,
+}
+
+impl LineCounter {
+    /// The line on which a record starts. The csv crate reports a record's
+    /// position where the previous record's terminator ended; after a CR LF
+    /// that is at the LF (the crate's own line count is one low there), so
+    /// line-break bytes at the position still belong to the line before.
+    fn record_line(&mut self, bytes: &[u8], offset: usize) -> usize {
+        let offset = offset.min(bytes.len());
+        let start = bytes[offset..]
+            .iter()
+            .position(|b| !matches!(b, b'\r' | b'\n'))
+            .map_or(bytes.len(), |n| offset + n);
+        if start < self.offset {
+            return physical_line(bytes, start);
+        }
+        self.feeds += bytes[self.offset..start]
+            .iter()
+            .filter(|b| **b == b'\n')
+            .count();
+        self.offset = start;
+        self.feeds + 1
+    }
 }
 
 /// Drops blank rows; a file of nothing else is empty.

@@ -4,9 +4,10 @@
 
 use super::table::{ColumnSpec, Columns, Table};
 use super::{with_warnings, Change, Diff, ImportError, IssueKind, Outcome, Problems};
+use crate::crypto::new_id;
 use crate::db::models::Unit;
 use crate::db::schema::{employees, units};
-use crate::db::{new_id, now_unix, DbConnection};
+use crate::db::{now_unix, DbConnection};
 use diesel::prelude::*;
 use std::collections::{BTreeMap, HashMap, HashSet};
 

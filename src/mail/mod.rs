@@ -59,14 +59,13 @@ impl Mailer {
             return Ok(Mailer::Files(dir.clone()));
         }
         let Some(url) = &settings.smtp_url else {
-            return Err(AppError::Config(
+            return Err(AppError::config(
                 "no way to send e-mail: set NAERVAER_SMTP_URL (e.g. smtp://user:pass@relay:587?tls=required) \
-                 or NAERVAER_OUTBOX_DIR"
-                    .into(),
+                 or NAERVAER_OUTBOX_DIR",
             ));
         };
         let relay = smtp::Relay::from_url(url.expose())
-            .map_err(|e| AppError::Config(format!("NAERVAER_SMTP_URL: {e}")))?;
+            .map_err(|e| AppError::config(format!("NAERVAER_SMTP_URL: {e}")))?;
         Ok(Mailer::Smtp(std::sync::Arc::new(relay)))
     }
 
@@ -189,10 +188,10 @@ pub fn build(
 ) -> Result<Message, AppError> {
     let from: Mailbox = from
         .parse()
-        .map_err(|e| AppError::Config(format!("NAERVAER_MAIL_FROM '{from}': {e}")))?;
+        .map_err(|e| AppError::config(format!("NAERVAER_MAIL_FROM '{from}': {e}")))?;
     let to: Mailbox = to
         .parse()
-        .map_err(|e| AppError::BadRequest(format!("recipient '{to}': {e}")))?;
+        .map_err(|e| AppError::internal_by(format!("recipient «{to}»"), e))?;
     Message::builder()
         .from(from)
         .to(to)
@@ -215,7 +214,7 @@ pub fn build(
                         .body(html),
                 ),
         )
-        .map_err(|e| AppError::BadRequest(format!("cannot build e-mail: {e}")))
+        .map_err(|e| AppError::internal_by("building the e-mail", e))
 }
 
 /// Subject, plain text and HTML of a sign-in link.
@@ -253,4 +252,35 @@ pub fn render_sign_in(l: Lang, name: &str, link: &str) -> (String, String, Strin
         }
     };
     (subject, text, body.into_string())
+}
+
+/// Sends a sign-in link to `email`, when it belongs to someone who may sign
+/// in and has not asked too often ([`crate::auth::request_link`]);
+/// otherwise nothing. The caller answers the same either way.
+pub fn send_sign_in_link(
+    conn: &mut crate::db::DbConnection,
+    settings: &Settings,
+    email: &str,
+) -> Result<(), AppError> {
+    let Some((to, token)) = crate::auth::request_link(conn, email)? else {
+        return Ok(());
+    };
+    let link = format!(
+        "{}/innlogging/{token}",
+        settings.base_url.trim_end_matches('/')
+    );
+    let (subject, text, html) = render_sign_in(to.lang, &to.name, &link);
+    let message = build(
+        &settings.mail_from,
+        &to.email,
+        &crate::crypto::new_id(),
+        to.lang,
+        &subject,
+        text,
+        html,
+    )?;
+    let mailer = Mailer::from_settings(settings)?;
+    mailer
+        .send(&message, &format!("innlogging-{}", crate::crypto::new_id()))
+        .map_err(|e| AppError::config(format!("sending the sign-in link: {e}")))
 }

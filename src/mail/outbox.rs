@@ -10,11 +10,12 @@
 
 use super::{Mailer, SurveyMail};
 use crate::config::Settings;
+use crate::crypto::new_id;
+use crate::crypto::SecretKey;
+use crate::db::models::Round;
 use crate::db::schema::{employees, invitations, outbox, rounds, units};
-use crate::db::{new_id, now_unix, DbConnection, Pool};
+use crate::db::{now_unix, DbConnection, Pool};
 use crate::lang::Lang;
-use crate::rounds::tokens::SecretKey;
-use crate::rounds::Round;
 use crate::AppError;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Integer, Text};

@@ -7,8 +7,9 @@
 //! key), and the controls `page`, `go`. Anything else is a tampered form.
 
 use super::{today, Invitation, Round};
+use crate::crypto::new_id;
 use crate::db::schema::{daily_counts, invitations, responses};
-use crate::db::{new_id, DbConnection};
+use crate::db::DbConnection;
 use crate::survey::Survey;
 use crate::AppError;
 use diesel::prelude::*;
@@ -244,13 +245,17 @@ pub struct Session {
 }
 
 /// The answering session behind a survey token, if the token is known.
-pub fn session(conn: &mut DbConnection, token: &str) -> Result<Option<Session>, AppError> {
-    let token_hash = crate::rounds::tokens::lookup_hash(token);
+pub fn session(
+    conn: &mut DbConnection,
+    cache: &crate::cache::Cache,
+    token: &str,
+) -> Result<Option<Session>, AppError> {
+    let token_hash = crate::crypto::lookup_hash(token);
     let Some((invitation, round, lang)) = invitation_with_language(conn, &token_hash, false)?
     else {
         return Ok(None);
     };
-    let surveys = round.surveys(conn)?;
+    let surveys = super::surveys(conn, cache, &round)?;
     Ok(Some(Session {
         token_hash,
         invitation,

@@ -80,10 +80,10 @@ impl GroupCommit {
                 answers,
                 reply,
             })
-            .map_err(|_| AppError::Connection("the committer has stopped".into()))?;
+            .map_err(|_| AppError::connection("the committer has stopped"))?;
         answer
             .recv()
-            .map_err(|_| AppError::Connection("the committer has stopped".into()))?
+            .map_err(|_| AppError::connection("the committer has stopped"))?
     }
 }
 
@@ -113,7 +113,7 @@ fn run(pool: &Pool, batch: &[Job]) -> Vec<Result<Submitted, AppError>> {
     let failed = |e: &AppError| -> Vec<Result<Submitted, AppError>> {
         batch
             .iter()
-            .map(|_| Err(AppError::Connection(format!("commit failed: {e}"))))
+            .map(|_| Err(AppError::connection(format!("commit failed: {e}"))))
             .collect()
     };
     let mut conn = match pool.get() {

@@ -13,37 +13,24 @@
 
 pub mod answer;
 pub mod commit;
-pub mod tokens;
 
+use crate::crypto::new_id;
+use crate::crypto::{lookup_hash, SecretKey};
+use crate::db::models::RoundSurvey;
 use crate::db::models::{Employee, Unit};
 use crate::db::schema::{
     daily_counts, employees, invitation_counts, invitations, outbox, responses, round_surveys,
     rounds, units,
 };
-use crate::db::{new_id, DbConnection};
+use crate::db::DbConnection;
+use crate::error::{RoundState, UserError};
 use crate::survey::{self, Survey};
 use crate::AppError;
-use chrono::{NaiveDate, Utc};
+use chrono::NaiveDate;
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use rand::seq::SliceRandom;
 use std::collections::{HashMap, HashSet};
-use tokens::{lookup_hash, SecretKey};
-
-#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
-#[diesel(table_name = rounds)]
-pub struct Round {
-    pub id: String,
-    pub title: String,
-    pub status: String,
-    pub root_unit_id: Option<String>,
-    pub opens_on: String,
-    pub closes_on: String,
-    pub min_group_size: i32,
-    pub created_at: i64,
-    pub opened_at: Option<i64>,
-    pub closed_at: Option<i64>,
-}
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
 #[diesel(table_name = invitations)]
@@ -60,22 +47,7 @@ pub struct Invitation {
     pub last_reminded_at: Option<i64>,
 }
 
-#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = round_surveys)]
-struct RoundSurvey {
-    round_id: String,
-    position: i32,
-    survey_id: String,
-    version: String,
-    sha256: String,
-    content: String,
-}
-
-pub const DATE_FORMAT: &str = "%Y-%m-%d";
-
-pub fn today() -> NaiveDate {
-    Utc::now().date_naive()
-}
+pub use crate::db::models::{today, Round, DATE_FORMAT};
 
 /// What an administrator asks for when creating a round.
 pub struct NewRound {
@@ -89,99 +61,35 @@ pub struct NewRound {
     pub min_group_size: u32,
 }
 
-impl Round {
-    pub fn find(conn: &mut DbConnection, id: &str) -> Result<Round, AppError> {
-        rounds::table
-            .find(id)
-            .select(Round::as_select())
-            .get_result(conn)
-            .optional()?
-            .ok_or(AppError::NotFound)
+/// A round's questionnaires, parsed once while `cache` keeps them (they
+/// never change after the round is created).
+pub fn surveys(
+    conn: &mut DbConnection,
+    cache: &crate::cache::Cache,
+    round: &Round,
+) -> Result<std::sync::Arc<Vec<Survey>>, AppError> {
+    let key = crate::cache::Key::Surveys {
+        round: round.id.clone(),
+    };
+    if let Some(s) = cache.get(&key) {
+        return Ok(s);
     }
+    let parsed = round.surveys(conn)?;
+    // A draft's files are stored with it at creation: never keep an empty
+    // list read before they were written.
+    if !parsed.is_empty() {
+        let bytes = parsed.iter().map(|s| s.items.len() * 2048).sum();
+        cache.insert(key, parsed.clone(), bytes);
+    }
+    Ok(parsed)
+}
 
-    /// A round by its id or an unambiguous prefix of it (for the CLI).
-    pub fn find_by_prefix(conn: &mut DbConnection, prefix: &str) -> Result<Round, AppError> {
-        let found: Vec<Round> = rounds::table
-            .filter(rounds::id.like(format!("{}%", prefix.replace(['%', '_'], ""))))
-            .select(Round::as_select())
-            .limit(2)
-            .load(conn)?;
-        match found.len() {
-            1 => Ok(found.into_iter().next().expect("one")),
-            0 => Err(AppError::BadRequest(format!("no round with id '{prefix}'"))),
-            _ => Err(AppError::BadRequest(format!(
-                "'{prefix}' matches several rounds; give more of the id"
-            ))),
-        }
-    }
-
-    pub fn all(conn: &mut DbConnection) -> QueryResult<Vec<Round>> {
-        rounds::table
-            .order((rounds::created_at.desc(), rounds::closes_on.desc()))
-            .select(Round::as_select())
-            .load(conn)
-    }
-
-    pub fn closes_on_date(&self) -> NaiveDate {
-        NaiveDate::parse_from_str(&self.closes_on, DATE_FORMAT).unwrap_or(NaiveDate::MIN)
-    }
-
-    /// The last day the round took answers: its closing day, or the day it
-    /// was closed by hand before that. Analyses of absence "before the
-    /// round" end here, not at a planned day that never came.
-    pub fn last_day(&self) -> NaiveDate {
-        let planned = self.closes_on_date();
-        self.closed_at
-            .and_then(|t| chrono::DateTime::from_timestamp(t, 0))
-            .map_or(planned, |t| planned.min(t.date_naive()))
-    }
-
-    /// Answers are accepted while the round is open and its closing day
-    /// has not passed.
-    pub fn accepts_answers(&self, today: NaiveDate) -> bool {
-        self.status == "open" && today <= self.closes_on_date()
-    }
-
-    /// The questionnaires exactly as the round was created with them. A
-    /// round's files never change, so they are parsed once per process.
-    pub fn surveys(
-        &self,
-        conn: &mut DbConnection,
-    ) -> Result<std::sync::Arc<Vec<Survey>>, AppError> {
-        static PARSED: std::sync::OnceLock<
-            std::sync::Mutex<HashMap<String, std::sync::Arc<Vec<Survey>>>>,
-        > = std::sync::OnceLock::new();
-        let cache = PARSED.get_or_init(Default::default);
-        if let Some(s) = cache.lock().expect("survey cache").get(&self.id) {
-            return Ok(s.clone());
-        }
-        let stored: Vec<RoundSurvey> = round_surveys::table
-            .filter(round_surveys::round_id.eq(&self.id))
-            .order(round_surveys::position)
-            .select(RoundSurvey::as_select())
-            .load(conn)?;
-        let parsed = stored
-            .iter()
-            .map(|s| {
-                survey::parse(&s.content).map_err(|e| {
-                    AppError::Damaged(format!(
-                        "stored survey {} no longer parses: {}",
-                        s.survey_id, e[0]
-                    ))
-                })
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        let parsed = std::sync::Arc::new(parsed);
-        // A draft's files are stored with it at creation: never cache an
-        // empty list read before they were written.
-        if !parsed.is_empty() {
-            cache
-                .lock()
-                .expect("survey cache")
-                .insert(self.id.clone(), parsed.clone());
-        }
-        Ok(parsed)
-    }
+/// One paper letter: who, in which unit and language, and their code.
+pub struct Letter {
+    pub unit: String,
+    pub name: String,
+    pub lang: crate::lang::Lang,
+    pub code: String,
 }
 
 pub fn create(
@@ -190,42 +98,35 @@ pub fn create(
     new: NewRound,
 ) -> Result<Round, AppError> {
     if new.min_group_size < installation_k {
-        return Err(AppError::BadRequest(format!(
-            "the round's minimum group size ({}) may not be below the installation's ({installation_k})",
-            new.min_group_size
-        )));
+        return Err(UserError::GroupSizeBelowFloor {
+            asked: new.min_group_size,
+            floor: installation_k,
+        }
+        .into());
     }
     if new.closes_on < new.opens_on {
-        return Err(AppError::BadRequest(
-            "the closing date is before the opening date".into(),
-        ));
+        return Err(UserError::ClosesBeforeOpens {
+            opens: new.opens_on,
+            closes: new.closes_on,
+        }
+        .into());
     }
     if new.title.trim().is_empty() {
-        return Err(AppError::BadRequest("the round needs a title".into()));
+        return Err(UserError::TitleMissing.into());
     }
     if new.surveys.is_empty() {
-        return Err(AppError::BadRequest(
-            "the round needs at least one questionnaire".into(),
-        ));
+        return Err(UserError::NoQuestionnaire.into());
     }
     let mut parsed = Vec::new();
     for (i, text) in new.surveys.iter().enumerate() {
         let s = survey::parse(text).map_err(|errors| {
-            AppError::BadRequest(format!(
-                "questionnaire {} is not valid: {}",
-                i + 1,
-                errors
-                    .iter()
-                    .map(|e| e.to_string())
-                    .collect::<Vec<_>>()
-                    .join("; ")
-            ))
+            AppError::from(UserError::InvalidQuestionnaire {
+                position: i + 1,
+                problems: errors.iter().map(|e| e.to_string()).collect(),
+            })
         })?;
         if parsed.iter().any(|p: &Survey| p.id == s.id) {
-            return Err(AppError::BadRequest(format!(
-                "questionnaire '{}' is given twice",
-                s.id
-            )));
+            return Err(UserError::QuestionnaireTwice { id: s.id.clone() }.into());
         }
         parsed.push(s);
     }
@@ -234,11 +135,7 @@ pub fn create(
             None => None,
             Some(code) => match Unit::find_by_code(conn, code)? {
                 Some(u) if u.active => Some(u.id),
-                _ => {
-                    return Err(AppError::BadRequest(format!(
-                        "no active unit with code '{code}'"
-                    )))
-                }
+                _ => return Err(UserError::NoSuchUnit { code: code.clone() }.into()),
             },
         };
         let round = Round {
@@ -307,10 +204,9 @@ pub fn open(
     crate::db::write_transaction(conn, |conn| {
         let round = Round::find(conn, round_id)?;
         if round.status != "draft" {
-            return Err(AppError::BadRequest(format!(
-                "the round is {}, only a draft can be opened",
-                round.status
-            )));
+            return Err(AppError::from(UserError::CannotOpen {
+                state: RoundState::of(&round.status),
+            }));
         }
         let all_units = Unit::all(conn)?;
         let scope = match &round.root_unit_id {
@@ -329,9 +225,7 @@ pub fn open(
             .filter(|e| scope.contains(&e.unit_id))
             .collect();
         if people.is_empty() {
-            return Err(AppError::BadRequest(
-                "nobody is in the round's scope".into(),
-            ));
+            return Err(AppError::from(UserError::NobodyInScope));
         }
         let now = crate::db::now_unix();
         let mut invs = Vec::with_capacity(people.len());
@@ -393,9 +287,7 @@ pub fn remind(
     crate::db::write_transaction(conn, |conn| {
         let round = Round::find(conn, round_id)?;
         if !round.accepts_answers(today()) {
-            return Err(AppError::BadRequest(
-                "reminders go out only while the round is open".into(),
-            ));
+            return Err(AppError::from(UserError::RemindersOnlyWhileOpen));
         }
         let now = crate::db::now_unix();
         let due: Vec<(String, Option<String>)> = invitations::table
@@ -444,10 +336,9 @@ pub fn close(conn: &mut DbConnection, round_id: &str, reduce_now: bool) -> Resul
     let n = crate::db::write_transaction(conn, |conn| {
         let round = Round::find(conn, round_id)?;
         if round.status != "open" {
-            return Err(AppError::BadRequest(format!(
-                "the round is {}, only an open round can be closed",
-                round.status
-            )));
+            return Err(AppError::from(UserError::CannotClose {
+                state: RoundState::of(&round.status),
+            }));
         }
         diesel::update(rounds::table.find(round_id))
             .set((
@@ -630,6 +521,34 @@ pub fn reduce_expired(conn: &mut DbConnection, retention_days: u32) -> Result<us
 }
 
 /// Unit names by id, for printing counts.
+/// A unit's counts with its code and name, for a page or the command line.
+pub struct NamedUnitCount {
+    pub code: String,
+    pub name: String,
+    pub counts: UnitCount,
+}
+
+/// Invited, answered and reminded per unit (counts only), by unit code.
+pub fn unit_counts(
+    conn: &mut DbConnection,
+    round_id: &str,
+) -> Result<Vec<NamedUnitCount>, AppError> {
+    let names = unit_names(conn)?;
+    let mut out: Vec<NamedUnitCount> = counts(conn, round_id)?
+        .into_iter()
+        .map(|c| {
+            let (code, name) = names.get(&c.unit_id).cloned().unwrap_or_default();
+            NamedUnitCount {
+                code,
+                name,
+                counts: c,
+            }
+        })
+        .collect();
+    out.sort_by(|a, b| a.code.cmp(&b.code));
+    Ok(out)
+}
+
 pub fn unit_names(conn: &mut DbConnection) -> QueryResult<HashMap<String, (String, String)>> {
     Ok(units::table
         .select((units::id, units::code, units::name))
@@ -659,7 +578,7 @@ pub fn letters(
     key: &SecretKey,
     round_id: &str,
     everyone: bool,
-) -> Result<Vec<crate::web::views::letters::Letter>, AppError> {
+) -> Result<Vec<Letter>, AppError> {
     let mut q = invitations::table
         .inner_join(employees::table)
         .inner_join(units::table.on(units::id.eq(invitations::unit_id)))
@@ -681,13 +600,11 @@ pub fn letters(
         .load(conn)?;
     Ok(rows
         .into_iter()
-        .map(
-            |(id, code, unit, name, lang)| crate::web::views::letters::Letter {
-                unit: format!("{code} {unit}"),
-                name,
-                lang: lang.parse().unwrap_or_default(),
-                code: key.paper_code(&id),
-            },
-        )
+        .map(|(id, code, unit, name, lang)| Letter {
+            unit: format!("{code} {unit}"),
+            name,
+            lang: lang.parse().unwrap_or_default(),
+            code: key.paper_code(&id),
+        })
         .collect())
 }

@@ -10,16 +10,17 @@ pub mod model;
 
 pub use model::*;
 
+use crate::cache::{Cache, Key};
+use crate::db::models::Round;
 use crate::db::schema::{
     invitation_counts, invitations, responses, round_surveys, rounds, snapshots, units,
 };
 use crate::db::DbConnection;
-use crate::rounds::Round;
 use crate::AppError;
 use compute::{Input, RawResponse, TreeUnit};
 use diesel::prelude::*;
 use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::Arc;
 
 /// Computes and stores the snapshot of a round that has just closed. Runs
 /// inside the closing transaction, before invitations may be reduced.
@@ -78,7 +79,7 @@ pub fn build(conn: &mut DbConnection, round: &Round) -> Result<Snapshot, AppErro
                 None => return Ok(at),
             }
         }
-        Err(AppError::Damaged(format!(
+        Err(AppError::damaged(format!(
             "the unit tree has a cycle at {id}"
         )))
     };
@@ -96,7 +97,7 @@ pub fn build(conn: &mut DbConnection, round: &Round) -> Result<Snapshot, AppErro
         Some(r) => {
             let u = by_id
                 .get(r.as_str())
-                .ok_or_else(|| AppError::Damaged(format!("unit {r} is gone")))?;
+                .ok_or_else(|| AppError::damaged(format!("unit {r} is gone")))?;
             tree.push(TreeUnit {
                 key: u.0.clone(),
                 code: u.1.clone(),
@@ -125,13 +126,13 @@ pub fn build(conn: &mut DbConnection, round: &Round) -> Result<Snapshot, AppErro
             return Ok(*i);
         }
         if !seen.insert(id.to_string()) {
-            return Err(AppError::Damaged(format!(
+            return Err(AppError::damaged(format!(
                 "the unit tree has a cycle at {id}"
             )));
         }
         let u = by_id
             .get(id)
-            .ok_or_else(|| AppError::Damaged(format!("unit {id} is gone")))?;
+            .ok_or_else(|| AppError::damaged(format!("unit {id} is gone")))?;
         let parent = match &u.2 {
             Some(p) => place(p, by_id, index, tree, seen)?,
             None => 0,
@@ -171,7 +172,7 @@ pub fn build(conn: &mut DbConnection, round: &Round) -> Result<Snapshot, AppErro
         responses,
         previous: previous.as_deref(),
     })
-    .map_err(|e| AppError::Damaged(e.to_string()))?;
+    .map_err(|e| AppError::damaged(e.to_string()))?;
     store(conn, &snapshot, 1)?;
     Ok(snapshot)
 }
@@ -203,7 +204,7 @@ fn previous_snapshot(
 
 /// Writes a snapshot and, beside it, its [`Scores`] for the analysis.
 fn store(conn: &mut DbConnection, s: &Snapshot, revision: i32) -> Result<(), AppError> {
-    let json = |e: serde_json::Error| AppError::Damaged(e.to_string());
+    let json = |e: serde_json::Error| AppError::damaged(e.to_string());
     let body = serde_json::to_string(s).map_err(json)?;
     let scores = serde_json::to_string(&Scores::from(s)).map_err(json)?;
     diesel::delete(snapshots::table.find(&s.round_id)).execute(conn)?;
@@ -220,110 +221,104 @@ fn store(conn: &mut DbConnection, s: &Snapshot, revision: i32) -> Result<(), App
     Ok(())
 }
 
-type Cache<T> = Mutex<HashMap<String, (i32, Arc<T>)>>;
-
-/// A round's snapshot, None while the round has none. Parsed once per
-/// revision and process; another node's `raise_k` bumps the revision.
+/// A round's snapshot, None while the round has none.
 pub fn load(conn: &mut DbConnection, round_id: &str) -> Result<Option<Arc<Snapshot>>, AppError> {
-    static CACHE: OnceLock<Cache<Snapshot>> = OnceLock::new();
-    load_cached(
-        conn,
-        round_id,
-        CACHE.get_or_init(Default::default),
-        |conn| {
-            let (revision, body): (i32, String) = snapshots::table
+    load_cached(conn, &Cache::none(), round_id)
+}
+
+/// [`load`], parsed once per revision while `cache` keeps it; another
+/// node's `raise_k` bumps the revision, which every read checks.
+pub fn load_cached(
+    conn: &mut DbConnection,
+    cache: &Cache,
+    round_id: &str,
+) -> Result<Option<Arc<Snapshot>>, AppError> {
+    let Some(revision) = revision(conn, round_id)? else {
+        return Ok(None);
+    };
+    let key = Key::Snapshot {
+        round: round_id.to_string(),
+        revision,
+    };
+    cache
+        .get_or_try(key, || {
+            let body: String = snapshots::table
                 .find(round_id)
-                .select((snapshots::revision, snapshots::body))
+                .filter(snapshots::revision.eq(revision))
+                .select(snapshots::body)
                 .get_result(conn)?;
-            Ok((
-                revision,
-                serde_json::from_str(&body).map_err(|e| damaged(round_id, e))?,
-            ))
-        },
-    )
+            let parsed: Snapshot = serde_json::from_str(&body).map_err(|e| damaged(round_id, e))?;
+            Ok((parsed, body.len()))
+        })
+        .map(Some)
 }
 
 /// What the AMU analysis reads of a round's snapshot ([`Scores`]), None
-/// while the round has none; cached like [`load`]. A snapshot stored before
-/// scores were kept beside it gives them from its body.
+/// while the round has none. A snapshot stored before scores were kept
+/// beside it gives them from its body.
 pub fn load_scores(
     conn: &mut DbConnection,
+    cache: &Cache,
     round_id: &str,
 ) -> Result<Option<Arc<Scores>>, AppError> {
-    static CACHE: OnceLock<Cache<Scores>> = OnceLock::new();
-    load_cached(
-        conn,
-        round_id,
-        CACHE.get_or_init(Default::default),
-        |conn| {
-            let (revision, scores): (i32, Option<String>) = snapshots::table
+    let Some(revision) = revision(conn, round_id)? else {
+        return Ok(None);
+    };
+    let key = Key::Scores {
+        round: round_id.to_string(),
+        revision,
+    };
+    cache
+        .get_or_try(key, || {
+            let scores: Option<String> = snapshots::table
                 .find(round_id)
-                .select((snapshots::revision, snapshots::scores))
+                .filter(snapshots::revision.eq(revision))
+                .select(snapshots::scores)
                 .get_result(conn)?;
-            let scores = match scores {
-                Some(text) => serde_json::from_str(&text),
+            let (parsed, bytes) = match scores {
+                Some(text) => (serde_json::from_str(&text), text.len()),
                 None => {
                     let body: String = snapshots::table
                         .find(round_id)
                         .filter(snapshots::revision.eq(revision))
                         .select(snapshots::body)
                         .get_result(conn)?;
-                    serde_json::from_str::<Snapshot>(&body).map(|s| Scores::from(&s))
+                    (
+                        serde_json::from_str::<Snapshot>(&body).map(|s| Scores::from(&s)),
+                        body.len() / 6,
+                    )
                 }
-            }
-            .map_err(|e| damaged(round_id, e))?;
-            Ok((revision, scores))
-        },
-    )
+            };
+            Ok((parsed.map_err(|e| damaged(round_id, e))?, bytes))
+        })
+        .map(Some)
+}
+
+/// The revision of a round's snapshot, None when it has none.
+pub fn revision(conn: &mut DbConnection, round_id: &str) -> Result<Option<i32>, AppError> {
+    Ok(snapshots::table
+        .find(round_id)
+        .select(snapshots::revision)
+        .get_result::<i32>(conn)
+        .optional()?)
 }
 
 /// A stored snapshot's text that no longer parses.
 fn damaged(round_id: &str, e: serde_json::Error) -> AppError {
-    AppError::Damaged(format!("snapshot of round {round_id}: {e}"))
-}
-
-fn load_cached<T>(
-    conn: &mut DbConnection,
-    round_id: &str,
-    cache: &Cache<T>,
-    // `read` gives the revision it read with the text, so the cache never
-    // files a text under another revision than its own.
-    read: impl FnOnce(&mut DbConnection) -> Result<(i32, T), AppError>,
-) -> Result<Option<Arc<T>>, AppError> {
-    let Some(revision) = snapshots::table
-        .find(round_id)
-        .select(snapshots::revision)
-        .get_result::<i32>(conn)
-        .optional()?
-    else {
-        return Ok(None);
-    };
-    if let Some((rev, s)) = cache.lock().expect("snapshot cache").get(round_id) {
-        if *rev == revision {
-            return Ok(Some(s.clone()));
-        }
-    }
-    let (revision, s) = read(conn)?;
-    let s = Arc::new(s);
-    cache
-        .lock()
-        .expect("snapshot cache")
-        .insert(round_id.to_string(), (revision, s.clone()));
-    Ok(Some(s))
+    AppError::damaged(format!("snapshot of round {round_id}: {e}"))
 }
 
 /// Raises a closed round's minimum group size and re-applies suppression:
 /// more may be hidden, nothing hidden comes back.
 pub fn raise_k(conn: &mut DbConnection, round_id: &str, k: u32) -> Result<Snapshot, AppError> {
     crate::db::write_transaction(conn, |conn| {
-        let current = load(conn, round_id)?.ok_or_else(|| {
-            AppError::BadRequest("the round has no results yet: it is not closed".into())
-        })?;
+        let current = load(conn, round_id)?.ok_or(crate::error::UserError::NoResultsYet)?;
         if k < current.k {
-            return Err(AppError::BadRequest(format!(
-                "the minimum group size is {} and can only be raised (asked for {k})",
-                current.k
-            )));
+            return Err(crate::error::UserError::GroupSizeOnlyUp {
+                current: current.k,
+                asked: k,
+            }
+            .into());
         }
         let revision: i32 = snapshots::table
             .find(round_id)

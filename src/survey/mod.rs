@@ -18,6 +18,13 @@ use toml::Spanned;
 /// The key of the option every background question gets, whether the file
 /// lists it or not: answering background questions is always optional.
 pub const DECLINE_KEY: &str = "vil_ikke_svare";
+/// The questionnaires naervaer ships: the 10-FAKTOR model in naervaer's
+/// own wording, and the presence module.
+pub mod builtin {
+    pub const TEN_FACTOR: &str = include_str!("../../surveys/10-faktor.toml");
+    pub const PRESENCE_MODULE: &str = include_str!("../../surveys/naervaer-modul.toml");
+}
+
 pub const MIN_ITEMS_PER_FACTOR: usize = 3;
 /// A respondent's factor score is a mean of at most this many answers, so
 /// that scores are exact multiples of 1 / [`crate::stats::scores::SCALE`]

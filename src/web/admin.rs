@@ -1,75 +1,58 @@
 //! Administrator pages: what the command line does, in the browser. Rounds
 //! (create, open, remind, close, response counts, paper letters, raising
-//! k), sending, and imports with a preview before anything changes. Every
-//! handler takes [`Admin`]; every POST checks the CSRF token.
+//! k), sending, and imports with a preview before anything changes. Pages
+//! take [`Admin`]; forms take a [`SignedForm`] (CSRF checked) and ask
+//! [`crate::access`] for [`Resource::Administration`].
 
-use super::auth::{Admin, CsrfForm};
-use super::{views, AppState};
-use crate::db::schema::pending_imports;
+use super::extract::{Admin, Signed, SignedForm};
+use super::{respond, views, AppState};
+use crate::access::Resource;
+use crate::error::{DateField, UserError};
 use crate::import::{self, ImportError, Kind};
 use crate::lang::Lang;
 use crate::rounds::{self, NewRound, Round};
 use crate::AppError;
 use actix_multipart::Multipart;
-use actix_web::http::header;
-use actix_web::{web, HttpRequest, HttpResponse};
-use diesel::prelude::*;
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpResponse};
 use futures_util::StreamExt;
 
 /// Largest HR file the upload accepts.
 pub const MAX_UPLOAD_BYTES: usize = 20 * 1024 * 1024;
 
-fn html(status: actix_web::http::StatusCode, markup: maud::Markup) -> HttpResponse {
-    HttpResponse::build(status)
-        .content_type("text/html; charset=utf-8")
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .body(markup.into_string())
-}
-
-fn lang_of(req: &HttpRequest, a: &Admin) -> Lang {
-    super::chosen_lang(req).unwrap_or(a.0 .0.lang)
-}
-
 fn back(lang: Lang, to: &str) -> HttpResponse {
-    HttpResponse::SeeOther()
-        .insert_header((header::LOCATION, format!("{to}?lang={}", lang.code())))
-        .finish()
+    respond::see_other(&format!("{to}?lang={}", lang.code()))
 }
 
 /// `GET /admin`
-pub async fn index(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    admin: Admin,
-) -> Result<HttpResponse, AppError> {
-    let lang = lang_of(&req, &admin);
-    let pool = state.pool.clone();
-    let data = web::block(move || -> Result<views::admin::Overview, AppError> {
-        let mut conn = pool.get()?;
-        let mut rounds_out = Vec::new();
-        for r in Round::all(&mut conn)? {
-            let counts = rounds::counts(&mut conn, &r.id)?;
-            let invited = counts.iter().map(|c| c.invited as i64).sum();
-            let responded = counts.iter().map(|c| c.responded as i64).sum();
-            rounds_out.push((r, invited, responded));
-        }
-        Ok(views::admin::Overview {
-            rounds: rounds_out,
-            outbox: crate::mail::outbox::status_counts(&mut conn)?,
-            failures: crate::mail::outbox::failures(&mut conn)?,
+pub async fn index(state: web::Data<AppState>, admin: Admin) -> Result<HttpResponse, AppError> {
+    let data = state
+        .db(|conn, _| {
+            let mut rounds_out = Vec::new();
+            for r in Round::all(conn)? {
+                let counts = rounds::counts(conn, &r.id)?;
+                let invited = counts.iter().map(|c| c.invited as i64).sum();
+                let responded = counts.iter().map(|c| c.responded as i64).sum();
+                rounds_out.push((r, invited, responded));
+            }
+            Ok(views::admin::Overview {
+                rounds: rounds_out,
+                outbox: crate::mail::outbox::status_counts(conn)?,
+                failures: crate::mail::outbox::failures(conn)?,
+            })
         })
-    })
-    .await??;
-    Ok(html(
-        actix_web::http::StatusCode::OK,
-        views::admin::index(lang, &admin.0 .0, &data, &state.settings, None),
-    ))
+        .await?;
+    Ok(respond::ok(views::admin::index(
+        admin.0.lang,
+        &admin.0.viewer,
+        &data,
+        &state.settings,
+        None,
+    )))
 }
 
 #[derive(serde::Deserialize)]
 pub struct NewRoundForm {
-    #[serde(default)]
-    csrf: String,
     #[serde(default)]
     title: String,
     #[serde(default)]
@@ -87,132 +70,122 @@ pub struct NewRoundForm {
 /// `POST /admin/runder`: a new draft round with the shipped questionnaire
 /// (and the presence module when ticked).
 pub async fn create_round(
-    req: HttpRequest,
     state: web::Data<AppState>,
-    admin: Admin,
-    form: web::Form<NewRoundForm>,
+    form: SignedForm<NewRoundForm>,
 ) -> Result<HttpResponse, AppError> {
-    admin.0.check_csrf(&form.csrf)?;
-    let lang = lang_of(&req, &admin);
-    let f = form.into_inner();
-    let date = |s: &str, what: &str| {
-        chrono::NaiveDate::parse_from_str(s.trim(), rounds::DATE_FORMAT)
-            .map_err(|_| AppError::BadRequest(format!("{what}: '{s}' is not a date (yyyy-mm-dd)")))
+    let SignedForm { signed, form: f } = form;
+    signed.require(Resource::Administration)?;
+    let date = |s: &str, field: DateField| {
+        chrono::NaiveDate::parse_from_str(s.trim(), rounds::DATE_FORMAT).map_err(|_| {
+            UserError::NotADate {
+                field,
+                given: s.to_string(),
+            }
+        })
     };
     let k = if f.min_group_size.trim().is_empty() {
         state.settings.min_group_size
     } else {
-        f.min_group_size.trim().parse().map_err(|_| {
-            AppError::BadRequest(format!(
-                "minimum group size: '{}' is not a whole number",
-                f.min_group_size
-            ))
-        })?
+        f.min_group_size
+            .trim()
+            .parse()
+            .map_err(|_| UserError::GroupSizeNotANumber {
+                given: f.min_group_size.clone(),
+            })?
     };
-    let mut surveys = vec![crate::demo::SURVEY_10_FAKTOR.to_string()];
+    let mut surveys = vec![crate::survey::builtin::TEN_FACTOR.to_string()];
     if f.module.is_some() {
-        surveys.push(crate::demo::SURVEY_MODULE.to_string());
-    }
-    if f.title.trim().is_empty() {
-        return Err(AppError::BadRequest("the round needs a title".into()));
+        surveys.push(crate::survey::builtin::PRESENCE_MODULE.to_string());
     }
     let new = NewRound {
         title: f.title.trim().to_string(),
         surveys,
         unit_code: Some(f.unit_code.trim().to_string()).filter(|s| !s.is_empty()),
-        opens_on: date(&f.opens_on, "opens on")?,
-        closes_on: date(&f.closes_on, "closes on")?,
+        opens_on: date(&f.opens_on, DateField::OpensOn)?,
+        closes_on: date(&f.closes_on, DateField::ClosesOn)?,
         min_group_size: k,
     };
-    let pool = state.pool.clone();
     let installation_k = state.settings.min_group_size;
-    web::block(move || rounds::create(&mut *pool.get()?, installation_k, new)).await??;
-    Ok(back(lang, "/admin"))
+    state
+        .db(move |conn, _| rounds::create(conn, installation_k, new))
+        .await?;
+    Ok(back(signed.lang, "/admin"))
 }
 
 #[derive(serde::Deserialize)]
 pub struct ActionForm {
-    #[serde(default)]
-    csrf: String,
     #[serde(default)]
     k: String,
 }
 
 /// `POST /admin/runder/{id}/{action}`: open, remind, close, raise k.
 pub async fn round_action(
-    req: HttpRequest,
     state: web::Data<AppState>,
-    admin: Admin,
     path: web::Path<(String, String)>,
-    form: web::Form<ActionForm>,
+    form: SignedForm<ActionForm>,
 ) -> Result<HttpResponse, AppError> {
-    admin.0.check_csrf(&form.csrf)?;
-    let lang = lang_of(&req, &admin);
+    let SignedForm { signed, form } = form;
+    signed.require(Resource::Administration)?;
     let (id, action) = path.into_inner();
-    let pool = state.pool.clone();
     let settings = state.settings.clone();
-    let k = form.k.clone();
     let round_id = id.clone();
-    web::block(move || -> Result<(), AppError> {
-        let mut conn = pool.get()?;
-        let round = Round::find(&mut conn, &round_id)?;
-        match action.as_str() {
-            "apne" => {
-                rounds::open(&mut conn, &settings.key()?, &round.id)?;
+    state
+        .db(move |conn, _| {
+            let round = Round::find(conn, &round_id)?;
+            match action.as_str() {
+                "apne" => {
+                    rounds::open(conn, &settings.key()?, &round.id)?;
+                }
+                "purring" => {
+                    rounds::remind(
+                        conn,
+                        &round.id,
+                        settings.reminder_max,
+                        i64::from(settings.reminder_interval_hours) * 3600,
+                    )?;
+                }
+                "lukk" => {
+                    rounds::close(conn, &round.id, settings.retention_days == 0)?;
+                }
+                "k" => {
+                    let k: u32 =
+                        form.k
+                            .trim()
+                            .parse()
+                            .map_err(|_| UserError::GroupSizeNotANumber {
+                                given: form.k.clone(),
+                            })?;
+                    crate::snapshot::raise_k(conn, &round.id, k)?;
+                }
+                _ => return Err(AppError::NotFound),
             }
-            "purring" => {
-                rounds::remind(
-                    &mut conn,
-                    &round.id,
-                    settings.reminder_max,
-                    i64::from(settings.reminder_interval_hours) * 3600,
-                )?;
-            }
-            "lukk" => {
-                rounds::close(&mut conn, &round.id, settings.retention_days == 0)?;
-            }
-            "k" => {
-                let k: u32 = k.trim().parse().map_err(|_| {
-                    AppError::BadRequest(format!("minimum group size: '{k}' is not a whole number"))
-                })?;
-                crate::snapshot::raise_k(&mut conn, &round.id, k)?;
-            }
-            _ => return Err(AppError::NotFound),
-        }
-        Ok(())
-    })
-    .await??;
-    Ok(back(lang, &format!("/admin/runder/{id}")))
+            Ok(())
+        })
+        .await?;
+    Ok(back(signed.lang, &format!("/admin/runder/{id}")))
 }
 
 /// `GET /admin/runder/{id}`: response counts per unit.
 pub async fn round_page(
-    req: HttpRequest,
     state: web::Data<AppState>,
     admin: Admin,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    let lang = lang_of(&req, &admin);
-    let pool = state.pool.clone();
-    let (round, rows, k) = web::block(move || -> Result<_, AppError> {
-        let mut conn = pool.get()?;
-        let round = Round::find(&mut conn, &id)?;
-        let names = rounds::unit_names(&mut conn)?;
-        let rows: Vec<(String, String, i32, i32, i32)> = rounds::counts(&mut conn, &round.id)?
-            .into_iter()
-            .map(|c| {
-                let (code, name) = names.get(&c.unit_id).cloned().unwrap_or_default();
-                (code, name, c.invited, c.responded, c.reminded)
-            })
-            .collect();
-        let k = crate::snapshot::load(&mut conn, &round.id)?.map(|s| s.k);
-        Ok((round, rows, k))
-    })
-    .await??;
-    Ok(html(
-        actix_web::http::StatusCode::OK,
-        views::admin::round(lang, &admin.0 .0, &round, &rows, k),
-    ))
+    let (round, rows, k) = state
+        .db(move |conn, cache| {
+            let round = Round::find(conn, &id)?;
+            let rows = rounds::unit_counts(conn, &round.id)?;
+            let k = crate::snapshot::load_cached(conn, cache, &round.id)?.map(|s| s.k);
+            Ok((round, rows, k))
+        })
+        .await?;
+    Ok(respond::ok(views::admin::round(
+        admin.0.lang,
+        &admin.0.viewer,
+        &round,
+        &rows,
+        k,
+    )))
 }
 
 /// `GET /admin/runder/{id}/brev`: the paper letters, ready to print.
@@ -221,38 +194,30 @@ pub async fn letters(
     _admin: Admin,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    let pool = state.pool.clone();
     let settings = state.settings.clone();
-    let page = web::block(move || -> Result<String, AppError> {
-        let mut conn = pool.get()?;
-        let round = Round::find(&mut conn, &id)?;
-        let letters = rounds::letters(&mut conn, &settings.key()?, &round.id, false)?;
-        Ok(views::letters::letters(
-            &round.title,
-            &settings.base_url,
-            round.closes_on_date(),
-            &settings.contact,
-            &letters,
-        )
-        .into_string())
-    })
-    .await??;
-    Ok(HttpResponse::Ok()
-        .content_type("text/html; charset=utf-8")
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .body(page))
+    let (round, letters) = state
+        .db(move |conn, _| {
+            let round = Round::find(conn, &id)?;
+            let letters = rounds::letters(conn, &settings.key()?, &round.id, false)?;
+            Ok((round, letters))
+        })
+        .await?;
+    Ok(respond::ok(views::letters::letters(
+        &round.title,
+        &state.settings.base_url,
+        round.closes_on_date(),
+        &state.settings.contact,
+        &letters,
+    )))
 }
 
 /// `POST /admin/utsending`: sends what is due now, in the background (the
 /// service's own sender does the same every few seconds).
 pub async fn send_now(
-    req: HttpRequest,
     state: web::Data<AppState>,
-    admin: Admin,
-    form: web::Form<CsrfForm>,
+    form: SignedForm<super::auth::NoFields>,
 ) -> Result<HttpResponse, AppError> {
-    admin.0.check_csrf(&form.csrf)?;
-    let lang = lang_of(&req, &admin);
+    form.signed.require(Resource::Administration)?;
     let pool = state.pool.clone();
     let settings = state.settings.clone();
     std::thread::spawn(move || {
@@ -265,20 +230,32 @@ pub async fn send_now(
             tracing::warn!(error = %e, "sending from the administrator page failed");
         }
     });
-    Ok(back(lang, "/admin"))
+    Ok(back(form.signed.lang, "/admin"))
 }
 
-/// Reads the upload form: the CSRF token, the kind, the file.
-async fn read_upload(
-    mut payload: Multipart,
-) -> Result<(String, String, String, Vec<u8>), AppError> {
-    let (mut csrf, mut kind, mut name, mut bytes) =
-        (String::new(), String::new(), String::new(), Vec::new());
+/// The upload form: the CSRF token, the kind, the file and its name.
+struct Upload {
+    csrf: String,
+    kind: String,
+    name: String,
+    bytes: Vec<u8>,
+}
+
+async fn read_upload(mut payload: Multipart) -> Result<Upload, AppError> {
+    let mut up = Upload {
+        csrf: String::new(),
+        kind: String::new(),
+        name: String::new(),
+        bytes: Vec::new(),
+    };
     while let Some(field) = payload.next().await {
-        let mut field = field.map_err(|e| AppError::BadRequest(format!("upload: {e}")))?;
+        let mut field = field.map_err(|e| {
+            tracing::info!(error = %e, "upload refused");
+            UserError::UploadBroken
+        })?;
         let field_name = field.name().unwrap_or_default().to_string();
         if field_name == "file" {
-            name = field
+            up.name = field
                 .content_disposition()
                 .and_then(|d| d.get_filename())
                 .unwrap_or("upload")
@@ -286,132 +263,85 @@ async fn read_upload(
         }
         let mut data = Vec::new();
         while let Some(chunk) = field.next().await {
-            let chunk = chunk.map_err(|e| AppError::BadRequest(format!("upload: {e}")))?;
+            let chunk = chunk.map_err(|e| {
+                tracing::info!(error = %e, "upload refused");
+                UserError::UploadBroken
+            })?;
             if data.len() + chunk.len() > MAX_UPLOAD_BYTES {
-                return Err(AppError::BadRequest(format!(
-                    "the file is larger than {} MB",
-                    MAX_UPLOAD_BYTES / 1024 / 1024
-                )));
+                return Err(UserError::FileTooLarge {
+                    max_mb: MAX_UPLOAD_BYTES / 1024 / 1024,
+                }
+                .into());
             }
             data.extend_from_slice(&chunk);
         }
         match field_name.as_str() {
-            "csrf" => csrf = String::from_utf8_lossy(&data).into_owned(),
-            "kind" => kind = String::from_utf8_lossy(&data).into_owned(),
-            "file" => bytes = data,
+            "csrf" => up.csrf = String::from_utf8_lossy(&data).into_owned(),
+            "kind" => up.kind = String::from_utf8_lossy(&data).into_owned(),
+            "file" => up.bytes = data,
             _ => {}
         }
     }
-    Ok((csrf, kind, name, bytes))
-}
-
-fn kind_of(s: &str) -> Result<Kind, AppError> {
-    match s {
-        "units" => Ok(Kind::Units),
-        "employees" => Ok(Kind::Employees),
-        "absence" => Ok(Kind::Absence),
-        _ => Err(AppError::BadRequest(
-            "choose what the file holds: units, employees or absence".into(),
-        )),
-    }
+    Ok(up)
 }
 
 /// `POST /admin/import`: a dry run of the uploaded file, shown as a
 /// preview; the file waits for the confirmation.
 pub async fn import_preview(
-    req: HttpRequest,
     state: web::Data<AppState>,
     admin: Admin,
     payload: Multipart,
 ) -> Result<HttpResponse, AppError> {
-    let lang = lang_of(&req, &admin);
-    let (csrf, kind, name, bytes) = read_upload(payload).await?;
-    admin.0.check_csrf(&csrf)?;
-    let kind = kind_of(&kind)?;
-    if bytes.is_empty() {
-        return Err(AppError::BadRequest("choose a file to import".into()));
+    let up = read_upload(payload).await?;
+    admin.0.check_csrf(&up.csrf)?;
+    let kind = Kind::from_name(&up.kind).ok_or(UserError::ChooseFileKind)?;
+    if up.name.is_empty() {
+        return Err(UserError::ChooseFile.into());
     }
-    let pool = state.pool.clone();
-    let (outcome, pending) = web::block(move || -> Result<_, AppError> {
-        let mut conn = pool.get()?;
-        let outcome = import::import(&mut conn, kind, &name, &bytes, true);
-        let pending = match &outcome {
-            Ok(_) => {
-                let id = crate::db::new_id();
-                import::sweep_pending(&mut conn)?;
-                diesel::insert_into(pending_imports::table)
-                    .values((
-                        pending_imports::id.eq(&id),
-                        pending_imports::kind.eq(kind.name()),
-                        pending_imports::source.eq(&name),
-                        pending_imports::content.eq(&bytes),
-                        pending_imports::created_at.eq(crate::db::now_unix()),
-                    ))
-                    .execute(&mut conn)?;
-                Some(id)
-            }
-            Err(_) => None,
-        };
-        Ok((outcome, pending))
-    })
-    .await??;
-    import_page(lang, &admin, outcome, pending.as_deref().or(Some("")))
+    if up.bytes.is_empty() {
+        return Err(UserError::EmptyFile { name: up.name }.into());
+    }
+    let (outcome, pending) = state
+        .db(move |conn, _| {
+            let outcome = import::import(conn, kind, &up.name, &up.bytes, true);
+            let pending = match &outcome {
+                Ok(_) => Some(import::keep_pending(conn, kind, &up.name, &up.bytes)?),
+                Err(_) => None,
+            };
+            Ok((outcome, pending))
+        })
+        .await?;
+    import_page(&admin.0, outcome, pending.as_deref().or(Some("")))
 }
 
 /// The page after an upload (`pending`: Some, with the id to confirm, or
 /// empty when rejected) or after applying (None).
 fn import_page(
-    lang: Lang,
-    admin: &Admin,
+    signed: &Signed,
     outcome: Result<import::Outcome, ImportError>,
     pending: Option<&str>,
 ) -> Result<HttpResponse, AppError> {
     let (status, outcome) = match outcome {
-        Ok(o) => (actix_web::http::StatusCode::OK, Ok(o)),
-        Err(ImportError::Rejected(issues)) => (
-            actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
-            Err(issues),
-        ),
+        Ok(o) => (StatusCode::OK, Ok(o)),
+        Err(ImportError::Rejected(issues)) => (StatusCode::UNPROCESSABLE_ENTITY, Err(issues)),
         Err(ImportError::App(e)) => return Err(e),
     };
-    Ok(html(
+    Ok(respond::page(
         status,
-        views::admin::import_result(lang, &admin.0 .0, &outcome, pending),
+        views::admin::import_result(signed.lang, &signed.viewer, &outcome, pending),
     ))
 }
 
 /// `POST /admin/import/{id}`: applies a previewed file.
 pub async fn import_apply(
-    req: HttpRequest,
     state: web::Data<AppState>,
-    admin: Admin,
     id: web::Path<String>,
-    form: web::Form<CsrfForm>,
+    form: SignedForm<super::auth::NoFields>,
 ) -> Result<HttpResponse, AppError> {
-    admin.0.check_csrf(&form.csrf)?;
-    let lang = lang_of(&req, &admin);
-    let pool = state.pool.clone();
-    let outcome = web::block(move || -> Result<_, AppError> {
-        let mut conn = pool.get()?;
-        let found: Option<(String, String, Vec<u8>)> = pending_imports::table
-            .find(id.as_str())
-            .filter(pending_imports::created_at.ge(crate::db::now_unix() - import::PENDING_SECS))
-            .select((
-                pending_imports::kind,
-                pending_imports::source,
-                pending_imports::content,
-            ))
-            .first(&mut conn)
-            .optional()?;
-        let Some((kind, source, bytes)) = found else {
-            return Err(AppError::BadRequest(
-                "the preview has expired or was already applied; upload the file again".into(),
-            ));
-        };
-        let outcome = import::import(&mut conn, kind_of(&kind)?, &source, &bytes, false);
-        diesel::delete(pending_imports::table.find(id.as_str())).execute(&mut conn)?;
-        Ok(outcome)
-    })
-    .await??;
-    import_page(lang, &admin, outcome, None)
+    form.signed.require(Resource::Administration)?;
+    let outcome = state
+        .db(move |conn, _| import::apply_pending(conn, &id))
+        .await?
+        .ok_or(UserError::PreviewExpired)?;
+    import_page(&form.signed, outcome, None)
 }

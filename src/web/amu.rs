@@ -1,21 +1,15 @@
 //! The AMU pages: the analysis of a closed round against sickness absence,
-//! its printable report, CSV and JSON. For AMU members and administrators
-//! ([`Overview`]). Computed on demand and cached per round, snapshot
-//! revision, window, level, language and state of the absence data.
+//! its printable report, CSV, XLSX and JSON. For AMU members and
+//! administrators ([`Overview`]); computed on demand and kept in the
+//! service's cache ([`crate::analysis::cached`]).
 
-use super::auth::Overview;
-use super::{views, AppState};
-use crate::analysis::{self, Analysis, Trend, Window};
-use crate::db::schema::{absence, snapshots};
-use crate::db::DbConnection;
+use super::extract::Overview;
+use super::{respond, views, AppState};
+use crate::analysis::{self, Analysis, Trend};
 use crate::lang::Lang;
-use crate::rounds::Round;
 use crate::AppError;
-use actix_web::http::header;
-use actix_web::{web, HttpRequest, HttpResponse};
-use diesel::prelude::*;
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, OnceLock};
+use actix_web::{web, HttpResponse};
+use std::sync::Arc;
 
 #[derive(serde::Deserialize)]
 pub struct Query {
@@ -25,184 +19,112 @@ pub struct Query {
     level: Option<u32>,
 }
 
-type Key = (String, i32, String, Option<u32>, Lang, i64, Option<i64>);
-type Cache = Mutex<HashMap<Key, Arc<(Analysis, Trend)>>>;
-
-/// The closed rounds with a snapshot, newest first: (id, title).
-fn analysable(conn: &mut DbConnection) -> Result<Vec<(String, String)>, AppError> {
-    let mut out = Vec::new();
-    for r in Round::all(conn)? {
-        if crate::snapshot::load(conn, &r.id)?.is_some() {
-            out.push((r.id, r.title));
-        }
-    }
-    Ok(out)
+/// What an AMU page shows: the analysis and trend, the rounds to choose
+/// from (id, title), and the window as asked for.
+struct Loaded {
+    data: Arc<(Analysis, Trend)>,
+    rounds: Vec<(String, String)>,
+    window: String,
 }
 
-fn cached(
-    conn: &mut DbConnection,
-    round: &str,
-    window: &str,
-    level: Option<u32>,
-    lang: Lang,
-) -> Result<Arc<(Analysis, Trend)>, AppError> {
-    static CACHE: OnceLock<Cache> = OnceLock::new();
-    let w = Window::parse(window)?;
-    let revision: i32 = snapshots::table
-        .find(round)
-        .select(snapshots::revision)
-        .get_result(conn)
-        .optional()?
-        .ok_or(AppError::NotFound)?;
-    let (count, stamp): (i64, Option<i64>) = absence::table
-        .select((
-            diesel::dsl::count_star(),
-            diesel::dsl::max(absence::imported_at),
-        ))
-        .get_result(conn)?;
-    let key = (
-        round.to_string(),
-        revision,
-        window.to_string(),
-        level,
-        lang,
-        count,
-        stamp,
-    );
-    let cache = CACHE.get_or_init(Default::default);
-    if let Some(hit) = cache.lock().expect("analysis cache").get(&key) {
-        return Ok(hit.clone());
-    }
-    let a = analysis::run(conn, round, w, level, lang)?;
-    let scores = crate::snapshot::load_scores(conn, round)?.ok_or(AppError::NotFound)?;
-    let t = analysis::trend(conn, &scores, lang)?;
-    let value = Arc::new((a, t));
-    let mut c = cache.lock().expect("analysis cache");
-    if c.len() > 64 {
-        c.clear();
-    }
-    c.insert(key, value.clone());
-    Ok(value)
-}
-
-async fn load(
-    state: &AppState,
-    q: &Query,
-    lang: Lang,
-) -> Result<(Arc<(Analysis, Trend)>, Vec<(String, String)>, String), AppError> {
-    let pool = state.pool.clone();
-    let (round, window, level) = (q.round.clone(), q.window.clone(), q.level);
-    web::block(move || -> Result<_, AppError> {
-        let mut conn = pool.get()?;
-        let rounds = analysable(&mut conn)?;
-        let round = match round {
-            Some(r) => r,
-            None => rounds.first().map(|r| r.0.clone()).ok_or_else(|| {
-                AppError::BadRequest(
-                    "no round has closed yet: the analysis needs a closed round".into(),
-                )
-            })?,
-        };
-        let window = if window.is_empty() {
-            "before".to_string()
-        } else {
-            window
-        };
-        Ok((
-            cached(&mut conn, &round, &window, level, lang)?,
-            rounds,
-            window,
-        ))
-    })
-    .await?
-}
-
-fn lang_of(req: &HttpRequest, v: &Overview) -> Lang {
-    super::chosen_lang(req).unwrap_or(v.0 .0.lang)
+async fn load(state: &AppState, q: &Query, lang: Lang) -> Result<Loaded, AppError> {
+    let (round, level) = (q.round.clone(), q.level);
+    let window = if q.window.is_empty() {
+        "before".to_string()
+    } else {
+        q.window.clone()
+    };
+    state
+        .db(move |conn, cache| {
+            let rounds = analysis::analysable(conn)?;
+            let round = match round {
+                Some(r) => r,
+                None => rounds
+                    .first()
+                    .map(|r| r.0.clone())
+                    .ok_or(crate::error::UserError::NoClosedRound)?,
+            };
+            let data = analysis::cached(conn, cache, &round, &window, level, lang)?;
+            Ok(Loaded {
+                data,
+                rounds,
+                window,
+            })
+        })
+        .await
 }
 
 async fn page(
-    req: HttpRequest,
     state: web::Data<AppState>,
     viewer: Overview,
     q: web::Query<Query>,
     print: bool,
 ) -> Result<HttpResponse, AppError> {
-    let lang = lang_of(&req, &viewer);
-    let (data, rounds, window) = load(&state, &q, lang).await?;
+    let lang = viewer.0.lang;
+    let loaded = load(&state, &q, lang).await?;
     let choices = views::amu::Choices {
-        rounds: &rounds,
-        round: &data.0.round_id,
-        window: &window,
+        rounds: &loaded.rounds,
+        round: &loaded.data.0.round_id,
+        window: &loaded.window,
     };
-    Ok(HttpResponse::Ok()
-        .content_type("text/html; charset=utf-8")
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .body(
-            views::amu::page(lang, &viewer.0 .0, &data.0, &data.1, &choices, print).into_string(),
-        ))
+    Ok(respond::ok(views::amu::page(
+        lang,
+        &viewer.0.viewer,
+        &loaded.data.0,
+        &loaded.data.1,
+        &choices,
+        print,
+    )))
 }
 
 /// `GET /amu`
 pub async fn index(
-    req: HttpRequest,
     state: web::Data<AppState>,
     viewer: Overview,
     q: web::Query<Query>,
 ) -> Result<HttpResponse, AppError> {
-    page(req, state, viewer, q, false).await
+    page(state, viewer, q, false).await
 }
 
 /// `GET /amu/rapport`: one printable document.
 pub async fn report(
-    req: HttpRequest,
     state: web::Data<AppState>,
     viewer: Overview,
     q: web::Query<Query>,
 ) -> Result<HttpResponse, AppError> {
-    page(req, state, viewer, q, true).await
+    page(state, viewer, q, true).await
 }
 
 /// `GET /amu/{csv|xlsx}`: the analysis's figures as a file.
 pub async fn export(
-    req: HttpRequest,
     state: web::Data<AppState>,
     viewer: Overview,
     format: web::Path<String>,
     q: web::Query<Query>,
 ) -> Result<HttpResponse, AppError> {
-    let lang = lang_of(&req, &viewer);
-    let (data, _, _) = load(&state, &q, lang).await?;
+    let loaded = load(&state, &q, viewer.0.lang).await?;
     let (content_type, body) = match format.as_str() {
-        "csv" => ("text/csv; charset=utf-8", analysis::to_csv(&data.0)?),
-        _ => (
-            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-            analysis::to_xlsx(&data.0)?,
-        ),
+        "csv" => (respond::CSV, analysis::to_csv(&loaded.data.0)?),
+        _ => (respond::XLSX, analysis::to_xlsx(&loaded.data.0)?),
     };
-    Ok(HttpResponse::Ok()
-        .content_type(content_type)
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .insert_header((
-            header::CONTENT_DISPOSITION,
-            format!("attachment; filename=\"naervaer-amu.{format}\""),
-        ))
-        .body(body))
+    Ok(respond::download(
+        &format!("naervaer-amu.{format}"),
+        content_type,
+        body,
+    ))
 }
 
 /// `GET /api/v1/rounds/{round}/analysis?window=&level=`
 pub async fn api(
-    req: HttpRequest,
     state: web::Data<AppState>,
     viewer: Overview,
     round: web::Path<String>,
     q: web::Query<Query>,
 ) -> Result<HttpResponse, AppError> {
-    let lang = lang_of(&req, &viewer);
     let mut q = q.into_inner();
     q.round = Some(round.into_inner());
-    let (data, _, _) = load(&state, &q, lang).await?;
-    Ok(HttpResponse::Ok()
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .json(serde_json::json!({ "analysis": data.0, "trend": data.1 })))
+    let loaded = load(&state, &q, viewer.0.lang).await?;
+    Ok(respond::json(
+        &serde_json::json!({ "analysis": loaded.data.0, "trend": loaded.data.1 }),
+    ))
 }

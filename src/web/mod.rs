@@ -1,26 +1,31 @@
-//! The HTTP service. [`routes`] is the whole URL map; handlers extract, check
-//! permission, call the library, and render a view from [`views`].
+//! The HTTP service. [`routes`] is the whole URL map. A handler extracts
+//! what it needs ([`extract`]: who, which language, a checked form),
+//! authorises with [`crate::access`], calls the domain through
+//! [`AppState::db`], and renders a view from [`views`] through
+//! [`respond`]. No handler writes a query.
 
 pub mod admin;
 pub mod amu;
 pub mod auth;
 pub mod client;
+pub mod extract;
 pub mod logging;
 pub mod origin;
 pub mod ratelimit;
+pub mod respond;
 pub mod results;
 pub mod survey;
 pub mod views;
 
+use crate::cache::Cache;
 use crate::config::Settings;
-use crate::db::Pool;
+use crate::db::{DbConnection, Pool};
 use crate::lang::Lang;
 use crate::AppError;
 use actix_web::dev::Server;
 use actix_web::http::header;
 use actix_web::middleware::{from_fn, DefaultHeaders};
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer, ResponseError};
-use maud::Markup;
 use std::net::TcpListener;
 
 /// What every handler can reach.
@@ -28,9 +33,12 @@ use std::net::TcpListener;
 pub struct AppState {
     pub pool: Pool,
     pub settings: Settings,
+    /// The one cache of parsed snapshots, questionnaires, pages and
+    /// analyses, over this state's database.
+    pub cache: std::sync::Arc<Cache>,
     /// None when `NAERVAER_SECRET_KEY` is unset: paper codes cannot be
     /// turned into survey sessions then.
-    pub key: Option<crate::rounds::tokens::SecretKey>,
+    pub key: Option<crate::crypto::SecretKey>,
     /// Answers go through one committer per process (group commit) unless
     /// `NAERVAER_GROUP_COMMIT=false`.
     pub commit: Option<crate::rounds::commit::GroupCommit>,
@@ -63,6 +71,7 @@ impl AppState {
         Ok(AppState {
             pool,
             settings,
+            cache: std::sync::Arc::new(Cache::default()),
             key,
             commit,
             code_limiter: std::sync::Arc::new(ratelimit::Failures::new(
@@ -75,6 +84,21 @@ impl AppState {
                 LIMIT_WINDOW,
             )),
         })
+    }
+}
+
+impl AppState {
+    /// Runs database work with a connection of this service's pool, on
+    /// the blocking thread pool: the one way a handler reaches the
+    /// database.
+    pub async fn db<T, F>(&self, work: F) -> Result<T, AppError>
+    where
+        F: FnOnce(&mut DbConnection, &Cache) -> Result<T, AppError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let pool = self.pool.clone();
+        let cache = self.cache.clone();
+        web::block(move || work(&mut *pool.get()?, &cache)).await?
     }
 }
 
@@ -158,6 +182,7 @@ pub fn run(listener: TcpListener, state: AppState) -> std::io::Result<Server> {
                     .add((header::REFERRER_POLICY, "no-referrer"))
                     .add((header::X_FRAME_OPTIONS, "DENY")),
             )
+            .wrap(from_fn(localise_errors))
             .wrap(from_fn(logging::log_request))
             .configure(routes)
             .default_service(web::to(not_found))
@@ -173,48 +198,27 @@ pub fn run(listener: TcpListener, state: AppState) -> std::io::Result<Server> {
     Ok(server)
 }
 
-/// The language asked for with `?lang=`, if any.
-pub fn chosen_lang(req: &HttpRequest) -> Option<Lang> {
-    web::Query::<std::collections::HashMap<String, String>>::from_query(req.query_string())
-        .ok()
-        .and_then(|q| q.get("lang").and_then(|l| l.parse().ok()))
-}
+pub use extract::chosen_lang;
 
-/// The language of a page: `?lang=` when given, else `default`.
-pub fn request_lang(req: &HttpRequest, default: Lang) -> Lang {
-    chosen_lang(req).unwrap_or(default)
-}
-
-fn html(markup: Markup) -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("text/html; charset=utf-8")
-        .body(markup.into_string())
-}
-
-async fn index(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
-    let lang = request_lang(&req, state.settings.lang);
-    html(views::index(lang, req.path()))
+async fn index(req: HttpRequest, lang: extract::PageLang) -> HttpResponse {
+    respond::ok(views::index(lang.0, req.path()))
 }
 
 async fn healthz(state: web::Data<AppState>) -> HttpResponse {
-    let pool = state.pool.clone();
-    let result = web::block(move || -> Result<&'static str, AppError> {
-        let mut conn = pool.get()?;
-        crate::db::ping(&mut conn)?;
-        Ok(conn.backend().name())
-    })
-    .await;
+    let result = state
+        .db(|conn, _| {
+            crate::db::ping(conn)?;
+            Ok(conn.backend().name())
+        })
+        .await;
     match result {
-        Ok(Ok(backend)) => {
+        Ok(backend) => {
             HttpResponse::Ok().json(serde_json::json!({"status": "ok", "database": backend}))
         }
-        Ok(Err(e)) => {
+        Err(e) => {
             tracing::warn!(error = %e, "health check failed");
             HttpResponse::ServiceUnavailable()
                 .json(serde_json::json!({"status": "unavailable", "database": "unreachable"}))
-        }
-        Err(_) => {
-            HttpResponse::ServiceUnavailable().json(serde_json::json!({"status": "unavailable"}))
         }
     }
 }
@@ -226,14 +230,24 @@ async fn stylesheet() -> HttpResponse {
         .body(include_str!("../../static/app.css"))
 }
 
-async fn not_found(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
-    let lang = request_lang(&req, state.settings.lang);
-    HttpResponse::NotFound()
-        .content_type("text/html; charset=utf-8")
-        .body(
-            views::error_page(lang, req.path(), actix_web::http::StatusCode::NOT_FOUND)
-                .into_string(),
-        )
+async fn not_found(req: HttpRequest, lang: extract::PageLang) -> HttpResponse {
+    respond::page(
+        actix_web::http::StatusCode::NOT_FOUND,
+        views::error_page(lang.0, req.path(), actix_web::http::StatusCode::NOT_FOUND),
+    )
+}
+
+/// The error page of `e` in `lang`: a [`crate::error::UserError`] says what
+/// was wrong and what to do; anything else only that it went wrong.
+fn error_response_in(e: &AppError, lang: Lang, path: &str) -> HttpResponse {
+    let detail = match e {
+        AppError::User(u) => Some(u.render(lang)),
+        _ => None,
+    };
+    respond::page(
+        e.status(),
+        views::error_page_with(lang, path, e.status(), detail.as_deref()),
+    )
 }
 
 impl ResponseError for AppError {
@@ -242,14 +256,32 @@ impl ResponseError for AppError {
     }
     fn error_response(&self) -> HttpResponse {
         if self.status().is_server_error() {
-            tracing::error!(error = %self, "request failed");
+            tracing::error!(error = %self.chain(), "request failed");
         }
-        let detail = match self {
-            AppError::BadRequest(m) => Some(m.as_str()),
-            _ => None,
-        };
-        HttpResponse::build(self.status())
-            .content_type("text/html; charset=utf-8")
-            .body(views::error_page_with(Lang::Nb, "/", self.status(), detail).into_string())
+        error_response_in(self, Lang::Nb, "/")
     }
+}
+
+/// `ResponseError` cannot see the request, so its page is in bokmål; this
+/// renders the page again in the request's language (`?lang=`, else the
+/// installation's).
+async fn localise_errors(
+    req: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<actix_web::body::BoxBody>,
+) -> Result<actix_web::dev::ServiceResponse<actix_web::body::BoxBody>, actix_web::Error> {
+    let lang = chosen_lang(req.request()).unwrap_or_else(|| {
+        req.app_data::<web::Data<AppState>>()
+            .map_or(Lang::Nb, |s| s.settings.lang)
+    });
+    let res = next.call(req).await?;
+    let again = res
+        .response()
+        .error()
+        .and_then(|e| e.as_error::<AppError>())
+        .filter(|_| lang != Lang::Nb)
+        .map(|e| error_response_in(e, lang, res.request().path()));
+    Ok(match again {
+        Some(page) => res.into_response(page),
+        None => res,
+    })
 }

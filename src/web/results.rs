@@ -1,28 +1,18 @@
-//! Result pages, exports, the JSON API and action plans. Every handler
-//! goes through [`load_report`], which applies [`results::may_open`]: one
-//! permission check for the page, the print version, CSV, XLSX and JSON.
+//! Result pages, exports, the JSON API and action plans. Every handler of
+//! one group's results goes through [`load_report`], which asks
+//! [`crate::access`] for [`Resource::GroupResults`]: one decision for the
+//! page, the print version, CSV, XLSX and JSON.
 
-use super::auth::{Overview, Signed};
-use super::{views, AppState};
+use super::extract::{Overview, Signed, SignedForm};
+use super::{respond, views, AppState};
+use crate::access::Resource;
 use crate::lang::Lang;
 use crate::results::{self, actions, NewAction, UnitReport};
 use crate::rounds::Round;
 use crate::snapshot::{Snapshot, ORGANISATION};
 use crate::AppError;
-use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use std::sync::Arc;
-
-fn html(markup: maud::Markup) -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("text/html; charset=utf-8")
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .body(markup.into_string())
-}
-
-fn lang_of(req: &HttpRequest, viewer: &Signed) -> Lang {
-    super::chosen_lang(req).unwrap_or(viewer.0.lang)
-}
 
 struct Loaded {
     snapshot: Arc<Snapshot>,
@@ -33,79 +23,56 @@ struct Loaded {
 /// The report of `group` in `round`, if the viewer may open it.
 async fn load_report(
     state: &AppState,
-    viewer: &Signed,
+    signed: &Signed,
     round_id: String,
     group: String,
-    lang: Lang,
 ) -> Result<Loaded, AppError> {
-    let pool = state.pool.clone();
-    let v = viewer.0.clone();
-    web::block(move || -> Result<Loaded, AppError> {
-        let mut conn = pool.get()?;
-        let round = Round::find(&mut conn, &round_id)?;
-        let snapshot = crate::snapshot::load(&mut conn, &round.id)?.ok_or(AppError::NotFound)?;
-        if snapshot.group(&group).is_none() {
-            return Err(AppError::NotFound);
-        }
-        if !results::may_open(&v, &snapshot, &group) {
-            return Err(AppError::Forbidden);
-        }
-        let surveys = round.surveys(&mut conn)?;
-        let report = results::unit_report(&round, &snapshot, &surveys, &group, lang)?;
-        Ok(Loaded {
-            snapshot,
-            report,
-            surveys,
+    let viewer = signed.viewer.clone();
+    let lang = signed.lang;
+    state
+        .db(move |conn, cache| {
+            let round = Round::find(conn, &round_id)?;
+            let snapshot =
+                crate::snapshot::load_cached(conn, cache, &round.id)?.ok_or(AppError::NotFound)?;
+            if snapshot.group(&group).is_none() {
+                return Err(AppError::NotFound);
+            }
+            crate::access::require(
+                Some(&viewer),
+                Resource::GroupResults {
+                    snapshot: &snapshot,
+                    group: &group,
+                },
+            )?;
+            let surveys = crate::rounds::surveys(conn, cache, &round)?;
+            let report = results::unit_report(&round, &snapshot, &surveys, &group, lang)?;
+            Ok(Loaded {
+                snapshot,
+                report,
+                surveys,
+            })
         })
-    })
-    .await?
+        .await
+}
+
+/// Whether the viewer may edit `group`'s plan.
+fn may_plan(signed: &Signed, snapshot: &Snapshot, group: &str) -> bool {
+    signed
+        .require(Resource::GroupPlan { snapshot, group })
+        .is_ok()
 }
 
 /// `GET /resultater`
-pub async fn index(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    viewer: Signed,
-) -> Result<HttpResponse, AppError> {
-    let lang = lang_of(&req, &viewer);
-    let pool = state.pool.clone();
-    let v = viewer.0.clone();
-    let rounds = web::block(move || results::listing(&mut *pool.get()?, &v, lang)).await??;
-    Ok(html(views::results::index(lang, &viewer.0, &rounds)))
-}
-
-fn actions_view(
-    state: &AppState,
-    viewer: &Signed,
-    loaded: &Loaded,
-    lang: Lang,
-) -> impl FnOnce() -> Result<views::results::ActionsView, AppError> {
-    let pool = state.pool.clone();
-    let round_id = loaded.report.round_id.clone();
-    let group = loaded.report.group.id.clone();
-    let editable = may_plan(&viewer.0, &loaded.snapshot, &group);
-    let factors = factor_choices(&loaded.snapshot, &loaded.surveys, lang);
-    move || {
-        let items = if group == ORGANISATION {
-            Vec::new()
-        } else {
-            actions::for_unit(&mut *pool.get()?, &round_id, &group)?
-        };
-        Ok(views::results::ActionsView {
-            items,
-            editable,
-            factors,
-        })
-    }
-}
-
-/// Leaders edit the plans of their units and the units below them.
-fn may_plan(viewer: &crate::auth::Viewer, snapshot: &Snapshot, group: &str) -> bool {
-    group != ORGANISATION
-        && viewer
-            .leader_of
-            .iter()
-            .any(|u| snapshot.is_within(group, u))
+pub async fn index(state: web::Data<AppState>, signed: Signed) -> Result<HttpResponse, AppError> {
+    let (viewer, lang) = (signed.viewer.clone(), signed.lang);
+    let rounds = state
+        .db(move |conn, cache| results::listing(conn, cache, &viewer, lang))
+        .await?;
+    Ok(respond::ok(views::results::index(
+        lang,
+        &signed.viewer,
+        &rounds,
+    )))
 }
 
 fn factor_choices(
@@ -131,17 +98,31 @@ fn factor_choices(
 async fn unit_page(
     req: HttpRequest,
     state: web::Data<AppState>,
-    viewer: Signed,
+    signed: Signed,
     path: web::Path<(String, String)>,
     print: bool,
 ) -> Result<HttpResponse, AppError> {
-    let lang = lang_of(&req, &viewer);
     let (round_id, group) = path.into_inner();
-    let loaded = load_report(&state, &viewer, round_id, group, lang).await?;
-    let actions = web::block(actions_view(&state, &viewer, &loaded, lang)).await??;
-    Ok(html(views::results::unit(
-        lang,
-        &viewer.0,
+    let loaded = load_report(&state, &signed, round_id, group).await?;
+    let group = loaded.report.group.id.clone();
+    let round = loaded.report.round_id.clone();
+    let editable = may_plan(&signed, &loaded.snapshot, &group);
+    let factors = factor_choices(&loaded.snapshot, &loaded.surveys, signed.lang);
+    let items = if group == ORGANISATION {
+        Vec::new()
+    } else {
+        state
+            .db(move |conn, _| Ok(actions::for_unit(conn, &round, &group)?))
+            .await?
+    };
+    let actions = views::results::ActionsView {
+        items,
+        editable,
+        factors,
+    };
+    Ok(respond::ok(views::results::unit(
+        signed.lang,
+        &signed.viewer,
         &loaded.report,
         &actions,
         print,
@@ -152,55 +133,37 @@ async fn unit_page(
 pub async fn unit(
     req: HttpRequest,
     state: web::Data<AppState>,
-    viewer: Signed,
+    signed: Signed,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, AppError> {
-    unit_page(req, state, viewer, path, false).await
+    unit_page(req, state, signed, path, false).await
 }
 
 pub async fn print(
     req: HttpRequest,
     state: web::Data<AppState>,
-    viewer: Signed,
+    signed: Signed,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, AppError> {
-    unit_page(req, state, viewer, path, true).await
-}
-
-fn download(name: &str, content_type: &str, body: Vec<u8>) -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type(content_type)
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .insert_header((
-            header::CONTENT_DISPOSITION,
-            format!("attachment; filename=\"{name}\""),
-        ))
-        .body(body)
+    unit_page(req, state, signed, path, true).await
 }
 
 /// `GET /resultater/{round}/{group}/{csv|xlsx}`: the page's figures as a
 /// file.
 pub async fn export(
-    req: HttpRequest,
     state: web::Data<AppState>,
-    viewer: Signed,
+    signed: Signed,
     path: web::Path<(String, String, String)>,
 ) -> Result<HttpResponse, AppError> {
-    let lang = lang_of(&req, &viewer);
     let (round_id, group, format) = path.into_inner();
     type Writer = fn(&UnitReport) -> Result<Vec<u8>, AppError>;
     let (content_type, write): (&str, Writer) = match format.as_str() {
-        "csv" => ("text/csv; charset=utf-8", results::to_csv),
-        "xlsx" => (
-            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-            results::to_xlsx,
-        ),
+        "csv" => (respond::CSV, results::to_csv),
+        "xlsx" => (respond::XLSX, results::to_xlsx),
         _ => return Err(AppError::NotFound),
     };
-    let r = load_report(&state, &viewer, round_id, group, lang)
-        .await?
-        .report;
-    Ok(download(
+    let r = load_report(&state, &signed, round_id, group).await?.report;
+    Ok(respond::download(
         &format!("naervaer-{}.{format}", r.group.code),
         content_type,
         write(&r)?,
@@ -210,85 +173,62 @@ pub async fn export(
 /// `GET /api/v1/rounds`: the closed rounds and the groups the viewer may
 /// open in each.
 pub async fn api_rounds(
-    req: HttpRequest,
     state: web::Data<AppState>,
-    viewer: Signed,
+    signed: Signed,
 ) -> Result<HttpResponse, AppError> {
-    let lang = lang_of(&req, &viewer);
-    let pool = state.pool.clone();
-    let v = viewer.0.clone();
-    let rounds = web::block(move || results::listing(&mut *pool.get()?, &v, lang)).await??;
-    let body = serde_json::json!({ "rounds": rounds });
-    Ok(HttpResponse::Ok()
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .json(body))
+    let (viewer, lang) = (signed.viewer.clone(), signed.lang);
+    let rounds = state
+        .db(move |conn, cache| results::listing(conn, cache, &viewer, lang))
+        .await?;
+    Ok(respond::json(&serde_json::json!({ "rounds": rounds })))
 }
 
 /// `GET /api/v1/rounds/{round}/groups/{group}`: the unit report as JSON.
 pub async fn api_group(
-    req: HttpRequest,
     state: web::Data<AppState>,
-    viewer: Signed,
+    signed: Signed,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, AppError> {
-    let lang = lang_of(&req, &viewer);
     let (round_id, group) = path.into_inner();
-    let r = load_report(&state, &viewer, round_id, group, lang)
-        .await?
-        .report;
-    Ok(HttpResponse::Ok()
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .json(r))
+    let r = load_report(&state, &signed, round_id, group).await?.report;
+    Ok(respond::json(&r))
 }
 
-#[derive(serde::Deserialize)]
-pub struct ActionForm {
-    #[serde(default)]
-    csrf: String,
-    #[serde(flatten)]
-    action: NewAction,
+fn plan_location(round: &str, unit: &str, lang: Lang) -> String {
+    format!("/resultater/{round}/{unit}?lang={}#tiltak", lang.code())
 }
 
 /// `POST /resultater/{round}/{group}/tiltak`: a leader adds a measure.
 pub async fn add_action(
-    req: HttpRequest,
     state: web::Data<AppState>,
-    viewer: Signed,
     path: web::Path<(String, String)>,
-    form: web::Form<ActionForm>,
+    form: SignedForm<NewAction>,
 ) -> Result<HttpResponse, AppError> {
-    viewer.check_csrf(&form.csrf)?;
-    let lang = lang_of(&req, &viewer);
+    let SignedForm { signed, form: new } = form;
+    let lang = signed.lang;
     let (round_id, group) = path.into_inner();
-    let loaded = load_report(&state, &viewer, round_id.clone(), group.clone(), lang).await?;
-    if !may_plan(&viewer.0, &loaded.snapshot, &group) {
-        return Err(AppError::Forbidden);
-    }
+    let loaded = load_report(&state, &signed, round_id.clone(), group.clone()).await?;
+    signed.require(Resource::GroupPlan {
+        snapshot: &loaded.snapshot,
+        group: &group,
+    })?;
     let factors: Vec<String> = factor_choices(&loaded.snapshot, &loaded.surveys, lang)
         .into_iter()
         .map(|(k, _)| k)
         .collect();
-    let pool = state.pool.clone();
-    let new = form.into_inner().action;
-    let added = web::block(move || {
-        actions::add(&mut *pool.get()?, &round_id, &group, &factors, &new, lang)
-    })
-    .await?;
+    let added = state
+        .db(move |conn, _| Ok(actions::add(conn, &round_id, &group, &factors, &new, lang)))
+        .await?;
     match added {
-        Ok(item) => Ok(HttpResponse::SeeOther()
-            .insert_header((
-                header::LOCATION,
-                format!(
-                    "/resultater/{}/{}?lang={}#tiltak",
-                    item.round_id,
-                    item.unit_id,
-                    lang.code()
-                ),
-            ))
-            .finish()),
-        Err(AppError::BadRequest(msg)) => Ok(HttpResponse::BadRequest()
-            .content_type("text/html; charset=utf-8")
-            .body(views::results::form_error(lang, &viewer.0, &msg, &loaded.report).into_string())),
+        Ok(item) => Ok(respond::see_other(&plan_location(
+            &item.round_id,
+            &item.unit_id,
+            lang,
+        ))),
+        Err(AppError::User(crate::error::UserError::ActionPlan(problems))) => Ok(respond::page(
+            actix_web::http::StatusCode::BAD_REQUEST,
+            views::results::form_error(lang, &signed.viewer, &problems.join(" "), &loaded.report),
+        )),
         Err(e) => Err(e),
     }
 }
@@ -296,80 +236,65 @@ pub async fn add_action(
 #[derive(serde::Deserialize)]
 pub struct DoneForm {
     #[serde(default)]
-    csrf: String,
-    #[serde(default)]
     done: String,
 }
 
 /// `POST /tiltak/{id}`: marks a measure done or not done.
 pub async fn set_done(
-    req: HttpRequest,
     state: web::Data<AppState>,
-    viewer: Signed,
     id: web::Path<String>,
-    form: web::Form<DoneForm>,
+    form: SignedForm<DoneForm>,
 ) -> Result<HttpResponse, AppError> {
-    viewer.check_csrf(&form.csrf)?;
-    let lang = lang_of(&req, &viewer);
+    let SignedForm { signed, form } = form;
     let done = match form.done.as_str() {
         "true" => true,
         "false" => false,
-        _ => return Err(AppError::BadRequest("done must be true or false".into())),
+        _ => return Err(crate::error::UserError::BadForm.into()),
     };
-    let pool = state.pool.clone();
-    let v = viewer.0.clone();
-    let item = web::block(move || -> Result<_, AppError> {
-        let mut conn = pool.get()?;
-        let item = actions::find(&mut conn, &id)?;
-        let snapshot =
-            crate::snapshot::load(&mut conn, &item.round_id)?.ok_or(AppError::NotFound)?;
-        if !may_plan(&v, &snapshot, &item.unit_id) {
-            return Err(AppError::Forbidden);
-        }
-        actions::set_done(&mut conn, &item.id, done)?;
-        Ok(item)
-    })
-    .await??;
-    Ok(HttpResponse::SeeOther()
-        .insert_header((
-            header::LOCATION,
-            format!(
-                "/resultater/{}/{}?lang={}#tiltak",
-                item.round_id,
-                item.unit_id,
-                lang.code()
-            ),
-        ))
-        .finish())
+    let viewer = signed.viewer.clone();
+    let item = state
+        .db(move |conn, cache| {
+            let item = actions::find(conn, &id)?;
+            let snapshot = crate::snapshot::load_cached(conn, cache, &item.round_id)?
+                .ok_or(AppError::NotFound)?;
+            crate::access::require(
+                Some(&viewer),
+                Resource::GroupPlan {
+                    snapshot: &snapshot,
+                    group: &item.unit_id,
+                },
+            )?;
+            actions::set_done(conn, &item.id, done)?;
+            Ok(item)
+        })
+        .await?;
+    Ok(respond::see_other(&plan_location(
+        &item.round_id,
+        &item.unit_id,
+        signed.lang,
+    )))
 }
 
 /// `GET /tiltak`: plans across units, for AMU and administrators.
 pub async fn overview(
-    req: HttpRequest,
     state: web::Data<AppState>,
     viewer: Overview,
 ) -> Result<HttpResponse, AppError> {
-    let lang = lang_of(&req, &viewer.0);
-    let pool = state.pool.clone();
-    let rows =
-        web::block(move || -> Result<_, AppError> { Ok(actions::overview(&mut *pool.get()?)?) })
-            .await??;
-    let rows: Vec<(String, String, String, usize, usize)> = rows
+    let lang = viewer.0.lang;
+    let rows = state.db(|conn, _| Ok(actions::overview(conn)?)).await?;
+    let rows: Vec<views::results::PlanRow> = rows
         .into_iter()
-        .map(|p| {
-            (
-                p.round_title,
-                p.unit_name,
-                format!(
-                    "/resultater/{}/{}?lang={}#tiltak",
-                    p.round_id,
-                    p.unit_id,
-                    lang.code()
-                ),
-                p.measures,
-                p.done,
-            )
+        .map(|p| views::results::PlanRow {
+            href: plan_location(&p.round_id, &p.unit_id, lang),
+            round_title: p.round_title,
+            unit_name: p.unit_name,
+            measures: p.measures,
+            done: p.done,
         })
         .collect();
-    Ok(html(views::results::overview(lang, &viewer.0 .0, &rows)))
+    Ok(respond::ok(views::results::overview(
+        lang,
+        &viewer.0.viewer,
+        &rows,
+    )))
 }

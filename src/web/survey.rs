@@ -2,10 +2,11 @@
 //! letter) is traded for a short-lived cookie, and the browser is sent on to
 //! a URL without it, so the token stays out of history, referrers and logs.
 
-use super::{views, AppState};
+use super::extract::{chosen_lang, PageLang};
+use super::{respond, views, AppState};
+use crate::crypto::{lookup_hash, normalise_code};
 use crate::rounds::answer::{self, Go, Session, Submitted};
 use crate::rounds::today;
-use crate::rounds::tokens::{lookup_hash, normalise_code};
 use crate::AppError;
 use actix_web::cookie::{time::Duration as CookieDuration, Cookie, SameSite};
 use actix_web::http::header;
@@ -19,21 +20,7 @@ pub const KIOSK_COOKIE: &str = "naervaer_kode";
 /// How long a started questionnaire stays open in the browser.
 const COOKIE_MINUTES: i64 = 120;
 
-fn page(status: actix_web::http::StatusCode, markup: maud::Markup) -> HttpResponse {
-    html(status, markup.into_string())
-}
-
-/// An HTML answer that no cache keeps.
-fn html(status: actix_web::http::StatusCode, body: impl Into<web::Bytes>) -> HttpResponse {
-    HttpResponse::build(status)
-        .content_type("text/html; charset=utf-8")
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .body(body.into())
-}
-
-fn ok(markup: maud::Markup) -> HttpResponse {
-    page(actix_web::http::StatusCode::OK, markup)
-}
+use respond::{ok, page};
 
 fn cookie(state: &AppState, value: String, max_age: CookieDuration) -> Cookie<'static> {
     named_cookie(state, COOKIE, value, max_age)
@@ -63,25 +50,22 @@ async fn session(
         return Ok(None);
     };
     let token = c.value().to_string();
-    let pool = state.pool.clone();
-    web::block(move || answer::session(&mut *pool.get()?, &token)).await?
+    state
+        .db(move |conn, cache| answer::session(conn, cache, &token))
+        .await
 }
 
 /// `/s/{token}`: check the token, set the cookie, redirect.
 pub async fn enter(
     state: web::Data<AppState>,
-    req: HttpRequest,
+    PageLang(lang): PageLang,
     token: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    let lang = super::chosen_lang(&req).unwrap_or(state.settings.lang);
     let token = token.into_inner().to_ascii_lowercase();
     let hash = lookup_hash(&token);
-    let pool = state.pool.clone();
-    let found = web::block(move || -> Result<_, AppError> {
-        let mut conn = pool.get()?;
-        answer::invitation_by_hash(&mut conn, &hash, false)
-    })
-    .await??;
+    let found = state
+        .db(move |conn, _| answer::invitation_by_hash(conn, &hash, false))
+        .await?;
     Ok(match found {
         None => page(
             actix_web::http::StatusCode::NOT_FOUND,
@@ -107,15 +91,18 @@ pub async fn enter(
 }
 
 /// `GET /svar`: the first page.
-pub async fn start(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, AppError> {
-    let default = super::chosen_lang(&req).unwrap_or(state.settings.lang);
+pub async fn start(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    PageLang(default): PageLang,
+) -> Result<HttpResponse, AppError> {
     let Some(s) = session(&state, &req).await? else {
         return Ok(page(
             actix_web::http::StatusCode::NOT_FOUND,
             views::survey::message(default, views::survey::Message::NoSession),
         ));
     };
-    let lang = super::chosen_lang(&req).unwrap_or(s.lang);
+    let lang = chosen_lang(&req).unwrap_or(s.lang);
     if s.invitation.responded {
         return Ok(ok(views::survey::message(
             lang,
@@ -128,56 +115,57 @@ pub async fn start(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpR
             views::survey::Message::Closed,
         )));
     }
-    Ok(html(
+    Ok(respond::html_bytes(
         actix_web::http::StatusCode::OK,
-        first_page(lang, &s.round, &s.surveys),
+        first_page(&state.cache, lang, &s.round, &s.surveys),
     ))
 }
 
 /// The questionnaire's first page with nothing answered: the same for
-/// everyone in a round and language, so it is rendered once per process
-/// (and again if the round's record changes).
+/// everyone in a round and language, so it is rendered once while the
+/// cache keeps it (and again if the round's record changes).
 fn first_page(
+    cache: &crate::cache::Cache,
     lang: crate::lang::Lang,
     round: &crate::rounds::Round,
     surveys: &[crate::survey::Survey],
 ) -> web::Bytes {
-    type Pages = std::sync::Mutex<
-        std::collections::HashMap<(String, crate::lang::Lang), (crate::rounds::Round, web::Bytes)>,
-    >;
-    static PAGES: std::sync::OnceLock<Pages> = std::sync::OnceLock::new();
-    let pages = PAGES.get_or_init(Default::default);
-    let key = (round.id.clone(), lang);
-    if let Some((r, html)) = pages.lock().expect("page cache").get(&key) {
-        if r == round {
-            return html.clone();
-        }
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    format!("{round:?}").hash(&mut h);
+    let key = crate::cache::Key::FirstPage {
+        round: round.id.clone(),
+        round_stamp: h.finish(),
+        lang,
+    };
+    let page: Result<_, std::convert::Infallible> = cache.get_or_try(key, || {
+        let html = web::Bytes::from(
+            views::survey::questionnaire(lang, round, surveys, 0, &answer::Answers::default())
+                .into_string(),
+        );
+        let bytes = html.len();
+        Ok((html, bytes))
+    });
+    match page {
+        Ok(p) => (*p).clone(),
+        Err(never) => match never {},
     }
-    let html = web::Bytes::from(
-        views::survey::questionnaire(lang, round, surveys, 0, &answer::Answers::default())
-            .into_string(),
-    );
-    pages
-        .lock()
-        .expect("page cache")
-        .insert(key, (round.clone(), html.clone()));
-    html
 }
 
 /// `POST /svar`: move between pages, or submit.
 pub async fn step(
     state: web::Data<AppState>,
     req: HttpRequest,
+    PageLang(default): PageLang,
     body: web::Bytes,
 ) -> Result<HttpResponse, AppError> {
-    let default = super::chosen_lang(&req).unwrap_or(state.settings.lang);
     let Some(s) = session(&state, &req).await? else {
         return Ok(page(
             actix_web::http::StatusCode::NOT_FOUND,
             views::survey::message(default, views::survey::Message::NoSession),
         ));
     };
-    let mut lang = super::chosen_lang(&req).unwrap_or(s.lang);
+    let mut lang = chosen_lang(&req).unwrap_or(s.lang);
     let bad = |lang| {
         page(
             actix_web::http::StatusCode::BAD_REQUEST,
@@ -198,20 +186,20 @@ pub async fn step(
         lang = l;
     }
     if form.go == Go::Submit {
-        let pool = state.pool.clone();
         let (hash, surveys, answers) = (
             s.token_hash.clone(),
             s.surveys.clone(),
             form.answers.clone(),
         );
-        let commit = state.commit.clone();
-        let outcome = web::block(move || -> Result<Submitted, AppError> {
-            match commit {
-                Some(c) => c.submit(hash, surveys, answers),
-                None => answer::submit(&mut *pool.get()?, &hash, &surveys, &answers),
+        let outcome = match state.commit.clone() {
+            // The committer waits for its batch's commit: off the workers.
+            Some(c) => web::block(move || c.submit(hash, surveys, answers)).await??,
+            None => {
+                state
+                    .db(move |conn, _| answer::submit(conn, &hash, &surveys, &answers))
+                    .await?
             }
-        })
-        .await??;
+        };
         let by_code = req.cookie(KIOSK_COOKIE).is_some();
         return Ok(match outcome {
             // Both cookies go: the next person on this device starts with
@@ -259,14 +247,12 @@ pub async fn step(
 
 /// The receipt; after an answer given with a paper code it offers the next
 /// person on the same device an empty code page.
-pub async fn receipt(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
-    let lang = super::chosen_lang(&req).unwrap_or(state.settings.lang);
+pub async fn receipt(req: HttpRequest, PageLang(lang): PageLang) -> HttpResponse {
     let next = req.query_string().split('&').any(|p| p == "neste=kode");
     ok(views::survey::receipt(lang, next))
 }
 
-pub async fn code_form(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
-    let lang = super::chosen_lang(&req).unwrap_or(state.settings.lang);
+pub async fn code_form(PageLang(lang): PageLang) -> HttpResponse {
     ok(views::survey::code_form(lang, false))
 }
 
@@ -275,9 +261,9 @@ pub async fn code_form(state: web::Data<AppState>, req: HttpRequest) -> HttpResp
 pub async fn code_enter(
     state: web::Data<AppState>,
     req: HttpRequest,
+    PageLang(lang): PageLang,
     body: web::Bytes,
 ) -> Result<HttpResponse, AppError> {
-    let lang = super::chosen_lang(&req).unwrap_or(state.settings.lang);
     let refused = || {
         page(
             actix_web::http::StatusCode::OK,
@@ -303,14 +289,11 @@ pub async fn code_enter(
         return Ok(refused());
     };
     let Some(key) = state.key.clone() else {
-        return Err(AppError::Config("NAERVAER_SECRET_KEY is not set".into()));
+        return Err(AppError::config("NAERVAER_SECRET_KEY is not set"));
     };
-    let pool = state.pool.clone();
-    let found = web::block(move || -> Result<_, AppError> {
-        let mut conn = pool.get()?;
-        answer::invitation_by_hash(&mut conn, &lookup_hash(&code), true)
-    })
-    .await??;
+    let found = state
+        .db(move |conn, _| answer::invitation_by_hash(conn, &lookup_hash(&code), true))
+        .await?;
     match found {
         Some((inv, round)) if !inv.responded && round.accepts_answers(today()) => {
             Ok(HttpResponse::SeeOther()
@@ -328,7 +311,7 @@ pub async fn code_enter(
                 // The person's own language, unless they chose one on this page.
                 .insert_header((
                     header::LOCATION,
-                    match super::chosen_lang(&req) {
+                    match chosen_lang(&req) {
                         Some(l) => format!("/svar?lang={l}"),
                         None => "/svar".to_string(),
                     },
@@ -343,7 +326,6 @@ pub async fn code_enter(
     }
 }
 
-pub async fn accessibility(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
-    let lang = super::chosen_lang(&req).unwrap_or(state.settings.lang);
+pub async fn accessibility(req: HttpRequest, PageLang(lang): PageLang) -> HttpResponse {
     ok(views::survey::accessibility(lang, req.path()))
 }

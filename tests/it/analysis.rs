@@ -146,7 +146,8 @@ fn analyse(
         chrono::NaiveDate::from_ymd_opt(2026, 10, 31).unwrap(),
     );
     analysis::compute(&analysis::Input {
-        round: &r,
+        round_id: &r.id,
+        round_title: &r.title,
         snapshot: &scores,
         surveys: std::slice::from_ref(&s),
         own,

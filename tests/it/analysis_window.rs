@@ -38,7 +38,15 @@ fn absence_months(c: &mut DbConnection, end: NaiveDate, months: u32) {
 }
 
 fn analyse(c: &mut DbConnection, round: &str, window: Window) -> analysis::Analysis {
-    analysis::run(c, round, window, None, Lang::Nb).unwrap()
+    analysis::run(
+        c,
+        &naervaer::cache::Cache::none(),
+        round,
+        window,
+        None,
+        Lang::Nb,
+    )
+    .unwrap()
 }
 
 both_backends! {

@@ -249,7 +249,7 @@ both_backends! {
         let (mut c, round) = open_demo_round(&t);
         let server = TestServer::start(&t);
         let ids = invitation_ids(&mut c, &round.id);
-        let code = naervaer::rounds::tokens::format_code(&key().paper_code(&ids[0]));
+        let code = naervaer::crypto::format_code(&key().paper_code(&ids[0]));
         let r = http(server.addr, "POST", "/kode", &format!("kode={}", code.to_lowercase()));
         assert_eq!(r.status, 303, "{}", r.body);
         assert_eq!(r.header("location"), Some("/svar"), "the person's own language, not the installation's");

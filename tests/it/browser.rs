@@ -64,7 +64,7 @@ fn a_person_answers_on_a_phone_from_the_emailed_link_with_zero_axe_violations() 
         .unwrap()
         .iter()
         .take(2)
-        .map(|l| naervaer::rounds::tokens::format_code(&l.code))
+        .map(|l| naervaer::crypto::format_code(&l.code))
         .collect();
     assert_eq!(codes.len(), 2);
     let shots = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/browser-shots");

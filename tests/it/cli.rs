@@ -241,7 +241,7 @@ fn the_demo_check_seeds_serves_and_answers_healthz() {
     let bad = analyse(&["--window", "last-year"]);
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr)
-        .contains("use before, after or YYYY-MM-DD..YYYY-MM-DD"));
+        .contains("Ugyldig periode «last-year». Bruk before, after eller ÅÅÅÅ-MM-DD..ÅÅÅÅ-MM-DD"));
 }
 
 /// `serve` logs requests without the secret part of the URL and stops
@@ -626,7 +626,7 @@ fn secret_prints_a_key_the_settings_accept() {
     let key = out.trim();
     assert_eq!(key.len(), 64, "{key}");
     assert!(key.chars().all(|c| c.is_ascii_hexdigit()), "{key}");
-    assert!(naervaer::rounds::tokens::SecretKey::new(key).is_ok());
+    assert!(naervaer::crypto::SecretKey::new(key).is_ok());
     let (_, again, _) = naervaer(None, &["secret"]);
     assert_ne!(again.trim(), key, "a new key every time");
     // Even with a broken configuration around it.

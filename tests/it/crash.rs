@@ -132,7 +132,7 @@ fn crash_cycles(t: TestDb, n: usize) {
                         a.items.insert(answer::item_field(sv, &item.key), 3);
                     }
                 }
-                let hash = naervaer::rounds::tokens::lookup_hash(&key().survey_token(inv));
+                let hash = naervaer::crypto::lookup_hash(&key().survey_token(inv));
                 answer::submit(&mut c, &hash, &s, &a).unwrap();
             }
             closing = Some(round.id);

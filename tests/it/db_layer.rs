@@ -2,7 +2,8 @@ use crate::both_backends;
 use crate::support::{Backend, TestDb};
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
-use naervaer::db::{self, new_id};
+use naervaer::crypto::new_id;
+use naervaer::db;
 
 #[test]
 fn sqlite_runs_in_wal_mode_with_foreign_keys_busy_timeout_and_full_sync() {

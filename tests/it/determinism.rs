@@ -8,12 +8,12 @@
 use crate::support::{key, Backend, TestDb};
 use diesel::prelude::*;
 use naervaer::analysis::{self, Window};
+use naervaer::crypto::lookup_hash;
 use naervaer::db::schema::{employees, invitations};
 use naervaer::db::DbConnection;
 use naervaer::demo;
 use naervaer::lang::Lang;
 use naervaer::rounds::answer::{self, Answers};
-use naervaer::rounds::tokens::lookup_hash;
 use naervaer::rounds::{self, Round};
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
@@ -117,7 +117,15 @@ fn run(backend: Backend, order: &str) -> (String, String) {
     .clone();
     snapshot.computed_at = 0;
     let snapshot = serde_json::to_string(&snapshot).unwrap();
-    let a = analysis::run(&mut c, &round.id, Window::Before, None, Lang::Nb).unwrap();
+    let a = analysis::run(
+        &mut c,
+        &naervaer::cache::Cache::none(),
+        &round.id,
+        Window::Before,
+        None,
+        Lang::Nb,
+    )
+    .unwrap();
     assert!(!a.too_few, "the analysis has coefficients to compare");
     let analysis = serde_json::to_string(&a).unwrap();
     // Ids made by this database, as the codes every database shares.

@@ -19,6 +19,7 @@ mod import_absence;
 mod import_employees;
 mod import_files;
 mod import_units;
+mod layers;
 pub mod mail;
 mod nodes;
 pub mod results;

@@ -5,10 +5,10 @@
 use crate::both_backends;
 use crate::support::{http_cookie, http_raw, key, Response, TestServer};
 use diesel::prelude::*;
+use naervaer::crypto::lookup_hash;
 use naervaer::db::schema::{action_items, invitations, login_tokens, units};
 use naervaer::db::DbConnection;
 use naervaer::rounds::answer::{self, Answers};
-use naervaer::rounds::tokens::lookup_hash;
 use naervaer::rounds::{self, Round};
 use naervaer::snapshot::Scores;
 use naervaer::{auth, demo};
@@ -348,7 +348,7 @@ both_backends! {
         assert!(again.header("set-cookie").is_none());
         // Expired link.
         let token = auth::link_token_for(&mut c, leader).unwrap();
-        diesel::update(login_tokens::table.filter(login_tokens::token_hash.eq(auth::hash(&token))))
+        diesel::update(login_tokens::table.filter(login_tokens::token_hash.eq(naervaer::crypto::lookup_hash(&token))))
             .set(login_tokens::expires_at.eq(naervaer::db::now_unix() - 1))
             .execute(&mut c)
             .unwrap();
@@ -359,7 +359,7 @@ both_backends! {
         assert_eq!(post(&server, &format!("/innlogging/{}", "ab".repeat(32)), "", None).status, 400);
         // Only hashes are stored.
         let stored: Vec<String> = login_tokens::table.select(login_tokens::token_hash).load(&mut c).unwrap();
-        assert!(!stored.contains(&token) && stored.contains(&auth::hash(&token)));
+        assert!(!stored.contains(&token) && stored.contains(&naervaer::crypto::lookup_hash(&token)));
 
         // Missing or wrong CSRF token: refused, nothing stored.
         let (cookie, csrf) = sign_in(&server, &mut c, leader);
@@ -385,7 +385,7 @@ both_backends! {
         let (old_cookie, _) = sign_in(&server, &mut c, leader);
         assert_eq!(get(&server, "/resultater", Some(&old_cookie)).status, 200);
         diesel::update(naervaer::db::schema::sessions::table.filter(
-            naervaer::db::schema::sessions::id_hash.eq(auth::hash(old_cookie.split_once('=').unwrap().1)),
+            naervaer::db::schema::sessions::id_hash.eq(naervaer::crypto::lookup_hash(old_cookie.split_once('=').unwrap().1)),
         ))
         .set(naervaer::db::schema::sessions::expires_at.eq(naervaer::db::now_unix() - 1))
         .execute(&mut c)
@@ -674,7 +674,7 @@ both_backends! {
         // The analysis's scores are stored with every snapshot, from it.
         assert_eq!(stored_scores(&mut c, &f.round), Some(Scores::from(&raised)));
         assert_eq!(
-            naervaer::snapshot::load_scores(&mut c, &f.round).unwrap().unwrap().as_ref(),
+            naervaer::snapshot::load_scores(&mut c, &naervaer::cache::Cache::none(), &f.round).unwrap().unwrap().as_ref(),
             &Scores::from(&raised)
         );
         assert_eq!(
@@ -714,6 +714,7 @@ both_backends! {
         let analyse = |c: &mut DbConnection| {
             let a = naervaer::analysis::run(
                 c,
+                &naervaer::cache::Cache::none(),
                 &f.round,
                 naervaer::analysis::Window::Before,
                 None,
@@ -732,7 +733,7 @@ both_backends! {
             .execute(&mut c)
             .unwrap();
         assert_eq!(
-            naervaer::snapshot::load_scores(&mut c, &f.round).unwrap().unwrap().as_ref(),
+            naervaer::snapshot::load_scores(&mut c, &naervaer::cache::Cache::none(), &f.round).unwrap().unwrap().as_ref(),
             &scores
         );
         assert_eq!(

@@ -3,13 +3,13 @@
 use crate::both_backends;
 use crate::support::{key, TestDb};
 use diesel::prelude::*;
+use naervaer::crypto::lookup_hash;
 use naervaer::db::schema::{
     daily_counts, invitation_counts, invitations, outbox, responses, round_surveys,
 };
 use naervaer::db::DbConnection;
 use naervaer::demo;
 use naervaer::rounds::answer::{self, Answers, Submitted};
-use naervaer::rounds::tokens::lookup_hash;
 use naervaer::rounds::{self, NewRound, Round};
 
 pub fn new_round(conn: &mut DbConnection, unit: Option<&str>) -> Round {
@@ -208,7 +208,7 @@ both_backends! {
         let mut sorted = units.clone();
         sorted.sort();
         assert_eq!(units, sorted, "grouped by unit");
-        assert!(letters.iter().all(|l| naervaer::rounds::tokens::normalise_code(&l.code).as_deref() == Some(l.code.as_str())));
+        assert!(letters.iter().all(|l| naervaer::crypto::normalise_code(&l.code).as_deref() == Some(l.code.as_str())));
         let everyone = rounds::letters(&mut c, &key(), &round.id, true).unwrap();
         assert_eq!(everyone.len(), invitation_ids(&mut c, &round.id).len());
         let html = naervaer::web::views::letters::letters(&round.title, "https://k.no", round.closes_on_date(), "HR", &letters).into_string();
@@ -272,10 +272,12 @@ both_backends! {
             closes_on: today + chrono::Duration::days(closes),
             min_group_size: k,
         };
-        let e = rounds::create(&mut c, 5, mk(4, 7)).unwrap_err().to_string();
-        assert!(e.contains("may not be below the installation's (5)"), "{e}");
-        let e = rounds::create(&mut c, 5, mk(5, -1)).unwrap_err().to_string();
-        assert!(e.contains("closing date is before the opening date"), "{e}");
+        let e = rounds::create(&mut c, 5, mk(4, 7)).unwrap_err();
+        assert_eq!(e.status(), 400);
+        assert!(e.render(naervaer::lang::Lang::Nb).contains("kan ikke være lavere enn 5"), "{e}");
+        assert!(e.to_string().contains("cannot be below 5, the limit for the whole installation"), "{e}");
+        let e = rounds::create(&mut c, 5, mk(5, -1)).unwrap_err();
+        assert!(e.render(naervaer::lang::Lang::Nn).contains("kjem før opningsdagen"), "{e}");
         assert!(Round::all(&mut c).unwrap().is_empty());
     }
 

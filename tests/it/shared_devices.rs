@@ -6,8 +6,8 @@
 use crate::rounds::{invitation_ids, open_demo_round};
 use crate::support::{http, http_with, key, settings, Response, TestDb, TestServer};
 use diesel::prelude::*;
+use naervaer::crypto::format_code;
 use naervaer::db::schema::{invitations, responses};
-use naervaer::rounds::tokens::format_code;
 use naervaer::web::{CODE_FAILURES_GLOBAL, CODE_FAILURES_PER_CLIENT};
 
 /// Every cookie a response sets, as one `Cookie` header value.

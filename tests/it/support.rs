@@ -42,7 +42,7 @@ impl TestDb {
             }
             Backend::Postgres => {
                 let server = postgres();
-                let name = format!("t_{}", db::new_id());
+                let name = format!("t_{}", naervaer::crypto::new_id());
                 let mut admin =
                     db::connect(&server.url("postgres")).expect("connect to PostgreSQL");
                 admin
@@ -145,7 +145,7 @@ fn start_postgres() -> Result<PgServer, String> {
     let dir = std::env::temp_dir().join(format!(
         "naervaer-pg-{}-{}",
         std::process::id(),
-        &db::new_id()[..8]
+        &naervaer::crypto::new_id()[..8]
     ));
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
     if is_root() {
@@ -347,8 +347,8 @@ pub fn settings(db: &TestDb, extra: &[(&str, &str)]) -> naervaer::config::Settin
     naervaer::config::Settings::from_sources(&env, None).unwrap()
 }
 
-pub fn key() -> naervaer::rounds::tokens::SecretKey {
-    naervaer::rounds::tokens::SecretKey::new(TEST_KEY).unwrap()
+pub fn key() -> naervaer::crypto::SecretKey {
+    naervaer::crypto::SecretKey::new(TEST_KEY).unwrap()
 }
 
 impl TestServer {

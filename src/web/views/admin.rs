@@ -1,7 +1,7 @@
 //! Administrator pages.
 
 use super::results::signed;
-use crate::auth::Viewer;
+use crate::access::Viewer;
 use crate::config::Settings;
 use crate::import::{Issue, Outcome};
 use crate::lang::Lang;
@@ -142,11 +142,13 @@ pub fn round(
     lang: Lang,
     viewer: &Viewer,
     r: &Round,
-    rows: &[(String, String, i32, i32, i32)],
+    rows: &[crate::rounds::NamedUnitCount],
     k: Option<u32>,
 ) -> Markup {
     let path = format!("/admin/runder/{}", r.id);
-    let (invited, responded): (i32, i32) = rows.iter().fold((0, 0), |a, x| (a.0 + x.2, a.1 + x.3));
+    let (invited, responded): (i32, i32) = rows.iter().fold((0, 0), |a, x| {
+        (a.0 + x.counts.invited, a.1 + x.counts.responded)
+    });
     signed(
         lang,
         &r.title,
@@ -189,8 +191,8 @@ pub fn round(
                     th scope="col" { (lang.pick("Påminnet", "Påminte", "Reminded")) }
                 } }
                 tbody {
-                    @for (code, name, i, a, rem) in rows {
-                        tr { td { (code) } td { (name) } td { (i) } td { (a) } td { (rem) } }
+                    @for r in rows {
+                        tr { td { (r.code) } td { (r.name) } td { (r.counts.invited) } td { (r.counts.responded) } td { (r.counts.reminded) } }
                     }
                 }
             }

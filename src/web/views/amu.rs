@@ -4,9 +4,9 @@
 //! are SVG written here; every number is also in a table.
 
 use super::results::signed;
+use crate::access::Viewer;
 use crate::analysis::summary::{num, pct};
 use crate::analysis::{Analysis, FactorResult, Trend};
-use crate::auth::Viewer;
 use crate::lang::Lang;
 use maud::{html, Markup};
 

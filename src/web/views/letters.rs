@@ -1,16 +1,10 @@
 //! Paper letters for people without e-mail: one printable page each,
 //! grouped by unit, with the one-time code and where to type it.
 
-use crate::lang::Lang;
-use crate::rounds::tokens::format_code;
+use crate::crypto::format_code;
 use maud::{html, Markup, DOCTYPE};
 
-pub struct Letter {
-    pub unit: String,
-    pub name: String,
-    pub lang: Lang,
-    pub code: String,
-}
+pub use crate::rounds::Letter;
 
 pub fn letters(
     title: &str,

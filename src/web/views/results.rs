@@ -2,9 +2,10 @@
 //! from a [`UnitReport`]; the charts are SVG written here, one small chart
 //! per factor so that names stay HTML text, readable at any width.
 
-use crate::auth::Viewer;
+use crate::access::Viewer;
+use crate::lang::decimal;
 use crate::lang::Lang;
-use crate::results::{decimal, ActionItem, GroupSummary, UnitReport};
+use crate::results::{ActionItem, GroupSummary, UnitReport};
 use crate::snapshot::FactorStat;
 use maud::{html, Markup};
 
@@ -424,11 +425,17 @@ fn action_section(
 
 /// `/tiltak`: the status of action plans across units, for AMU and
 /// administrators.
-pub fn overview(
-    lang: Lang,
-    viewer: &Viewer,
-    rows: &[(String, String, String, usize, usize)],
-) -> Markup {
+/// One unit's plan in the overview across units.
+pub struct PlanRow {
+    pub round_title: String,
+    pub unit_name: String,
+    /// The unit's results page, at its plan.
+    pub href: String,
+    pub measures: usize,
+    pub done: usize,
+}
+
+pub fn overview(lang: Lang, viewer: &Viewer, rows: &[PlanRow]) -> Markup {
     let title = lang.pick(
         "Tiltak i enhetene",
         "Tiltak i einingane",
@@ -452,7 +459,7 @@ pub fn overview(
                         th scope="col" { (lang.pick("Gjennomført", "Gjennomført", "Done")) }
                     } }
                     tbody {
-                        @for (round, unit, href, total, done) in rows {
+                        @for PlanRow { round_title: round, unit_name: unit, href, measures: total, done } in rows {
                             tr {
                                 td { (round) }
                                 td { a href=(href) { (unit) } }

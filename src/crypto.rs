@@ -1,6 +1,9 @@
-//! Survey tokens and paper codes.
+//! Secrets and what is derived from them: the installation's key, survey
+//! tokens and paper codes, the one hash that stores them, random ids and
+//! tokens, and masking of secrets in text. A leaf: it knows nothing of the
+//! database or the web.
 //!
-//! Neither is ever stored. Both are derived when needed as
+//! Survey tokens and paper codes are never stored. Both are derived when needed as
 //! HMAC-SHA256(server secret, purpose ‖ invitation id), where the invitation
 //! id is 128 random bits; the database keeps only a SHA-256 hash to look the
 //! invitation up. Deriving instead of storing means the outbox holds no
@@ -9,7 +12,9 @@
 
 use crate::AppError;
 use hmac::{Hmac, Mac};
+use rand::RngCore;
 use sha2::{Digest, Sha256};
+use std::fmt;
 
 /// Crockford's base32: no I, L, O or U, so a code typed from paper cannot be
 /// misread; `normalise_code` maps the look-alikes back.
@@ -36,8 +41,8 @@ impl std::fmt::Debug for SecretKey {
 impl SecretKey {
     pub fn new(s: &str) -> Result<SecretKey, AppError> {
         if s.len() < 32 {
-            return Err(AppError::Config(
-                "NAERVAER_SECRET_KEY must be at least 32 characters; `naervaer secret` prints a new one".into(),
+            return Err(AppError::config(
+                "NAERVAER_SECRET_KEY must be at least 32 characters; `naervaer secret` prints a new one",
             ));
         }
         Ok(SecretKey(s.as_bytes().to_vec()))
@@ -45,7 +50,7 @@ impl SecretKey {
 
     /// A new random key, 256 bits as 64 hex digits.
     pub fn generate() -> String {
-        format!("{}{}", crate::db::new_id(), crate::db::new_id())
+        random_hex(32)
     }
 
     fn derive(&self, purpose: &str, invitation_id: &str) -> [u8; 32] {
@@ -85,9 +90,95 @@ fn base32(bytes: &[u8], len: usize) -> String {
     out
 }
 
-/// What is stored to find an invitation by its token or code.
+/// What is stored instead of a secret (a survey token or paper code, a
+/// sign-in link token, a session id) to find its row again: SHA-256, hex.
+/// A copy of the database lets nobody use what it finds.
 pub fn lookup_hash(secret: &str) -> String {
     hex::encode(Sha256::digest(secret.as_bytes()))
+}
+
+/// `bytes` random bytes as hex digits, from the operating system's
+/// generator (through `rand`'s thread-local CSPRNG).
+pub fn random_hex(bytes: usize) -> String {
+    let mut buf = vec![0u8; bytes];
+    rand::thread_rng().fill_bytes(&mut buf);
+    hex::encode(buf)
+}
+
+/// A fresh random row id: 128 bits as 32 hex digits. Random, never
+/// sequential, so an id says nothing about when or in which order a row was
+/// written.
+pub fn new_id() -> String {
+    random_hex(16)
+}
+
+/// A random token for a sign-in link, a session or a CSRF field: 256 bits.
+pub fn random_token() -> String {
+    random_hex(32)
+}
+
+/// Compares a submitted token with the expected one in constant time.
+pub fn tokens_match(expected: &str, given: &str) -> bool {
+    expected.len() == given.len()
+        && expected
+            .bytes()
+            .zip(given.bytes())
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0
+}
+
+/// A value that must never reach a log or a screen in full.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(s: impl Into<String>) -> Self {
+        Secret(s.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+/// Replaces the password of `scheme://user:password@host/...` and any
+/// `password=` query parameter with `***`.
+pub fn mask_url(url: &str) -> String {
+    let mut out = url.to_string();
+    if let Some(scheme_end) = url.find("://") {
+        let rest = &url[scheme_end + 3..];
+        let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+        let authority = &rest[..authority_end];
+        if let Some(at) = authority.rfind('@') {
+            let userinfo = &authority[..at];
+            if let Some(colon) = userinfo.find(':') {
+                let masked = format!("{}:***{}", &userinfo[..colon], &authority[at..]);
+                out = format!(
+                    "{}{}{}",
+                    &url[..scheme_end + 3],
+                    masked,
+                    &rest[authority_end..]
+                );
+            }
+        }
+    }
+    if let Some(q) = out.find('?') {
+        let (head, query) = out.split_at(q + 1);
+        let masked: Vec<String> = query
+            .split('&')
+            .map(|pair| match pair.split_once('=') {
+                Some((k, _)) if k.eq_ignore_ascii_case("password") => format!("{k}=***"),
+                _ => pair.to_string(),
+            })
+            .collect();
+        out = format!("{head}{}", masked.join("&"));
+    }
+    out
 }
 
 /// A typed code as the person may have written it (lower case, spaces,
@@ -149,5 +240,22 @@ mod tests {
         assert_eq!(normalise_code("OOOO-IIII-LLL"), Some("00001111111".into()));
         assert_eq!(normalise_code("ÆØÅÆ-ØÅÆØ-ÅÆØ"), None);
         assert!(SecretKey::new("short").is_err());
+    }
+
+    #[test]
+    fn masks_password_in_userinfo_and_query() {
+        assert_eq!(
+            mask_url("postgres://app:hemmelig@db:5432/n"),
+            "postgres://app:***@db:5432/n"
+        );
+        assert_eq!(
+            mask_url("postgres://db/n?user=a&password=x"),
+            "postgres://db/n?user=a&password=***"
+        );
+        assert_eq!(mask_url("sqlite://naervaer.db"), "sqlite://naervaer.db");
+        assert_eq!(
+            mask_url("smtp://u:p@mail:587?tls=starttls"),
+            "smtp://u:***@mail:587?tls=starttls"
+        );
     }
 }

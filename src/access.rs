@@ -1,0 +1,255 @@
+//! Who may see and do what (ANONYMITY.md §7), in one place: a pure
+//! function of a viewer and a resource, [`decide`]. Every route, export and
+//! API answer asks it (the web layer's extractors for the role-wide
+//! resources, the handlers for one group's results or plan), and the
+//! result lists ([`openable`]) are filtered through it. A new role is a new
+//! field of [`Viewer`] and a rule here; nothing else decides.
+//!
+//! What the rules hold today:
+//!
+//! | viewer | may |
+//! |---|---|
+//! | nobody | public pages only |
+//! | unit leader | the results of the units they lead and everything below them (hidden groups as "too few answers"), with the levels above only as comparison figures inside those reports; add to and complete the action plans of those units |
+//! | AMU member | every group's results, the AMU analysis and its exports, the plans of every unit (read) |
+//! | administrator | what an AMU member may, and the administration (rounds, sending, imports, raising k) |
+//!
+//! Roles add up: a leader who is also an AMU member may open every group
+//! and edit the plans of their own units.
+
+use crate::lang::Lang;
+use crate::snapshot::model::{Group, Snapshot, ORGANISATION};
+
+/// A signed-in person and what they may see. Built by [`crate::auth`] from
+/// the session, with the roles as they are in the database now.
+#[derive(Debug, Clone)]
+pub struct Viewer {
+    pub employee_id: String,
+    pub name: String,
+    pub lang: Lang,
+    /// Units they lead (each with everything below it).
+    pub leader_of: Vec<String>,
+    pub amu: bool,
+    pub admin: bool,
+    /// The token every state-changing form must carry.
+    pub csrf: String,
+}
+
+impl Viewer {
+    /// AMU members and administrators see the whole organisation.
+    pub fn sees_everything(&self) -> bool {
+        self.amu || self.admin
+    }
+}
+
+/// Whether a person with these roles may sign in at all: there is nothing
+/// to see for anyone else.
+pub fn may_sign_in(leads_units: bool, amu: bool, admin: bool) -> bool {
+    leads_units || amu || admin
+}
+
+/// What a request asks for.
+#[derive(Debug, Clone, Copy)]
+pub enum Resource<'a> {
+    /// The list of closed rounds with the groups one may open (the
+    /// results index and `GET /api/v1/rounds`).
+    ResultsIndex,
+    /// One group's results: page, print version, CSV, XLSX and JSON.
+    GroupResults {
+        snapshot: &'a Snapshot,
+        group: &'a str,
+    },
+    /// Adding to or completing the action plan of a group.
+    GroupPlan {
+        snapshot: &'a Snapshot,
+        group: &'a str,
+    },
+    /// The AMU analysis, its report, exports and API, and the plans of
+    /// every unit.
+    Overview,
+    /// Rounds, sending, imports, raising k.
+    Administration,
+    /// Ending one's own session.
+    OwnSession,
+}
+
+/// The answer, which the web layer turns into 401 and 403.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    Allowed,
+    /// Nobody is signed in: sign in first.
+    SignIn,
+    /// Signed in, but not allowed.
+    Refused,
+}
+
+/// Whether `viewer` (None: nobody signed in) may have `resource`.
+pub fn decide(viewer: Option<&Viewer>, resource: Resource) -> Decision {
+    let Some(v) = viewer else {
+        return Decision::SignIn;
+    };
+    let leads =
+        |snapshot: &Snapshot, group: &str| v.leader_of.iter().any(|u| snapshot.is_within(group, u));
+    let allowed = match resource {
+        Resource::ResultsIndex | Resource::OwnSession => true,
+        Resource::GroupResults { snapshot, group } => {
+            snapshot.group(group).is_some() && (v.sees_everything() || leads(snapshot, group))
+        }
+        // Plans belong to units, so a leader plans for their own units,
+        // never for the organisation as a whole; AMU and administrators
+        // read them.
+        Resource::GroupPlan { snapshot, group } => {
+            snapshot.group(group).is_some() && group != ORGANISATION && leads(snapshot, group)
+        }
+        Resource::Overview => v.sees_everything(),
+        Resource::Administration => v.admin,
+    };
+    if allowed {
+        Decision::Allowed
+    } else {
+        Decision::Refused
+    }
+}
+
+/// [`decide`] as a result: `Unauthorised` (401) or `Forbidden` (403).
+pub fn require(viewer: Option<&Viewer>, resource: Resource) -> Result<(), crate::AppError> {
+    match decide(viewer, resource) {
+        Decision::Allowed => Ok(()),
+        Decision::SignIn => Err(crate::AppError::Unauthorised),
+        Decision::Refused => Err(crate::AppError::Forbidden),
+    }
+}
+
+/// The groups of a snapshot a viewer may open, in tree order.
+pub fn openable<'a>(viewer: &Viewer, snapshot: &'a Snapshot) -> Vec<&'a Group> {
+    snapshot
+        .groups
+        .iter()
+        .filter(|g| {
+            decide(
+                Some(viewer),
+                Resource::GroupResults {
+                    snapshot,
+                    group: &g.key,
+                },
+            ) == Decision::Allowed
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::snapshot::model::Group;
+
+    fn group(key: &str, parent: Option<&str>, depth: u32) -> Group {
+        Group {
+            key: key.into(),
+            code: key.into(),
+            name: key.into(),
+            parent: parent.map(str::to_string),
+            depth,
+            invited: 10,
+            figures: None,
+        }
+    }
+
+    /// root ─ a ─ a1
+    ///      └ b
+    fn snapshot(root: &str) -> Snapshot {
+        Snapshot {
+            round_id: "r".into(),
+            k: 5,
+            computed_at: 0,
+            previous_round: None,
+            factors: vec![],
+            items: vec![],
+            groups: vec![
+                group(root, None, 0),
+                group("a", Some(root), 1),
+                group("a1", Some("a"), 2),
+                group("b", Some(root), 1),
+            ],
+            background: vec![],
+            alpha: vec![],
+        }
+    }
+
+    fn viewer(leads: &[&str], amu: bool, admin: bool) -> Viewer {
+        Viewer {
+            employee_id: "e".into(),
+            name: "E".into(),
+            lang: Lang::Nb,
+            leader_of: leads.iter().map(|s| s.to_string()).collect(),
+            amu,
+            admin,
+            csrf: "t".into(),
+        }
+    }
+
+    #[test]
+    fn every_resource_for_every_kind_of_viewer() {
+        use Decision::{Allowed as Y, Refused as N, SignIn as S};
+        let s = snapshot("root");
+        let org = snapshot(ORGANISATION);
+        let leader_a = viewer(&["a"], false, false);
+        let leader_b = viewer(&["b"], false, false);
+        let amu = viewer(&[], true, false);
+        let admin = viewer(&[], false, true);
+        let amu_leader_a = viewer(&["a"], true, false);
+        let viewers: [(&str, Option<&Viewer>); 6] = [
+            ("nobody", None),
+            ("leader of a", Some(&leader_a)),
+            ("leader of b", Some(&leader_b)),
+            ("amu", Some(&amu)),
+            ("admin", Some(&admin)),
+            ("amu and leader of a", Some(&amu_leader_a)),
+        ];
+        let results = |snapshot, group| Resource::GroupResults { snapshot, group };
+        let plan = |snapshot, group| Resource::GroupPlan { snapshot, group };
+        #[rustfmt::skip]
+        let table: Vec<(&str, Resource, [Decision; 6])> = vec![
+            //                                   nobody leader-a leader-b amu admin amu+a
+            ("results index", Resource::ResultsIndex,        [S, Y, Y, Y, Y, Y]),
+            ("own session",   Resource::OwnSession,          [S, Y, Y, Y, Y, Y]),
+            ("results of a",  results(&s, "a"),              [S, Y, N, Y, Y, Y]),
+            ("results of a1", results(&s, "a1"),             [S, Y, N, Y, Y, Y]),
+            ("results of b",  results(&s, "b"),              [S, N, Y, Y, Y, Y]),
+            ("results of the root", results(&s, "root"),     [S, N, N, Y, Y, Y]),
+            ("results of the organisation", results(&org, ORGANISATION), [S, N, N, Y, Y, Y]),
+            ("results of a group not in it", results(&s, "x"), [S, N, N, N, N, N]),
+            ("plan of a",     plan(&s, "a"),                 [S, Y, N, N, N, Y]),
+            ("plan of a1",    plan(&s, "a1"),                [S, Y, N, N, N, Y]),
+            ("plan of b",     plan(&s, "b"),                 [S, N, Y, N, N, N]),
+            ("plan of the root", plan(&s, "root"),           [S, N, N, N, N, N]),
+            ("plan of the organisation", plan(&org, ORGANISATION), [S, N, N, N, N, N]),
+            ("overview",      Resource::Overview,            [S, N, N, Y, Y, Y]),
+            ("administration", Resource::Administration,     [S, N, N, N, Y, N]),
+        ];
+        let mut wrong = Vec::new();
+        for (what, resource, expected) in &table {
+            for ((who, v), want) in viewers.iter().zip(expected) {
+                let got = decide(*v, *resource);
+                if got != *want {
+                    wrong.push(format!("{what} for {who}: {got:?}, expected {want:?}"));
+                }
+            }
+        }
+        assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    }
+
+    #[test]
+    fn the_openable_groups_are_the_allowed_ones_in_tree_order() {
+        let s = snapshot("root");
+        let keys = |v: &Viewer| {
+            openable(v, &s)
+                .iter()
+                .map(|g| g.key.clone())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(keys(&viewer(&["a"], false, false)), ["a", "a1"]);
+        assert_eq!(keys(&viewer(&["b", "a1"], false, false)), ["a1", "b"]);
+        assert_eq!(keys(&viewer(&[], true, false)), ["root", "a", "a1", "b"]);
+        assert!(may_sign_in(true, false, false) && !may_sign_in(false, false, false));
+    }
+}

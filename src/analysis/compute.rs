@@ -1,0 +1,290 @@
+//! The analysis itself, pure: given a snapshot's scores, each unit's own
+//! absence and the imported periods, it computes the reporting groups,
+//! every coefficient of STATISTICS.md and the risk summary. No database:
+//! [`super::run`] reads what it needs and calls [`compute`].
+
+use super::model::*;
+use super::summary;
+use crate::lang::Lang;
+use crate::snapshot::anonymity::{release, Node};
+use crate::snapshot::model::{FactorRef, Scores};
+use crate::stats::correlation::{self, NoCoefficient};
+use chrono::NaiveDate;
+use std::collections::HashMap;
+
+/// Sums every unit's own absence up the snapshot's tree and lets the
+/// engine decide which groups may show it: a group needs k employees, and
+/// the remainder rule holds for the lost-days sums (they are sums over the
+/// same people). `own` is keyed by the snapshot's group keys.
+pub fn protect(snapshot: &Scores, own: &HashMap<String, Sums>, k: u32) -> Vec<GroupAbsence> {
+    let parent = snapshot.parent_indexes();
+    let nodes: Vec<Node> = snapshot
+        .groups
+        .iter()
+        .enumerate()
+        .map(|(i, g)| Node {
+            id: g.code.clone(),
+            parent: parent[i],
+            direct: own.get(&g.key).map_or(0, |s| s.headcount),
+        })
+        .collect();
+    let shown = release(&nodes, k)
+        .expect("a snapshot's tree is a tree")
+        .shown;
+    let mut sums: Vec<Sums> = snapshot
+        .groups
+        .iter()
+        .map(|g| own.get(&g.key).copied().unwrap_or_default())
+        .collect();
+    // Parents come before children in a snapshot: add up from the end.
+    for i in (0..sums.len()).rev() {
+        if let Some(p) = parent[i] {
+            let child = sums[i];
+            sums[p].merge(&child);
+        }
+    }
+    snapshot
+        .groups
+        .iter()
+        .zip(shown)
+        .zip(sums)
+        .map(|((g, shown), sums)| {
+            GroupAbsence::new(g.key.clone(), shown && sums.agreed > 0.0, sums)
+        })
+        .collect()
+}
+
+/// The default level: just above the deepest groups the snapshot shows.
+pub fn default_level(snapshot: &Scores) -> u32 {
+    let deepest = snapshot
+        .groups
+        .iter()
+        .filter(|g| g.figures.is_some())
+        .map(|g| g.depth)
+        .max()
+        .unwrap_or(0);
+    deepest.saturating_sub(1).max(1)
+}
+
+/// Everything of the analysis but reading the database.
+pub struct Input<'a> {
+    pub round_id: &'a str,
+    pub round_title: &'a str,
+    pub snapshot: &'a Scores,
+    pub surveys: &'a [crate::survey::Survey],
+    pub own: &'a HashMap<String, Sums>,
+    pub window: (NaiveDate, NaiveDate),
+    /// Every distinct imported absence period (first day, last day).
+    pub periods: &'a [(NaiveDate, NaiveDate)],
+    pub level: Option<u32>,
+    pub lang: Lang,
+}
+
+pub fn compute(input: &Input) -> Analysis {
+    let s = input.snapshot;
+    let k = s.k;
+    let absence = protect(s, input.own, k);
+    let level = input.level.unwrap_or_else(|| default_level(s));
+    let by_key: HashMap<&str, usize> = s
+        .groups
+        .iter()
+        .enumerate()
+        .map(|(i, g)| (g.key.as_str(), i))
+        .collect();
+    // The service area: the group just below the root on the way up.
+    let parents = s.parent_indexes();
+    let area_of = |mut at: usize| -> String {
+        while let Some(p) = parents[at] {
+            if parents[p].is_none() {
+                break;
+            }
+            at = p;
+        }
+        s.groups[at].key.clone()
+    };
+    let mut groups = Vec::new();
+    for (i, g) in s.groups.iter().enumerate() {
+        if g.depth != level {
+            continue;
+        }
+        let (Some(fig), Some(abs)) = (&g.figures, absence[i].sums()) else {
+            continue;
+        };
+        let Some(rate) = abs.rate() else { continue };
+        groups.push(ReportingGroup {
+            key: g.key.clone(),
+            code: g.code.clone(),
+            name: crate::lang::display_name(&g.name, input.lang),
+            area: area_of(i),
+            absence_rate: rate,
+            agreed: abs.agreed,
+            lost: abs.lost,
+            scores: fig
+                .factors
+                .iter()
+                .map(|f| f.as_ref().map(|x| x.mean))
+                .collect(),
+        });
+    }
+    groups.sort_by(|a, b| a.code.cmp(&b.code));
+    let mut area_counts: HashMap<&str, usize> = HashMap::new();
+    for g in &groups {
+        *area_counts.entry(g.area.as_str()).or_default() += 1;
+    }
+    let areas = area_counts.len();
+    let within_used = areas >= 2 && area_counts.values().all(|n| *n >= MIN_GROUPS_PER_AREA);
+    let too_few = groups.len() < MIN_GROUPS;
+    let factor_name = |f: &FactorRef| {
+        input
+            .surveys
+            .iter()
+            .find(|x| x.id == f.survey)
+            .and_then(|x| x.factors.iter().find(|y| y.key == f.key))
+            .map_or(f.key.clone(), |y| y.name.get(input.lang).to_string())
+    };
+    let mut factors: Vec<FactorResult> = s
+        .factors
+        .iter()
+        .enumerate()
+        .map(|(fi, f)| {
+            let rows: Vec<&ReportingGroup> =
+                groups.iter().filter(|g| g.scores[fi].is_some()).collect();
+            let x: Vec<f64> = rows
+                .iter()
+                .map(|g| g.scores[fi].unwrap_or_default())
+                .collect();
+            let y: Vec<f64> = rows.iter().map(|g| g.absence_rate).collect();
+            let w: Vec<f64> = rows.iter().map(|g| g.agreed).collect();
+            let area_ids: Vec<usize> = {
+                let mut names: Vec<&str> = rows.iter().map(|g| g.area.as_str()).collect();
+                names.sort_unstable();
+                names.dedup();
+                rows.iter()
+                    .map(|g| names.binary_search(&g.area.as_str()).unwrap_or(0))
+                    .collect()
+            };
+            let m = rows.len();
+            let mut out = FactorResult {
+                survey: f.survey.clone(),
+                key: f.key.clone(),
+                name: factor_name(f),
+                m,
+                pearson: None,
+                weighted_r: None,
+                spearman: None,
+                within_area: None,
+                q: None,
+                contrast: None,
+                icc1: None,
+                other_measures: Vec::new(),
+                missing: None,
+            };
+            if m < MIN_GROUPS {
+                out.missing = Some("too_few");
+                return out;
+            }
+            match correlation::pearson(&x, &y) {
+                Ok(c) => out.pearson = Some(c),
+                Err(NoCoefficient::Constant) => out.missing = Some("constant"),
+                Err(NoCoefficient::TooFew) => out.missing = Some("too_few"),
+            }
+            out.weighted_r = correlation::weighted_pearson_r(&x, &y, &w);
+            out.spearman = correlation::spearman(&x, &y).ok();
+            out.within_area = correlation::within_area(&x, &y, &area_ids).ok();
+            let lost: Vec<f64> = rows.iter().map(|g| g.lost).collect();
+            out.contrast = correlation::quartile_contrast(&x, &lost, &w);
+            out.icc1 = icc_from_figures(
+                s,
+                &rows
+                    .iter()
+                    .map(|g| by_key[g.key.as_str()])
+                    .collect::<Vec<_>>(),
+                fi,
+            );
+            for (label, pick) in [
+                ("self_certified", 0usize),
+                ("doctor_certified", 1),
+                ("long_term", 2),
+            ] {
+                let ys: Option<Vec<f64>> = rows
+                    .iter()
+                    .map(|g| {
+                        let a = absence[by_key[g.key.as_str()]].sums()?;
+                        let part = [a.self_certified, a.doctor_certified, a.long_term][pick]?;
+                        Some(part / a.agreed * 100.0)
+                    })
+                    .collect();
+                if let Some(ys) = ys {
+                    out.other_measures
+                        .push((label.to_string(), correlation::pearson_r(&x, &ys)));
+                }
+            }
+            out
+        })
+        .collect();
+    // q across the factors, for the r the ranking uses.
+    let ps: Vec<(usize, f64)> = factors
+        .iter()
+        .enumerate()
+        .filter_map(|(i, f)| f.ranked(within_used).map(|c| (i, c.p)))
+        .collect();
+    let qs = correlation::benjamini_hochberg(&ps.iter().map(|x| x.1).collect::<Vec<_>>());
+    for ((i, _), q) in ps.iter().zip(qs) {
+        factors[*i].q = Some(q);
+    }
+    let root = absence
+        .first()
+        .and_then(|a| a.sums())
+        .and_then(|s| s.rate());
+    let coverage = Coverage::of(input.window, input.periods);
+    let reason = too_few.then_some(match coverage.status {
+        CoverageStatus::None => NoCoefficients::NoAbsenceInWindow,
+        CoverageStatus::Partial => NoCoefficients::PartialAbsence,
+        CoverageStatus::Full => NoCoefficients::TooFewGroups,
+    });
+    let mut analysis = Analysis {
+        round_id: input.round_id.to_string(),
+        round_title: input.round_title.to_string(),
+        window_from: input.window.0,
+        window_to: input.window.1,
+        level,
+        min_group_size: k,
+        organisation_rate: root,
+        groups,
+        within_used,
+        areas,
+        factors,
+        too_few,
+        reason,
+        coverage,
+        summary: RiskSummary::default(),
+        previous: None,
+    };
+    analysis.summary = summary::summarise(&analysis, input.lang);
+    analysis
+}
+
+/// ICC(1) of a factor over the reporting groups, from their released n,
+/// mean and SD (the one-way ANOVA's sums of squares follow from them).
+fn icc_from_figures(s: &Scores, groups: &[usize], f: usize) -> Option<f64> {
+    let stats: Vec<(f64, f64, f64)> = groups
+        .iter()
+        .filter_map(|i| {
+            let x = s.groups[*i].figures.as_ref()?.factors[f].as_ref()?;
+            Some((f64::from(x.n), x.mean, x.sd))
+        })
+        .collect();
+    let g = stats.len();
+    let n: f64 = stats.iter().map(|x| x.0).sum();
+    if g < 2 || n <= g as f64 {
+        return None;
+    }
+    let grand = stats.iter().map(|x| x.0 * x.1).sum::<f64>() / n;
+    let ssb: f64 = stats.iter().map(|x| x.0 * (x.1 - grand).powi(2)).sum();
+    let ssw: f64 = stats.iter().map(|x| (x.0 - 1.0) * x.2 * x.2).sum();
+    let msb = ssb / (g - 1) as f64;
+    let msw = ssw / (n - g as f64);
+    let n0 = (n - stats.iter().map(|x| x.0 * x.0).sum::<f64>() / n) / (g - 1) as f64;
+    let denom = msb + (n0 - 1.0) * msw;
+    (denom > 0.0).then(|| (msb - msw) / denom)
+}
