@@ -218,17 +218,10 @@ pub async fn send_now(
     form: SignedForm<super::auth::NoFields>,
 ) -> Result<HttpResponse, AppError> {
     form.signed.require(Resource::Administration)?;
-    let pool = state.pool.clone();
-    let settings = state.settings.clone();
-    std::thread::spawn(move || {
-        let run = || -> Result<(), AppError> {
-            let mailer = crate::mail::Mailer::from_settings(&settings)?;
-            crate::mail::outbox::send_due(&pool, &mailer, &settings, &settings.key()?)?;
-            Ok(())
-        };
-        if let Err(e) = run() {
-            tracing::warn!(error = %e, "sending from the administrator page failed");
-        }
+    state.in_background("sending from the administrator page", |pool, settings| {
+        let mailer = crate::mail::Mailer::from_settings(settings)?;
+        crate::mail::outbox::send_due(pool, &mailer, settings, &settings.key()?)?;
+        Ok(())
     });
     Ok(back(form.signed.lang, "/admin"))
 }

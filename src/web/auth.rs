@@ -47,18 +47,10 @@ pub async fn request_link(
             views::auth::request_form(lang, Some(views::auth::Notice::TooMany)),
         ));
     }
-    let pool = state.pool.clone();
-    let settings = state.settings.clone();
     let email = form.into_inner().email;
     // Not awaited: the reply must not wait for the database or the relay.
-    std::thread::spawn(move || {
-        if let Err(e) = pool
-            .get()
-            .map_err(AppError::from)
-            .and_then(|mut conn| crate::mail::send_sign_in_link(&mut conn, &settings, &email))
-        {
-            tracing::warn!(error = %e, "sign-in link not sent");
-        }
+    state.in_background("sending a sign-in link", move |pool, settings| {
+        crate::mail::send_sign_in_link(&mut *pool.get()?, settings, &email)
     });
     Ok(respond::ok(views::auth::request_form(
         lang,

@@ -100,6 +100,23 @@ impl AppState {
         let cache = self.cache.clone();
         web::block(move || work(&mut *pool.get()?, &cache)).await?
     }
+
+    /// Database work the answer must not wait for (sending a sign-in link,
+    /// sending due e-mail now), on a thread of its own; a failure is
+    /// logged under `what`.
+    pub fn in_background<F>(&self, what: &'static str, work: F)
+    where
+        F: FnOnce(&Pool, &Settings) -> Result<(), AppError> + Send + 'static,
+    {
+        let pool = self.pool.clone();
+        let settings = self.settings.clone();
+        std::thread::spawn(move || {
+            let run = || work(&pool, &settings);
+            if let Err(e) = run() {
+                tracing::warn!(error = %e.chain(), "{what} failed");
+            }
+        });
+    }
 }
 
 /// Largest request body accepted anywhere; survey forms are far smaller.

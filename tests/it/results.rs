@@ -235,6 +235,10 @@ both_backends! {
         };
         let draft = crate::rounds::new_round(&mut c, None);
         let units_csv = "unit_code;parent_code;name\n1000;;Demo kommune\n";
+        // An answering link of the open round, and a sign-in link nobody
+        // asked for (a button, then an unknown token).
+        let invitation = crate::rounds::invitation_ids(&mut c, &f.open_round).remove(0);
+        let survey_token = crate::support::key().survey_token(&invitation);
         // (method, path, form body (csrf appended), [none, leader, other, amu, admin])
         let table: Vec<(&str, String, String, [u16; 5])> = vec![
             ("GET", "/".into(), "".into(), [200; 5]),
@@ -242,6 +246,17 @@ both_backends! {
             ("GET", "/innlogging".into(), "".into(), [200; 5]),
             ("GET", "/kode".into(), "".into(), [200; 5]),
             ("GET", "/tilgjengelighet".into(), "".into(), [200; 5]),
+            ("GET", "/static/app.css".into(), "".into(), [200; 5]),
+            ("GET", "/kvittering".into(), "".into(), [200; 5]),
+            // Answering needs the link's token, not a role; without the
+            // answering cookie there is no questionnaire.
+            ("GET", format!("/s/{survey_token}"), "".into(), [303; 5]),
+            ("GET", "/svar".into(), "".into(), [404; 5]),
+            ("POST", "/svar".into(), "page=0&go=next".into(), [404; 5]),
+            ("POST", "/kode".into(), "kode=ZZZZ-ZZZZ-ZZZ".into(), [200; 5]),
+            ("POST", "/innlogging".into(), "email=nobody%40example.no".into(), [200; 5]),
+            ("GET", "/innlogging/unknowntoken".into(), "".into(), [200; 5]),
+            ("POST", "/innlogging/unknowntoken".into(), "".into(), [400; 5]),
             ("GET", "/resultater".into(), "".into(), [401, 200, 200, 200, 200]),
             ("GET", format!("/resultater/{r}/{own}"), "".into(), [401, 200, 403, 200, 200]),
             ("GET", format!("/resultater/{r}/{below}"), "".into(), [401, 200, 403, 200, 200]),
@@ -277,9 +292,18 @@ both_backends! {
             ("POST", format!("/admin/runder/{r}/k"), "k=5".into(), [401, 403, 403, 403, 303]),
             ("POST", "/admin/utsending".into(), "".into(), [401, 403, 403, 403, 303]),
             ("POST", "/admin/import".into(), "MULTIPART".into(), [401, 403, 403, 403, 200]),
+            ("POST", "/admin/import/nosuchupload".into(), "".into(), [401, 403, 403, 403, 400]),
             ("POST", format!("/admin/runder/{}/lukk", f.open_round), "".into(), [401, 403, 403, 403, 303]),
             ("POST", "/utlogging".into(), "".into(), [401, 303, 303, 303, 303]),
         ];
+        // Every route the service declares is in the table.
+        let mut covered: Vec<(&str, String)> = table
+            .iter()
+            .map(|(m, p, _, _)| (*m, crate::support::route_of(m, p)))
+            .collect();
+        covered.sort();
+        covered.dedup();
+        assert_eq!(covered, crate::support::declared_routes(), "every route is tried as every role");
         let mut failures = Vec::new();
         for (method, path, body, expected) in &table {
             for role in [NONE, LEADER, OTHER, AMU, ADMIN] {

@@ -202,34 +202,17 @@ fn every_post(server: &TestServer, c: &mut DbConnection, f: &Fixture) -> Vec<Req
     ]
 }
 
-/// The POST routes the service has, read from its route table, so that a
-/// route added later without a line in [`every_post`] fails this test.
+/// The POST routes the service has, read from its route table.
 fn declared_posts() -> Vec<String> {
-    let src = include_str!("../../src/web/mod.rs");
-    let mut out = Vec::new();
-    let mut path = None;
-    for line in src.lines() {
-        if let Some(p) = line.split('"').nth(1).filter(|p| p.starts_with('/')) {
-            path = Some(p.to_string());
-        }
-        if line.contains("web::post()") {
-            out.push(path.clone().expect("a path before web::post()"));
-        }
-    }
-    out
+    crate::support::declared_routes()
+        .into_iter()
+        .filter(|(m, _)| *m == "POST")
+        .map(|(_, p)| p)
+        .collect()
 }
 
 fn route_of(path: &str) -> String {
-    // The declared pattern a concrete path matches, e.g. /tiltak/{id}.
-    declared_posts()
-        .into_iter()
-        .filter(|pattern| {
-            let p: Vec<&str> = pattern.split('/').collect();
-            let q: Vec<&str> = path.split('?').next().unwrap().split('/').collect();
-            p.len() == q.len() && p.iter().zip(&q).all(|(a, b)| a.starts_with('{') || a == b)
-        })
-        .min_by_key(|p| p.matches('{').count())
-        .unwrap_or_else(|| panic!("{path} matches no declared POST route"))
+    crate::support::route_of("POST", path)
 }
 
 both_backends! {

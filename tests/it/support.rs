@@ -519,3 +519,40 @@ fn dechunk(body: &str) -> String {
         rest = after[n..].trim_start_matches("\r\n");
     }
 }
+
+/// Every route of the service as (method, pattern), read from its route
+/// table (`src/web/mod.rs`), so that a route added later without a line in
+/// the tests that must try every route fails them.
+pub fn declared_routes() -> Vec<(&'static str, String)> {
+    let src = include_str!("../../src/web/mod.rs");
+    let mut out = Vec::new();
+    let mut path = None;
+    for line in src.lines() {
+        if let Some(p) = line.split('"').nth(1).filter(|p| p.starts_with('/')) {
+            path = Some(p.to_string());
+        }
+        for (method, call) in [("GET", "web::get()"), ("POST", "web::post()")] {
+            if line.contains(call) {
+                out.push((method, path.clone().expect("a path before the method")));
+            }
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// The declared pattern a concrete path matches, e.g. `/tiltak/{id}`.
+pub fn route_of(method: &str, path: &str) -> String {
+    declared_routes()
+        .into_iter()
+        .filter(|(m, _)| *m == method)
+        .map(|(_, p)| p)
+        .filter(|pattern| {
+            let p: Vec<&str> = pattern.split('/').collect();
+            let q: Vec<&str> = path.split('?').next().unwrap().split('/').collect();
+            p.len() == q.len() && p.iter().zip(&q).all(|(a, b)| a.starts_with('{') || a == b)
+        })
+        .min_by_key(|p| p.matches('{').count())
+        .unwrap_or_else(|| panic!("{method} {path} matches no declared route"))
+}
