@@ -1,6 +1,7 @@
 //! The three interface languages. Bokmål is the default everywhere; a text is
-//! written as `lang.pick(nb, nn, en)` at the place it is used, so that a
-//! missing translation is a compile error rather than a runtime fallback.
+//! written as `lang.pick(nb, nn, en)` (or a `match` with all three arms) at
+//! the place it is used, so that a missing translation is a compile error
+//! rather than a runtime fallback. No text matches a language with `_ =>`.
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -36,6 +37,11 @@ impl Lang {
     }
 
     pub fn pick<'a>(self, nb: &'a str, nn: &'a str, en: &'a str) -> &'a str {
+        self.pick3(nb, nn, en)
+    }
+
+    /// [`Lang::pick`] for anything: all three must be given.
+    pub fn pick3<T>(self, nb: T, nn: T, en: T) -> T {
         match self {
             Lang::Nb => nb,
             Lang::Nn => nn,

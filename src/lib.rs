@@ -31,6 +31,7 @@ pub mod crypto;
 pub mod db;
 pub mod demo;
 pub mod error;
+pub mod export;
 pub mod import;
 pub mod lang;
 pub mod mail;

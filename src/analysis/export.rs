@@ -3,83 +3,11 @@
 
 use super::model::{Analysis, FactorResult};
 use super::summary;
+use crate::export::{self, Table};
 use crate::lang::Lang;
 use crate::AppError;
 
-/// The analysis as an Excel workbook: "Faktorer" (as the CSV), "Enheter"
-/// (the reporting groups), "Flagget" (the flagged groups).
-pub fn to_xlsx(a: &Analysis) -> Result<Vec<u8>, AppError> {
-    use rust_xlsxwriter::{Format, Workbook};
-    let err = |e: rust_xlsxwriter::XlsxError| AppError::damaged(e.to_string());
-    let mut book = Workbook::new();
-    let bold = Format::new().set_bold();
-    let factors: Vec<Vec<String>> = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .from_reader(&to_csv(a)?[..])
-        .records()
-        .map(|r| r.map(|r| r.iter().map(str::to_string).collect()))
-        .collect::<Result<_, _>>()
-        .map_err(|e| AppError::damaged(e.to_string()))?;
-    let groups: Vec<Vec<String>> = std::iter::once(
-        [
-            "unit_code",
-            "unit",
-            "area",
-            "absence_rate",
-            "agreed_workdays",
-            "lost_workdays",
-        ]
-        .map(String::from)
-        .to_vec(),
-    )
-    .chain(a.groups.iter().map(|g| {
-        vec![
-            g.code.clone(),
-            g.name.clone(),
-            g.area.clone(),
-            format!("{:.4}", g.absence_rate),
-            format!("{}", g.agreed),
-            format!("{}", g.lost),
-        ]
-    }))
-    .collect();
-    let flagged: Vec<Vec<String>> = std::iter::once(
-        ["unit", "absence_rate", "low_on"]
-            .map(String::from)
-            .to_vec(),
-    )
-    .chain(a.summary.flagged.iter().map(|f| {
-        vec![
-            f.name.clone(),
-            format!("{:.4}", f.absence_rate),
-            f.factors.join(", "),
-        ]
-    }))
-    .collect();
-    for (name, rows, text_cols) in [
-        ("Faktorer", factors, 1),
-        ("Enheter", groups, 3),
-        ("Flagget", flagged, 1),
-    ] {
-        let sheet = book.add_worksheet().set_name(name).map_err(err)?;
-        for (r, row) in rows.iter().enumerate() {
-            for (c, v) in row.iter().enumerate() {
-                let (rr, cc) = (r as u32, c as u16);
-                match v.parse::<f64>() {
-                    _ if r == 0 => sheet.write_with_format(rr, cc, v, &bold).map(|_| ()),
-                    Ok(x) if c >= text_cols && !(name == "Flagget" && c == 2) => {
-                        sheet.write_number(rr, cc, x).map(|_| ())
-                    }
-                    _ => sheet.write_string(rr, cc, v).map(|_| ()),
-                }
-                .map_err(err)?;
-            }
-        }
-    }
-    book.save_to_buffer().map_err(err)
-}
-
-const CSV_HEADER: [&str; 16] = [
+const FACTOR_HEADER: [&str; 16] = [
     "factor",
     "groups",
     "r",
@@ -102,37 +30,109 @@ fn f4(x: Option<f64>) -> String {
     x.map(|v| format!("{v:.4}")).unwrap_or_default()
 }
 
+/// One row per factor.
+fn factors(a: &Analysis) -> Table<'static> {
+    Table {
+        sheet: "Faktorer",
+        header: &FACTOR_HEADER,
+        rows: a
+            .factors
+            .iter()
+            .map(|f| {
+                let p = f.pearson.as_ref();
+                let s = f.spearman.as_ref();
+                let wa = f.within_area.as_ref();
+                let c = f.contrast.as_ref();
+                vec![
+                    f.name.clone(),
+                    f.m.to_string(),
+                    f4(p.map(|x| x.r)),
+                    f4(p.map(|x| x.low)),
+                    f4(p.map(|x| x.high)),
+                    f4(p.map(|x| x.p)),
+                    f4(f.q),
+                    f4(f.weighted_r),
+                    f4(s.map(|x| x.r)),
+                    f4(s.map(|x| x.p)),
+                    f4(wa.map(|x| x.r)),
+                    f4(wa.map(|x| x.p)),
+                    f4(c.map(|x| x.low_rate)),
+                    f4(c.map(|x| x.high_rate)),
+                    f4(c.map(|x| x.difference)),
+                    f4(f.icc1),
+                ]
+            })
+            .collect(),
+        numeric_from: 1,
+        text_columns: &[],
+        keep_empty: true,
+    }
+}
+
+/// The reporting groups.
+fn groups(a: &Analysis) -> Table<'static> {
+    Table {
+        sheet: "Enheter",
+        header: &[
+            "unit_code",
+            "unit",
+            "area",
+            "absence_rate",
+            "agreed_workdays",
+            "lost_workdays",
+        ],
+        rows: a
+            .groups
+            .iter()
+            .map(|g| {
+                vec![
+                    g.code.clone(),
+                    g.name.clone(),
+                    g.area.clone(),
+                    format!("{:.4}", g.absence_rate),
+                    format!("{}", g.agreed),
+                    format!("{}", g.lost),
+                ]
+            })
+            .collect(),
+        numeric_from: 3,
+        text_columns: &[],
+        keep_empty: true,
+    }
+}
+
+/// The flagged groups.
+fn flagged(a: &Analysis) -> Table<'static> {
+    Table {
+        sheet: "Flagget",
+        header: &["unit", "absence_rate", "low_on"],
+        rows: a
+            .summary
+            .flagged
+            .iter()
+            .map(|f| {
+                vec![
+                    f.name.clone(),
+                    format!("{:.4}", f.absence_rate),
+                    f.factors.join(", "),
+                ]
+            })
+            .collect(),
+        numeric_from: 1,
+        text_columns: &[2],
+        keep_empty: true,
+    }
+}
+
 /// One row per factor: the analysis as CSV.
 pub fn to_csv(a: &Analysis) -> Result<Vec<u8>, AppError> {
-    let mut w = csv::Writer::from_writer(Vec::new());
-    let err = |e: csv::Error| AppError::damaged(e.to_string());
-    w.write_record(CSV_HEADER).map_err(err)?;
-    for f in &a.factors {
-        let p = f.pearson.as_ref();
-        let s = f.spearman.as_ref();
-        let wa = f.within_area.as_ref();
-        let c = f.contrast.as_ref();
-        w.write_record([
-            f.name.clone(),
-            f.m.to_string(),
-            f4(p.map(|x| x.r)),
-            f4(p.map(|x| x.low)),
-            f4(p.map(|x| x.high)),
-            f4(p.map(|x| x.p)),
-            f4(f.q),
-            f4(f.weighted_r),
-            f4(s.map(|x| x.r)),
-            f4(s.map(|x| x.p)),
-            f4(wa.map(|x| x.r)),
-            f4(wa.map(|x| x.p)),
-            f4(c.map(|x| x.low_rate)),
-            f4(c.map(|x| x.high_rate)),
-            f4(c.map(|x| x.difference)),
-            f4(f.icc1),
-        ])
-        .map_err(err)?;
-    }
-    w.into_inner().map_err(|e| AppError::damaged(e.to_string()))
+    export::csv(&[factors(a)])
+}
+
+/// The analysis as an Excel workbook: "Faktorer" (as the CSV), "Enheter"
+/// (the reporting groups), "Flagget" (the flagged groups).
+pub fn to_xlsx(a: &Analysis) -> Result<Vec<u8>, AppError> {
+    export::xlsx(&[factors(a), groups(a), flagged(a)])
 }
 
 /// The factors as a fixed-width text table, strongest association first.

@@ -40,10 +40,11 @@ impl Location {
     }
 
     pub fn render(&self, lang: Lang) -> String {
-        let (line, col) = match lang {
-            Lang::En => ("line", "column"),
-            _ => ("linje", "kolonne"),
-        };
+        let (line, col) = lang.pick3(
+            ("linje", "kolonne"),
+            ("linje", "kolonne"),
+            ("line", "column"),
+        );
         match &self.column {
             Some((label, header)) => format!("{line} {}, {col} {label} ({header})", self.line),
             None => format!("{line} {}", self.line),

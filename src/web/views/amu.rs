@@ -67,8 +67,13 @@ fn scatter(a: &Analysis, fi: usize, lang: Lang) -> Markup {
     };
     let f = &a.factors[fi];
     let label = match lang {
+        Lang::Nb => format!("{}: skår mot sykefravær for {} enheter", f.name, pts.len()),
+        Lang::Nn => format!(
+            "{}: skår mot sjukefråvær for {} einingar",
+            f.name,
+            pts.len()
+        ),
         Lang::En => format!("{}: score against absence for {} units", f.name, pts.len()),
-        _ => format!("{}: skår mot sykefravær for {} enheter", f.name, pts.len()),
     };
     let fmt = |v: f64| format!("{v:.1}");
     html! {

@@ -1,0 +1,83 @@
+//! What a viewer sees of a closed round: one [`UnitReport`] per unit page,
+//! built only from the frozen snapshot's released figures. The page, the
+//! print version, the CSV, the XLSX and the JSON API all render this same
+//! report, so an export holds exactly what the page shows. Who may open
+//! which report is [`crate::access`]'s to decide.
+//!
+//! - [`report`]: the report of one group (the view model);
+//! - [`export`]: the report as CSV and XLSX;
+//! - [`actions`]: the units' action plans.
+
+pub mod actions;
+pub mod export;
+pub mod report;
+
+pub use actions::{ActionItem, NewAction, MAX_PLAN_FACTORS, MAX_PLAN_ITEMS};
+pub use export::{to_csv, to_xlsx};
+pub use report::*;
+
+use crate::access::{openable, Viewer};
+use crate::db::models::Round;
+use crate::lang::Lang;
+use crate::AppError;
+use serde::Serialize;
+
+/// A closed round and the groups one viewer may open in it: the list page
+/// and `GET /api/v1/rounds` both show this.
+#[derive(Debug, Clone, Serialize)]
+pub struct RoundListing {
+    pub id: String,
+    pub title: String,
+    pub closes_on: String,
+    pub min_group_size: u32,
+    pub groups: Vec<GroupLink>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct GroupLink {
+    pub id: String,
+    pub code: String,
+    pub name: String,
+    pub parent: Option<String>,
+    pub shown: bool,
+    /// Depth below the viewer's topmost group, for indenting.
+    #[serde(skip)]
+    pub depth: u32,
+    pub href: String,
+}
+
+/// Every closed round with the groups `viewer` may open, newest first.
+pub fn listing(
+    conn: &mut crate::db::DbConnection,
+    cache: &crate::cache::Cache,
+    viewer: &Viewer,
+    lang: Lang,
+) -> Result<Vec<RoundListing>, AppError> {
+    let mut out = Vec::new();
+    for r in Round::all(conn)? {
+        let Some(s) = crate::snapshot::load_cached(conn, cache, &r.id)? else {
+            continue;
+        };
+        let groups = openable(viewer, &s);
+        let top = groups.iter().map(|g| g.depth).min().unwrap_or(0);
+        out.push(RoundListing {
+            id: r.id.clone(),
+            title: r.title.clone(),
+            closes_on: r.closes_on.clone(),
+            min_group_size: s.k,
+            groups: groups
+                .into_iter()
+                .map(|g| GroupLink {
+                    id: g.key.clone(),
+                    code: g.code.clone(),
+                    name: group_name(g, lang),
+                    parent: g.parent.clone(),
+                    shown: g.figures.is_some(),
+                    depth: g.depth - top,
+                    href: format!("/api/v1/rounds/{}/groups/{}", r.id, g.key),
+                })
+                .collect(),
+        });
+    }
+    Ok(out)
+}
