@@ -6,7 +6,6 @@ use crate::import::ImportError;
 use crate::lang::Lang;
 use crate::web::{self, AppState};
 use crate::{db, demo, AppError};
-use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -138,16 +137,9 @@ pub fn run_demo(
     Ok(ExitCode::SUCCESS)
 }
 
-/// A minimal HTTP/1.1 GET over a plain socket: the status line and body.
+/// GET `path` from the demo's own service: the status line and body.
 fn http_get(addr: std::net::SocketAddr, path: &str) -> std::io::Result<String> {
-    let mut stream = std::net::TcpStream::connect(addr)?;
-    stream.set_read_timeout(Some(std::time::Duration::from_secs(10)))?;
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
-    )?;
-    let mut response = String::new();
-    stream.read_to_string(&mut response)?;
+    let (_, response) = crate::bench::http::request(addr, "GET", path, "", "")?;
     let status = response.lines().next().unwrap_or("").to_string();
     let body = response
         .split("\r\n\r\n")

@@ -1,0 +1,386 @@
+//! `naervaer bench`: every figure, step by step.
+
+use super::answering::{answering, peak_rss_mb, start_serve};
+use super::http::{request, Client};
+use super::municipality::{
+    empty_database, import_organisation, invitations_of, new_round, random_answers,
+};
+use super::sending::sending;
+use super::{machine, time, Figure, Options, Report, KEY};
+use crate::crypto::{lookup_hash, SecretKey};
+use crate::db::schema::{responses, units};
+use crate::rounds::answer;
+use crate::{analysis, import, rounds, snapshot, AppError};
+use diesel::prelude::*;
+use rand::{Rng, SeedableRng};
+use std::time::Instant;
+
+/// What the steps share: the options, the database, the key, the random
+/// numbers and the figures so far.
+struct Bench<'a> {
+    opts: &'a Options,
+    url: String,
+    conn: crate::db::DbConnection,
+    key: SecretKey,
+    rng: rand_chacha::ChaCha8Rng,
+    runs: usize,
+    exe: std::path::PathBuf,
+    temp: std::path::PathBuf,
+    figures: Vec<Figure>,
+    progress: &'a mut dyn FnMut(&str),
+}
+
+/// Runs the whole benchmark; `progress` receives a line per step.
+pub fn run(opts: &Options, mut progress: impl FnMut(&str)) -> Result<Report, AppError> {
+    let temp = std::env::temp_dir().join(format!("naervaer-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&temp)?;
+    let (url, conn) = empty_database(opts.database_url.as_deref(), &temp, "bench.db")?;
+    let mut b = Bench {
+        opts,
+        url,
+        conn,
+        key: SecretKey::new(KEY)?,
+        rng: rand_chacha::ChaCha8Rng::seed_from_u64(50),
+        runs: opts.runs.max(1),
+        exe: std::env::current_exe()?,
+        temp,
+        figures: Vec::new(),
+        progress: &mut progress,
+    };
+    b.organisation()?;
+    let closed = b.closed_rounds()?;
+    b.absence(&closed)?;
+    b.snapshot_and_engine(&closed)?;
+    b.analysis(&closed)?;
+    b.leader_page(&closed)?;
+    b.answering()?;
+    b.sending()?;
+    if opts.database_url.is_none() {
+        let _ = std::fs::remove_dir_all(&b.temp);
+    }
+    Ok(Report {
+        employees: opts.employees,
+        units: opts.units,
+        database: b.url.split(':').next().unwrap_or("").to_string(),
+        machine: machine(),
+        figures: b.figures,
+    })
+}
+
+impl Bench<'_> {
+    fn note(&mut self, line: &str) {
+        (self.progress)(line);
+    }
+
+    /// Importing the organisation.
+    fn organisation(&mut self) -> Result<(), AppError> {
+        let (imported, t) =
+            time(|| import_organisation(&mut self.conn, self.opts.employees, self.opts.units, 50));
+        imported?;
+        self.figures
+            .push(Figure::of("import units + employees", "ms", vec![t]));
+        self.note(&format!("organisation imported in {t:.0} ms"));
+        Ok(())
+    }
+
+    /// Two closed rounds, 70 % answering (the second is compared with the
+    /// first); closing the second is timed. Returns the second.
+    fn closed_rounds(&mut self) -> Result<rounds::Round, AppError> {
+        let mut closed = None;
+        for (n, title) in ["Bench i fjor", "Bench i år"].iter().enumerate() {
+            let round = new_round(&mut self.conn, title, 0)?;
+            rounds::open(&mut self.conn, &self.key, &round.id)?;
+            let round = rounds::Round::find(&mut self.conn, &round.id)?;
+            let surveys = round.surveys(&mut self.conn)?;
+            let invs = invitations_of(&mut self.conn, &round.id)?;
+            let mut answered = 0;
+            for inv in &invs {
+                if self.rng.gen_bool(0.7) {
+                    let a = random_answers(&mut self.rng, &surveys);
+                    let hash = lookup_hash(&self.key.survey_token(inv));
+                    answer::submit(&mut self.conn, &hash, &surveys, &a)?;
+                    answered += 1;
+                }
+            }
+            let (_, t) = time(|| rounds::close(&mut self.conn, &round.id, true));
+            if n == 1 {
+                self.figures.push(Figure::of(
+                    "close a round (rewrite, snapshot, compaction)",
+                    "ms",
+                    vec![t],
+                ));
+            }
+            self.note(&format!("{title}: {answered} answers, closed in {t:.0} ms"));
+            closed = Some(round.id);
+        }
+        rounds::Round::find(&mut self.conn, &closed.unwrap_or_default())
+    }
+
+    /// 24 months of absence per unit, through the importer.
+    fn absence(&mut self, closed: &rounds::Round) -> Result<(), AppError> {
+        let end = closed.closes_on_date();
+        let mut csv =
+            String::from("unit_code;period_start;period_end;agreed_workdays;lost_workdays\n");
+        let mut month = chrono::NaiveDate::from_ymd_opt(
+            chrono::Datelike::year(&end) - 2,
+            chrono::Datelike::month(&end),
+            1,
+        )
+        .unwrap_or(end);
+        for _ in 0..24 {
+            let next = month + chrono::Months::new(1);
+            let last = next - chrono::Duration::days(1);
+            for i in 0..self.opts.units {
+                let agreed = self.rng.gen_range(20.0..400.0f64).round();
+                let lost = (agreed * self.rng.gen_range(0.02..0.12f64)).round();
+                csv += &format!("U{i};{month};{last};{agreed};{lost}\n");
+            }
+            month = next;
+        }
+        import::import(
+            &mut self.conn,
+            import::Kind::Absence,
+            "a.csv",
+            csv.as_bytes(),
+            false,
+        )
+        .map_err(|e| AppError::internal_by("importing the benchmark's own files", e))?;
+        self.note("24 months of absence imported");
+        Ok(())
+    }
+
+    /// The snapshot of the closed round, and the anonymity engine alone on
+    /// its group tree.
+    fn snapshot_and_engine(&mut self, closed: &rounds::Round) -> Result<(), AppError> {
+        let mut build = Vec::new();
+        for _ in 0..self.runs {
+            build.push(time(|| snapshot::build(&mut self.conn, closed)).1);
+        }
+        self.figures
+            .push(Figure::of("snapshot of a closed round", "ms", build));
+        let tree: Vec<(String, String, Option<String>)> = units::table
+            .select((units::id, units::code, units::parent_id))
+            .load(&mut self.conn)?;
+        let counts: std::collections::HashMap<String, i64> = responses::table
+            .filter(responses::round_id.eq(&closed.id))
+            .group_by(responses::unit_id)
+            .select((responses::unit_id, diesel::dsl::count_star()))
+            .load::<(String, i64)>(&mut self.conn)?
+            .into_iter()
+            .collect();
+        let index: std::collections::HashMap<&str, usize> = tree
+            .iter()
+            .enumerate()
+            .map(|(i, u)| (u.0.as_str(), i))
+            .collect();
+        let nodes: Vec<snapshot::anonymity::Node> = tree
+            .iter()
+            .map(|(id, code, parent)| snapshot::anonymity::Node {
+                id: code.clone(),
+                parent: parent.as_deref().and_then(|p| index.get(p).copied()),
+                direct: counts.get(id).copied().unwrap_or(0) as u32,
+            })
+            .collect();
+        let mut engine = Vec::new();
+        for _ in 0..self.runs {
+            engine.push(time(|| snapshot::anonymity::release(&nodes, 5)).1);
+        }
+        self.figures
+            .push(Figure::of("anonymity engine (groups)", "ms", engine));
+        Ok(())
+    }
+
+    /// The AMU analysis in process (with the service's cache, so the
+    /// first run parses the scores) and as a whole `naervaer analyse`.
+    fn analysis(&mut self, closed: &rounds::Round) -> Result<(), AppError> {
+        let cache = crate::cache::Cache::default();
+        let mut analyse = Vec::new();
+        for _ in 0..self.runs {
+            analyse.push(
+                time(|| {
+                    analysis::run(
+                        &mut self.conn,
+                        &cache,
+                        &closed.id,
+                        analysis::Window::Before,
+                        None,
+                        crate::lang::Lang::Nb,
+                    )
+                })
+                .1,
+            );
+        }
+        self.figures
+            .push(Figure::of("AMU analysis (in process)", "ms", analyse));
+        let mut whole = Vec::new();
+        for _ in 0..self.runs {
+            let (out, t) = time(|| {
+                std::process::Command::new(&self.exe)
+                    .args(["analyse", "--round", &closed.id, "--format", "json"])
+                    .env("NAERVAER_DATABASE_URL", &self.url)
+                    .env("NAERVAER_LOG", "warn")
+                    .output()
+            });
+            let out = out?;
+            if !out.status.success() {
+                return Err(AppError::internal(String::from_utf8_lossy(&out.stderr)));
+            }
+            whole.push(t);
+        }
+        self.figures
+            .push(Figure::of("naervaer analyse, whole process", "ms", whole));
+        self.note("results and analysis timed");
+        Ok(())
+    }
+
+    fn pool_size(&self) -> usize {
+        self.opts.concurrency.clamp(4, 16)
+    }
+
+    /// A leader's page over HTTP from a `naervaer serve` process.
+    fn leader_page(&mut self, closed: &rounds::Round) -> Result<(), AppError> {
+        let (mut serve, addr) = start_serve(&self.exe, &self.url, self.pool_size(), true)?;
+        let result = (|| -> Result<(), AppError> {
+            use crate::db::schema::unit_leaders;
+            let leader: String = unit_leaders::table
+                .select(unit_leaders::employee_id)
+                .first(&mut self.conn)?;
+            let unit: String = unit_leaders::table
+                .filter(unit_leaders::employee_id.eq(&leader))
+                .select(unit_leaders::unit_id)
+                .first(&mut self.conn)?;
+            let token = crate::auth::link_token_for(&mut self.conn, &leader)?;
+            let (_, signed) = request(addr, "POST", &format!("/innlogging/{token}"), "", "")?;
+            let cookie = signed
+                .lines()
+                .find(|l| l.to_ascii_lowercase().starts_with("set-cookie:"))
+                .and_then(|l| l.split_once(':'))
+                .map(|(_, v)| v.trim().split(';').next().unwrap_or("").to_string())
+                .unwrap_or_default();
+            let path = format!("/resultater/{}/{unit}", closed.id);
+            let mut client = Client::new(addr);
+            let status = client.request("GET", &path, &cookie, "")?; // warms the cache
+            if status != 200 {
+                return Err(AppError::internal(format!(
+                    "the leader page answered {status}"
+                )));
+            }
+            let mut page = Vec::new();
+            for _ in 0..self.runs.max(5) {
+                page.push(time(|| client.request("GET", &path, &cookie, "")).1);
+            }
+            self.figures
+                .push(Figure::of("leader page over HTTP", "ms", page));
+            Ok(())
+        })();
+        let _ = serve.kill();
+        let _ = serve.wait();
+        result?;
+        self.note("leader page timed");
+        Ok(())
+    }
+
+    /// The answering flow against a `naervaer serve` process, with one
+    /// commit per answer and with group commit, each beside the same
+    /// durable transaction called directly (the raw rate).
+    fn answering(&mut self) -> Result<(), AppError> {
+        let round = new_round(&mut self.conn, "Bench nå", 14)?;
+        rounds::open(&mut self.conn, &self.key, &round.id)?;
+        let round = rounds::Round::find(&mut self.conn, &round.id)?;
+        let surveys = round.surveys(&mut self.conn)?;
+        let invs = invitations_of(&mut self.conn, &round.id)?;
+        // Per mode, `respondents` through HTTP and as many directly; each
+        // run takes its own share.
+        let n = self.opts.respondents.min(invs.len() / 4);
+        let share = n.div_ceil(self.runs).max(1);
+        let mut rss: f64 = 0.0;
+        for (mode, group_commit) in [("one commit per answer", false), ("group commit", true)] {
+            let offset = if group_commit { 2 * n } else { 0 };
+            let http_part = &invs[offset..offset + n];
+            let raw_part = &invs[offset + n..offset + 2 * n];
+            let (mut serve, addr) =
+                start_serve(&self.exe, &self.url, self.pool_size(), group_commit)?;
+            let measured = (|| -> Result<_, AppError> {
+                let (mut flows, mut p50, mut p99, mut raws, mut errors) =
+                    (vec![], vec![], vec![], vec![], 0);
+                for (run, batch) in http_part.chunks(share).enumerate() {
+                    let a = answering(addr, &self.key, &surveys, batch, self.opts.concurrency);
+                    flows.push(a.flows);
+                    p50.push(a.p50);
+                    p99.push(a.p99);
+                    errors += a.errors;
+                    // The same durable transaction, called directly, one
+                    // at a time, on as many other invitations.
+                    let raw_batch = &raw_part[(run * share).min(n)..((run + 1) * share).min(n)];
+                    let t = Instant::now();
+                    for (i, inv) in raw_batch.iter().enumerate() {
+                        let mut r = rand_chacha::ChaCha8Rng::seed_from_u64(i as u64);
+                        let a = random_answers(&mut r, &surveys);
+                        let hash = lookup_hash(&self.key.survey_token(inv));
+                        answer::submit(&mut self.conn, &hash, &surveys, &a)?;
+                    }
+                    raws.push(raw_batch.len() as f64 / t.elapsed().as_secs_f64());
+                }
+                Ok((flows, p50, p99, raws, errors))
+            })();
+            rss = rss.max(peak_rss_mb(serve.id()).unwrap_or(0.0));
+            let _ = serve.kill();
+            let _ = serve.wait();
+            let (flows, p50, p99, raws, errors) = measured?;
+            let ratio: Vec<f64> = flows.iter().zip(&raws).map(|(f, r)| f / r).collect();
+            let f = Figure::of("", "", flows.clone()).median;
+            let r = Figure::of("", "", raws.clone()).median;
+            let c = self.opts.concurrency;
+            self.figures.extend([
+                Figure::of(
+                    &format!("answering flows, {c} concurrent, {mode}"),
+                    "flows/s",
+                    flows,
+                ),
+                Figure::of(&format!("submit latency p50, {mode}"), "ms", p50),
+                Figure::of(&format!("submit latency p99, {mode}"), "ms", p99),
+                Figure::of(
+                    &format!("raw durable answer transaction, direct ({mode} run)"),
+                    "per s",
+                    raws,
+                ),
+                Figure::of(
+                    &format!("answering flows ÷ raw rate, {mode}"),
+                    "ratio",
+                    ratio,
+                ),
+                Figure::of(
+                    &format!("answering errors, {mode}"),
+                    "count",
+                    vec![errors as f64],
+                ),
+            ]);
+            self.note(&format!("answering, {mode}: {f:.0} flows/s, raw {r:.0}/s"));
+        }
+        self.figures
+            .push(Figure::of("naervaer serve peak RSS", "MB", vec![rss]));
+        Ok(())
+    }
+
+    /// The invitations of a round of `mails` people into a local SMTP
+    /// server, on one connection and with the default 16.
+    fn sending(&mut self) -> Result<(), AppError> {
+        for workers in [1, 16] {
+            let rates = sending(&self.temp, self.opts.mails, workers, self.runs.min(3))?;
+            let r = Figure::of("", "", rates.clone()).median;
+            self.figures.push(Figure::of(
+                &format!(
+                    "sending {} invitations by SMTP, {workers} connection{}",
+                    self.opts.mails,
+                    if workers == 1 { "" } else { "s" }
+                ),
+                "messages/s",
+                rates,
+            ));
+            self.note(&format!(
+                "sending with {workers} connection(s): {r:.0} messages/s"
+            ));
+        }
+        Ok(())
+    }
+}
