@@ -245,17 +245,24 @@ fn narrow(
     out
 }
 
-pub fn compute(input: &Input) -> Result<Snapshot, ComputeError> {
-    let k = input.k;
-    let units = &input.units;
-    let depth = depths(units)?;
-    // The snapshot's flat lists of factors and items.
-    let mut factors = Vec::new();
-    let mut factor_items: Vec<(usize, Vec<usize>)> = Vec::new();
-    let mut items = Vec::new();
-    for (si, s) in input.surveys.iter().enumerate() {
+/// The snapshot's flat lists: every factor and item of the round's
+/// questionnaires in order, and for each factor its survey and item
+/// positions.
+struct Catalogue {
+    factors: Vec<FactorRef>,
+    factor_items: Vec<(usize, Vec<usize>)>,
+    items: Vec<ItemRef>,
+}
+
+fn catalogue(surveys: &[Survey]) -> Catalogue {
+    let mut c = Catalogue {
+        factors: Vec::new(),
+        factor_items: Vec::new(),
+        items: Vec::new(),
+    };
+    for (si, s) in surveys.iter().enumerate() {
         for f in &s.factors {
-            factors.push(FactorRef {
+            c.factors.push(FactorRef {
                 survey: s.id.clone(),
                 key: f.key.clone(),
             });
@@ -266,30 +273,36 @@ pub fn compute(input: &Input) -> Result<Snapshot, ComputeError> {
                 .filter(|(_, i)| i.factor == f.key)
                 .map(|(n, _)| n)
                 .collect();
-            factor_items.push((si, idx));
+            c.factor_items.push((si, idx));
         }
         for i in &s.items {
-            items.push(ItemRef {
+            c.items.push(ItemRef {
                 survey: s.id.clone(),
                 key: i.key.clone(),
                 factor: i.factor.clone(),
             });
         }
     }
-    let parsed: Vec<Parsed> = input
-        .responses
-        .iter()
-        .map(|r| parse_response(r, input.surveys, &factor_items))
-        .collect::<Result<_, _>>()?;
+    c
+}
 
-    // Each unit's own sums, then added up the tree, deepest first.
-    let mut sums = vec![Sums::new(factors.len(), items.len()); units.len()];
+/// Every unit's sums over its whole subtree, its own respondents, and the
+/// people invited in its subtree.
+struct TreeSums {
+    sums: Vec<Sums>,
+    direct: Vec<u32>,
+    invited: Vec<u32>,
+}
+
+fn tree_sums(units: &[TreeUnit], depth: &[usize], parsed: &[Parsed], c: &Catalogue) -> TreeSums {
+    let mut sums = vec![Sums::new(c.factors.len(), c.items.len()); units.len()];
     let mut direct = vec![0u32; units.len()];
-    for p in &parsed {
+    for p in parsed {
         sums[p.unit].add(p);
         direct[p.unit] += 1;
     }
     let mut invited: Vec<u32> = units.iter().map(|u| u.invited).collect();
+    // Deepest first, so each child is complete before its parent takes it.
     let mut order: Vec<usize> = (0..units.len()).collect();
     order.sort_by_key(|i| std::cmp::Reverse(depth[*i]));
     for &i in &order {
@@ -299,8 +312,22 @@ pub fn compute(input: &Input) -> Result<Snapshot, ComputeError> {
             invited[p] += invited[i];
         }
     }
+    TreeSums {
+        sums,
+        direct,
+        invited,
+    }
+}
 
-    // 1. Groups.
+/// Which groups, and within them which factor figures and item
+/// distributions, the engine releases.
+struct Released {
+    groups: Vec<bool>,
+    factors: Vec<Vec<bool>>,
+    items: Vec<Vec<bool>>,
+}
+
+fn released(units: &[TreeUnit], t: &TreeSums, c: &Catalogue, k: u32) -> Result<Released, ComputeError> {
     let keys: Vec<String> = units.iter().map(|u| u.code.clone()).collect();
     let parents: Vec<Option<usize>> = units.iter().map(|u| u.parent).collect();
     let nodes: Vec<Node> = units
@@ -309,31 +336,66 @@ pub fn compute(input: &Input) -> Result<Snapshot, ComputeError> {
         .map(|(i, u)| Node {
             id: u.code.clone(),
             parent: u.parent,
-            direct: direct[i],
+            direct: t.direct[i],
         })
         .collect();
     let shown = release(&nodes, k).map_err(ComputeError::Tree)?.shown;
-    // 2. Factor figures and item distributions within the shown groups.
-    let factor_shown: Vec<Vec<bool>> = (0..factors.len())
-        .map(|f| narrow(&keys, &parents, &shown, |i| sums[i].factors[f].n, k))
+    let factors = (0..c.factors.len())
+        .map(|f| narrow(&keys, &parents, &shown, |i| t.sums[i].factors[f].n, k))
         .collect();
-    let item_shown: Vec<Vec<bool>> = (0..items.len())
-        .map(|t| {
+    let items = (0..c.items.len())
+        .map(|it| {
             narrow(
                 &keys,
                 &parents,
                 &shown,
-                |i| sums[i].items[t].iter().sum(),
+                |i| t.sums[i].items[it].iter().sum(),
                 k,
             )
         })
         .collect();
+    Ok(Released {
+        groups: shown,
+        factors,
+        items,
+    })
+}
 
-    let previous_groups: HashMap<&str, &Group> = input
+/// A released factor figure with its change since the previous round.
+fn factor_figure(
+    input: &Input,
+    unit: &TreeUnit,
+    m: &Moments,
+    factor: &FactorRef,
+    previous: &HashMap<&str, &Group>,
+) -> Option<FactorStat> {
+    let mut s = stat(m)?;
+    s.change = previous
+        .get(unit.code.as_str())
+        .and_then(|g| input.previous?.factor(g, factor))
+        .and_then(|before| {
+            let c = welch(
+                (s.n as usize, s.mean, s.sd),
+                (before.n as usize, before.mean, before.sd),
+            )?;
+            Some(ChangeFig {
+                previous_mean: before.mean,
+                diff: c.diff,
+                low: c.low,
+                high: c.high,
+            })
+        });
+    Some(s)
+}
+
+/// Every group of the tree, with figures only where released.
+fn groups(input: &Input, depth: &[usize], t: &TreeSums, c: &Catalogue, r: &Released) -> Vec<Group> {
+    let units = &input.units;
+    let previous: HashMap<&str, &Group> = input
         .previous
         .map(|p| p.groups.iter().map(|g| (g.code.as_str(), g)).collect())
         .unwrap_or_default();
-    let groups: Vec<Group> = units
+    units
         .iter()
         .enumerate()
         .map(|(i, u)| Group {
@@ -342,134 +404,156 @@ pub fn compute(input: &Input) -> Result<Snapshot, ComputeError> {
             name: u.name.clone(),
             parent: u.parent.map(|p| units[p].key.clone()),
             depth: depth[i] as u32,
-            invited: invited[i],
-            figures: shown[i].then(|| Figures {
-                n: sums[i].n,
-                factors: (0..factors.len())
+            invited: t.invited[i],
+            figures: r.groups[i].then(|| Figures {
+                n: t.sums[i].n,
+                factors: (0..c.factors.len())
                     .map(|f| {
-                        let mut s = factor_shown[f][i].then(|| stat(&sums[i].factors[f]))??;
-                        s.change = previous_groups
-                            .get(u.code.as_str())
-                            .and_then(|g| input.previous?.factor(g, &factors[f]))
-                            .and_then(|before| {
-                                let c = welch(
-                                    (s.n as usize, s.mean, s.sd),
-                                    (before.n as usize, before.mean, before.sd),
-                                )?;
-                                Some(ChangeFig {
-                                    previous_mean: before.mean,
-                                    diff: c.diff,
-                                    low: c.low,
-                                    high: c.high,
-                                })
-                            });
-                        Some(s)
+                        r.factors[f][i]
+                            .then(|| {
+                                factor_figure(input, u, &t.sums[i].factors[f], &c.factors[f], &previous)
+                            })
+                            .flatten()
                     })
                     .collect(),
-                items: (0..items.len())
-                    .map(|t| item_shown[t][i].then_some(sums[i].items[t]))
+                items: (0..c.items.len())
+                    .map(|it| r.items[it][i].then_some(t.sums[i].items[it]))
                     .collect(),
             }),
         })
-        .collect();
+        .collect()
+}
 
-    // 3. Background breakdowns and reliability: the organisation only.
-    let mut background = Vec::new();
-    let mut alpha = vec![None; factors.len()];
-    if shown[0] {
-        let total = sums[0].n;
-        for s in input.surveys {
-            for q in &s.background {
-                let mut cells: BTreeMap<String, Sums> = BTreeMap::new();
-                for p in &parsed {
-                    if let Some(o) = p.background.get(&q.key) {
-                        if q.options.iter().any(|x| &x.key == o) {
-                            cells
-                                .entry(o.clone())
-                                .or_insert_with(|| Sums::new(factors.len(), 0))
-                                .add(&Parsed {
-                                    unit: 0,
-                                    scores: p.scores.clone(),
-                                    items: Vec::new(),
-                                    background: BTreeMap::new(),
-                                });
-                        }
+/// The background breakdowns of the whole organisation: each question's
+/// cells by the engine's cell rule, and within the shown cells each
+/// factor's figure by it again.
+fn background(input: &Input, parsed: &[Parsed], org: &Sums, c: &Catalogue) -> Vec<BackgroundQuestion> {
+    let k = input.k;
+    let mut out = Vec::new();
+    for s in input.surveys {
+        for q in &s.background {
+            let mut cells: BTreeMap<String, Sums> = BTreeMap::new();
+            for p in parsed {
+                if let Some(o) = p.background.get(&q.key) {
+                    if q.options.iter().any(|x| &x.key == o) {
+                        cells
+                            .entry(o.clone())
+                            .or_insert_with(|| Sums::new(c.factors.len(), 0))
+                            .add(&Parsed {
+                                unit: 0,
+                                scores: p.scores.clone(),
+                                items: Vec::new(),
+                                background: BTreeMap::new(),
+                            });
                     }
                 }
-                let counts: BTreeMap<String, u32> =
-                    cells.iter().map(|(o, s)| (o.clone(), s.n)).collect();
-                let cell_shown = release_cells(&counts, total, k);
-                let per_factor: Vec<BTreeMap<String, bool>> = (0..factors.len())
-                    .map(|f| {
-                        let sizes: BTreeMap<String, u32> = cells
-                            .iter()
-                            .filter(|(o, _)| cell_shown[*o])
-                            .map(|(o, s)| (o.clone(), s.factors[f].n))
-                            .collect();
-                        release_cells(&sizes, sums[0].factors[f].n, k)
-                    })
-                    .collect();
-                background.push(BackgroundQuestion {
-                    survey: s.id.clone(),
-                    key: q.key.clone(),
-                    cells: q
-                        .options
-                        .iter()
-                        .map(|o| Cell {
-                            option: o.key.clone(),
-                            figures: cells.get(&o.key).filter(|_| cell_shown[&o.key]).map(|c| {
-                                CellFigures {
-                                    n: c.n,
-                                    factors: (0..factors.len())
-                                        .map(|f| {
-                                            if per_factor[f].get(&o.key) == Some(&true) {
-                                                stat(&c.factors[f])
-                                            } else {
-                                                None
-                                            }
-                                        })
-                                        .collect(),
-                                }
-                            }),
-                        })
-                        .collect(),
-                });
             }
+            let counts: BTreeMap<String, u32> =
+                cells.iter().map(|(o, s)| (o.clone(), s.n)).collect();
+            let cell_shown = release_cells(&counts, org.n, k);
+            let per_factor: Vec<BTreeMap<String, bool>> = (0..c.factors.len())
+                .map(|f| {
+                    let sizes: BTreeMap<String, u32> = cells
+                        .iter()
+                        .filter(|(o, _)| cell_shown[*o])
+                        .map(|(o, s)| (o.clone(), s.factors[f].n))
+                        .collect();
+                    release_cells(&sizes, org.factors[f].n, k)
+                })
+                .collect();
+            out.push(BackgroundQuestion {
+                survey: s.id.clone(),
+                key: q.key.clone(),
+                cells: q
+                    .options
+                    .iter()
+                    .map(|o| Cell {
+                        option: o.key.clone(),
+                        figures: cells.get(&o.key).filter(|_| cell_shown[&o.key]).map(|cell| {
+                            CellFigures {
+                                n: cell.n,
+                                factors: (0..c.factors.len())
+                                    .map(|f| {
+                                        if per_factor[f].get(&o.key) == Some(&true) {
+                                            stat(&cell.factors[f])
+                                        } else {
+                                            None
+                                        }
+                                    })
+                                    .collect(),
+                            }
+                        }),
+                    })
+                    .collect(),
+            });
         }
-        for (f, (si, idx)) in factor_items.iter().enumerate() {
+    }
+    out
+}
+
+/// Cronbach's alpha of each factor for the organisation, over the
+/// respondents who answered all its items, when at least k did.
+fn reliability(input: &Input, parsed: &[Parsed], c: &Catalogue) -> Vec<Option<AlphaFig>> {
+    c.factor_items
+        .iter()
+        .map(|(si, idx)| {
             let offset: usize = input.surveys[..*si].iter().map(|s| s.items.len()).sum();
             let rows: Vec<Vec<f64>> = parsed
                 .iter()
                 .filter_map(|p| {
                     idx.iter()
                         .map(|i| match p.items[offset + i] {
-                            Some(Answer::Value(v)) => {
-                                Some(if input.surveys[*si].items[*i].reverse {
-                                    6.0 - f64::from(v)
-                                } else {
-                                    f64::from(v)
-                                })
-                            }
+                            Some(Answer::Value(v)) => Some(if input.surveys[*si].items[*i].reverse {
+                                6.0 - f64::from(v)
+                            } else {
+                                f64::from(v)
+                            }),
                             _ => None,
                         })
                         .collect::<Option<Vec<f64>>>()
                 })
                 .collect();
-            if rows.len() as u32 >= k {
-                alpha[f] = cronbach_alpha(&rows).map(|a| AlphaFig {
+            (rows.len() as u32 >= input.k)
+                .then(|| cronbach_alpha(&rows))
+                .flatten()
+                .map(|a| AlphaFig {
                     n: rows.len() as u32,
                     alpha: a,
-                });
-            }
-        }
-    }
+                })
+        })
+        .collect()
+}
+
+/// The snapshot of a round: its responses parsed once, summed up the unit
+/// tree, released by the engine (groups, then factor figures and items
+/// within them), and for the whole organisation its background cells and
+/// reliability.
+pub fn compute(input: &Input) -> Result<Snapshot, ComputeError> {
+    let depth = depths(&input.units)?;
+    let c = catalogue(input.surveys);
+    let parsed: Vec<Parsed> = input
+        .responses
+        .iter()
+        .map(|r| parse_response(r, input.surveys, &c.factor_items))
+        .collect::<Result<_, _>>()?;
+    let t = tree_sums(&input.units, &depth, &parsed, &c);
+    let r = released(&input.units, &t, &c, input.k)?;
+    let groups = groups(input, &depth, &t, &c, &r);
+    let (background, alpha) = if r.groups[0] {
+        (
+            background(input, &parsed, &t.sums[0], &c),
+            reliability(input, &parsed, &c),
+        )
+    } else {
+        (Vec::new(), vec![None; c.factors.len()])
+    };
     Ok(Snapshot {
         round_id: input.round_id.to_string(),
-        k,
+        k: input.k,
         computed_at: input.computed_at,
         previous_round: input.previous.map(|p| p.round_id.clone()),
-        factors,
-        items,
+        factors: c.factors,
+        items: c.items,
         groups,
         background,
         alpha,
