@@ -80,18 +80,11 @@ pub struct Input<'a> {
     pub lang: Lang,
 }
 
-pub fn compute(input: &Input) -> Analysis {
+/// The reporting groups at `level`: groups whose survey results and
+/// absence are both released, each with its area (the group just below the
+/// root on the way up), ordered by code.
+fn reporting_groups(input: &Input, absence: &[GroupAbsence], level: u32) -> Vec<ReportingGroup> {
     let s = input.snapshot;
-    let k = s.k;
-    let absence = protect(s, input.own, k);
-    let level = input.level.unwrap_or_else(|| default_level(s));
-    let by_key: HashMap<&str, usize> = s
-        .groups
-        .iter()
-        .enumerate()
-        .map(|(i, g)| (g.key.as_str(), i))
-        .collect();
-    // The service area: the group just below the root on the way up.
     let parents = s.parent_indexes();
     let area_of = |mut at: usize| -> String {
         while let Some(p) = parents[at] {
@@ -127,13 +120,20 @@ pub fn compute(input: &Input) -> Analysis {
         });
     }
     groups.sort_by(|a, b| a.code.cmp(&b.code));
-    let mut area_counts: HashMap<&str, usize> = HashMap::new();
-    for g in &groups {
-        *area_counts.entry(g.area.as_str()).or_default() += 1;
-    }
-    let areas = area_counts.len();
-    let within_used = areas >= 2 && area_counts.values().all(|n| *n >= MIN_GROUPS_PER_AREA);
-    let too_few = groups.len() < MIN_GROUPS;
+    groups
+}
+
+/// Every coefficient of one factor over the reporting groups that have a
+/// score on it (none below [`MIN_GROUPS`]).
+fn factor_result(
+    input: &Input,
+    absence: &[GroupAbsence],
+    groups: &[ReportingGroup],
+    by_key: &HashMap<&str, usize>,
+    fi: usize,
+) -> FactorResult {
+    let s = input.snapshot;
+    let f = &s.factors[fi];
     let factor_name = |f: &FactorRef| {
         input
             .surveys
@@ -142,85 +142,104 @@ pub fn compute(input: &Input) -> Analysis {
             .and_then(|x| x.factors.iter().find(|y| y.key == f.key))
             .map_or(f.key.clone(), |y| y.name.get(input.lang).to_string())
     };
-    let mut factors: Vec<FactorResult> = s
-        .factors
+    let rows: Vec<&ReportingGroup> = groups.iter().filter(|g| g.scores[fi].is_some()).collect();
+    let x: Vec<f64> = rows
+        .iter()
+        .map(|g| g.scores[fi].unwrap_or_default())
+        .collect();
+    let y: Vec<f64> = rows.iter().map(|g| g.absence_rate).collect();
+    let w: Vec<f64> = rows.iter().map(|g| g.agreed).collect();
+    let area_ids: Vec<usize> = {
+        let mut names: Vec<&str> = rows.iter().map(|g| g.area.as_str()).collect();
+        names.sort_unstable();
+        names.dedup();
+        rows.iter()
+            .map(|g| names.binary_search(&g.area.as_str()).unwrap_or(0))
+            .collect()
+    };
+    let m = rows.len();
+    let mut out = FactorResult {
+        survey: f.survey.clone(),
+        key: f.key.clone(),
+        name: factor_name(f),
+        m,
+        pearson: None,
+        weighted_r: None,
+        spearman: None,
+        within_area: None,
+        q: None,
+        contrast: None,
+        icc1: None,
+        other_measures: Vec::new(),
+        missing: None,
+    };
+    if m < MIN_GROUPS {
+        out.missing = Some("too_few");
+        return out;
+    }
+    match correlation::pearson(&x, &y) {
+        Ok(c) => out.pearson = Some(c),
+        Err(NoCoefficient::Constant) => out.missing = Some("constant"),
+        Err(NoCoefficient::TooFew) => out.missing = Some("too_few"),
+    }
+    out.weighted_r = correlation::weighted_pearson_r(&x, &y, &w);
+    out.spearman = correlation::spearman(&x, &y).ok();
+    out.within_area = correlation::within_area(&x, &y, &area_ids).ok();
+    let lost: Vec<f64> = rows.iter().map(|g| g.lost).collect();
+    out.contrast = correlation::quartile_contrast(&x, &lost, &w);
+    out.icc1 = icc_from_figures(
+        s,
+        &rows
+            .iter()
+            .map(|g| by_key[g.key.as_str()])
+            .collect::<Vec<_>>(),
+        fi,
+    );
+    for (label, pick) in [
+        ("self_certified", 0usize),
+        ("doctor_certified", 1),
+        ("long_term", 2),
+    ] {
+        let ys: Option<Vec<f64>> = rows
+            .iter()
+            .map(|g| {
+                let a = absence[by_key[g.key.as_str()]].sums()?;
+                let part = [a.self_certified, a.doctor_certified, a.long_term][pick]?;
+                Some(part / a.agreed * 100.0)
+            })
+            .collect();
+        if let Some(ys) = ys {
+            out.other_measures
+                .push((label.to_string(), correlation::pearson_r(&x, &ys)));
+        }
+    }
+    out
+}
+
+/// The analysis of one round against the absence in one window: reporting
+/// groups, each factor's coefficients, q across factors, the coverage of
+/// the window, and the risk summary.
+pub fn compute(input: &Input) -> Analysis {
+    let s = input.snapshot;
+    let k = s.k;
+    let absence = protect(s, input.own, k);
+    let level = input.level.unwrap_or_else(|| default_level(s));
+    let by_key: HashMap<&str, usize> = s
+        .groups
         .iter()
         .enumerate()
-        .map(|(fi, f)| {
-            let rows: Vec<&ReportingGroup> =
-                groups.iter().filter(|g| g.scores[fi].is_some()).collect();
-            let x: Vec<f64> = rows
-                .iter()
-                .map(|g| g.scores[fi].unwrap_or_default())
-                .collect();
-            let y: Vec<f64> = rows.iter().map(|g| g.absence_rate).collect();
-            let w: Vec<f64> = rows.iter().map(|g| g.agreed).collect();
-            let area_ids: Vec<usize> = {
-                let mut names: Vec<&str> = rows.iter().map(|g| g.area.as_str()).collect();
-                names.sort_unstable();
-                names.dedup();
-                rows.iter()
-                    .map(|g| names.binary_search(&g.area.as_str()).unwrap_or(0))
-                    .collect()
-            };
-            let m = rows.len();
-            let mut out = FactorResult {
-                survey: f.survey.clone(),
-                key: f.key.clone(),
-                name: factor_name(f),
-                m,
-                pearson: None,
-                weighted_r: None,
-                spearman: None,
-                within_area: None,
-                q: None,
-                contrast: None,
-                icc1: None,
-                other_measures: Vec::new(),
-                missing: None,
-            };
-            if m < MIN_GROUPS {
-                out.missing = Some("too_few");
-                return out;
-            }
-            match correlation::pearson(&x, &y) {
-                Ok(c) => out.pearson = Some(c),
-                Err(NoCoefficient::Constant) => out.missing = Some("constant"),
-                Err(NoCoefficient::TooFew) => out.missing = Some("too_few"),
-            }
-            out.weighted_r = correlation::weighted_pearson_r(&x, &y, &w);
-            out.spearman = correlation::spearman(&x, &y).ok();
-            out.within_area = correlation::within_area(&x, &y, &area_ids).ok();
-            let lost: Vec<f64> = rows.iter().map(|g| g.lost).collect();
-            out.contrast = correlation::quartile_contrast(&x, &lost, &w);
-            out.icc1 = icc_from_figures(
-                s,
-                &rows
-                    .iter()
-                    .map(|g| by_key[g.key.as_str()])
-                    .collect::<Vec<_>>(),
-                fi,
-            );
-            for (label, pick) in [
-                ("self_certified", 0usize),
-                ("doctor_certified", 1),
-                ("long_term", 2),
-            ] {
-                let ys: Option<Vec<f64>> = rows
-                    .iter()
-                    .map(|g| {
-                        let a = absence[by_key[g.key.as_str()]].sums()?;
-                        let part = [a.self_certified, a.doctor_certified, a.long_term][pick]?;
-                        Some(part / a.agreed * 100.0)
-                    })
-                    .collect();
-                if let Some(ys) = ys {
-                    out.other_measures
-                        .push((label.to_string(), correlation::pearson_r(&x, &ys)));
-                }
-            }
-            out
-        })
+        .map(|(i, g)| (g.key.as_str(), i))
+        .collect();
+    let groups = reporting_groups(input, &absence, level);
+    let mut area_counts: HashMap<&str, usize> = HashMap::new();
+    for g in &groups {
+        *area_counts.entry(g.area.as_str()).or_default() += 1;
+    }
+    let areas = area_counts.len();
+    let within_used = areas >= 2 && area_counts.values().all(|n| *n >= MIN_GROUPS_PER_AREA);
+    let too_few = groups.len() < MIN_GROUPS;
+    let mut factors: Vec<FactorResult> = (0..s.factors.len())
+        .map(|fi| factor_result(input, &absence, &groups, &by_key, fi))
         .collect();
     // q across the factors, for the r the ranking uses.
     let ps: Vec<(usize, f64)> = factors

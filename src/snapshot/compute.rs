@@ -327,7 +327,12 @@ struct Released {
     items: Vec<Vec<bool>>,
 }
 
-fn released(units: &[TreeUnit], t: &TreeSums, c: &Catalogue, k: u32) -> Result<Released, ComputeError> {
+fn released(
+    units: &[TreeUnit],
+    t: &TreeSums,
+    c: &Catalogue,
+    k: u32,
+) -> Result<Released, ComputeError> {
     let keys: Vec<String> = units.iter().map(|u| u.code.clone()).collect();
     let parents: Vec<Option<usize>> = units.iter().map(|u| u.parent).collect();
     let nodes: Vec<Node> = units
@@ -411,7 +416,13 @@ fn groups(input: &Input, depth: &[usize], t: &TreeSums, c: &Catalogue, r: &Relea
                     .map(|f| {
                         r.factors[f][i]
                             .then(|| {
-                                factor_figure(input, u, &t.sums[i].factors[f], &c.factors[f], &previous)
+                                factor_figure(
+                                    input,
+                                    u,
+                                    &t.sums[i].factors[f],
+                                    &c.factors[f],
+                                    &previous,
+                                )
                             })
                             .flatten()
                     })
@@ -427,7 +438,12 @@ fn groups(input: &Input, depth: &[usize], t: &TreeSums, c: &Catalogue, r: &Relea
 /// The background breakdowns of the whole organisation: each question's
 /// cells by the engine's cell rule, and within the shown cells each
 /// factor's figure by it again.
-fn background(input: &Input, parsed: &[Parsed], org: &Sums, c: &Catalogue) -> Vec<BackgroundQuestion> {
+fn background(
+    input: &Input,
+    parsed: &[Parsed],
+    org: &Sums,
+    c: &Catalogue,
+) -> Vec<BackgroundQuestion> {
     let k = input.k;
     let mut out = Vec::new();
     for s in input.surveys {
@@ -469,8 +485,10 @@ fn background(input: &Input, parsed: &[Parsed], org: &Sums, c: &Catalogue) -> Ve
                     .iter()
                     .map(|o| Cell {
                         option: o.key.clone(),
-                        figures: cells.get(&o.key).filter(|_| cell_shown[&o.key]).map(|cell| {
-                            CellFigures {
+                        figures: cells
+                            .get(&o.key)
+                            .filter(|_| cell_shown[&o.key])
+                            .map(|cell| CellFigures {
                                 n: cell.n,
                                 factors: (0..c.factors.len())
                                     .map(|f| {
@@ -481,8 +499,7 @@ fn background(input: &Input, parsed: &[Parsed], org: &Sums, c: &Catalogue) -> Ve
                                         }
                                     })
                                     .collect(),
-                            }
-                        }),
+                            }),
                     })
                     .collect(),
             });
@@ -503,11 +520,13 @@ fn reliability(input: &Input, parsed: &[Parsed], c: &Catalogue) -> Vec<Option<Al
                 .filter_map(|p| {
                     idx.iter()
                         .map(|i| match p.items[offset + i] {
-                            Some(Answer::Value(v)) => Some(if input.surveys[*si].items[*i].reverse {
-                                6.0 - f64::from(v)
-                            } else {
-                                f64::from(v)
-                            }),
+                            Some(Answer::Value(v)) => {
+                                Some(if input.surveys[*si].items[*i].reverse {
+                                    6.0 - f64::from(v)
+                                } else {
+                                    f64::from(v)
+                                })
+                            }
                             _ => None,
                         })
                         .collect::<Option<Vec<f64>>>()
