@@ -260,45 +260,32 @@ impl Checker<'_> {
 }
 
 /// Parses and validates a survey file's text.
-pub fn parse(src: &str) -> Result<Survey, Vec<SurveyError>> {
-    let raw: RawSurvey = toml::from_str(src).map_err(|e| {
-        let line = e
-            .span()
-            .map(|s| 1 + src[..s.start.min(src.len())].matches('\n').count());
-        // Some TOML errors carry no message of their own (a stray carriage
-        // return, say): name the character where it stopped.
-        let message = match e.message().trim() {
-            "" => match e.span().and_then(|s| src.get(s.start..)?.chars().next()) {
-                Some(c) if c.is_control() => {
-                    format!(
-                        "not valid TOML: unexpected control character U+{:04X}",
-                        c as u32
-                    )
-                }
-                Some(c) => format!("not valid TOML: unexpected «{c}»"),
-                None => "not valid TOML: the file ends too early".to_string(),
-            },
-            m => m.to_string(),
-        };
-        vec![SurveyError { line, message }]
-    })?;
-    let mut c = Checker {
-        src,
-        errors: Vec::new(),
+/// A TOML syntax error, with its line and a message also where the TOML
+/// library gives none.
+fn toml_error(src: &str, e: toml::de::Error) -> Vec<SurveyError> {
+    let line = e
+        .span()
+        .map(|s| 1 + src[..s.start.min(src.len())].matches('\n').count());
+    // Some TOML errors carry no message of their own (a stray carriage
+    // return, say): name the character where it stopped.
+    let message = match e.message().trim() {
+        "" => match e.span().and_then(|s| src.get(s.start..)?.chars().next()) {
+            Some(c) if c.is_control() => {
+                format!(
+                    "not valid TOML: unexpected control character U+{:04X}",
+                    c as u32
+                )
+            }
+            Some(c) => format!("not valid TOML: unexpected «{c}»"),
+            None => "not valid TOML: the file ends too early".to_string(),
+        },
+        m => m.to_string(),
     };
+    vec![SurveyError { line, message }]
+}
 
-    let title = c.text(raw.title.span().start, "title", raw.title.get_ref());
-    let intro = raw
-        .intro
-        .as_ref()
-        .map(|i| c.text(i.span().start, "intro", i.get_ref()));
-    if raw.id.get_ref().trim().is_empty() {
-        c.err(Some(raw.id.span().start), "id is empty".into());
-    }
-    if raw.version.get_ref().trim().is_empty() {
-        c.err(Some(raw.version.span().start), "version is empty".into());
-    }
-
+/// The scale's five labels and its "don't know" label.
+fn scale(c: &mut Checker, raw: &RawSurvey) -> (Vec<Text>, Text) {
     let scale_at = raw.scale.span().start;
     let scale = raw.scale.get_ref();
     if scale.min != 1 || scale.max != 5 {
@@ -327,6 +314,10 @@ pub fn parse(src: &str) -> Result<Survey, Vec<SurveyError>> {
     }
     let dont_know = c.text(scale_at, "scale.dont_know", &scale.dont_know);
 
+    (scale_labels, dont_know)
+}
+
+fn factors(c: &mut Checker, raw: &RawSurvey) -> Vec<Factor> {
     let mut keys = HashMap::new();
     let mut factors = Vec::new();
     for f in &raw.factors {
@@ -347,6 +338,10 @@ pub fn parse(src: &str) -> Result<Survey, Vec<SurveyError>> {
     if factors.is_empty() {
         c.err(None, "the survey has no factors".into());
     }
+    factors
+}
+
+fn items(c: &mut Checker, raw: &RawSurvey) -> Vec<Item> {
     let factor_keys: HashSet<&str> = raw
         .factors
         .iter()
@@ -379,6 +374,12 @@ pub fn parse(src: &str) -> Result<Survey, Vec<SurveyError>> {
             text,
         });
     }
+    items
+}
+
+/// Each factor has between [`MIN_ITEMS_PER_FACTOR`] and
+/// [`MAX_ITEMS_PER_FACTOR`] items.
+fn factor_sizes(c: &mut Checker, raw: &RawSurvey) {
     for f in &raw.factors {
         let n = raw
             .items
@@ -403,7 +404,11 @@ pub fn parse(src: &str) -> Result<Survey, Vec<SurveyError>> {
             );
         }
     }
+}
 
+/// The background questions, each with «Vil ikke svare» whether the file
+/// lists it or not.
+fn background(c: &mut Checker, raw: &RawSurvey) -> Vec<Background> {
     let mut background = Vec::new();
     let mut bg_keys = HashMap::new();
     for b in &raw.background {
@@ -453,6 +458,31 @@ pub fn parse(src: &str) -> Result<Survey, Vec<SurveyError>> {
         });
     }
 
+    background
+}
+
+pub fn parse(src: &str) -> Result<Survey, Vec<SurveyError>> {
+    let raw: RawSurvey = toml::from_str(src).map_err(|e| toml_error(src, e))?;
+    let mut c = Checker {
+        src,
+        errors: Vec::new(),
+    };
+    let title = c.text(raw.title.span().start, "title", raw.title.get_ref());
+    let intro = raw
+        .intro
+        .as_ref()
+        .map(|i| c.text(i.span().start, "intro", i.get_ref()));
+    if raw.id.get_ref().trim().is_empty() {
+        c.err(Some(raw.id.span().start), "id is empty".into());
+    }
+    if raw.version.get_ref().trim().is_empty() {
+        c.err(Some(raw.version.span().start), "version is empty".into());
+    }
+    let (scale_labels, dont_know) = scale(&mut c, &raw);
+    let factors = factors(&mut c, &raw);
+    let items = items(&mut c, &raw);
+    factor_sizes(&mut c, &raw);
+    let background = background(&mut c, &raw);
     if !c.errors.is_empty() {
         c.errors.sort_by_key(|e| e.line.unwrap_or(0));
         return Err(c.errors);
