@@ -208,21 +208,13 @@ pub(super) fn run(conn: &mut DbConnection, table: &Table) -> Result<Outcome, Imp
     })
 }
 
-fn apply(
+/// Today's leader units (by code) and roles of every person, by id.
+type Assignments = HashMap<String, BTreeSet<String>>;
+
+fn current_assignments(
     conn: &mut DbConnection,
-    rows: &[EmployeeRow],
-    unit_by_code: &HashMap<&str, &Unit>,
-    has_leader_col: bool,
-    has_roles_col: bool,
-) -> Result<Diff, ImportError> {
-    let existing: HashMap<String, Employee> = Employee::all(conn)?
-        .into_iter()
-        .map(|e| (e.employee_number.clone(), e))
-        .collect();
-    let code_of_unit: HashMap<&str, &str> = unit_by_code
-        .iter()
-        .map(|(c, u)| (u.id.as_str(), *c))
-        .collect();
+    code_of_unit: &HashMap<&str, &str>,
+) -> Result<(Assignments, Assignments), ImportError> {
     let mut leaders: HashMap<String, BTreeSet<String>> = HashMap::new();
     for l in unit_leaders::table
         .select(UnitLeader::as_select())
@@ -242,6 +234,158 @@ fn apply(
     {
         roles.entry(r.employee_id).or_default().insert(r.role);
     }
+    Ok((leaders, roles))
+}
+
+/// A person's leader units and roles as they are and as the file wants
+/// them; a file without the column wants nothing changed there.
+struct Sets<'a> {
+    old_leaders: &'a BTreeSet<String>,
+    old_roles: &'a BTreeSet<String>,
+    want_leaders: Option<&'a BTreeSet<String>>,
+    want_roles: Option<&'a BTreeSet<String>>,
+}
+
+impl Sets<'_> {
+    fn leaders_change(&self) -> bool {
+        self.want_leaders.is_some_and(|w| w != self.old_leaders)
+    }
+    fn roles_change(&self) -> bool {
+        self.want_roles.is_some_and(|w| w != self.old_roles)
+    }
+}
+
+/// What the file changes of one known person, field by field, as the
+/// diff shows it.
+fn changed_fields(
+    old: &Employee,
+    r: &EmployeeRow,
+    unit_id: &str,
+    code_of_unit: &HashMap<&str, &str>,
+    sets: &Sets,
+) -> Vec<String> {
+    let mut fields = Vec::new();
+    let show = |o: &Option<String>| o.clone().unwrap_or_else(|| "–".into());
+    if old.name != r.name {
+        fields.push(format!("name «{}» → «{}»", old.name, r.name));
+    }
+    if old.email != r.email {
+        fields.push(format!(
+            "email «{}» → «{}»",
+            show(&old.email),
+            show(&r.email)
+        ));
+    }
+    if old.unit_id != unit_id {
+        let from = code_of_unit.get(old.unit_id.as_str()).unwrap_or(&"?");
+        fields.push(format!("unit_code «{from}» → «{}»", r.unit_code));
+    }
+    if old.language != r.language.code() {
+        fields.push(format!("language «{}» → «{}»", old.language, r.language));
+    }
+    if !old.active {
+        fields.push("active no → yes".into());
+    }
+    if let (true, Some(want)) = (sets.leaders_change(), sets.want_leaders) {
+        fields.push(format!(
+            "leader_of «{}» → «{}»",
+            join(sets.old_leaders),
+            join(want)
+        ));
+    }
+    if let (true, Some(want)) = (sets.roles_change(), sets.want_roles) {
+        fields.push(format!(
+            "roles «{}» → «{}»",
+            join(sets.old_roles),
+            join(want)
+        ));
+    }
+    fields
+}
+
+/// New people, and the leader units and roles of those whose sets the
+/// file replaces, written in chunks that keep each statement under
+/// SQLite's and PostgreSQL's limits on bound parameters while sparing one
+/// round trip per row.
+fn write_new(
+    conn: &mut DbConnection,
+    inserts: &[Employee],
+    replaced_sets: &[String],
+    new_leaders: &[UnitLeader],
+    new_roles: &[EmployeeRole],
+) -> Result<(), ImportError> {
+    for chunk in inserts.chunks(500) {
+        crate::on_backend!(&mut *conn, |c| diesel::insert_into(employees::table)
+            .values(chunk)
+            .execute(c))?;
+    }
+    for chunk in replaced_sets.chunks(500) {
+        diesel::delete(unit_leaders::table.filter(unit_leaders::employee_id.eq_any(chunk)))
+            .execute(conn)?;
+        diesel::delete(employee_roles::table.filter(employee_roles::employee_id.eq_any(chunk)))
+            .execute(conn)?;
+    }
+    for chunk in new_leaders.chunks(500) {
+        crate::on_backend!(&mut *conn, |c| diesel::insert_into(unit_leaders::table)
+            .values(chunk)
+            .execute(c))?;
+    }
+    for chunk in new_roles.chunks(500) {
+        crate::on_backend!(&mut *conn, |c| diesel::insert_into(employee_roles::table)
+            .values(chunk)
+            .execute(c))?;
+    }
+
+    Ok(())
+}
+
+/// Deactivates the active people missing from the file; a person who has
+/// left keeps no access. Returns them as the diff shows them.
+fn deactivate_missing(
+    conn: &mut DbConnection,
+    existing: &HashMap<String, Employee>,
+    rows: &[EmployeeRow],
+    now: i64,
+) -> Result<Vec<String>, ImportError> {
+    let in_file: HashSet<&str> = rows.iter().map(|r| r.number.as_str()).collect();
+    let mut leaving: Vec<&Employee> = existing
+        .values()
+        .filter(|e| e.active && !in_file.contains(e.employee_number.as_str()))
+        .collect();
+    leaving.sort_by(|a, b| a.employee_number.cmp(&b.employee_number));
+    let leaving_ids: Vec<&str> = leaving.iter().map(|e| e.id.as_str()).collect();
+    for chunk in leaving_ids.chunks(500) {
+        diesel::update(employees::table.filter(employees::id.eq_any(chunk)))
+            .set((employees::active.eq(false), employees::updated_at.eq(now)))
+            .execute(conn)?;
+        // A person who has left keeps no access.
+        diesel::delete(unit_leaders::table.filter(unit_leaders::employee_id.eq_any(chunk)))
+            .execute(conn)?;
+        diesel::delete(employee_roles::table.filter(employee_roles::employee_id.eq_any(chunk)))
+            .execute(conn)?;
+    }
+    Ok(leaving
+        .iter()
+        .map(|e| format!("{} {}", e.employee_number, e.name))
+        .collect())
+}
+
+fn apply(
+    conn: &mut DbConnection,
+    rows: &[EmployeeRow],
+    unit_by_code: &HashMap<&str, &Unit>,
+    has_leader_col: bool,
+    has_roles_col: bool,
+) -> Result<Diff, ImportError> {
+    let existing: HashMap<String, Employee> = Employee::all(conn)?
+        .into_iter()
+        .map(|e| (e.employee_number.clone(), e))
+        .collect();
+    let code_of_unit: HashMap<&str, &str> = unit_by_code
+        .iter()
+        .map(|(c, u)| (u.id.as_str(), *c))
+        .collect();
+    let (leaders, roles) = current_assignments(conn, &code_of_unit)?;
     let empty = BTreeSet::new();
     let now = now_unix();
     let mut diff = Diff::default();
@@ -272,44 +416,13 @@ fn apply(
                 id
             }
             Some(old) => {
-                let mut fields = Vec::new();
-                let show = |o: &Option<String>| o.clone().unwrap_or_else(|| "–".into());
-                if old.name != r.name {
-                    fields.push(format!("name «{}» → «{}»", old.name, r.name));
-                }
-                if old.email != r.email {
-                    fields.push(format!(
-                        "email «{}» → «{}»",
-                        show(&old.email),
-                        show(&r.email)
-                    ));
-                }
-                if old.unit_id != unit_id {
-                    let from = code_of_unit.get(old.unit_id.as_str()).unwrap_or(&"?");
-                    fields.push(format!("unit_code «{from}» → «{}»", r.unit_code));
-                }
-                if old.language != r.language.code() {
-                    fields.push(format!("language «{}» → «{}»", old.language, r.language));
-                }
-                if !old.active {
-                    fields.push("active no → yes".into());
-                }
-                let old_leaders = leaders.get(&old.id).unwrap_or(&empty);
-                let old_roles = roles.get(&old.id).unwrap_or(&empty);
-                if has_leader_col && old_leaders != want_leaders {
-                    fields.push(format!(
-                        "leader_of «{}» → «{}»",
-                        join(old_leaders),
-                        join(want_leaders)
-                    ));
-                }
-                if has_roles_col && old_roles != want_roles {
-                    fields.push(format!(
-                        "roles «{}» → «{}»",
-                        join(old_roles),
-                        join(want_roles)
-                    ));
-                }
+                let sets = Sets {
+                    old_leaders: leaders.get(&old.id).unwrap_or(&empty),
+                    old_roles: roles.get(&old.id).unwrap_or(&empty),
+                    want_leaders: has_leader_col.then_some(want_leaders),
+                    want_roles: has_roles_col.then_some(want_roles),
+                };
+                let fields = changed_fields(old, r, &unit_id, &code_of_unit, &sets);
                 if !fields.is_empty() {
                     diesel::update(employees::table.find(&old.id))
                         .set((
@@ -326,9 +439,7 @@ fn apply(
                         fields,
                     });
                 }
-                if (has_leader_col && old_leaders != want_leaders)
-                    || (has_roles_col && old_roles != want_roles)
-                {
+                if sets.leaders_change() || sets.roles_change() {
                     replaced_sets.push(old.id.clone());
                 } else {
                     continue;
@@ -350,52 +461,9 @@ fn apply(
         }
     }
 
-    // Chunks keep each statement under SQLite's and PostgreSQL's limits on
-    // bound parameters while sparing one round trip per row.
-    for chunk in inserts.chunks(500) {
-        crate::on_backend!(&mut *conn, |c| diesel::insert_into(employees::table)
-            .values(chunk)
-            .execute(c))?;
-    }
-    for chunk in replaced_sets.chunks(500) {
-        diesel::delete(unit_leaders::table.filter(unit_leaders::employee_id.eq_any(chunk)))
-            .execute(conn)?;
-        diesel::delete(employee_roles::table.filter(employee_roles::employee_id.eq_any(chunk)))
-            .execute(conn)?;
-    }
-    for chunk in new_leaders.chunks(500) {
-        crate::on_backend!(&mut *conn, |c| diesel::insert_into(unit_leaders::table)
-            .values(chunk)
-            .execute(c))?;
-    }
-    for chunk in new_roles.chunks(500) {
-        crate::on_backend!(&mut *conn, |c| diesel::insert_into(employee_roles::table)
-            .values(chunk)
-            .execute(c))?;
-    }
+    write_new(conn, &inserts, &replaced_sets, &new_leaders, &new_roles)?;
 
-    let in_file: HashSet<&str> = rows.iter().map(|r| r.number.as_str()).collect();
-    let mut leaving: Vec<&Employee> = existing
-        .values()
-        .filter(|e| e.active && !in_file.contains(e.employee_number.as_str()))
-        .collect();
-    leaving.sort_by(|a, b| a.employee_number.cmp(&b.employee_number));
-    let leaving_ids: Vec<&str> = leaving.iter().map(|e| e.id.as_str()).collect();
-    for chunk in leaving_ids.chunks(500) {
-        diesel::update(employees::table.filter(employees::id.eq_any(chunk)))
-            .set((employees::active.eq(false), employees::updated_at.eq(now)))
-            .execute(conn)?;
-        // A person who has left keeps no access.
-        diesel::delete(unit_leaders::table.filter(unit_leaders::employee_id.eq_any(chunk)))
-            .execute(conn)?;
-        diesel::delete(employee_roles::table.filter(employee_roles::employee_id.eq_any(chunk)))
-            .execute(conn)?;
-    }
-    diff.deactivated.extend(
-        leaving
-            .iter()
-            .map(|e| format!("{} {}", e.employee_number, e.name)),
-    );
+    diff.deactivated = deactivate_missing(conn, &existing, rows, now)?;
     Ok(diff)
 }
 
