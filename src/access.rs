@@ -17,6 +17,7 @@
 //! Roles add up: a leader who is also an AMU member may open every group
 //! and edit the plans of their own units.
 
+use crate::ids::{EmployeeId, GroupKey, UnitId};
 use crate::lang::Lang;
 use crate::snapshot::model::{Group, Snapshot, ORGANISATION};
 
@@ -24,11 +25,11 @@ use crate::snapshot::model::{Group, Snapshot, ORGANISATION};
 /// the session, with the roles as they are in the database now.
 #[derive(Debug, Clone)]
 pub struct Viewer {
-    pub employee_id: String,
+    pub employee_id: EmployeeId,
     pub name: String,
     pub lang: Lang,
     /// Units they lead (each with everything below it).
-    pub leader_of: Vec<String>,
+    pub leader_of: Vec<UnitId>,
     pub amu: bool,
     pub admin: bool,
     /// The token every state-changing form must carry.
@@ -57,12 +58,12 @@ pub enum Resource<'a> {
     /// One group's results: page, print version, CSV, XLSX and JSON.
     GroupResults {
         snapshot: &'a Snapshot,
-        group: &'a str,
+        group: &'a GroupKey,
     },
     /// Adding to or completing the action plan of a group.
     GroupPlan {
         snapshot: &'a Snapshot,
-        group: &'a str,
+        group: &'a GroupKey,
     },
     /// The AMU analysis, its report, exports and API, and the plans of
     /// every unit.
@@ -99,7 +100,9 @@ pub fn decide(viewer: Option<&Viewer>, resource: Resource) -> Decision {
         // never for the organisation as a whole; AMU and administrators
         // read them.
         Resource::GroupPlan { snapshot, group } => {
-            snapshot.group(group).is_some() && group != ORGANISATION && leads(snapshot, group)
+            snapshot.group(group).is_some()
+                && group.as_str() != ORGANISATION
+                && leads(snapshot, group)
         }
         Resource::Overview => v.sees_everything(),
         Resource::Administration => v.admin,
@@ -130,7 +133,7 @@ pub fn openable<'a>(viewer: &Viewer, snapshot: &'a Snapshot) -> Vec<&'a Group> {
                 Some(viewer),
                 Resource::GroupResults {
                     snapshot,
-                    group: &g.key,
+                    group: &GroupKey::from(g.key.as_str()),
                 },
             ) == Decision::Allowed
         })
@@ -177,10 +180,10 @@ mod tests {
 
     fn viewer(leads: &[&str], amu: bool, admin: bool) -> Viewer {
         Viewer {
-            employee_id: "e".into(),
+            employee_id: EmployeeId::from("e"),
             name: "E".into(),
             lang: Lang::Nb,
-            leader_of: leads.iter().map(|s| s.to_string()).collect(),
+            leader_of: leads.iter().map(|s| UnitId::from(*s)).collect(),
             amu,
             admin,
             csrf: "t".into(),
@@ -205,8 +208,19 @@ mod tests {
             ("admin", Some(&admin)),
             ("amu and leader of a", Some(&amu_leader_a)),
         ];
-        let results = |snapshot, group| Resource::GroupResults { snapshot, group };
-        let plan = |snapshot, group| Resource::GroupPlan { snapshot, group };
+        let keys: Vec<GroupKey> = ["a", "a1", "b", "root", ORGANISATION, "x"]
+            .into_iter()
+            .map(GroupKey::from)
+            .collect();
+        let key = |k: &str| keys.iter().find(|x| x.as_str() == k).unwrap();
+        let results = |snapshot, group: &str| Resource::GroupResults {
+            snapshot,
+            group: key(group),
+        };
+        let plan = |snapshot, group: &str| Resource::GroupPlan {
+            snapshot,
+            group: key(group),
+        };
         #[rustfmt::skip]
         let table: Vec<(&str, Resource, [Decision; 6])> = vec![
             //                                   nobody leader-a leader-b amu admin amu+a

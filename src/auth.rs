@@ -202,10 +202,10 @@ pub fn viewer(conn: &mut DbConnection, session_id: &str) -> Result<Option<Viewer
         .select(employee_roles::role)
         .load(conn)?;
     let viewer = Viewer {
-        employee_id: id,
+        employee_id: id.into(),
         name,
         lang: lang.parse().unwrap_or(Lang::Nb),
-        leader_of,
+        leader_of: leader_of.into_iter().map(Into::into).collect(),
         amu: roles.iter().any(|r| r == "amu"),
         admin: roles.iter().any(|r| r == "admin"),
         csrf,

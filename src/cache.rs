@@ -10,6 +10,7 @@
 //! Commands and tests that run domain functions without a service pass
 //! [`Cache::none`], which keeps nothing.
 
+use crate::ids::RoundId;
 use crate::lang::Lang;
 use std::any::Any;
 use std::collections::HashMap;
@@ -22,26 +23,26 @@ use std::sync::{Arc, Mutex};
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Key {
     Snapshot {
-        round: String,
+        round: RoundId,
         revision: i32,
     },
     Scores {
-        round: String,
+        round: RoundId,
         revision: i32,
     },
     /// A round's questionnaires, stored at its creation, never changed.
     Surveys {
-        round: String,
+        round: RoundId,
     },
     /// The questionnaire's first page, empty, for a round as it is now
     /// (`round_stamp`: a hash of the round's row) in one language.
     FirstPage {
-        round: String,
+        round: RoundId,
         round_stamp: u64,
         lang: Lang,
     },
     Analysis {
-        round: String,
+        round: RoundId,
         revision: i32,
         window: String,
         level: Option<u32>,
@@ -186,7 +187,7 @@ mod tests {
 
     fn key(n: usize) -> Key {
         Key::Surveys {
-            round: n.to_string(),
+            round: RoundId::from(n.to_string()),
         }
     }
 

@@ -267,11 +267,11 @@ pub use crate::survey::builtin::{
 pub const RESPONSE_RATE: f64 = 0.7;
 
 pub struct DemoRounds {
-    pub closed_round: String,
+    pub closed_round: crate::ids::RoundId,
     pub closed_responses: usize,
     /// Monthly absence rows imported (24 months per unit with people).
     pub absence_rows: usize,
-    pub open_round: String,
+    pub open_round: crate::ids::RoundId,
     pub open_invited: usize,
 }
 
@@ -313,7 +313,7 @@ pub fn seed_rounds(
             .iter()
             .any(|d| factor == format!("10-faktor.{d}"))
     };
-    let mut last = (String::new(), 0);
+    let mut last = (crate::ids::RoundId::default(), 0);
     for (title, ago) in [
         ("Medarbeiderundersøkelse høsten 2025", 365),
         ("Medarbeiderundersøkelse høsten 2026", 0),
@@ -541,12 +541,19 @@ fn seed_absence(
     Ok(rows)
 }
 
+/// Someone the demo prints a sign-in link for.
+#[derive(Debug, Clone)]
+pub struct DemoPerson {
+    pub role: &'static str,
+    pub name: String,
+    pub email: String,
+    pub id: String,
+}
+
 /// The people the demo prints sign-in links for: the leader of Oppvekst
 /// (whose units include hidden groups), an AMU member who is not a leader,
-/// and an administrator. (role, name, e-mail, employee id)
-pub fn sign_in_people(
-    conn: &mut DbConnection,
-) -> Result<Vec<(&'static str, String, String, String)>, crate::AppError> {
+/// and an administrator.
+pub fn sign_in_people(conn: &mut DbConnection) -> Result<Vec<DemoPerson>, crate::AppError> {
     use crate::db::schema::{employee_roles, employees, unit_leaders, units};
     use diesel::prelude::*;
     let mut out = Vec::new();
@@ -573,6 +580,11 @@ pub fn sign_in_people(
     }
     Ok(out
         .into_iter()
-        .map(|(role, (id, name, email))| (role, name, email.unwrap_or_default(), id))
+        .map(|(role, (id, name, email))| DemoPerson {
+            role,
+            name,
+            email: email.unwrap_or_default(),
+            id,
+        })
         .collect())
 }

@@ -32,6 +32,7 @@ pub mod db;
 pub mod demo;
 pub mod error;
 pub mod export;
+pub mod ids;
 pub mod import;
 pub mod lang;
 pub mod mail;

@@ -68,7 +68,7 @@ pub fn default_level(snapshot: &Scores) -> u32 {
 
 /// Everything of the analysis but reading the database.
 pub struct Input<'a> {
-    pub round_id: &'a str,
+    pub round_id: &'a crate::ids::RoundId,
     pub round_title: &'a str,
     pub snapshot: &'a Scores,
     pub surveys: &'a [crate::survey::Survey],
@@ -262,7 +262,7 @@ pub fn compute(input: &Input) -> Analysis {
         CoverageStatus::Full => NoCoefficients::TooFewGroups,
     });
     let mut analysis = Analysis {
-        round_id: input.round_id.to_string(),
+        round_id: input.round_id.clone(),
         round_title: input.round_title.to_string(),
         window_from: input.window.0,
         window_to: input.window.1,

@@ -17,6 +17,7 @@ use crate::cache::{Cache, Key};
 use crate::db::models::Round;
 use crate::db::schema::{absence, employees};
 use crate::db::DbConnection;
+use crate::ids::RoundId;
 use crate::lang::Lang;
 use crate::snapshot::Scores;
 use crate::AppError;
@@ -115,13 +116,13 @@ pub fn absence_periods(conn: &mut DbConnection) -> Result<Vec<(NaiveDate, NaiveD
         .load(conn)?;
     let date = |s: &str| {
         NaiveDate::parse_from_str(s, "%Y-%m-%d")
-            .map_err(|e| AppError::damaged(format!("absence period {s}: {e}")))
+            .map_err(|e| AppError::damaged_by(format!("absence period {s}"), e))
     };
     rows.iter().map(|(a, b)| Ok((date(a)?, date(b)?))).collect()
 }
 
 /// The closed rounds with a snapshot, newest first: (id, title).
-pub fn analysable(conn: &mut DbConnection) -> Result<Vec<(String, String)>, AppError> {
+pub fn analysable(conn: &mut DbConnection) -> Result<Vec<(RoundId, String)>, AppError> {
     let mut out = Vec::new();
     for r in Round::all(conn)? {
         if crate::snapshot::revision(conn, &r.id)?.is_some() {
@@ -138,7 +139,7 @@ pub fn analysable(conn: &mut DbConnection) -> Result<Vec<(String, String)>, AppE
 pub fn cached(
     conn: &mut DbConnection,
     cache: &Cache,
-    round_id: &str,
+    round_id: &RoundId,
     window: &str,
     level: Option<u32>,
     lang: Lang,
@@ -152,7 +153,7 @@ pub fn cached(
         ))
         .get_result(conn)?;
     let key = Key::Analysis {
-        round: round_id.to_string(),
+        round: round_id.clone(),
         revision,
         window: window.to_string(),
         level,
@@ -174,7 +175,7 @@ pub fn cached(
 pub fn run(
     conn: &mut DbConnection,
     cache: &Cache,
-    round_id: &str,
+    round_id: &RoundId,
     window: Window,
     level: Option<u32>,
     lang: Lang,

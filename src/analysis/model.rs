@@ -262,7 +262,7 @@ impl FactorResult {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Analysis {
-    pub round_id: String,
+    pub round_id: crate::ids::RoundId,
     pub round_title: String,
     pub window_from: NaiveDate,
     pub window_to: NaiveDate,
@@ -290,7 +290,7 @@ pub struct Analysis {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Previous {
-    pub round_id: String,
+    pub round_id: crate::ids::RoundId,
     pub round_title: String,
     pub groups: usize,
     /// The ranking's r per factor, in the order of [`Analysis::factors`]

@@ -44,7 +44,7 @@ pub fn run_demo(
         bind.unwrap_or_else(|| settings.bind.clone())
     };
     let listener = TcpListener::bind(&bind)
-        .map_err(|e| AppError::config(format!("cannot listen on {bind}: {e}")))?;
+        .map_err(|e| AppError::config_by(format!("cannot listen on {bind}"), e))?;
     let addr = listener.local_addr()?;
     // The demo's links must point at this very process, and its e-mails land
     // as files in a folder beside the database.
@@ -109,7 +109,13 @@ pub fn run_demo(
     {
         let mut conn = pool.get()?;
         println!("Sign in (each link works once, for 15 minutes; new ones at http://{addr}/innlogging land in the outbox folder):");
-        for (role, name, email, id) in demo::sign_in_people(&mut conn)? {
+        for demo::DemoPerson {
+            role,
+            name,
+            email,
+            id,
+        } in demo::sign_in_people(&mut conn)?
+        {
             let token = crate::auth::link_token_for(&mut conn, &id)?;
             println!("  {role:<6} {name} <{email}>: http://{addr}/innlogging/{token}");
         }

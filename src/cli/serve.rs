@@ -9,7 +9,7 @@ use std::process::ExitCode;
 pub fn serve(settings: Settings) -> Result<ExitCode, AppError> {
     let pool = db::open_server_pool(settings.database_url.expose(), settings.pool_size)?;
     let listener = TcpListener::bind(&settings.bind)
-        .map_err(|e| AppError::config(format!("cannot listen on {}: {e}", settings.bind)))?;
+        .map_err(|e| AppError::config_by(format!("cannot listen on {}", settings.bind), e))?;
     tracing::info!(address = %listener.local_addr()?, base_url = %settings.base_url, "naervaer serving");
     let state = AppState::new(pool.clone(), settings.clone())?;
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));

@@ -70,7 +70,7 @@ pub fn connect(url: &str) -> Result<DbConnection, AppError> {
         Backend::Sqlite => {
             let path = &url["sqlite://".len()..];
             let mut conn = SqliteConnection::establish(path)
-                .map_err(|e| AppError::connection(format!("SQLite {path}: {e}")))?;
+                .map_err(|e| AppError::connection_by(format!("SQLite {path}"), e))?;
             // busy_timeout first: switching to WAL takes a lock other
             // connections may hold. synchronous=FULL makes an acknowledged
             // commit survive power loss, not only a process crash.
@@ -80,13 +80,13 @@ pub fn connect(url: &str) -> Result<DbConnection, AppError> {
                  PRAGMA synchronous = FULL;
                  PRAGMA foreign_keys = ON;"
             ))
-            .map_err(|e| AppError::connection(format!("SQLite {path}: {e}")))?;
+            .map_err(|e| AppError::connection_by(format!("SQLite {path}"), e))?;
             Ok(DbConnection::Sqlite(conn))
         }
         Backend::Postgres => PgConnection::establish(url)
             .map(DbConnection::Pg)
             .map_err(|e| {
-                AppError::connection(format!("PostgreSQL {}: {e}", crate::crypto::mask_url(url)))
+                AppError::connection_by(format!("PostgreSQL {}", crate::crypto::mask_url(url)), e)
             }),
     }
 }

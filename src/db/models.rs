@@ -3,6 +3,7 @@
 
 use super::schema::{employee_roles, employees, round_surveys, rounds, unit_leaders, units};
 use super::DbConnection;
+use crate::ids::RoundId;
 use crate::survey::{self, Survey};
 use crate::AppError;
 use chrono::{NaiveDate, Utc};
@@ -109,7 +110,7 @@ pub struct EmployeeRole {
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
 #[diesel(table_name = rounds)]
 pub struct Round {
-    pub id: String,
+    pub id: RoundId,
     pub title: String,
     pub status: String,
     pub root_unit_id: Option<String>,
@@ -124,7 +125,7 @@ pub struct Round {
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = round_surveys)]
 pub struct RoundSurvey {
-    pub round_id: String,
+    pub round_id: RoundId,
     pub position: i32,
     pub survey_id: String,
     pub version: String,
@@ -133,7 +134,7 @@ pub struct RoundSurvey {
 }
 
 impl Round {
-    pub fn find(conn: &mut DbConnection, id: &str) -> Result<Round, AppError> {
+    pub fn find(conn: &mut DbConnection, id: &RoundId) -> Result<Round, AppError> {
         rounds::table
             .find(id)
             .select(Round::as_select())

@@ -188,7 +188,7 @@ pub fn build(
 ) -> Result<Message, AppError> {
     let from: Mailbox = from
         .parse()
-        .map_err(|e| AppError::config(format!("NAERVAER_MAIL_FROM '{from}': {e}")))?;
+        .map_err(|e| AppError::config_by(format!("NAERVAER_MAIL_FROM '{from}'"), e))?;
     let to: Mailbox = to
         .parse()
         .map_err(|e| AppError::internal_by(format!("recipient «{to}»"), e))?;

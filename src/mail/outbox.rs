@@ -177,11 +177,11 @@ fn compose(
     conn: &mut DbConnection,
     settings: &Settings,
     key: &SecretKey,
-    cache: &mut std::collections::HashMap<String, RoundInfo>,
+    cache: &mut std::collections::HashMap<crate::ids::RoundId, RoundInfo>,
     organisation: &str,
     m: &Claimed,
 ) -> Result<lettre::Message, AppError> {
-    let (round_id, language): (String, String) = invitations::table
+    let (round_id, language): (crate::ids::RoundId, String) = invitations::table
         .inner_join(employees::table)
         .filter(invitations::id.eq(&m.invitation_id))
         .select((invitations::round_id, employees::language))

@@ -13,7 +13,7 @@ use serde::Serialize;
 #[diesel(table_name = crate::db::schema::action_items)]
 pub struct ActionItem {
     pub id: String,
-    pub round_id: String,
+    pub round_id: crate::ids::RoundId,
     pub unit_id: String,
     pub factor: String,
     pub measure: String,
@@ -182,14 +182,14 @@ pub fn set_done(conn: &mut DbConnection, id: &str, done: bool) -> Result<(), App
 pub struct PlanStatus {
     pub round_title: String,
     pub unit_name: String,
-    pub round_id: String,
+    pub round_id: crate::ids::RoundId,
     pub unit_id: String,
     pub measures: usize,
     pub done: usize,
 }
 
 pub fn overview(conn: &mut DbConnection) -> QueryResult<Vec<PlanStatus>> {
-    let rows: Vec<(String, String, String, String, bool)> = action_items::table
+    let rows: Vec<(String, String, crate::ids::RoundId, String, bool)> = action_items::table
         .inner_join(rounds::table)
         .inner_join(units::table)
         .order((rounds::created_at.desc(), units::code))

@@ -26,7 +26,7 @@ use serde::Serialize;
 /// and `GET /api/v1/rounds` both show this.
 #[derive(Debug, Clone, Serialize)]
 pub struct RoundListing {
-    pub id: String,
+    pub id: crate::ids::RoundId,
     pub title: String,
     pub closes_on: String,
     pub min_group_size: u32,

@@ -11,7 +11,7 @@ use serde::Serialize;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct UnitReport {
-    pub round_id: String,
+    pub round_id: crate::ids::RoundId,
     pub round_title: String,
     pub closed_on: String,
     /// The minimum group size the figures were released under.
@@ -26,7 +26,7 @@ pub struct UnitReport {
     /// The units directly below, and whether their results are shown.
     pub below: Vec<GroupSummary>,
     /// The round the changes compare with.
-    pub previous_round: Option<String>,
+    pub previous_round: Option<crate::ids::RoundId>,
     /// Background breakdowns: only in the organisation's own report.
     pub background: Vec<BackgroundView>,
     /// Cronbach's alpha per factor: only in the organisation's own report.

@@ -329,7 +329,7 @@ pub fn submit_uncounted(
     token_hash: &str,
     surveys: &[Survey],
     answers: &Answers,
-) -> Result<(Submitted, Option<(String, String)>), AppError> {
+) -> Result<(Submitted, Option<(crate::ids::RoundId, String)>), AppError> {
     crate::db::write_transaction(conn, |conn| {
         let Some((inv, round)) = invitation_by_hash(conn, token_hash, false)? else {
             return Err(AppError::NotFound);
@@ -364,7 +364,7 @@ pub fn submit_uncounted(
 /// Adds answers to today's per-unit counters, in the order given.
 pub fn count_answers(
     conn: &mut DbConnection,
-    counts: &[((String, String), i32)],
+    counts: &[((crate::ids::RoundId, String), i32)],
 ) -> Result<(), AppError> {
     let day = today().format(super::DATE_FORMAT).to_string();
     for ((round, unit), n) in counts {

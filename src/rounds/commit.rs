@@ -127,7 +127,8 @@ fn run(pool: &Pool, batch: &[Job]) -> Vec<Result<Submitted, AppError>> {
     let outcome = crate::db::write_transaction(&mut conn, |conn| {
         let mut results: Vec<Option<Result<Submitted, AppError>>> =
             (0..batch.len()).map(|_| None).collect();
-        let mut counts: std::collections::BTreeMap<(String, String), i32> = Default::default();
+        let mut counts: std::collections::BTreeMap<(crate::ids::RoundId, String), i32> =
+            Default::default();
         for &i in &order {
             let j = &batch[i];
             let r = answer::submit_uncounted(conn, &j.token_hash, &j.surveys, &j.answers);

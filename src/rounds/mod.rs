@@ -24,6 +24,7 @@ use crate::db::schema::{
 };
 use crate::db::DbConnection;
 use crate::error::{RoundState, UserError};
+use crate::ids::RoundId;
 use crate::survey::{self, Survey};
 use crate::AppError;
 use chrono::NaiveDate;
@@ -36,7 +37,7 @@ use std::collections::{HashMap, HashSet};
 #[diesel(table_name = invitations)]
 pub struct Invitation {
     pub id: String,
-    pub round_id: String,
+    pub round_id: RoundId,
     pub employee_id: String,
     pub unit_id: String,
     pub token_hash: String,
@@ -139,7 +140,7 @@ pub fn create(
             },
         };
         let round = Round {
-            id: new_id(),
+            id: RoundId::from(new_id()),
             title: new.title.trim().to_string(),
             status: "draft".into(),
             root_unit_id,
@@ -199,7 +200,7 @@ pub struct OpenSummary {
 pub fn open(
     conn: &mut DbConnection,
     key: &SecretKey,
-    round_id: &str,
+    round_id: &RoundId,
 ) -> Result<OpenSummary, AppError> {
     crate::db::write_transaction(conn, |conn| {
         let round = Round::find(conn, round_id)?;
@@ -280,7 +281,7 @@ pub fn open(
 /// per person and never more often than `interval_secs`. Returns how many.
 pub fn remind(
     conn: &mut DbConnection,
-    round_id: &str,
+    round_id: &RoundId,
     max: u32,
     interval_secs: i64,
 ) -> Result<usize, AppError> {
@@ -332,7 +333,11 @@ pub fn remind(
 /// Closes an open round: no more answers; responses rewritten in random
 /// order under fresh ids; storage compacted; with `reduce_now`, invitations
 /// replaced by per-unit counts.
-pub fn close(conn: &mut DbConnection, round_id: &str, reduce_now: bool) -> Result<usize, AppError> {
+pub fn close(
+    conn: &mut DbConnection,
+    round_id: &RoundId,
+    reduce_now: bool,
+) -> Result<usize, AppError> {
     let n = crate::db::write_transaction(conn, |conn| {
         let round = Round::find(conn, round_id)?;
         if round.status != "open" {
@@ -458,7 +463,7 @@ fn counts_from_invitations(
 
 /// The counts an administrator sees, from the invitations or, once they are
 /// reduced, from the stored counts. Never from the responses.
-pub fn counts(conn: &mut DbConnection, round_id: &str) -> Result<Vec<UnitCount>, AppError> {
+pub fn counts(conn: &mut DbConnection, round_id: &RoundId) -> Result<Vec<UnitCount>, AppError> {
     let live = counts_from_invitations(conn, round_id)?;
     if !live.is_empty() {
         return Ok(live);
@@ -485,7 +490,7 @@ pub fn counts(conn: &mut DbConnection, round_id: &str) -> Result<Vec<UnitCount>,
 }
 
 /// Closes every open round whose closing day has passed. Returns their ids.
-pub fn close_expired(conn: &mut DbConnection, reduce_now: bool) -> Result<Vec<String>, AppError> {
+pub fn close_expired(conn: &mut DbConnection, reduce_now: bool) -> Result<Vec<RoundId>, AppError> {
     let open: Vec<Round> = rounds::table
         .filter(rounds::status.eq("open"))
         .select(Round::as_select())
@@ -531,7 +536,7 @@ pub struct NamedUnitCount {
 /// Invited, answered and reminded per unit (counts only), by unit code.
 pub fn unit_counts(
     conn: &mut DbConnection,
-    round_id: &str,
+    round_id: &RoundId,
 ) -> Result<Vec<NamedUnitCount>, AppError> {
     let names = unit_names(conn)?;
     let mut out: Vec<NamedUnitCount> = counts(conn, round_id)?
@@ -576,7 +581,7 @@ pub fn daily(conn: &mut DbConnection, round_id: &str) -> QueryResult<Vec<(String
 pub fn letters(
     conn: &mut DbConnection,
     key: &SecretKey,
-    round_id: &str,
+    round_id: &RoundId,
     everyone: bool,
 ) -> Result<Vec<Letter>, AppError> {
     let mut q = invitations::table

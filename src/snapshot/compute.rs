@@ -39,7 +39,7 @@ pub struct RawResponse {
 }
 
 pub struct Input<'a> {
-    pub round_id: &'a str,
+    pub round_id: &'a crate::ids::RoundId,
     pub k: u32,
     pub computed_at: i64,
     pub surveys: &'a [Survey],
@@ -567,7 +567,7 @@ pub fn compute(input: &Input) -> Result<Snapshot, ComputeError> {
         (Vec::new(), vec![None; c.factors.len()])
     };
     Ok(Snapshot {
-        round_id: input.round_id.to_string(),
+        round_id: input.round_id.clone(),
         k: input.k,
         computed_at: input.computed_at,
         previous_round: input.previous.map(|p| p.round_id.clone()),

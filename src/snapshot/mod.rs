@@ -16,6 +16,7 @@ use crate::db::schema::{
     invitation_counts, invitations, responses, round_surveys, rounds, snapshots, units,
 };
 use crate::db::DbConnection;
+use crate::ids::RoundId;
 use crate::AppError;
 use compute::{Input, RawResponse, TreeUnit};
 use diesel::prelude::*;
@@ -187,7 +188,7 @@ fn previous_snapshot(
         .filter(round_surveys::round_id.eq(&round.id))
         .select(round_surveys::survey_id)
         .load(conn)?;
-    let candidates: Vec<String> = rounds::table
+    let candidates: Vec<RoundId> = rounds::table
         .inner_join(snapshots::table)
         .inner_join(round_surveys::table)
         .filter(rounds::id.ne(&round.id))
@@ -222,7 +223,10 @@ fn store(conn: &mut DbConnection, s: &Snapshot, revision: i32) -> Result<(), App
 }
 
 /// A round's snapshot, None while the round has none.
-pub fn load(conn: &mut DbConnection, round_id: &str) -> Result<Option<Arc<Snapshot>>, AppError> {
+pub fn load(
+    conn: &mut DbConnection,
+    round_id: &RoundId,
+) -> Result<Option<Arc<Snapshot>>, AppError> {
     load_cached(conn, &Cache::none(), round_id)
 }
 
@@ -231,13 +235,13 @@ pub fn load(conn: &mut DbConnection, round_id: &str) -> Result<Option<Arc<Snapsh
 pub fn load_cached(
     conn: &mut DbConnection,
     cache: &Cache,
-    round_id: &str,
+    round_id: &RoundId,
 ) -> Result<Option<Arc<Snapshot>>, AppError> {
     let Some(revision) = revision(conn, round_id)? else {
         return Ok(None);
     };
     let key = Key::Snapshot {
-        round: round_id.to_string(),
+        round: round_id.clone(),
         revision,
     };
     cache
@@ -259,13 +263,13 @@ pub fn load_cached(
 pub fn load_scores(
     conn: &mut DbConnection,
     cache: &Cache,
-    round_id: &str,
+    round_id: &RoundId,
 ) -> Result<Option<Arc<Scores>>, AppError> {
     let Some(revision) = revision(conn, round_id)? else {
         return Ok(None);
     };
     let key = Key::Scores {
-        round: round_id.to_string(),
+        round: round_id.clone(),
         revision,
     };
     cache
@@ -295,7 +299,7 @@ pub fn load_scores(
 }
 
 /// The revision of a round's snapshot, None when it has none.
-pub fn revision(conn: &mut DbConnection, round_id: &str) -> Result<Option<i32>, AppError> {
+pub fn revision(conn: &mut DbConnection, round_id: &RoundId) -> Result<Option<i32>, AppError> {
     Ok(snapshots::table
         .find(round_id)
         .select(snapshots::revision)
@@ -305,12 +309,12 @@ pub fn revision(conn: &mut DbConnection, round_id: &str) -> Result<Option<i32>, 
 
 /// A stored snapshot's text that no longer parses.
 fn damaged(round_id: &str, e: serde_json::Error) -> AppError {
-    AppError::damaged(format!("snapshot of round {round_id}: {e}"))
+    AppError::damaged_by(format!("snapshot of round {round_id}"), e)
 }
 
 /// Raises a closed round's minimum group size and re-applies suppression:
 /// more may be hidden, nothing hidden comes back.
-pub fn raise_k(conn: &mut DbConnection, round_id: &str, k: u32) -> Result<Snapshot, AppError> {
+pub fn raise_k(conn: &mut DbConnection, round_id: &RoundId, k: u32) -> Result<Snapshot, AppError> {
     crate::db::write_transaction(conn, |conn| {
         let current = load(conn, round_id)?.ok_or(crate::error::UserError::NoResultsYet)?;
         if k < current.k {

@@ -6,12 +6,12 @@ use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Snapshot {
-    pub round_id: String,
+    pub round_id: crate::ids::RoundId,
     /// The minimum group size the figures were released under.
     pub k: u32,
     pub computed_at: i64,
     /// The round the changes are measured against.
-    pub previous_round: Option<String>,
+    pub previous_round: Option<crate::ids::RoundId>,
     pub factors: Vec<FactorRef>,
     pub items: Vec<ItemRef>,
     /// Index 0 is the round's root: its unit, the organisation's one top
@@ -172,9 +172,9 @@ impl Snapshot {
 /// 12 MB). Derived only from released figures: it hides what they hide.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Scores {
-    pub round_id: String,
+    pub round_id: crate::ids::RoundId,
     pub k: u32,
-    pub previous_round: Option<String>,
+    pub previous_round: Option<crate::ids::RoundId>,
     pub factors: Vec<FactorRef>,
     /// As the snapshot's groups: the root first, parents before children.
     pub groups: Vec<ScoreGroup>,

@@ -8,6 +8,7 @@ use super::extract::{Admin, Signed, SignedForm};
 use super::{respond, views, AppState};
 use crate::access::Resource;
 use crate::error::{DateField, UserError};
+use crate::ids::RoundId;
 use crate::import::{self, ImportError, Kind};
 use crate::lang::Lang;
 use crate::rounds::{self, NewRound, Round};
@@ -131,7 +132,7 @@ pub async fn round_action(
     let round_id = id.clone();
     state
         .db(move |conn, _| {
-            let round = Round::find(conn, &round_id)?;
+            let round = Round::find(conn, &RoundId::from(round_id))?;
             match action.as_str() {
                 "apne" => {
                     rounds::open(conn, &settings.key()?, &round.id)?;
@@ -173,7 +174,7 @@ pub async fn round_page(
 ) -> Result<HttpResponse, AppError> {
     let (round, rows, k) = state
         .db(move |conn, cache| {
-            let round = Round::find(conn, &id)?;
+            let round = Round::find(conn, &RoundId::from(id.into_inner()))?;
             let rows = rounds::unit_counts(conn, &round.id)?;
             let k = crate::snapshot::load_cached(conn, cache, &round.id)?.map(|s| s.k);
             Ok((round, rows, k))
@@ -197,7 +198,7 @@ pub async fn letters(
     let settings = state.settings.clone();
     let (round, letters) = state
         .db(move |conn, _| {
-            let round = Round::find(conn, &id)?;
+            let round = Round::find(conn, &RoundId::from(id.into_inner()))?;
             let letters = rounds::letters(conn, &settings.key()?, &round.id, false)?;
             Ok((round, letters))
         })

@@ -23,7 +23,7 @@ pub struct Query {
 /// from (id, title), and the window as asked for.
 struct Loaded {
     data: Arc<(Analysis, Trend)>,
-    rounds: Vec<(String, String)>,
+    rounds: Vec<(crate::ids::RoundId, String)>,
     window: String,
 }
 
@@ -38,7 +38,7 @@ async fn load(state: &AppState, q: &Query, lang: Lang) -> Result<Loaded, AppErro
         .db(move |conn, cache| {
             let rounds = analysis::analysable(conn)?;
             let round = match round {
-                Some(r) => r,
+                Some(r) => crate::ids::RoundId::from(r),
                 None => rounds
                     .first()
                     .map(|r| r.0.clone())

@@ -6,6 +6,7 @@
 use super::extract::{Overview, Signed, SignedForm};
 use super::{respond, views, AppState};
 use crate::access::Resource;
+use crate::ids::GroupKey;
 use crate::lang::Lang;
 use crate::results::{self, actions, NewAction, UnitReport};
 use crate::rounds::Round;
@@ -31,7 +32,7 @@ async fn load_report(
     let lang = signed.lang;
     state
         .db(move |conn, cache| {
-            let round = Round::find(conn, &round_id)?;
+            let round = Round::find(conn, &round_id.into())?;
             let snapshot =
                 crate::snapshot::load_cached(conn, cache, &round.id)?.ok_or(AppError::NotFound)?;
             if snapshot.group(&group).is_none() {
@@ -41,7 +42,7 @@ async fn load_report(
                 Some(&viewer),
                 Resource::GroupResults {
                     snapshot: &snapshot,
-                    group: &group,
+                    group: &GroupKey::from(group.as_str()),
                 },
             )?;
             let surveys = crate::rounds::surveys(conn, cache, &round)?;
@@ -57,6 +58,7 @@ async fn load_report(
 
 /// Whether the viewer may edit `group`'s plan.
 fn may_plan(signed: &Signed, snapshot: &Snapshot, group: &str) -> bool {
+    let group = &GroupKey::from(group);
     signed
         .require(Resource::GroupPlan { snapshot, group })
         .is_ok()
@@ -210,7 +212,7 @@ pub async fn add_action(
     let loaded = load_report(&state, &signed, round_id.clone(), group.clone()).await?;
     signed.require(Resource::GroupPlan {
         snapshot: &loaded.snapshot,
-        group: &group,
+        group: &GroupKey::from(group.as_str()),
     })?;
     let factors: Vec<String> = factor_choices(&loaded.snapshot, &loaded.surveys, lang)
         .into_iter()
@@ -261,7 +263,7 @@ pub async fn set_done(
                 Some(&viewer),
                 Resource::GroupPlan {
                     snapshot: &snapshot,
-                    group: &item.unit_id,
+                    group: &GroupKey::from(item.unit_id.as_str()),
                 },
             )?;
             actions::set_done(conn, &item.id, done)?;

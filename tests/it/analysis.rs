@@ -121,7 +121,7 @@ fn planted(
         }
     }
     let snap = compute(&Input {
-        round_id: "r",
+        round_id: &naervaer::ids::RoundId::from("r"),
         k: 5,
         computed_at: 0,
         surveys: std::slice::from_ref(&s),

@@ -37,7 +37,11 @@ fn absence_months(c: &mut DbConnection, end: NaiveDate, months: u32) {
     .unwrap();
 }
 
-fn analyse(c: &mut DbConnection, round: &str, window: Window) -> analysis::Analysis {
+fn analyse(
+    c: &mut DbConnection,
+    round: &naervaer::ids::RoundId,
+    window: Window,
+) -> analysis::Analysis {
     analysis::run(
         c,
         &naervaer::cache::Cache::none(),

@@ -137,7 +137,7 @@ fn leader_amu_and_admin_pages_have_zero_axe_violations_and_readable_charts() {
         .env("LEADER", &leader)
         .env("AMU", &amu)
         .env("ADMIN", &admin)
-        .env("ROUND", &f.round)
+        .env("ROUND", f.round.as_str())
         .env("UNIT", &f.unit["1200"])
         .env("HIDDEN", &f.unit[crate::results::SMALL])
         .env("IMPORT", &import)

@@ -684,7 +684,7 @@ both_backends! {
         let (code, out, err) = naervaer(Some(&t), &["round", "create", "--title", "Høst", "--survey", survey, "--closes", "2030-01-31", "--unit", "1100"]);
         assert_eq!(code, 0, "{out}{err}");
         let id = out.trim();
-        let round = naervaer::rounds::Round::find(&mut t.conn(), id).unwrap();
+        let round = naervaer::rounds::Round::find(&mut t.conn(), &id.into()).unwrap();
         assert_eq!((round.title.as_str(), round.status.as_str()), ("Høst", "draft"));
         let missing = dir.path().join("finnes-ikke.toml");
         let (code, _, err) = naervaer(Some(&t), &["round", "create", "--title", "X", "--survey", missing.to_str().unwrap(), "--closes", "2030-01-31"]);
@@ -699,7 +699,7 @@ both_backends! {
         let (code, out, err) = round_cmd(&t, &["round", "open", &round.id[..8]]);
         assert_eq!(code, 0, "{out}{err}");
         assert!(out.contains("opened: 3 invited, 2 by e-mail (queued), 1 on paper"), "{out}");
-        let (code, _, err) = round_cmd(&t, &["round", "open", &round.id]);
+        let (code, _, err) = round_cmd(&t, &["round", "open", round.id.as_str()]);
         assert_eq!(code, 1, "a round opens once");
         assert!(!err.is_empty());
     }
@@ -710,10 +710,10 @@ both_backends! {
         let mut c = t.conn();
         let round = crate::rounds::new_round(&mut c, None);
         naervaer::rounds::open(&mut c, &crate::support::key(), &round.id).unwrap();
-        let (code, out, err) = round_cmd(&t, &["round", "remind", &round.id]);
+        let (code, out, err) = round_cmd(&t, &["round", "remind", round.id.as_str()]);
         assert_eq!(code, 0, "{out}{err}");
         assert_eq!(out.trim(), "2 reminder(s) queued");
-        let (_, out, _) = round_cmd(&t, &["round", "remind", &round.id]);
+        let (_, out, _) = round_cmd(&t, &["round", "remind", round.id.as_str()]);
         assert_eq!(out.trim(), "0 reminder(s) queued", "not again within the interval");
     }
 
@@ -723,7 +723,7 @@ both_backends! {
         let mut c = t.conn();
         let round = crate::rounds::new_round(&mut c, None);
         naervaer::rounds::open(&mut c, &crate::support::key(), &round.id).unwrap();
-        let (code, out, err) = round_cmd(&t, &["round", "close", &round.id]);
+        let (code, out, err) = round_cmd(&t, &["round", "close", round.id.as_str()]);
         assert_eq!(code, 0, "{out}{err}");
         assert_eq!(out.trim(), "closed: 0 responses");
         assert!(naervaer::snapshot::load(&mut c, &round.id).unwrap().is_some());
@@ -732,11 +732,11 @@ both_backends! {
     fn round_raise_k_hides_more_and_refuses_a_lower_k(t) {
         let mut c = t.conn();
         let f = crate::results::closed_round(&mut c);
-        let (code, out, err) = round_cmd(&t, &["round", "raise-k", &f.round, "9"]);
+        let (code, out, err) = round_cmd(&t, &["round", "raise-k", f.round.as_str(), "9"]);
         assert_eq!(code, 0, "{out}{err}");
         assert!(out.starts_with("k = 9: ") && out.contains(" groups shown"), "{out}");
         assert_eq!(naervaer::snapshot::load(&mut c, &f.round).unwrap().unwrap().k, 9);
-        let (code, _, err) = round_cmd(&t, &["round", "raise-k", &f.round, "6"]);
+        let (code, _, err) = round_cmd(&t, &["round", "raise-k", f.round.as_str(), "6"]);
         assert_eq!(code, 1);
         assert!(!err.is_empty());
     }
@@ -747,14 +747,14 @@ both_backends! {
         let mut c = t.conn();
         let round = crate::rounds::new_round(&mut c, None);
         naervaer::rounds::open(&mut c, &crate::support::key(), &round.id).unwrap();
-        let (code, out, err) = round_cmd(&t, &["round", "status", &round.id]);
+        let (code, out, err) = round_cmd(&t, &["round", "status", round.id.as_str()]);
         assert_eq!(code, 0, "{out}{err}");
         assert!(out.starts_with("Testrunde (open,"), "{out}");
         let total = out.lines().last().unwrap();
         assert!(total.starts_with("total") && total.split_whitespace().collect::<Vec<_>>() == ["total", "3", "0", "0"], "{out}");
         let (code, out, _) = round_cmd(&t, &["round", "list"]);
         assert_eq!(code, 0);
-        assert!(out.contains(&round.id) && out.contains("open") && out.contains("Testrunde"), "{out}");
+        assert!(out.contains(round.id.as_str()) && out.contains("open") && out.contains("Testrunde"), "{out}");
     }
 
     fn round_letters_prints_a_letter_per_person_without_email(t) {
@@ -764,12 +764,12 @@ both_backends! {
         let round = crate::rounds::new_round(&mut c, None);
         naervaer::rounds::open(&mut c, &crate::support::key(), &round.id).unwrap();
         let out_file = dir.path().join("brev.html");
-        let (code, out, err) = round_cmd(&t, &["round", "letters", &round.id, "--out", out_file.to_str().unwrap()]);
+        let (code, out, err) = round_cmd(&t, &["round", "letters", round.id.as_str(), "--out", out_file.to_str().unwrap()]);
         assert_eq!(code, 0, "{out}{err}");
         assert!(err.contains("1 letter(s) written"), "{err}");
         let html = std::fs::read_to_string(&out_file).unwrap();
         assert!(html.contains("Ola Nordmann") && !html.contains("Kari Nordmann"), "only the person without e-mail");
-        let (_, everyone, _) = round_cmd(&t, &["round", "letters", &round.id, "--everyone"]);
+        let (_, everyone, _) = round_cmd(&t, &["round", "letters", round.id.as_str(), "--everyone"]);
         assert!(everyone.contains("Ola Nordmann") && everyone.contains("Kari Nordmann"));
     }
 }

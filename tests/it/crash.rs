@@ -113,7 +113,7 @@ fn crash_cycles(t: TestDb, n: usize) {
     let (mut version, mut imports_cut, mut closes_cut, mut closed_rounds) = (0, 0, 0, 0);
     // Rounds waiting to be closed: answered directly, closed by a process
     // that may be killed.
-    let mut closing: Option<String> = None;
+    let mut closing: Option<naervaer::ids::RoundId> = None;
 
     for cycle in 1..=n {
         if closing.is_none() {
@@ -176,7 +176,9 @@ fn crash_cycles(t: TestDb, n: usize) {
             .select(count_star())
             .first(&mut c)
             .unwrap();
-        let mut close = cli(&t.url, &["round", "close", &round_id]).spawn().unwrap();
+        let mut close = cli(&t.url, &["round", "close", round_id.as_str()])
+            .spawn()
+            .unwrap();
 
         std::thread::sleep(Duration::from_millis(rng.gen_range(20..600)));
         let mut node = node;

@@ -137,7 +137,7 @@ fn run(backend: Backend, order: &str) -> (String, String) {
         .load(&mut c)
         .unwrap();
     let normal = |mut s: String| {
-        s = s.replace(&round.id, "ROUND");
+        s = s.replace(round.id.as_str(), "ROUND");
         for (id, code) in &ids {
             s = s.replace(id, &format!("unit:{code}"));
         }

@@ -105,7 +105,7 @@ both_backends! {
     fn the_upload_preview_names_the_editors_lines_of_a_crlf_file(t) {
         let mut c = t.conn();
         naervaer::demo::seed(&mut c).unwrap();
-        let admin = naervaer::demo::sign_in_people(&mut c).unwrap()[2].3.clone();
+        let admin = naervaer::demo::sign_in_people(&mut c).unwrap()[2].id.clone();
         let server = TestServer::start(&t);
         let (cookie, csrf) = sign_in(&server, &mut c, &admin);
         let crlf = "unit_code;parent_code;name\r\n1000;;Demo kommune\r\n1100;1000;\"Helse og\r\nmestring\"\r\n1100;1000;Dublett\r\n";
@@ -190,7 +190,7 @@ both_backends! {
         assert_eq!(status, 0, "{out}{err}");
         assert!(err.contains("overskriftene står på linje 3"), "{err}");
 
-        let admin = naervaer::demo::sign_in_people(&mut c).unwrap()[2].3.clone();
+        let admin = naervaer::demo::sign_in_people(&mut c).unwrap()[2].id.clone();
         let server = TestServer::start(&t);
         let (cookie, csrf) = sign_in(&server, &mut c, &admin);
         let (ct, body) = multipart(&csrf, "absence", "fravaer.csv", &text);

@@ -14,6 +14,7 @@ const ORDER: &[&str] = &[
     "lang",
     "error",
     "crypto",
+    "ids",
     "stats",
     "survey",
     "config",

@@ -18,8 +18,8 @@ use rand::{Rng, SeedableRng};
 pub const SMALL: &str = "1260";
 
 pub struct Fixture {
-    pub round: String,
-    pub open_round: String,
+    pub round: naervaer::ids::RoundId,
+    pub open_round: naervaer::ids::RoundId,
     pub unit: std::collections::HashMap<String, String>,
     /// (role, employee id): leader of 1200, leader of 1100, AMU, admin.
     pub people: Vec<(&'static str, String)>,
@@ -103,15 +103,15 @@ pub fn closed_round(c: &mut DbConnection) -> Fixture {
     };
     let own = leader_of("1200", c);
     let other = leader_of("1100", c);
-    assert_eq!(people[0].3, own);
+    assert_eq!(people[0].id, own);
     Fixture {
         round: round.id,
         open_round: open.id,
         people: vec![
             ("leader", own),
             ("other", other),
-            ("amu", people[1].3.clone()),
-            ("admin", people[2].3.clone()),
+            ("amu", people[1].id.clone()),
+            ("admin", people[2].id.clone()),
         ],
         unit,
     }
@@ -353,7 +353,7 @@ both_backends! {
         }
         // And the list of rounds names only the leader's own subtree.
         let list: serde_json::Value = serde_json::from_str(&get(&server, "/api/v1/rounds", Some(&cookie)).body).unwrap();
-        let round = list["rounds"].as_array().unwrap().iter().find(|x| x["id"] == *r).unwrap();
+        let round = list["rounds"].as_array().unwrap().iter().find(|x| x["id"] == r.as_str()).unwrap();
         let codes: Vec<&str> = round["groups"].as_array().unwrap().iter().map(|g| g["code"].as_str().unwrap()).collect();
         assert!(codes.contains(&"1200") && codes.contains(&SMALL));
         assert!(!codes.contains(&"1100") && !codes.contains(&"1000"), "{codes:?}");
@@ -865,7 +865,7 @@ both_backends! {
     fn an_upload_is_previewed_then_applied_a_bad_one_is_explained_and_nothing_lingers(t) {
         let mut c = t.conn();
         demo::seed(&mut c).unwrap();
-        let admin = demo::sign_in_people(&mut c).unwrap()[2].3.clone();
+        let admin = demo::sign_in_people(&mut c).unwrap()[2].id.clone();
         let server = TestServer::start(&t);
         let (cookie, csrf) = sign_in(&server, &mut c, &admin);
         let before = crate::support::dump(&mut c);

@@ -56,7 +56,7 @@ pub fn snapshot_of(which: &str, k: u32, previous: Option<&Snapshot>) -> Snapshot
     let f = fixture();
     let s = survey();
     compute(&Input {
-        round_id: which,
+        round_id: &naervaer::ids::RoundId::from(which),
         k,
         computed_at: 0,
         surveys: std::slice::from_ref(&s),

@@ -168,7 +168,7 @@ fn caveats(lang: Lang) -> Markup {
 }
 
 pub struct Choices<'a> {
-    pub rounds: &'a [(String, String)],
+    pub rounds: &'a [(crate::ids::RoundId, String)],
     pub round: &'a str,
     pub window: &'a str,
 }
@@ -211,7 +211,7 @@ pub fn page(
                 div.field {
                     label for="round" { (lang.pick("Runde", "Runde", "Round")) }
                     select #round name="round" {
-                        @for (id, title) in c.rounds { option value=(id) selected[id == c.round] { (title) } }
+                        @for (id, title) in c.rounds { option value=(id) selected[id.as_str() == c.round] { (title) } }
                     }
                 }
                 div.field {
