@@ -1,24 +1,50 @@
 //! naervaer: anonymous employee surveys (10-FAKTOR) and sickness-absence
 //! analysis for Norwegian municipalities.
 //!
-//! The crate is a library with a thin command line (`src/main.rs`) on top, so
-//! that integration tests drive the same functions a user does. A newcomer
-//! finds every feature in one of these modules:
+//! The crate is a library with a thin command line (`src/main.rs` parses
+//! the arguments and hands each subcommand to [`cli`]), so that
+//! integration tests drive the same functions a user does.
 //!
-//! - [`config`]: typed settings from environment variables and a file;
-//! - [`db`]: the connection (SQLite or PostgreSQL, chosen by URL), pool,
-//!   embedded migrations, schema and models;
-//! - [`import`]: the HR files (units, employees): parse, validate, diff, apply;
-//! - [`survey`]: questionnaire files (TOML): parse and validate;
-//! - [`rounds`]: survey rounds, invitations, tokens, answering, closing;
-//! - [`mail`]: e-mail rendering, transports and the durable outbox;
-//! - [`snapshot`]: a closed round's frozen, released figures, and the
-//!   anonymity engine that decides what is released;
-//! - [`results`]: what one viewer sees of a snapshot (pages, CSV, XLSX and
-//!   JSON all render the same report), and action plans;
-//! - [`auth`]: sign-in links, sessions, roles;
-//! - [`web`]: the actix-web service, route map and maud views;
-//! - [`demo`]: the synthetic demo municipality.
+//! The modules form layers; a module names only modules of its own layer
+//! listed before it, or of a lower layer (`tests/it/layers.rs` holds this,
+//! and that the pure cores never reach the database, the web or files):
+//!
+//! ```text
+//! edges     cli ── bench ── web                  (command line, benchmark, HTTP)
+//!             │
+//! domain    demo · analysis · results · export · rounds · snapshot · mail ·
+//!           import · auth · access · cache
+//!             │
+//! database  db                                   (connection, pool, migrations, schema, models)
+//!             │
+//! leaves    analysis::{compute, summary, model} · snapshot::{compute, anonymity, model} ·
+//!           config · survey · stats · ids · crypto · error · lang
+//! ```
+//!
+//! - [`lang`]: the three languages, decimal commas;
+//! - [`error`]: one error type; user errors translated, causes kept;
+//! - [`crypto`]: the secret key, tokens and codes, hashes, random ids;
+//! - [`ids`]: the ids that must not be swapped, as types;
+//! - [`stats`]: the formulas of STATISTICS.md (pure);
+//! - [`survey`]: questionnaire files, and the shipped ones;
+//! - [`config`]: typed settings from the environment and a file;
+//! - [`db`]: the connection (SQLite or PostgreSQL by URL), pool, migrations,
+//!   schema and models;
+//! - [`cache`]: the service's one bounded cache;
+//! - [`access`]: who may see and do what, as one pure function;
+//! - [`auth`]: sign-in links and sessions;
+//! - [`import`]: the HR files (units, employees, absence);
+//! - [`mail`]: rendering, the relay connection, the durable outbox;
+//! - [`snapshot`]: a closed round's frozen, released figures and the
+//!   anonymity engine;
+//! - [`rounds`]: rounds, invitations, answering, closing;
+//! - [`export`]: tables as CSV and XLSX;
+//! - [`results`]: what one viewer sees of a snapshot, and action plans;
+//! - [`analysis`]: survey factors against sickness absence (AMU);
+//! - [`demo`]: the synthetic demo municipality;
+//! - [`web`]: the HTTP service (routes, extractors, handlers, views);
+//! - [`bench`]: `naervaer bench`;
+//! - [`cli`]: what each subcommand does.
 
 pub mod access;
 pub mod analysis;

@@ -40,7 +40,7 @@ impl Unit {
         units::table
             .filter(units::code.eq(code))
             .select(Unit::as_select())
-            .first(conn)
+            .get_result(conn)
             .optional()
     }
 }
@@ -71,7 +71,7 @@ impl Employee {
         employees::table
             .filter(employees::employee_number.eq(number))
             .select(Employee::as_select())
-            .first(conn)
+            .get_result(conn)
             .optional()
     }
 

@@ -1,4 +1,4 @@
-//! The HR imports: units and employees (absence comes later). Each import
+//! The HR imports: units, employees and sickness absence. Each import
 //! reads the whole file, validates all of it, and either applies all of it in
 //! one transaction or nothing. Every problem is reported with its file line
 //! and column; a dry run computes the same diff and writes nothing.

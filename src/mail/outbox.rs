@@ -185,7 +185,7 @@ fn compose(
         .inner_join(employees::table)
         .filter(invitations::id.eq(&m.invitation_id))
         .select((invitations::round_id, employees::language))
-        .first(conn)?;
+        .get_result(conn)?;
     if !cache.contains_key(&round_id) {
         let round = Round::find(conn, &round_id)?;
         cache.insert(
@@ -223,13 +223,16 @@ fn compose(
     )
 }
 
+/// The name of the organisation's root unit (there is one active root; a
+/// plain load, not `first`, whose bound LIMIT SQLite re-plans every call).
 fn organisation_name(conn: &mut DbConnection) -> QueryResult<String> {
     Ok(units::table
         .filter(units::parent_id.is_null())
         .filter(units::active.eq(true))
         .select(units::name)
-        .first(conn)
-        .optional()?
+        .load::<String>(conn)?
+        .into_iter()
+        .next()
         .unwrap_or_default())
 }
 

@@ -1,7 +1,7 @@
 //! The anonymity engine: which groups of a tree may be shown (ANONYMITY.md
 //! §3–§4), and which cells of a breakdown (§5). Pure: no database, no HTTP.
 //! It works on counts only, so the same engine protects survey respondents
-//! and, later, employees behind absence figures.
+//! and the employees behind absence figures ([`crate::analysis`]).
 //!
 //! The rules, for a minimum group size k:
 //!
