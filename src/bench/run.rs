@@ -165,8 +165,9 @@ impl Bench<'_> {
             .filter(responses::round_id.eq(&closed.id))
             .group_by(responses::unit_id)
             .select((responses::unit_id, diesel::dsl::count_star()))
-            .load::<(String, i64)>(&mut self.conn)?
+            .load::<(Option<String>, i64)>(&mut self.conn)?
             .into_iter()
+            .filter_map(|(u, n)| Some((u?, n)))
             .collect();
         let index: std::collections::HashMap<&str, usize> = tree
             .iter()

@@ -58,7 +58,7 @@ pub fn round_command(settings: &Settings, what: RoundWhat) -> Result<ExitCode, A
         }
         RoundWhat::RaiseK { round, k } => {
             let round = Round::find_by_prefix(&mut conn, &round)?;
-            let s = crate::snapshot::raise_k(&mut conn, &round.id, k)?;
+            let s = crate::rounds::raise_k(&mut conn, &round.id, k)?;
             let shown = s.groups.iter().filter(|g| g.figures.is_some()).count();
             println!("k = {k}: {shown} of {} groups shown", s.groups.len());
         }

@@ -95,7 +95,7 @@ diesel::table! {
     responses (id) {
         id -> Text,
         round_id -> Text,
-        unit_id -> Text,
+        unit_id -> Nullable<Text>,
         answers -> Text,
         background -> Text,
     }

@@ -4,9 +4,13 @@
 //! app nodes) never claim the same row: PostgreSQL claims with
 //! `FOR UPDATE SKIP LOCKED`, SQLite with one atomic `UPDATE … RETURNING`.
 //!
-//! A crash between hand-over and marking leaves the row `sending`; after
-//! `NAERVAER_MAIL_CLAIM_TIMEOUT_SECS` it is released and sent again. So at most the
-//! messages in flight at the crash are sent twice, with the same Message-ID.
+//! Each acceptance by the relay is recorded while the connection exchanges
+//! its next message, and before the one after ([`Marker`]: the acceptances
+//! of all connections that arrive together share one commit). A crash
+//! between hand-over and marking leaves the row `sending`; after
+//! `NAERVAER_MAIL_CLAIM_TIMEOUT_SECS` it is released and sent again. So a
+//! crash sends again at most the two latest messages of each connection,
+//! with the same Message-ID.
 
 use super::{Mailer, SurveyMail};
 use crate::config::Settings;
@@ -22,9 +26,87 @@ use diesel::sql_types::{BigInt, Integer, Text};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// Messages one sender claims at a time: the most a crash can resend, per
-/// worker thread.
+/// Messages one sender claims at a time. A crash resends only those
+/// handed to the relay and not yet marked: at most two per worker.
 pub const CLAIM_BATCH: i32 = 10;
+
+/// A mark that a message was sent needs to survive the sending process
+/// (a kill), not a power cut of the database's machine: losing one then
+/// only sends the message again. So the marker's commits skip the wait for
+/// the disk — SQLite's WAL with `synchronous = NORMAL`, PostgreSQL's
+/// `synchronous_commit = off` — and keep up with many connections.
+fn relax_durability(conn: &mut DbConnection) {
+    use diesel::connection::SimpleConnection;
+    let sql = match conn {
+        DbConnection::Sqlite(_) => "PRAGMA synchronous = NORMAL;",
+        DbConnection::Pg(_) => "SET synchronous_commit TO OFF;",
+    };
+    if let Err(e) = conn.batch_execute(sql) {
+        tracing::warn!(error = %e, "marking sent messages at full durability");
+    }
+}
+
+/// Records acceptances by the relay as they happen: a sending thread hands
+/// over a message's id and waits until it is committed as sent; ids that
+/// arrive while a commit runs go into the next one together, so marking
+/// costs about one commit per moment, not one per message.
+pub struct Marker {
+    queue: std::sync::mpsc::Sender<(String, std::sync::mpsc::SyncSender<Result<(), String>>)>,
+    /// Held for each write to the outbox by this process's senders (claims
+    /// and marks), so that they queue here instead of in SQLite's busy
+    /// handler, whose sleeps grow to 100 ms.
+    pub writes: Arc<Mutex<()>>,
+}
+
+impl Marker {
+    /// The committer thread, on a connection of its own to `database_url`;
+    /// it ends when the `Marker` is dropped.
+    pub fn start(database_url: &str) -> Result<Marker, AppError> {
+        let mut conn = crate::db::connect(database_url)?;
+        relax_durability(&mut conn);
+        let writes = Arc::new(Mutex::new(()));
+        let lock = writes.clone();
+        let (tx, rx) =
+            std::sync::mpsc::channel::<(String, std::sync::mpsc::SyncSender<Result<(), String>>)>();
+        std::thread::spawn(move || {
+            while let Ok(first) = rx.recv() {
+                let mut batch = vec![first];
+                batch.extend(rx.try_iter());
+                let ids: Vec<String> = batch.iter().map(|(id, _)| id.clone()).collect();
+                let result = {
+                    let _turn = lock.lock().unwrap_or_else(|e| e.into_inner());
+                    mark_sent(&mut conn, &ids).map_err(|e| e.to_string())
+                };
+                for (_, reply) in batch {
+                    let _ = reply.send(result.as_ref().map(|_| ()).map_err(Clone::clone));
+                }
+            }
+        });
+        Ok(Marker { queue: tx, writes })
+    }
+
+    /// Hands `id` over to be recorded as sent; [`Marking::wait`] returns
+    /// once it is committed.
+    pub fn sent(&self, id: &str) -> Result<Marking, AppError> {
+        let (reply, done) = std::sync::mpsc::sync_channel(1);
+        self.queue
+            .send((id.to_string(), reply))
+            .map_err(|_| AppError::internal("the outbox marker has stopped"))?;
+        Ok(Marking(done))
+    }
+}
+
+/// An acceptance on its way into the database.
+pub struct Marking(std::sync::mpsc::Receiver<Result<(), String>>);
+
+impl Marking {
+    pub fn wait(self) -> Result<(), AppError> {
+        self.0
+            .recv()
+            .map_err(|_| AppError::internal("the outbox marker has stopped"))?
+            .map_err(|e| AppError::internal(format!("marking a message sent: {e}")))
+    }
+}
 
 /// Attempts before a message is given up as failed.
 pub const MAX_ATTEMPTS: i32 = 6;
@@ -279,12 +361,21 @@ pub fn send_due(
         gap: Duration::from_secs_f64(1.0 / settings.mail_rate.max(0.001)),
     });
     let errors: Arc<Mutex<Vec<AppError>>> = Arc::new(Mutex::new(Vec::new()));
+    let marker = Marker::start(settings.database_url.expose())?;
     std::thread::scope(|scope| {
         for w in 0..settings.mail_workers.max(1) {
             let (report, pace, errors) = (report.clone(), pace.clone(), errors.clone());
             let sender = format!("{sender}-{w}");
+            let marker = &marker;
             scope.spawn(move || {
-                if let Err(e) = worker(pool, mailer, settings, key, &sender, &report, &pace) {
+                let run = Run {
+                    pool,
+                    mailer,
+                    settings,
+                    key,
+                    marker,
+                };
+                if let Err(e) = worker(&run, &sender, &report, &pace) {
                     errors.lock().expect("errors lock").push(e);
                 }
             });
@@ -297,15 +388,28 @@ pub fn send_due(
     Ok(r)
 }
 
+/// What every sending thread of one run shares.
+struct Run<'a> {
+    pool: &'a Pool,
+    mailer: &'a Mailer,
+    settings: &'a Settings,
+    key: &'a SecretKey,
+    marker: &'a Marker,
+}
+
 fn worker(
-    pool: &Pool,
-    mailer: &Mailer,
-    settings: &Settings,
-    key: &SecretKey,
+    run: &Run,
     sender: &str,
     report: &Mutex<SendReport>,
     pace: &Pace,
 ) -> Result<(), AppError> {
+    let Run {
+        pool,
+        mailer,
+        settings,
+        key,
+        marker,
+    } = *run;
     let mut cache = std::collections::HashMap::new();
     let organisation = organisation_name(&mut *pool.get()?)?;
     let mut sending = mailer.sending();
@@ -315,7 +419,10 @@ fn worker(
         // small pool with the web requests.
         let composed: Vec<(Claimed, Result<lettre::Message, super::SendError>)> = {
             let mut conn = pool.get()?;
-            let batch = claim(&mut conn, sender, CLAIM_BATCH)?;
+            let batch = {
+                let _turn = marker.writes.lock().unwrap_or_else(|e| e.into_inner());
+                claim(&mut conn, sender, CLAIM_BATCH)?
+            };
             if batch.is_empty() {
                 return Ok(());
             }
@@ -331,25 +438,40 @@ fn worker(
                 })
                 .collect()
         };
-        let mut sent = Vec::with_capacity(composed.len());
+        let mut sent = 0;
         let mut failed = Vec::new();
+        // The previous acceptance's commit runs while the next message is
+        // exchanged with the relay; it must be done before the one after.
+        // So a crash resends at most the message in flight and the one
+        // before it on this connection.
+        let mut marking: Option<Marking> = None;
         for (m, msg) in composed {
             // The rate protects a relay; writing files needs no pacing.
             if matches!(mailer, Mailer::Smtp(_)) {
                 pace.wait();
             }
             match msg.and_then(|msg| sending.send(&msg, &m.id)) {
-                Ok(()) => sent.push(m.id),
+                // Recorded before the next message: a crash now resends
+                // at most this one.
+                Ok(()) => {
+                    if let Some(previous) = marking.take() {
+                        previous.wait()?;
+                    }
+                    marking = Some(marker.sent(&m.id)?);
+                    sent += 1;
+                }
                 Err(e) => {
                     tracing::warn!(outbox_id = %m.id, permanent = e.permanent, error = %e.message, "e-mail not delivered");
                     failed.push((m, e));
                 }
             }
         }
+        if let Some(last) = marking.take() {
+            last.wait()?;
+        }
         let mut conn = pool.get()?;
-        mark_sent(&mut conn, &sent)?;
         let mut r = report.lock().expect("report lock");
-        r.sent += sent.len();
+        r.sent += sent;
         for (m, e) in failed {
             if mark_failed(&mut conn, &m, &e.message, e.permanent)? {
                 r.failed += 1;

@@ -13,6 +13,7 @@
 
 pub mod answer;
 pub mod commit;
+pub mod rest;
 
 use crate::crypto::new_id;
 use crate::crypto::{lookup_hash, SecretKey};
@@ -83,6 +84,21 @@ pub fn surveys(
         cache.insert(key, parsed.clone(), bytes);
     }
     Ok(parsed)
+}
+
+/// Raises a closed round's minimum group size: the snapshot hides more
+/// (never less), and the stored responses are coarsened again to what it
+/// still releases.
+pub fn raise_k(
+    conn: &mut DbConnection,
+    round_id: &RoundId,
+    k: u32,
+) -> Result<crate::snapshot::Snapshot, AppError> {
+    crate::db::write_transaction(conn, |conn| {
+        let raised = crate::snapshot::raise_k(conn, round_id, k)?;
+        rest::coarsen(conn, round_id, &raised)?;
+        Ok(raised)
+    })
 }
 
 /// One paper letter: who, in which unit and language, and their code.
@@ -351,7 +367,7 @@ pub fn close(
                 rounds::closed_at.eq(crate::db::now_unix()),
             ))
             .execute(conn)?;
-        let mut rows: Vec<(String, String, String)> = responses::table
+        let mut rows: Vec<(Option<String>, String, String)> = responses::table
             .filter(responses::round_id.eq(round_id))
             .select((
                 responses::unit_id,
@@ -378,9 +394,11 @@ pub fn close(
                 .values(chunk)
                 .execute(c))?;
         }
-        // The results are computed now, once, from the rewritten rows.
+        // The results are computed now, once, from the rewritten rows;
+        // then the rows keep no more than the results release.
         let closed = Round::find(conn, round_id)?;
-        crate::snapshot::build(conn, &closed)?;
+        let snapshot = crate::snapshot::build(conn, &closed)?;
+        rest::coarsen(conn, round_id, &snapshot)?;
         if reduce_now {
             reduce_invitations(conn, round_id)?;
         }

@@ -26,6 +26,14 @@ use std::sync::Arc;
 /// Computes and stores the snapshot of a round that has just closed. Runs
 /// inside the closing transaction, before invitations may be reduced.
 pub fn build(conn: &mut DbConnection, round: &Round) -> Result<Snapshot, AppError> {
+    let snapshot = compute_for(conn, round)?;
+    store(conn, &snapshot, 1)?;
+    Ok(snapshot)
+}
+
+/// The snapshot of a round's responses as they are stored now, without
+/// storing it.
+pub fn compute_for(conn: &mut DbConnection, round: &Round) -> Result<Snapshot, AppError> {
     let surveys = round.surveys(conn)?;
     let all_units: Vec<(String, String, Option<String>, String)> = units::table
         .select((units::id, units::code, units::parent_id, units::name))
@@ -49,7 +57,9 @@ pub fn build(conn: &mut DbConnection, round: &Round) -> Result<Snapshot, AppErro
             invited.insert(u, n.max(0) as u32);
         }
     }
-    let rows: Vec<(String, String, String)> = responses::table
+    // A response stores no unit when it belongs to the organisation above
+    // several top units (coarsened at rest): the tree's root.
+    let rows: Vec<(Option<String>, String, String)> = responses::table
         .filter(responses::round_id.eq(&round.id))
         .select((
             responses::unit_id,
@@ -65,7 +75,7 @@ pub fn build(conn: &mut DbConnection, round: &Round) -> Result<Snapshot, AppErro
     // groups follows the organisation's own codes, not the random ids a
     // database gave its rows.
     let mut wanted: Vec<String> = invited.keys().cloned().collect();
-    wanted.extend(rows.iter().map(|r| r.0.clone()));
+    wanted.extend(rows.iter().filter_map(|r| r.0.clone()));
     wanted.sort();
     wanted.dedup();
     wanted.sort_by(|a, b| {
@@ -158,7 +168,7 @@ pub fn build(conn: &mut DbConnection, round: &Round) -> Result<Snapshot, AppErro
     let responses = rows
         .into_iter()
         .map(|(unit, answers, background)| RawResponse {
-            unit: index[&unit],
+            unit: unit.map_or(0, |u| index[&u]),
             answers,
             background,
         })
@@ -173,8 +183,9 @@ pub fn build(conn: &mut DbConnection, round: &Round) -> Result<Snapshot, AppErro
         responses,
         previous: previous.as_deref(),
     })
-    .map_err(|e| AppError::damaged(e.to_string()))?;
-    store(conn, &snapshot, 1)?;
+    .map_err(|e| {
+        AppError::damaged_by(format!("computing the snapshot of round {}", round.id), e)
+    })?;
     Ok(snapshot)
 }
 

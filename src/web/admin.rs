@@ -156,7 +156,7 @@ pub async fn round_action(
                             .map_err(|_| UserError::GroupSizeNotANumber {
                                 given: form.k.clone(),
                             })?;
-                    crate::snapshot::raise_k(conn, &round.id, k)?;
+                    crate::rounds::raise_k(conn, &round.id, k)?;
                 }
                 _ => return Err(AppError::NotFound),
             }

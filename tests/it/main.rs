@@ -7,6 +7,7 @@ mod analysis;
 mod analysis_window;
 mod anonymity;
 mod answering;
+mod at_rest;
 mod browser;
 mod cli;
 mod config;

@@ -23,6 +23,16 @@ pub struct Node {
 
 impl Node {
     pub fn start(db_url: &str, sink: &SmtpSink, mail_rate: &str) -> Node {
+        Node::start_with_workers(db_url, sink, mail_rate, "16")
+    }
+
+    /// With `workers` sending threads (connections to the relay).
+    pub fn start_with_workers(
+        db_url: &str,
+        sink: &SmtpSink,
+        mail_rate: &str,
+        workers: &str,
+    ) -> Node {
         let port = crate::support::free_port();
         let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
         let child = Command::new(naervaer_bin())
@@ -31,6 +41,7 @@ impl Node {
             .env("NAERVAER_SECRET_KEY", TEST_KEY)
             .env("NAERVAER_SMTP_URL", sink.url())
             .env("NAERVAER_MAIL_RATE", mail_rate)
+            .env("NAERVAER_MAIL_WORKERS", workers)
             // A node killed mid-send leaves claims; others take them over
             // after this long (the default is two minutes).
             .env("NAERVAER_MAIL_CLAIM_TIMEOUT_SECS", "2")
@@ -213,9 +224,10 @@ fn three_nodes_on_one_postgresql_store_every_answer_once_and_send_every_message_
     let per_unit: HashMap<String, i64> = responses::table
         .group_by(responses::unit_id)
         .select((responses::unit_id, count_star()))
-        .load::<(String, i64)>(&mut c)
+        .load::<(Option<String>, i64)>(&mut c)
         .unwrap()
         .into_iter()
+        .map(|(u, n)| (u.expect("an open round's responses keep their unit"), n))
         .collect();
     assert_eq!(daily, per_unit);
     assert_eq!(per_unit.values().sum::<i64>() as usize, answering.len());

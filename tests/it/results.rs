@@ -28,7 +28,9 @@ pub struct Fixture {
 /// The demo organisation with one closed round: everyone answers around
 /// 3.5, except the people of [`SMALL`], whose every factor score is 1.0:
 /// a figure that no shown group can have, so finding it anywhere is a leak.
-pub fn closed_round(c: &mut DbConnection) -> Fixture {
+/// The demo organisation with one open round everyone answered as
+/// [`closed_round`] describes, not yet closed.
+pub fn answered_round(c: &mut DbConnection) -> Round {
     demo::seed(c).unwrap();
     let round = crate::rounds::new_round(c, None);
     rounds::open(c, &key(), &round.id).unwrap();
@@ -89,6 +91,17 @@ pub fn closed_round(c: &mut DbConnection) -> Fixture {
         let hash = lookup_hash(&key().survey_token(inv));
         answer::submit(c, &hash, &surveys, &a).unwrap();
     }
+    round
+}
+
+pub fn closed_round(c: &mut DbConnection) -> Fixture {
+    let round = answered_round(c);
+    let unit: std::collections::HashMap<String, String> = units::table
+        .select((units::code, units::id))
+        .load::<(String, String)>(c)
+        .unwrap()
+        .into_iter()
+        .collect();
     rounds::close(c, &round.id, true).unwrap();
     let open = crate::rounds::new_round(c, None);
     rounds::open(c, &key(), &open.id).unwrap();
@@ -769,22 +782,32 @@ both_backends! {
 
 /// The brute-force attacker of tests/it/anonymity.rs, on what a real
 /// round published: every combination of up to four shown groups with
-/// coefficients ±1, against the true number of respondents per unit read
-/// from the responses table. No combination may single out 1 to k−1 people.
+/// coefficients ±1, against the true number of respondents per unit (from
+/// the daily counters: the stored responses are coarsened at close). No
+/// combination may single out 1 to k−1 people.
 fn attack_published(c: &mut DbConnection, s: &naervaer::snapshot::Snapshot) -> usize {
-    use naervaer::db::schema::responses;
-    let per_unit: Vec<String> = responses::table
-        .filter(responses::round_id.eq(&s.round_id))
-        .select(responses::unit_id)
+    use naervaer::db::schema::daily_counts;
+    let per_unit: Vec<(String, i32)> = daily_counts::table
+        .filter(daily_counts::round_id.eq(&s.round_id))
+        .select((daily_counts::unit_id, daily_counts::responses))
         .load(c)
         .unwrap();
     let n = s.groups.len();
     let direct: Vec<u32> = s
         .groups
         .iter()
-        .map(|g| per_unit.iter().filter(|u| **u == g.key).count() as u32)
+        .map(|g| {
+            per_unit
+                .iter()
+                .filter(|(u, _)| *u == g.key)
+                .map(|(_, n)| *n as u32)
+                .sum()
+        })
         .collect();
-    assert_eq!(direct.iter().sum::<u32>() as usize, per_unit.len());
+    assert_eq!(
+        direct.iter().sum::<u32>(),
+        per_unit.iter().map(|(_, n)| *n as u32).sum::<u32>()
+    );
     let shown: Vec<usize> = (0..n).filter(|i| s.groups[*i].figures.is_some()).collect();
     let inside: Vec<Vec<bool>> = shown
         .iter()

@@ -72,7 +72,7 @@ fn submit(
 
 /// Everything the answering tables hold, as text.
 fn answering_state(c: &mut DbConnection) -> String {
-    let r: Vec<(String, String, String, String, String)> = responses::table
+    let r: Vec<(String, String, Option<String>, String, String)> = responses::table
         .order(responses::id)
         .select((
             responses::id,

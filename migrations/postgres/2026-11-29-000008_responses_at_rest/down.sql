@@ -1,0 +1,2 @@
+DELETE FROM responses WHERE unit_id IS NULL;
+ALTER TABLE responses ALTER COLUMN unit_id SET NOT NULL;

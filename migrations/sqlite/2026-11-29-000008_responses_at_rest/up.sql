@@ -1,0 +1,15 @@
+-- Anonymity at rest: after close a response's unit is the smallest released
+-- group containing it, and NULL when that is the whole organisation above
+-- several top units (no unit of its own). SQLite cannot drop NOT NULL in
+-- place: the table is rebuilt, still without a rowid.
+CREATE TABLE responses_new (
+    id TEXT PRIMARY KEY NOT NULL,
+    round_id TEXT NOT NULL REFERENCES rounds(id),
+    unit_id TEXT REFERENCES units(id),
+    answers TEXT NOT NULL,
+    background TEXT NOT NULL
+) WITHOUT ROWID;
+INSERT INTO responses_new (id, round_id, unit_id, answers, background)
+    SELECT id, round_id, unit_id, answers, background FROM responses;
+DROP TABLE responses;
+ALTER TABLE responses_new RENAME TO responses;
