@@ -16,14 +16,11 @@ use naervaer::lang::Lang;
 use naervaer::rounds;
 use std::collections::{BTreeMap, HashMap};
 
+type PerUnit = HashMap<Option<String>, u32>;
+type PerCell = HashMap<(Option<String>, String, String), u32>;
+
 /// Responses per stored unit, and per (stored unit, question, option).
-fn stored_counts(
-    c: &mut DbConnection,
-    round: &RoundId,
-) -> (
-    HashMap<Option<String>, u32>,
-    HashMap<(Option<String>, String, String), u32>,
-) {
+fn stored_counts(c: &mut DbConnection, round: &RoundId) -> (PerUnit, PerCell) {
     let rows: Vec<(Option<String>, String)> = responses::table
         .filter(responses::round_id.eq(round))
         .select((responses::unit_id, responses::background))
