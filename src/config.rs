@@ -21,6 +21,9 @@
 //! | `NAERVAER_REMINDER_MAX` | `reminder_max` | `2` | reminders per person per round at most |
 //! | `NAERVAER_REMINDER_INTERVAL_HOURS` | `reminder_interval_hours` | `72` | least time between two reminders to one person |
 //! | `NAERVAER_RETENTION_DAYS` | `retention_days` | `0` | days after closing before invitations are reduced to counts |
+//! | `NAERVAER_RESPONSE_RETENTION_DAYS` | `response_retention_days` | unset | days after closing before a round's (coarsened) responses are deleted; unset: kept |
+//! | `NAERVAER_EMPLOYEE_RETENTION_DAYS` | `employee_retention_days` | `180` | days after a person leaves the employees file before they are deleted (or pseudonymised where a round still names them) |
+//! | `NAERVAER_ABSENCE_RETENTION_YEARS` | `absence_retention_years` | `5` | years after a period ends before its absence rows are deleted; 0: kept |
 //! | `NAERVAER_GROUP_COMMIT` | `group_commit` | `true` | acknowledge several answers with one durable commit (`false`: one commit per answer) |
 //! | `NAERVAER_TRUSTED_PROXIES` | `trusted_proxies` | unset | addresses or CIDRs of reverse proxies whose `Forwarded` / `X-Forwarded-For` names the client; from any other peer those headers are ignored |
 //! | `NAERVAER_LOG` | – | `info` | log filter (tracing `EnvFilter` syntax) |
@@ -98,6 +101,9 @@ pub struct Settings {
     pub reminder_max: u32,
     pub reminder_interval_hours: u32,
     pub retention_days: u32,
+    pub response_retention_days: Option<u32>,
+    pub employee_retention_days: u32,
+    pub absence_retention_years: u32,
     pub group_commit: bool,
     /// Reverse proxies whose forwarding headers are believed.
     pub trusted_proxies: Vec<ipnet::IpNet>,
@@ -125,6 +131,9 @@ struct Partial {
     reminder_max: Option<String>,
     reminder_interval_hours: Option<String>,
     retention_days: Option<String>,
+    response_retention_days: Option<String>,
+    employee_retention_days: Option<String>,
+    absence_retention_years: Option<String>,
     group_commit: Option<String>,
     trusted_proxies: Option<String>,
 }
@@ -160,7 +169,7 @@ fn file_partial(path: &Path) -> Result<Partial, AppError> {
 
 /// Every setting's file key; its environment variable is `NAERVAER_` and
 /// the key in upper case. Must list the fields of `Partial`.
-const KEYS: [&str; 20] = [
+const KEYS: [&str; 23] = [
     "database_url",
     "bind",
     "base_url",
@@ -179,6 +188,9 @@ const KEYS: [&str; 20] = [
     "reminder_max",
     "reminder_interval_hours",
     "retention_days",
+    "response_retention_days",
+    "employee_retention_days",
+    "absence_retention_years",
     "group_commit",
     "trusted_proxies",
 ];
@@ -329,6 +341,22 @@ impl Settings {
                 1,
             )?,
             retention_days: number("NAERVAER_RETENTION_DAYS", pick!(retention_days), 0, 0)?,
+            response_retention_days: match pick!(response_retention_days) {
+                None => None,
+                Some(v) => Some(number("NAERVAER_RESPONSE_RETENTION_DAYS", Some(v), 0, 0)?),
+            },
+            employee_retention_days: number(
+                "NAERVAER_EMPLOYEE_RETENTION_DAYS",
+                pick!(employee_retention_days),
+                180,
+                1,
+            )?,
+            absence_retention_years: number(
+                "NAERVAER_ABSENCE_RETENTION_YEARS",
+                pick!(absence_retention_years),
+                5,
+                0,
+            )?,
             group_commit: match pick!(group_commit).as_deref().map(str::trim) {
                 None | Some("true") | Some("1") | Some("yes") => true,
                 Some("false") | Some("0") | Some("no") => false,
@@ -421,6 +449,19 @@ impl Settings {
                 self.reminder_interval_hours.to_string(),
             ),
             ("NAERVAER_RETENTION_DAYS", self.retention_days.to_string()),
+            (
+                "NAERVAER_RESPONSE_RETENTION_DAYS",
+                self.response_retention_days
+                    .map_or("(unset)".into(), |d| d.to_string()),
+            ),
+            (
+                "NAERVAER_EMPLOYEE_RETENTION_DAYS",
+                self.employee_retention_days.to_string(),
+            ),
+            (
+                "NAERVAER_ABSENCE_RETENTION_YEARS",
+                self.absence_retention_years.to_string(),
+            ),
             ("NAERVAER_GROUP_COMMIT", self.group_commit.to_string()),
             (
                 "NAERVAER_TRUSTED_PROXIES",

@@ -12,7 +12,7 @@
 //! ```text
 //! edges     cli ── bench ── web                  (command line, benchmark, HTTP)
 //!             │
-//! domain    demo · analysis · results · export · rounds · snapshot · mail ·
+//! domain    demo · retention · analysis · results · export · rounds · snapshot · mail ·
 //!           import · auth · access · cache
 //!             │
 //! database  db                                   (connection, pool, migrations, schema, models)
@@ -41,6 +41,8 @@
 //! - [`export`]: tables as CSV and XLSX;
 //! - [`results`]: what one viewer sees of a snapshot, and action plans;
 //! - [`analysis`]: survey factors against sickness absence (AMU);
+//! - [`retention`]: deleting what is no longer needed (people who left,
+//!   old absence, old responses);
 //! - [`demo`]: the synthetic demo municipality;
 //! - [`web`]: the HTTP service (routes, extractors, handlers, views);
 //! - [`bench`]: `naervaer bench`;
@@ -63,6 +65,7 @@ pub mod import;
 pub mod lang;
 pub mod mail;
 pub mod results;
+pub mod retention;
 pub mod rounds;
 pub mod snapshot;
 pub mod stats;

@@ -53,6 +53,7 @@ fn main() -> ExitCode {
         } => cli::run_analyse(&settings, &round, &window, level, &format),
         Command::Round { what } => cli::round_command(&settings, what),
         Command::Send => cli::send(&settings),
+        Command::Retention { apply, .. } => cli::retention(&settings, apply),
         Command::Bench {
             employees,
             units,

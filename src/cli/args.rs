@@ -45,6 +45,16 @@ pub enum Command {
     Send,
     /// Print a new random secret key for NAERVAER_SECRET_KEY.
     Secret,
+    /// Delete what the retention settings no longer allow to keep: people
+    /// who left, old absence, old responses. Prints counts only.
+    Retention {
+        /// Show what would be deleted and change nothing (the default).
+        #[arg(long, conflicts_with = "apply")]
+        dry_run: bool,
+        /// Delete it.
+        #[arg(long)]
+        apply: bool,
+    },
     /// Benchmark a synthetic municipality: import, close, snapshot, engine,
     /// analysis, leader page, answering under load, memory. Prints a table
     /// and writes JSON.

@@ -35,6 +35,69 @@ fn cannot_read(path: &std::path::Path, e: &std::io::Error) -> AppError {
     .into()
 }
 
+/// `naervaer retention [--dry-run|--apply]`: counts of what is (or would
+/// be) deleted, in the installation's language.
+pub fn retention(settings: &Settings, apply: bool) -> Result<ExitCode, AppError> {
+    let mut conn = db::connect(settings.database_url.expose())?;
+    db::run_migrations(&mut conn)?;
+    let c = crate::retention::run(&mut conn, settings, apply)?;
+    let l = settings.lang;
+    let lines = [
+        (
+            l.pick("personer slettet", "personar sletta", "people deleted"),
+            c.people_deleted,
+        ),
+        (
+            l.pick(
+                "personer pseudonymisert",
+                "personar pseudonymiserte",
+                "people pseudonymised",
+            ),
+            c.people_pseudonymised,
+        ),
+        (
+            l.pick("økter slettet", "økter sletta", "sessions deleted"),
+            c.sessions_deleted,
+        ),
+        (
+            l.pick(
+                "innloggingslenker slettet",
+                "innloggingslenkjer sletta",
+                "sign-in links deleted",
+            ),
+            c.sign_in_links_deleted,
+        ),
+        (
+            l.pick(
+                "fraværsrader slettet",
+                "fråværsrader sletta",
+                "absence rows deleted",
+            ),
+            c.absence_rows_deleted,
+        ),
+        (
+            l.pick("svar slettet", "svar sletta", "responses deleted"),
+            c.responses_deleted,
+        ),
+    ];
+    for (what, n) in lines {
+        println!("{n:>8}  {what}");
+    }
+    println!(
+        "{}",
+        if apply {
+            l.pick("Slettet.", "Sletta.", "Deleted.")
+        } else {
+            l.pick(
+                "Prøvekjøring: ingenting er endret (bruk --apply).",
+                "Prøvekøyring: ingenting er endra (bruk --apply).",
+                "Dry run: nothing was changed (use --apply).",
+            )
+        }
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
 /// `naervaer secret`: needs no settings, because it is what a new
 /// installation runs first.
 pub fn secret() -> ExitCode {

@@ -6,6 +6,9 @@ use crate::{db, AppError};
 use std::net::TcpListener;
 use std::process::ExitCode;
 
+/// How often `serve` applies the retention rules.
+const RETENTION_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
+
 pub fn serve(settings: Settings) -> Result<ExitCode, AppError> {
     let pool = db::open_server_pool(settings.database_url.expose(), settings.pool_size)?;
     let listener = TcpListener::bind(&settings.bind)
@@ -40,6 +43,7 @@ fn spawn_background(
     };
     let key = settings.key().ok();
     Some(std::thread::spawn(move || {
+        let mut last_retention: Option<std::time::Instant> = None;
         while !stop.load(std::sync::atomic::Ordering::SeqCst) {
             if let (Some(mailer), Some(key)) = (&mailer, &key) {
                 match crate::mail::outbox::send_due(&pool, mailer, &settings, key) {
@@ -69,6 +73,27 @@ fn spawn_background(
                     }
                 }
                 Err(e) => tracing::warn!(error = %e, "closing rounds failed"),
+            }
+            if last_retention.is_none_or(|t: std::time::Instant| t.elapsed() >= RETENTION_EVERY) {
+                last_retention = Some(std::time::Instant::now());
+                match pool
+                    .get()
+                    .map_err(AppError::from)
+                    .and_then(|mut c| crate::retention::run(&mut c, &settings, true))
+                {
+                    // Counts only: never who or what.
+                    Ok(c) if !c.is_empty() => tracing::info!(
+                        people_deleted = c.people_deleted,
+                        people_pseudonymised = c.people_pseudonymised,
+                        sessions_deleted = c.sessions_deleted,
+                        sign_in_links_deleted = c.sign_in_links_deleted,
+                        absence_rows_deleted = c.absence_rows_deleted,
+                        responses_deleted = c.responses_deleted,
+                        "retention"
+                    ),
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e.chain(), "retention run failed"),
+                }
             }
             for _ in 0..50 {
                 if stop.load(std::sync::atomic::Ordering::SeqCst) {

@@ -473,6 +473,11 @@ fn the_load_holding_run_counts_no_errors_with_many_clients_at_once() {
 /// suite, and so does a line naming a test that does not exist.
 const SUBCOMMAND_TESTS: &[(&str, &str, &str)] = &[
     (
+        "retention",
+        "retention.rs",
+        "retention_on_the_command_line_prints_counts_and_changes_only_with_apply",
+    ),
+    (
         "serve",
         "cli.rs",
         "serve_redacts_secrets_from_logs_and_stops_gracefully_on_sigterm",

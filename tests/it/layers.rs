@@ -37,6 +37,7 @@ const ORDER: &[&str] = &[
     "export",
     "results",
     "analysis",
+    "retention",
     "demo",
     // The application's edges.
     "web",

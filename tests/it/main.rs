@@ -24,6 +24,7 @@ mod layers;
 pub mod mail;
 mod nodes;
 pub mod results;
+mod retention;
 pub mod rounds;
 mod security;
 mod shared_devices;
