@@ -74,7 +74,7 @@ fn spawn_background(
                 }
                 Err(e) => tracing::warn!(error = %e, "closing rounds failed"),
             }
-            if last_retention.is_none_or(|t: std::time::Instant| t.elapsed() >= RETENTION_EVERY) {
+            if last_retention.map_or(true, |t: std::time::Instant| t.elapsed() >= RETENTION_EVERY) {
                 last_retention = Some(std::time::Instant::now());
                 match pool
                     .get()
