@@ -229,6 +229,26 @@ pub enum UserError {
     /// The problems of an action plan, each already in the person's
     /// language (they are found in it).
     ActionPlan(Vec<String>),
+    /// `naervaer backup`/`restore` on PostgreSQL: its own tools do it.
+    BackupOnPostgres,
+    FileExists {
+        path: String,
+    },
+    CannotWrite {
+        path: String,
+        reason: String,
+    },
+    DatabaseNotEmpty {
+        path: String,
+    },
+    NotABackup {
+        path: String,
+        reason: String,
+    },
+    BackupFromNewerVersion {
+        path: String,
+        migration: String,
+    },
 }
 
 impl UserError {
@@ -431,6 +451,55 @@ impl UserError {
                 )
                 .into(),
             ActionPlan(problems) => problems.join(" "),
+            BackupOnPostgres => l
+                .pick(
+                    "Databasen er PostgreSQL: ta sikkerhetskopi med `pg_dump --format=custom` og gjenopprett med `pg_restore` (se README, «Sikkerhetskopi»).",
+                    "Databasen er PostgreSQL: ta tryggingskopi med `pg_dump --format=custom` og gjenopprett med `pg_restore` (sjå README, «Sikkerhetskopi»).",
+                    "The database is PostgreSQL: back it up with `pg_dump --format=custom` and restore it with `pg_restore` (see README, \"Backup and restore\").",
+                )
+                .into(),
+            FileExists { path } => format!(
+                "«{path}» {}",
+                l.pick(
+                    "finnes allerede. Velg et nytt filnavn; en sikkerhetskopi skriver aldri over en annen.",
+                    "finst allereie. Vel eit nytt filnamn; ein tryggingskopi skriv aldri over ein annan.",
+                    "already exists. Choose a new file name; a backup never overwrites another.",
+                )
+            ),
+            CannotWrite { path, reason } => format!(
+                "{} «{path}»: {reason}",
+                l.pick("Kan ikke skrive", "Kan ikkje skrive", "Cannot write")
+            ),
+            DatabaseNotEmpty { path } => format!(
+                "{} «{path}» {}",
+                l.pick("Databasen", "Databasen", "The database"),
+                l.pick(
+                    "har data. Stopp tjenesten, og kjør igjen med --force for å erstatte alt i den med sikkerhetskopien.",
+                    "har data. Stopp tenesta, og køyr igjen med --force for å byte ut alt i han med tryggingskopien.",
+                    "holds data. Stop the service, and run again with --force to replace everything in it with the backup.",
+                )
+            ),
+            NotABackup { path, reason } => format!(
+                "«{path}» {} ({reason}).",
+                l.pick(
+                    "er ikke en sikkerhetskopi fra naervaer",
+                    "er ikkje ein tryggingskopi frå naervaer",
+                    "is not a naervaer backup",
+                )
+            ),
+            BackupFromNewerVersion { path, migration } => format!(
+                "«{path}» {} {migration}). {}",
+                l.pick(
+                    "er fra en nyere naervaer (migrering",
+                    "er frå ein nyare naervaer (migrering",
+                    "comes from a newer naervaer (migration",
+                ),
+                l.pick(
+                    "Gjenopprett den med den versjonen som laget den, eller en nyere.",
+                    "Gjenopprett han med den versjonen som laga han, eller ein nyare.",
+                    "Restore it with the version that made it, or a newer one.",
+                )
+            ),
         }
     }
 }

@@ -12,7 +12,7 @@
 //! ```text
 //! edges     cli ── bench ── web                  (command line, benchmark, HTTP)
 //!             │
-//! domain    demo · retention · analysis · results · export · rounds · snapshot · mail ·
+//! domain    demo · backup · retention · analysis · results · export · rounds · snapshot · mail ·
 //!           import · auth · access · cache
 //!             │
 //! database  db                                   (connection, pool, migrations, schema, models)
@@ -43,6 +43,8 @@
 //! - [`analysis`]: survey factors against sickness absence (AMU);
 //! - [`retention`]: deleting what is no longer needed (people who left,
 //!   old absence, old responses);
+//! - [`backup`]: a consistent copy of the SQLite database while it
+//!   serves, and restoring one;
 //! - [`demo`]: the synthetic demo municipality;
 //! - [`web`]: the HTTP service (routes, extractors, handlers, views);
 //! - [`bench`]: `naervaer bench`;
@@ -51,6 +53,7 @@
 pub mod access;
 pub mod analysis;
 pub mod auth;
+pub mod backup;
 pub mod bench;
 pub mod cache;
 pub mod cli;

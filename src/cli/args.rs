@@ -55,6 +55,18 @@ pub enum Command {
         #[arg(long)]
         apply: bool,
     },
+    /// Copy the SQLite database to FILE while the service runs (a
+    /// consistent copy; on PostgreSQL use pg_dump, see README).
+    Backup { file: PathBuf },
+    /// Replace the SQLite database with the backup in FILE. Stop the
+    /// service first; a database that holds data is replaced only with
+    /// --force.
+    Restore {
+        file: PathBuf,
+        /// Replace a database that holds data.
+        #[arg(long)]
+        force: bool,
+    },
     /// Benchmark a synthetic municipality: import, close, snapshot, engine,
     /// analysis, leader page, answering under load, memory. Prints a table
     /// and writes JSON.

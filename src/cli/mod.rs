@@ -98,6 +98,60 @@ pub fn retention(settings: &Settings, apply: bool) -> Result<ExitCode, AppError>
     Ok(ExitCode::SUCCESS)
 }
 
+/// `naervaer backup FILE`.
+pub fn backup(settings: &Settings, file: &std::path::Path) -> Result<ExitCode, AppError> {
+    let c = crate::backup::backup(settings.database_url.expose(), file)?;
+    let l = settings.lang;
+    println!(
+        "{} {}: {}",
+        l.pick(
+            "Sikkerhetskopi skrevet til",
+            "Tryggingskopi skriven til",
+            "Backup written to"
+        ),
+        file.display(),
+        describe_contents(l, &c)
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `naervaer restore FILE [--force]`.
+pub fn restore(
+    settings: &Settings,
+    file: &std::path::Path,
+    force: bool,
+) -> Result<ExitCode, AppError> {
+    let c = crate::backup::restore(settings.database_url.expose(), file, force)?;
+    let l = settings.lang;
+    println!(
+        "{} {}: {}. {}",
+        l.pick("Gjenopprettet fra", "Gjenoppretta frå", "Restored from"),
+        file.display(),
+        describe_contents(l, &c),
+        l.pick(
+            "`naervaer migrate` (eller `serve`) oppdaterer skjemaet om kopien er eldre.",
+            "`naervaer migrate` (eller `serve`) oppdaterer skjemaet om kopien er eldre.",
+            "`naervaer migrate` (or `serve`) updates the schema if the copy is older.",
+        )
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn describe_contents(l: crate::lang::Lang, c: &crate::backup::Contents) -> String {
+    format!(
+        "{} MB, {} {}, {} {}, {} {}, {} {}",
+        crate::lang::decimal(c.bytes as f64 / 1_000_000.0, 1, l),
+        c.units,
+        l.pick("enheter", "einingar", "units"),
+        c.employees,
+        l.pick("ansatte", "tilsette", "employees"),
+        c.rounds,
+        l.pick("runder", "rundar", "rounds"),
+        c.responses,
+        l.pick("svar", "svar", "responses"),
+    )
+}
+
 /// `naervaer secret`: needs no settings, because it is what a new
 /// installation runs first.
 pub fn secret() -> ExitCode {

@@ -473,6 +473,16 @@ fn the_load_holding_run_counts_no_errors_with_many_clients_at_once() {
 /// suite, and so does a line naming a test that does not exist.
 const SUBCOMMAND_TESTS: &[(&str, &str, &str)] = &[
     (
+        "backup",
+        "backup.rs",
+        "sqlite_backup_during_answering_keeps_every_acknowledged_answer_and_the_restored_copy_serves",
+    ),
+    (
+        "restore",
+        "backup.rs",
+        "restore_checks_the_file_and_replaces_a_database_with_data_only_when_forced",
+    ),
+    (
         "retention",
         "retention.rs",
         "retention_on_the_command_line_prints_counts_and_changes_only_with_apply",

@@ -55,7 +55,7 @@ fn employees_file(version: usize) -> String {
 }
 
 /// One POST of a complete questionnaire; `None` when the node is gone.
-fn submit(addr: SocketAddr, cookie: &str, body: &str) -> Option<u16> {
+pub fn submit(addr: SocketAddr, cookie: &str, body: &str) -> Option<u16> {
     let mut s = std::net::TcpStream::connect(addr).ok()?;
     s.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
     write!(

@@ -38,6 +38,7 @@ const ORDER: &[&str] = &[
     "results",
     "analysis",
     "retention",
+    "backup",
     "demo",
     // The application's edges.
     "web",

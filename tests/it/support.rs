@@ -78,6 +78,25 @@ impl PgServer {
     }
 }
 
+impl PgServer {
+    /// A new, empty database (not from the migrated template), its URL.
+    pub fn empty_database(&self) -> String {
+        let name = format!("e_{}", naervaer::crypto::new_id());
+        let mut admin = db::connect(&self.url("postgres")).expect("connect to PostgreSQL");
+        admin
+            .batch_execute(&format!("CREATE DATABASE {name}"))
+            .expect("create an empty database");
+        self.url(&name)
+    }
+}
+
+/// A PostgreSQL client program (`pg_dump`, `pg_restore`) of the machine's
+/// PostgreSQL 15.
+pub fn pg_client(tool: &str) -> Command {
+    let bin = pg_bin().unwrap_or_else(|e| panic!("PostgreSQL is required: {e}"));
+    Command::new(bin.join(tool))
+}
+
 static PG: OnceLock<Result<PgServer, String>> = OnceLock::new();
 
 /// The shared PostgreSQL server of this test process, started on first use.
