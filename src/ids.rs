@@ -14,7 +14,7 @@ macro_rules! id_type {
         $(#[$doc])*
         #[derive(
             Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Default,
-            serde::Serialize, serde::Deserialize,
+            serde::Serialize, serde::Deserialize, utoipa::ToSchema,
             diesel::expression::AsExpression, diesel::deserialize::FromSqlRow,
         )]
         #[serde(transparent)]

@@ -63,7 +63,7 @@ impl Window {
 }
 
 /// How much of the window the imported absence covers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum CoverageStatus {
     /// Every day of the window lies in an imported period.
@@ -77,7 +77,7 @@ pub enum CoverageStatus {
 /// The imported absence against the chosen window: machine-readable, so
 /// that a page, the command line and the API can all say why an analysis
 /// has few groups, and offer a window that has data.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Coverage {
     pub status: CoverageStatus,
     /// What the imported absence covers: its periods, merged where they
@@ -140,7 +140,7 @@ fn merge(periods: impl Iterator<Item = (NaiveDate, NaiveDate)>) -> Vec<(NaiveDat
 }
 
 /// Why an analysis shows no coefficients.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum NoCoefficients {
     /// No imported absence lies in the window.
@@ -212,7 +212,7 @@ impl GroupAbsence {
 
 /// One reporting group of the analysis: survey results and absence both
 /// shown.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ReportingGroup {
     pub key: String,
     pub code: String,
@@ -226,7 +226,7 @@ pub struct ReportingGroup {
     pub scores: Vec<Option<f64>>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct FactorResult {
     pub survey: String,
     pub key: String,
@@ -260,7 +260,7 @@ impl FactorResult {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Analysis {
     pub round_id: crate::ids::RoundId,
     pub round_title: String,
@@ -288,7 +288,7 @@ pub struct Analysis {
     pub previous: Option<Previous>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Previous {
     pub round_id: crate::ids::RoundId,
     pub round_title: String,
@@ -301,21 +301,21 @@ pub struct Previous {
 /// Absence per service area (the level below the root) for every period
 /// in the data, oldest first: the AMU trend chart. Each period is released
 /// by the engine on its own, so an area below k in a period shows a gap.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Trend {
     pub periods: Vec<(NaiveDate, NaiveDate)>,
     /// (area name, rate per period)
     pub areas: Vec<(String, Vec<Option<f64>>)>,
 }
 
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
 pub struct RiskSummary {
     pub ranked: Vec<RankedFactor>,
     pub flagged: Vec<Flagged>,
     pub text: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct RankedFactor {
     /// Index into [`Analysis::factors`].
     pub factor: usize,
@@ -328,7 +328,7 @@ pub struct RankedFactor {
     pub counts: bool,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Flagged {
     pub key: String,
     pub name: String,

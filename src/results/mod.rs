@@ -24,7 +24,7 @@ use serde::Serialize;
 
 /// A closed round and the groups one viewer may open in it: the list page
 /// and `GET /api/v1/rounds` both show this.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct RoundListing {
     pub id: crate::ids::RoundId,
     pub title: String,
@@ -33,7 +33,7 @@ pub struct RoundListing {
     pub groups: Vec<GroupLink>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct GroupLink {
     pub id: String,
     pub code: String,

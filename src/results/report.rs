@@ -9,7 +9,7 @@ use crate::survey::Survey;
 use crate::AppError;
 use serde::Serialize;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct UnitReport {
     pub round_id: crate::ids::RoundId,
     pub round_title: String,
@@ -33,13 +33,13 @@ pub struct UnitReport {
     pub reliability: Vec<ReliabilityRow>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct BackgroundView {
     pub question: String,
     pub cells: Vec<CellView>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct CellView {
     pub option: String,
     /// None when the cell is hidden.
@@ -48,20 +48,20 @@ pub struct CellView {
     pub factors: Vec<Option<CellFactor>>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct CellFactor {
     pub n: u32,
     pub mean: f64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ReliabilityRow {
     pub factor: String,
     pub n: u32,
     pub alpha: f64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct GroupSummary {
     pub id: String,
     pub code: String,
@@ -73,7 +73,7 @@ pub struct GroupSummary {
     pub response_rate: Option<f64>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct FactorRow {
     pub survey: String,
     pub key: String,
@@ -86,7 +86,7 @@ pub struct FactorRow {
     pub items: Vec<ItemRow>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ItemRow {
     pub key: String,
     pub text: String,

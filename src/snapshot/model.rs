@@ -65,7 +65,7 @@ pub struct Figures {
     pub items: Vec<Option<[u32; 6]>>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct FactorStat {
     pub n: u32,
     pub mean: f64,
@@ -77,7 +77,7 @@ pub struct FactorStat {
     pub change: Option<ChangeFig>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ChangeFig {
     pub previous_mean: f64,
     pub diff: f64,

@@ -5,7 +5,7 @@
 use statrs::distribution::{ContinuousCDF, StudentsT};
 
 /// A correlation with its 95 % Fisher interval and two-sided p.
-#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, utoipa::ToSchema)]
 pub struct Correlation {
     pub r: f64,
     pub low: f64,
@@ -189,7 +189,7 @@ pub fn benjamini_hochberg(p: &[f64]) -> Vec<f64> {
 }
 
 /// The pooled absence of the lowest- and highest-scoring quarter of groups.
-#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, utoipa::ToSchema)]
 pub struct QuartileContrast {
     /// Groups in each quarter: ⌊m / 4⌋.
     pub groups: usize,

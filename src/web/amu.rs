@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 #[derive(serde::Deserialize)]
 pub struct Query {
-    round: Option<String>,
+    pub(super) round: Option<String>,
     #[serde(default)]
     window: String,
     level: Option<u32>,
@@ -21,13 +21,13 @@ pub struct Query {
 
 /// What an AMU page shows: the analysis and trend, the rounds to choose
 /// from (id, title), and the window as asked for.
-struct Loaded {
-    data: Arc<(Analysis, Trend)>,
+pub(super) struct Loaded {
+    pub(super) data: Arc<(Analysis, Trend)>,
     rounds: Vec<(crate::ids::RoundId, String)>,
     window: String,
 }
 
-async fn load(state: &AppState, q: &Query, lang: Lang) -> Result<Loaded, AppError> {
+pub(super) async fn load(state: &AppState, q: &Query, lang: Lang) -> Result<Loaded, AppError> {
     let (round, level) = (q.round.clone(), q.level);
     let window = if q.window.is_empty() {
         "before".to_string()
@@ -111,20 +111,5 @@ pub async fn export(
         &format!("naervaer-amu.{format}"),
         content_type,
         body,
-    ))
-}
-
-/// `GET /api/v1/rounds/{round}/analysis?window=&level=`
-pub async fn api(
-    state: web::Data<AppState>,
-    viewer: Overview,
-    round: web::Path<String>,
-    q: web::Query<Query>,
-) -> Result<HttpResponse, AppError> {
-    let mut q = q.into_inner();
-    q.round = Some(round.into_inner());
-    let loaded = load(&state, &q, viewer.0.lang).await?;
-    Ok(respond::json(
-        &serde_json::json!({ "analysis": loaded.data.0, "trend": loaded.data.1 }),
     ))
 }

@@ -6,6 +6,7 @@
 
 pub mod admin;
 pub mod amu;
+pub mod api;
 pub mod auth;
 pub mod client;
 pub mod extract;
@@ -172,11 +173,15 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/amu", web::get().to(amu::index))
         .route("/amu/rapport", web::get().to(amu::report))
         .route("/amu/{format:csv|xlsx}", web::get().to(amu::export))
-        .route("/api/v1/rounds/{round}/analysis", web::get().to(amu::api))
-        .route("/api/v1/rounds", web::get().to(results::api_rounds))
+        .route("/api/v1/openapi.json", web::get().to(api::openapi))
+        .route(
+            "/api/v1/rounds/{round}/analysis",
+            web::get().to(api::analysis),
+        )
+        .route("/api/v1/rounds", web::get().to(api::rounds))
         .route(
             "/api/v1/rounds/{round}/groups/{group}",
-            web::get().to(results::api_group),
+            web::get().to(api::group),
         );
 }
 
@@ -257,6 +262,11 @@ async fn not_found(req: HttpRequest, lang: extract::PageLang) -> HttpResponse {
 /// The error page of `e` in `lang`: a [`crate::error::UserError`] says what
 /// was wrong and what to do; anything else only that it went wrong.
 fn error_response_in(e: &AppError, lang: Lang, path: &str) -> HttpResponse {
+    if path.starts_with("/api/") {
+        return HttpResponse::build(e.status())
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .json(api::ApiError::of(e, lang));
+    }
     let detail = match e {
         AppError::User(u) => Some(u.render(lang)),
         _ => None,
@@ -295,7 +305,7 @@ async fn localise_errors(
         .response()
         .error()
         .and_then(|e| e.as_error::<AppError>())
-        .filter(|_| lang != Lang::Nb)
+        .filter(|_| lang != Lang::Nb || res.request().path().starts_with("/api/"))
         .map(|e| error_response_in(e, lang, res.request().path()));
     Ok(match again {
         Some(page) => res.into_response(page),

@@ -15,14 +15,14 @@ use crate::AppError;
 use actix_web::{web, HttpRequest, HttpResponse};
 use std::sync::Arc;
 
-struct Loaded {
+pub(super) struct Loaded {
     snapshot: Arc<Snapshot>,
-    report: UnitReport,
+    pub(super) report: UnitReport,
     surveys: Arc<Vec<crate::survey::Survey>>,
 }
 
 /// The report of `group` in `round`, if the viewer may open it.
-async fn load_report(
+pub(super) async fn load_report(
     state: &AppState,
     signed: &Signed,
     round_id: String,
@@ -170,30 +170,6 @@ pub async fn export(
         content_type,
         write(&r)?,
     ))
-}
-
-/// `GET /api/v1/rounds`: the closed rounds and the groups the viewer may
-/// open in each.
-pub async fn api_rounds(
-    state: web::Data<AppState>,
-    signed: Signed,
-) -> Result<HttpResponse, AppError> {
-    let (viewer, lang) = (signed.viewer.clone(), signed.lang);
-    let rounds = state
-        .db(move |conn, cache| results::listing(conn, cache, &viewer, lang))
-        .await?;
-    Ok(respond::json(&serde_json::json!({ "rounds": rounds })))
-}
-
-/// `GET /api/v1/rounds/{round}/groups/{group}`: the unit report as JSON.
-pub async fn api_group(
-    state: web::Data<AppState>,
-    signed: Signed,
-    path: web::Path<(String, String)>,
-) -> Result<HttpResponse, AppError> {
-    let (round_id, group) = path.into_inner();
-    let r = load_report(&state, &signed, round_id, group).await?.report;
-    Ok(respond::json(&r))
 }
 
 fn plan_location(round: &str, unit: &str, lang: Lang) -> String {

@@ -24,6 +24,7 @@ mod import_units;
 mod layers;
 pub mod mail;
 mod nodes;
+pub mod openapi;
 pub mod results;
 mod retention;
 pub mod rounds;

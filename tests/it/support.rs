@@ -508,12 +508,17 @@ pub fn http_with(
                 .map(|(k, v)| (k.to_string(), v.to_string()))
         })
         .collect();
-    Response {
+    let response = Response {
         status,
         headers,
         body: dechunk(body),
         bytes,
+    };
+    // Every API answer a test receives must match the OpenAPI document.
+    if path.starts_with("/api/") && !path.starts_with("/api/v1/openapi.json") {
+        crate::openapi::check_answer(method, path, &response);
     }
+    response
 }
 
 fn dechunk(body: &str) -> String {

@@ -110,7 +110,23 @@ pub fn error_page(lang: Lang, path: &str, status: StatusCode) -> Markup {
 
 /// An error page; `detail` says what exactly was wrong with the request.
 pub fn error_page_with(lang: Lang, path: &str, status: StatusCode, detail: Option<&str>) -> Markup {
-    let (title, text) = if status == StatusCode::NOT_FOUND {
+    let (title, text) = status_words(lang, status);
+    layout(
+        lang,
+        title,
+        path,
+        html! {
+            h1 { (title) }
+            @if let Some(d) = detail { div.error role="alert" { p { (d) } } }
+            p { (text) " " a href="/" { (lang.pick("Til forsiden", "Til framsida", "Front page")) } }
+            @if status == StatusCode::UNAUTHORIZED { p { a href="/innlogging" { (lang.pick("Logg inn", "Logg inn", "Sign in")) } } }
+        },
+    )
+}
+
+/// What an error status means for a person: a title and what to do.
+pub fn status_words(lang: Lang, status: StatusCode) -> (&'static str, &'static str) {
+    if status == StatusCode::NOT_FOUND {
         (
             lang.pick("Siden finnes ikke", "Sida finst ikkje", "Page not found"),
             lang.pick(
@@ -159,16 +175,5 @@ pub fn error_page_with(lang: Lang, path: &str, status: StatusCode, detail: Optio
                 "Try again shortly. Nothing you sent has been half-saved.",
             ),
         )
-    };
-    layout(
-        lang,
-        title,
-        path,
-        html! {
-            h1 { (title) }
-            @if let Some(d) = detail { div.error role="alert" { p { (d) } } }
-            p { (text) " " a href="/" { (lang.pick("Til forsiden", "Til framsida", "Front page")) } }
-            @if status == StatusCode::UNAUTHORIZED { p { a href="/innlogging" { (lang.pick("Logg inn", "Logg inn", "Sign in")) } } }
-        },
-    )
+    }
 }
