@@ -26,6 +26,8 @@
 //! | `NAERVAER_ABSENCE_RETENTION_YEARS` | `absence_retention_years` | `5` | years after a period ends before its absence rows are deleted; 0: kept |
 //! | `NAERVAER_GROUP_COMMIT` | `group_commit` | `true` | acknowledge several answers with one durable commit (`false`: one commit per answer) |
 //! | `NAERVAER_TRUSTED_PROXIES` | `trusted_proxies` | unset | addresses or CIDRs of reverse proxies whose `Forwarded` / `X-Forwarded-For` names the client; from any other peer those headers are ignored |
+//! | `NAERVAER_METRICS_BIND` | `metrics_bind` | unset | serve Prometheus metrics at `/metrics` on this address of its own (keep it internal) |
+//! | `NAERVAER_METRICS_TOKEN` | `metrics_token` | unset | ≥ 32 characters: serve `/metrics` on the main address to `Authorization: Bearer` this token (secret) |
 //! | `NAERVAER_LOG` | – | `info` | log filter (tracing `EnvFilter` syntax) |
 
 use crate::crypto::mask_url;
@@ -107,6 +109,10 @@ pub struct Settings {
     pub group_commit: bool,
     /// Reverse proxies whose forwarding headers are believed.
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// `/metrics` on an address of its own.
+    pub metrics_bind: Option<String>,
+    /// `/metrics` on the main address, to this bearer token.
+    pub metrics_token: Option<Secret>,
 }
 
 /// Every key is optional in the file and in the environment.
@@ -136,6 +142,8 @@ struct Partial {
     absence_retention_years: Option<String>,
     group_commit: Option<String>,
     trusted_proxies: Option<String>,
+    metrics_bind: Option<String>,
+    metrics_token: Option<String>,
 }
 
 /// File values may be numbers or strings; both become strings here so that a
@@ -169,7 +177,7 @@ fn file_partial(path: &Path) -> Result<Partial, AppError> {
 
 /// Every setting's file key; its environment variable is `NAERVAER_` and
 /// the key in upper case. Must list the fields of `Partial`.
-const KEYS: [&str; 23] = [
+const KEYS: [&str; 25] = [
     "database_url",
     "bind",
     "base_url",
@@ -193,6 +201,8 @@ const KEYS: [&str; 23] = [
     "absence_retention_years",
     "group_commit",
     "trusted_proxies",
+    "metrics_bind",
+    "metrics_token",
 ];
 
 fn env_name(key: &str) -> String {
@@ -318,6 +328,14 @@ impl Settings {
                 }
             },
         };
+        let metrics_token = pick!(metrics_token).map(|t| t.trim().to_string());
+        if let Some(t) = &metrics_token {
+            if t.len() < 32 {
+                return Err(AppError::config(
+                    "NAERVAER_METRICS_TOKEN must be at least 32 characters (`naervaer secret` prints one)",
+                ));
+            }
+        }
         let secret_key = pick!(secret_key).map(Secret::new);
         if let Some(k) = &secret_key {
             crate::crypto::SecretKey::new(k.expose())?;
@@ -370,6 +388,8 @@ impl Settings {
                 None => Vec::new(),
                 Some(v) => parse_proxies(&v)?,
             },
+            metrics_bind: pick!(metrics_bind).map(|b| b.trim().to_string()),
+            metrics_token: metrics_token.map(Secret::new),
             database_url: Secret::new(database_url),
             bind,
             base_url,
@@ -474,6 +494,19 @@ impl Settings {
                         .collect::<Vec<_>>()
                         .join(",")
                 },
+            ),
+            (
+                "NAERVAER_METRICS_BIND",
+                self.metrics_bind
+                    .clone()
+                    .unwrap_or_else(|| "(unset)".into()),
+            ),
+            (
+                "NAERVAER_METRICS_TOKEN",
+                self.metrics_token
+                    .as_ref()
+                    .map(|_| "***".to_string())
+                    .unwrap_or_else(|| "(unset)".into()),
             ),
         ];
         debug_assert_eq!(lines.len(), KEYS.len());

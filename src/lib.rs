@@ -18,7 +18,7 @@
 //! database  db                                   (connection, pool, migrations, schema, models)
 //!             │
 //! leaves    analysis::{compute, summary, model} · snapshot::{compute, anonymity, model} ·
-//!           config · survey · stats · ids · crypto · error · lang
+//!           metrics · config · survey · stats · ids · crypto · error · lang
 //! ```
 //!
 //! - [`lang`]: the three languages, decimal commas;
@@ -28,6 +28,7 @@
 //! - [`stats`]: the formulas of STATISTICS.md (pure);
 //! - [`survey`]: questionnaire files, and the shipped ones;
 //! - [`config`]: typed settings from the environment and a file;
+//! - [`metrics`]: the Prometheus metrics of the process;
 //! - [`db`]: the connection (SQLite or PostgreSQL by URL), pool, migrations,
 //!   schema and models;
 //! - [`cache`]: the service's one bounded cache;
@@ -67,6 +68,7 @@ pub mod ids;
 pub mod import;
 pub mod lang;
 pub mod mail;
+pub mod metrics;
 pub mod results;
 pub mod retention;
 pub mod rounds;

@@ -161,11 +161,15 @@ pub fn cached(
         absence: absence_state,
     };
     cache.get_or_try(key, || {
+        let started = std::time::Instant::now();
         let a = run(conn, cache, round_id, w, level, lang)?;
         let scores =
             crate::snapshot::load_scores(conn, cache, round_id)?.ok_or(AppError::NotFound)?;
         let t = trend(conn, &scores, lang)?;
         // Groups and factors make most of the weight.
+        crate::metrics::get()
+            .analysis_seconds
+            .observe(started.elapsed().as_secs_f64());
         let bytes = 4096 + a.groups.len() * 512 + a.factors.len() * 1024;
         Ok(((a, t), bytes))
     })

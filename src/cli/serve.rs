@@ -14,10 +14,24 @@ pub fn serve(settings: Settings) -> Result<ExitCode, AppError> {
     let listener = TcpListener::bind(&settings.bind)
         .map_err(|e| AppError::config_by(format!("cannot listen on {}", settings.bind), e))?;
     tracing::info!(address = %listener.local_addr()?, base_url = %settings.base_url, "naervaer serving");
+    let metrics = match &settings.metrics_bind {
+        Some(bind) => {
+            let l = TcpListener::bind(bind)
+                .map_err(|e| AppError::config_by(format!("cannot listen on {bind}"), e))?;
+            tracing::info!(address = %l.local_addr()?, "metrics at /metrics");
+            Some(l)
+        }
+        None => None,
+    };
     let state = AppState::new(pool.clone(), settings.clone())?;
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let background = spawn_background(pool, settings, stop.clone());
-    actix_web::rt::System::new().block_on(async move { web::run(listener, state)?.await })?;
+    actix_web::rt::System::new().block_on(async move {
+        if let Some(l) = metrics {
+            actix_web::rt::spawn(web::run_metrics(l, state.clone())?);
+        }
+        web::run(listener, state)?.await
+    })?;
     stop.store(true, std::sync::atomic::Ordering::SeqCst);
     if let Some(b) = background {
         let _ = b.join();

@@ -472,11 +472,15 @@ fn worker(
         let mut conn = pool.get()?;
         let mut r = report.lock().expect("report lock");
         r.sent += sent;
+        let metrics = crate::metrics::get();
+        metrics.mail("sent", sent as u64);
         for (m, e) in failed {
             if mark_failed(&mut conn, &m, &e.message, e.permanent)? {
                 r.failed += 1;
+                metrics.mail("failed", 1);
             } else {
                 r.retrying += 1;
+                metrics.mail("retrying", 1);
             }
         }
     }
@@ -503,4 +507,29 @@ pub fn status_counts(conn: &mut DbConnection) -> QueryResult<Vec<(String, i64)>>
         .select((outbox::status, diesel::dsl::count_star()))
         .order(outbox::status)
         .load(conn)
+}
+
+/// Messages per state, for the metrics: pending (not yet tried),
+/// retrying (pending after a failed attempt), sending, sent, failed. Every
+/// state appears, with 0 when empty.
+pub fn depth(conn: &mut DbConnection) -> QueryResult<Vec<(String, i64)>> {
+    let rows: Vec<(String, i32, i64)> = outbox::table
+        .group_by((outbox::status, outbox::attempts))
+        .select((outbox::status, outbox::attempts, diesel::dsl::count_star()))
+        .load(conn)?;
+    let mut out: Vec<(String, i64)> = ["pending", "retrying", "sending", "sent", "failed"]
+        .iter()
+        .map(|s| (s.to_string(), 0))
+        .collect();
+    for (status, attempts, n) in rows {
+        let state = match status.as_str() {
+            "pending" if attempts > 0 => "retrying",
+            other => other,
+        };
+        match out.iter_mut().find(|(s, _)| s == state) {
+            Some(slot) => slot.1 += n,
+            None => out.push((state.to_string(), n)),
+        }
+    }
+    Ok(out)
 }

@@ -97,6 +97,9 @@ fn committer(pool: Pool, jobs: Receiver<Job>, stats: &Stats) {
             }
         }
         let results = run(&pool, &batch);
+        crate::metrics::get()
+            .answer_batch
+            .observe(batch.len() as f64);
         stats.commits.fetch_add(1, Ordering::Relaxed);
         stats.submissions.fetch_add(batch.len(), Ordering::Relaxed);
         for (job, result) in batch.into_iter().zip(results) {

@@ -26,9 +26,11 @@ use std::sync::Arc;
 /// Computes and stores the snapshot of a round that has just closed. Runs
 /// inside the closing transaction, before invitations may be reduced.
 pub fn build(conn: &mut DbConnection, round: &Round) -> Result<Snapshot, AppError> {
-    let snapshot = compute_for(conn, round)?;
-    store(conn, &snapshot, 1)?;
-    Ok(snapshot)
+    crate::metrics::timed(&crate::metrics::get().snapshot_seconds, || {
+        let snapshot = compute_for(conn, round)?;
+        store(conn, &snapshot, 1)?;
+        Ok(snapshot)
+    })
 }
 
 /// The snapshot of a round's responses as they are stored now, without

@@ -42,6 +42,7 @@ pub async fn request_link(
 ) -> Result<HttpResponse, AppError> {
     let client = super::client::client_addr(&req, &state.settings.trusted_proxies);
     if !state.login_limiter.allow(client) {
+        crate::metrics::get().limited("sign_in");
         return Ok(respond::page(
             StatusCode::TOO_MANY_REQUESTS,
             views::auth::request_form(lang, Some(views::auth::Notice::TooMany)),

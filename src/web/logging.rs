@@ -29,9 +29,11 @@ pub async fn log_request(
     let method = req.method().clone();
     let path = redact_path(req.path());
     let res = next.call(req).await;
-    let ms = started.elapsed().as_secs_f64() * 1000.0;
+    let elapsed = started.elapsed().as_secs_f64();
+    let ms = elapsed * 1000.0;
     match &res {
         Ok(r) => {
+            count(r.request(), r.status().as_u16(), elapsed);
             tracing::info!(target: "naervaer::http", %method, %path, status = r.status().as_u16(), ms = format!("{ms:.1}"), "request")
         }
         Err(e) => {
@@ -39,6 +41,24 @@ pub async fn log_request(
         }
     }
     res
+}
+
+/// The request in the metrics: by its route's pattern (`/s/{token}`),
+/// never its path.
+fn count(req: &actix_web::HttpRequest, status: u16, seconds: f64) {
+    let route = req.match_pattern().unwrap_or_else(|| "unmatched".into());
+    let method = req.method().as_str().to_string();
+    let m = crate::metrics::get();
+    m.requests
+        .get_or_create(&crate::metrics::RequestLabels {
+            route: route.clone(),
+            method: method.clone(),
+            status: status.to_string(),
+        })
+        .inc();
+    m.request_seconds
+        .get_or_create(&crate::metrics::RouteLabels { route, method })
+        .observe(seconds);
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@ pub mod auth;
 pub mod client;
 pub mod extract;
 pub mod logging;
+pub mod metrics;
 pub mod origin;
 pub mod ratelimit;
 pub mod respond;
@@ -88,6 +89,20 @@ impl AppState {
     }
 }
 
+/// A connection of `pool`, the wait measured.
+fn connection(pool: &Pool) -> Result<crate::db::PooledConn, AppError> {
+    let metrics = crate::metrics::get();
+    let started = std::time::Instant::now();
+    let got = pool.get();
+    metrics
+        .pool_wait_seconds
+        .observe(started.elapsed().as_secs_f64());
+    if got.is_err() {
+        metrics.pool_timeouts.inc();
+    }
+    Ok(got?)
+}
+
 impl AppState {
     /// Runs database work with a connection of this service's pool, on
     /// the blocking thread pool: the one way a handler reaches the
@@ -99,7 +114,7 @@ impl AppState {
     {
         let pool = self.pool.clone();
         let cache = self.cache.clone();
-        web::block(move || work(&mut *pool.get()?, &cache)).await?
+        web::block(move || work(&mut *connection(&pool)?, &cache)).await?
     }
 
     /// Database work the answer must not wait for (sending a sign-in link,
@@ -130,6 +145,7 @@ pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/", web::get().to(index))
         .route("/healthz", web::get().to(healthz))
+        .route("/metrics", web::get().to(metrics::with_token))
         .route("/static/app.css", web::get().to(stylesheet))
         .route("/s/{token}", web::get().to(survey::enter))
         .route("/svar", web::get().to(survey::start))
@@ -183,6 +199,21 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             "/api/v1/rounds/{round}/groups/{group}",
             web::get().to(api::group),
         );
+}
+
+/// The metrics server of `NAERVAER_METRICS_BIND`: `/metrics` alone, on
+/// one worker.
+pub fn run_metrics(listener: TcpListener, state: AppState) -> std::io::Result<Server> {
+    let data = web::Data::new(state);
+    Ok(HttpServer::new(move || {
+        App::new()
+            .app_data(data.clone())
+            .route("/metrics", web::get().to(metrics::open))
+    })
+    .workers(1)
+    .shutdown_timeout(1)
+    .listen(listener)?
+    .run())
 }
 
 /// Starts the server on an already bound listener, so tests can bind

@@ -201,6 +201,9 @@ pub async fn step(
             }
         };
         let by_code = req.cookie(KIOSK_COOKIE).is_some();
+        if outcome == Submitted::Stored {
+            crate::metrics::get().answers_stored.inc();
+        }
         return Ok(match outcome {
             // Both cookies go: the next person on this device starts with
             // nothing of this one's session.
@@ -273,6 +276,7 @@ pub async fn code_enter(
     let client = super::client::client_addr(&req, &state.settings.trusted_proxies);
     if let Err(why) = state.code_limiter.check(client) {
         tracing::warn!(limit = ?why, "code entry rate limit reached");
+        crate::metrics::get().limited("code");
         return Ok(page(
             actix_web::http::StatusCode::TOO_MANY_REQUESTS,
             views::survey::code_form(lang, true),

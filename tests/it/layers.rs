@@ -18,6 +18,7 @@ const ORDER: &[&str] = &[
     "stats",
     "survey",
     "config",
+    "metrics",
     "snapshot::model",
     "snapshot::anonymity",
     "snapshot::compute",

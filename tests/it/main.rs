@@ -23,6 +23,7 @@ mod import_files;
 mod import_units;
 mod layers;
 pub mod mail;
+mod metrics;
 mod nodes;
 pub mod openapi;
 pub mod results;

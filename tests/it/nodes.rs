@@ -33,9 +33,21 @@ impl Node {
         mail_rate: &str,
         workers: &str,
     ) -> Node {
+        Node::start_with(db_url, sink, mail_rate, workers, &[])
+    }
+
+    /// With more environment variables.
+    pub fn start_with(
+        db_url: &str,
+        sink: &SmtpSink,
+        mail_rate: &str,
+        workers: &str,
+        env: &[(&str, &str)],
+    ) -> Node {
         let port = crate::support::free_port();
         let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
         let child = Command::new(naervaer_bin())
+            .envs(env.iter().copied())
             .arg("serve")
             .env("NAERVAER_DATABASE_URL", db_url)
             .env("NAERVAER_SECRET_KEY", TEST_KEY)

@@ -159,26 +159,23 @@ pub fn absence_for_the_year(c: &mut DbConnection) {
 /// Signs in through the link, as a browser does: returns the cookie
 /// header value and the session's CSRF token.
 pub fn sign_in(server: &TestServer, c: &mut DbConnection, employee: &str) -> (String, String) {
+    sign_in_at(server.addr, c, employee)
+}
+
+/// [`sign_in`] on any server, such as a `naervaer serve` process.
+pub fn sign_in_at(
+    addr: std::net::SocketAddr,
+    c: &mut DbConnection,
+    employee: &str,
+) -> (String, String) {
     let token = auth::link_token_for(c, employee).unwrap();
-    let page = http_cookie(
-        server.addr,
-        "GET",
-        &format!("/innlogging/{token}"),
-        "",
-        None,
-    );
+    let page = http_cookie(addr, "GET", &format!("/innlogging/{token}"), "", None);
     assert_eq!(page.status, 200);
     assert!(
         page.body.contains("method=\"post\""),
         "a button, not a GET sign-in"
     );
-    let r = http_cookie(
-        server.addr,
-        "POST",
-        &format!("/innlogging/{token}"),
-        "",
-        None,
-    );
+    let r = http_cookie(addr, "POST", &format!("/innlogging/{token}"), "", None);
     assert_eq!(r.status, 303, "{}", r.body);
     let set = r
         .header("set-cookie")
@@ -256,6 +253,8 @@ both_backends! {
         let table: Vec<(&str, String, String, [u16; 5])> = vec![
             ("GET", "/".into(), "".into(), [200; 5]),
             ("GET", "/healthz".into(), "".into(), [200; 5]),
+            // Only with NAERVAER_METRICS_TOKEN, to that token (metrics.rs).
+            ("GET", "/metrics".into(), "".into(), [404; 5]),
             ("GET", "/innlogging".into(), "".into(), [200; 5]),
             ("GET", "/kode".into(), "".into(), [200; 5]),
             ("GET", "/tilgjengelighet".into(), "".into(), [200; 5]),
