@@ -140,6 +140,128 @@ pub fn openable<'a>(viewer: &Viewer, snapshot: &'a Snapshot) -> Vec<&'a Group> {
         .collect()
 }
 
+/// The kinds of signed-in viewer, for describing the rules.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Leader,
+    Amu,
+    Admin,
+}
+
+/// How far a right reaches in the unit tree.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reach {
+    Nothing,
+    /// The units they lead and everything below them.
+    OwnUnits,
+    Everything,
+}
+
+/// What one role may, as [`decide`] answers it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rights {
+    pub role: Role,
+    pub results: Reach,
+    pub plans: Reach,
+    pub overview: bool,
+    pub administration: bool,
+}
+
+/// A model organisation for asking [`decide`]: root ─ a ─ a1, and b.
+fn model() -> Snapshot {
+    let group = |key: &str, parent: Option<&str>, depth: u32| Group {
+        key: key.into(),
+        code: key.into(),
+        name: key.into(),
+        parent: parent.map(str::to_string),
+        depth,
+        invited: 10,
+        figures: None,
+    };
+    Snapshot {
+        round_id: "model".into(),
+        k: 5,
+        computed_at: 0,
+        previous_round: None,
+        factors: vec![],
+        items: vec![],
+        groups: vec![
+            group("root", None, 0),
+            group("a", Some("root"), 1),
+            group("a1", Some("a"), 2),
+            group("b", Some("root"), 1),
+        ],
+        background: vec![],
+        alpha: vec![],
+    }
+}
+
+/// Each role's rights, found by asking [`decide`] on a model organisation
+/// (a leader of `a`): so that a description of the rules (the record of
+/// processing) is the rules, not a copy of them.
+pub fn matrix() -> Vec<Rights> {
+    let s = model();
+    let keys: Vec<GroupKey> = ["root", "a", "a1", "b"]
+        .into_iter()
+        .map(GroupKey::from)
+        .collect();
+    let reach = |v: &Viewer, plan: bool| -> Reach {
+        let allowed: Vec<bool> = keys
+            .iter()
+            .map(|k| {
+                let r = if plan {
+                    Resource::GroupPlan {
+                        snapshot: &s,
+                        group: k,
+                    }
+                } else {
+                    Resource::GroupResults {
+                        snapshot: &s,
+                        group: k,
+                    }
+                };
+                decide(Some(v), r) == Decision::Allowed
+            })
+            .collect();
+        let (a, a1, b) = (allowed[1], allowed[2], allowed[3]);
+        if !allowed.iter().any(|x| *x) {
+            Reach::Nothing
+        } else if a && a1 && b {
+            // The root may stay out: the organisation has no plan of its own.
+            Reach::Everything
+        } else {
+            Reach::OwnUnits
+        }
+    };
+    let viewer = |leads: bool, amu: bool, admin: bool| Viewer {
+        employee_id: EmployeeId::from("model"),
+        name: String::new(),
+        lang: Lang::Nb,
+        leader_of: if leads {
+            vec![UnitId::from("a")]
+        } else {
+            vec![]
+        },
+        amu,
+        admin,
+        csrf: String::new(),
+    };
+    [
+        (Role::Leader, viewer(true, false, false)),
+        (Role::Amu, viewer(false, true, false)),
+        (Role::Admin, viewer(false, false, true)),
+    ]
+    .into_iter()
+    .map(|(role, v)| Rights {
+        role,
+        results: reach(&v, false),
+        plans: reach(&v, true),
+        overview: decide(Some(&v), Resource::Overview) == Decision::Allowed,
+        administration: decide(Some(&v), Resource::Administration) == Decision::Allowed,
+    })
+    .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -250,6 +372,43 @@ mod tests {
             }
         }
         assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    }
+
+    #[test]
+    fn the_matrix_is_what_decide_answers() {
+        use Reach::*;
+        let m = matrix();
+        let rights = |role| *m.iter().find(|r| r.role == role).unwrap();
+        assert_eq!(
+            rights(Role::Leader),
+            Rights {
+                role: Role::Leader,
+                results: OwnUnits,
+                plans: OwnUnits,
+                overview: false,
+                administration: false
+            }
+        );
+        assert_eq!(
+            rights(Role::Amu),
+            Rights {
+                role: Role::Amu,
+                results: Everything,
+                plans: Nothing,
+                overview: true,
+                administration: false
+            }
+        );
+        assert_eq!(
+            rights(Role::Admin),
+            Rights {
+                role: Role::Admin,
+                results: Everything,
+                plans: Nothing,
+                overview: true,
+                administration: true
+            }
+        );
     }
 
     #[test]

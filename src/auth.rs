@@ -20,6 +20,20 @@ pub const SESSION_HOURS: i64 = 8;
 /// flooding a colleague's inbox through the request page.
 pub const LINKS_PER_PERSON: i64 = 3;
 
+/// Failed code attempts (unknown, used or closed codes) per client address
+/// per window; valid codes never count.
+pub const CODE_FAILURES_PER_CLIENT: u32 = 10;
+/// Failed code attempts of all addresses together per window and node: the
+/// ceiling on guessing however many addresses an attacker has (README,
+/// *Privacy model*, has the arithmetic).
+pub const CODE_FAILURES_GLOBAL: u32 = 1_000;
+/// Sign-in link requests per client address per window: enough for 200
+/// leaders behind one address within a minute, several times over. What
+/// stops mail-bombing one person is [`LINKS_PER_PERSON`].
+pub const SIGN_IN_REQUESTS_PER_CLIENT: u32 = 1_000;
+/// The window of the rate limits above.
+pub const LIMIT_WINDOW: std::time::Duration = std::time::Duration::from_secs(600);
+
 pub use crate::access::Viewer;
 
 /// Someone a link can be sent to.

@@ -12,7 +12,7 @@
 //! ```text
 //! edges     cli ── bench ── web                  (command line, benchmark, HTTP)
 //!             │
-//! domain    demo · backup · retention · analysis · results · export · rounds · snapshot · mail ·
+//! domain    demo · backup · processing · retention · analysis · results · export · rounds · snapshot · mail ·
 //!           import · auth · access · cache
 //!             │
 //! database  db                                   (connection, pool, migrations, schema, models)
@@ -44,6 +44,8 @@
 //! - [`analysis`]: survey factors against sickness absence (AMU);
 //! - [`retention`]: deleting what is no longer needed (people who left,
 //!   old absence, old responses);
+//! - [`processing`]: the record of processing, from the running
+//!   configuration and the access rules;
 //! - [`backup`]: a consistent copy of the SQLite database while it
 //!   serves, and restoring one;
 //! - [`demo`]: the synthetic demo municipality;
@@ -69,6 +71,7 @@ pub mod import;
 pub mod lang;
 pub mod mail;
 pub mod metrics;
+pub mod processing;
 pub mod results;
 pub mod retention;
 pub mod rounds;

@@ -26,6 +26,38 @@ fn back(lang: Lang, to: &str) -> HttpResponse {
 }
 
 /// `GET /admin`
+/// `GET /admin/behandling`: the record of processing.
+pub async fn processing(
+    state: web::Data<AppState>,
+    admin: Admin,
+) -> Result<HttpResponse, AppError> {
+    let (lang, settings) = (admin.0.lang, state.settings.clone());
+    let record = state
+        .db(move |conn, _| crate::processing::load(conn, &settings, lang))
+        .await?;
+    Ok(respond::ok(views::processing::page(
+        lang,
+        &admin.0.viewer,
+        &record,
+    )))
+}
+
+/// `GET /admin/behandling.md`: the same record as Markdown.
+pub async fn processing_markdown(
+    state: web::Data<AppState>,
+    admin: Admin,
+) -> Result<HttpResponse, AppError> {
+    let (lang, settings) = (admin.0.lang, state.settings.clone());
+    let record = state
+        .db(move |conn, _| crate::processing::load(conn, &settings, lang))
+        .await?;
+    Ok(respond::download(
+        &format!("naervaer-behandlingsprotokoll-{}.md", lang.code()),
+        "text/markdown; charset=utf-8",
+        record.to_markdown().into_bytes(),
+    ))
+}
+
 pub async fn index(state: web::Data<AppState>, admin: Admin) -> Result<HttpResponse, AppError> {
     let data = state
         .db(|conn, _| {

@@ -48,18 +48,10 @@ pub struct AppState {
     pub login_limiter: std::sync::Arc<ratelimit::Volume>,
 }
 
-/// Failed code attempts (unknown, used or closed codes) per client address
-/// per window; valid codes never count.
-pub const CODE_FAILURES_PER_CLIENT: u32 = 10;
-/// Failed code attempts of all addresses together per window and node: the
-/// ceiling on guessing however many addresses an attacker has (README,
-/// *Privacy model*, has the arithmetic).
-pub const CODE_FAILURES_GLOBAL: u32 = 1_000;
-/// Sign-in link requests per client address per window: enough for 200
-/// leaders behind one address within a minute, several times over. What
-/// stops mail-bombing one person is [`crate::auth::LINKS_PER_PERSON`].
-pub const SIGN_IN_REQUESTS_PER_CLIENT: u32 = 1_000;
-pub const LIMIT_WINDOW: std::time::Duration = std::time::Duration::from_secs(600);
+/// The rate limits (defined with sign-in, which they protect).
+pub use crate::auth::{
+    CODE_FAILURES_GLOBAL, CODE_FAILURES_PER_CLIENT, LIMIT_WINDOW, SIGN_IN_REQUESTS_PER_CLIENT,
+};
 
 impl AppState {
     pub fn new(pool: Pool, settings: Settings) -> Result<AppState, AppError> {
@@ -177,6 +169,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/tiltak/{id}", web::post().to(results::set_done))
         .route("/admin", web::get().to(admin::index))
         .route("/admin/runder", web::post().to(admin::create_round))
+        .route("/admin/behandling", web::get().to(admin::processing))
+        .route(
+            "/admin/behandling.md",
+            web::get().to(admin::processing_markdown),
+        )
         .route("/admin/runder/{id}", web::get().to(admin::round_page))
         .route("/admin/runder/{id}/brev", web::get().to(admin::letters))
         .route(

@@ -120,6 +120,17 @@ await axe(page, "admin: overview");
 await page.screenshot({ path: `${SHOTS}/admin.png`, fullPage: true });
 await page.goto(`${BASE}/admin/runder/${ROUND}?lang=nb`);
 await axe(page, "admin: round");
+// The record of processing, in each language, and printed.
+for (const lang of ["nb", "nn", "en"]) {
+  await page.goto(`${BASE}/admin/behandling?lang=${lang}`);
+  await axe(page, `admin: record of processing (${lang})`);
+}
+check((await page.locator("main").textContent()).includes("k = 5"), "the record states k");
+await page.emulateMedia({ media: "print" });
+await page.screenshot({ path: `${SHOTS}/record-print.png`, fullPage: true });
+await page.emulateMedia({ media: "screen" });
+await page.goto(`${BASE}/admin/behandling?lang=nb`);
+await page.screenshot({ path: `${SHOTS}/record.png`, fullPage: true });
 await page.goto(`${BASE}/admin?lang=nb`);
 await page.selectOption("#kind", "units");
 await page.setInputFiles("#file", IMPORT);

@@ -39,6 +39,7 @@ const ORDER: &[&str] = &[
     "results",
     "analysis",
     "retention",
+    "processing",
     "backup",
     "demo",
     // The application's edges.

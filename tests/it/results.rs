@@ -296,6 +296,8 @@ both_backends! {
             ("GET", format!("/api/v1/rounds/{r}/analysis"), "".into(), [401, 403, 403, 200, 200]),
             ("GET", format!("/api/v1/rounds/{r}/analysis?window=yesterday"), "".into(), [401, 403, 403, 400, 400]),
             ("GET", "/admin".into(), "".into(), [401, 403, 403, 403, 200]),
+            ("GET", "/admin/behandling".into(), "".into(), [401, 403, 403, 403, 200]),
+            ("GET", "/admin/behandling.md".into(), "".into(), [401, 403, 403, 403, 200]),
             ("GET", format!("/admin/runder/{r}"), "".into(), [401, 403, 403, 403, 200]),
             ("GET", format!("/admin/runder/{}/brev", f.open_round), "".into(), [401, 403, 403, 403, 200]),
             ("POST", "/admin/runder".into(),

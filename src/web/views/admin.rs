@@ -49,6 +49,12 @@ pub fn index(
         html! {
             h1 { (title) }
             @if let Some(n) = notice { div.hidden role="status" { p { (n) } } }
+            p { a href={ "/admin/behandling?lang=" (lang.code()) } {
+                (lang.pick(
+                    "Protokoll over behandling av personopplysninger",
+                    "Protokoll over behandling av personopplysningar",
+                    "Record of processing of personal data"))
+            } }
             h2 { (lang.pick("Runder", "Rundar", "Rounds")) }
             @if o.rounds.is_empty() {
                 p { (lang.pick("Ingen runder ennå.", "Ingen rundar enno.", "No rounds yet.")) }

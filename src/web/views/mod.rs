@@ -5,6 +5,7 @@ pub mod admin;
 pub mod amu;
 pub mod auth;
 pub mod letters;
+pub mod processing;
 pub mod results;
 pub mod survey;
 
