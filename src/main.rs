@@ -54,6 +54,7 @@ fn main() -> ExitCode {
         Command::Round { what } => cli::round_command(&settings, what),
         Command::Send => cli::send(&settings),
         Command::Retention { apply, .. } => cli::retention(&settings, apply),
+        Command::Health => cli::health(&settings),
         Command::Backup { file } => cli::backup(&settings, &file),
         Command::Restore { file, force } => cli::restore(&settings, &file, force),
         Command::Bench {

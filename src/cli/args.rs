@@ -45,6 +45,9 @@ pub enum Command {
     Send,
     /// Print a new random secret key for NAERVAER_SECRET_KEY.
     Secret,
+    /// Ask the running service on NAERVAER_BIND for /healthz: exit 0 when
+    /// it and its database answer (a container's health check).
+    Health,
     /// Delete what the retention settings no longer allow to keep: people
     /// who left, old absence, old responses. Prints counts only.
     Retention {

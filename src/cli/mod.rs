@@ -152,6 +152,60 @@ fn describe_contents(l: crate::lang::Lang, c: &crate::backup::Contents) -> Strin
     )
 }
 
+/// `naervaer health`: GET /healthz from the service on `NAERVAER_BIND`
+/// (an unspecified address such as 0.0.0.0 is asked on loopback).
+pub fn health(settings: &Settings) -> Result<ExitCode, AppError> {
+    use std::io::{Read, Write};
+    use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
+    let timeout = std::time::Duration::from_secs(3);
+    let mut addr: SocketAddr = settings
+        .bind
+        .to_socket_addrs()
+        .ok()
+        .and_then(|mut a| a.next())
+        .ok_or_else(|| {
+            AppError::config(format!(
+                "NAERVAER_BIND '{}' is not an address",
+                settings.bind
+            ))
+        })?;
+    if addr.ip().is_unspecified() {
+        addr.set_ip(if addr.is_ipv4() {
+            std::net::Ipv4Addr::LOCALHOST.into()
+        } else {
+            std::net::Ipv6Addr::LOCALHOST.into()
+        });
+    }
+    let answer = (|| -> std::io::Result<String> {
+        let mut s = TcpStream::connect_timeout(&addr, timeout)?;
+        s.set_read_timeout(Some(timeout))?;
+        write!(
+            s,
+            "GET /healthz HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+        )?;
+        let mut out = String::new();
+        s.read_to_string(&mut out)?;
+        Ok(out)
+    })();
+    match answer {
+        Ok(text) if text.starts_with("HTTP/1.1 200") => {
+            println!("ok");
+            Ok(ExitCode::SUCCESS)
+        }
+        Ok(text) => {
+            eprintln!(
+                "naervaer: {addr}/healthz: {}",
+                text.lines().last().unwrap_or("").trim()
+            );
+            Ok(ExitCode::FAILURE)
+        }
+        Err(e) => {
+            eprintln!("naervaer: {addr}: {e}");
+            Ok(ExitCode::FAILURE)
+        }
+    }
+}
+
 /// `naervaer secret`: needs no settings, because it is what a new
 /// installation runs first.
 pub fn secret() -> ExitCode {

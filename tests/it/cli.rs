@@ -473,6 +473,11 @@ fn the_load_holding_run_counts_no_errors_with_many_clients_at_once() {
 /// suite, and so does a line naming a test that does not exist.
 const SUBCOMMAND_TESTS: &[(&str, &str, &str)] = &[
     (
+        "health",
+        "packaging.rs",
+        "the_debian_package_installs_serves_as_its_own_user_upgrades_and_purges",
+    ),
+    (
         "backup",
         "backup.rs",
         "sqlite_backup_during_answering_keeps_every_acknowledged_answer_and_the_restored_copy_serves",

@@ -26,6 +26,7 @@ pub mod mail;
 mod metrics;
 mod nodes;
 pub mod openapi;
+mod packaging;
 mod processing;
 pub mod results;
 mod retention;
