@@ -90,3 +90,31 @@ fn describe_masks_every_secret() {
         "Debug must not print secrets"
     );
 }
+
+/// README's configuration table lists every setting, and nothing else.
+#[test]
+fn the_readme_documents_every_setting() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let start = readme.find("## Configuration").unwrap();
+    let table = &readme[start..start + readme[start..].find("\n## ").unwrap()];
+    let documented: std::collections::BTreeSet<String> = table
+        .lines()
+        .filter_map(|l| l.strip_prefix("| `"))
+        .filter_map(|l| l.split('`').next())
+        .filter(|v| v.starts_with("NAERVAER_"))
+        .map(str::to_string)
+        .collect();
+    let settings = Settings::from_sources(&HashMap::new(), None).unwrap();
+    let mut known: std::collections::BTreeSet<String> = settings
+        .describe()
+        .lines()
+        .filter_map(|l| l.split_once('=').map(|(k, _)| k.to_string()))
+        .collect();
+    // Read outside the settings: the log filter.
+    known.insert("NAERVAER_LOG".into());
+    assert_eq!(
+        documented, known,
+        "README's configuration table ≠ the settings"
+    );
+}

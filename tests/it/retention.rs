@@ -42,6 +42,18 @@ both_backends! {
         naervaer::import::import(&mut c, Kind::Absence, "old.csv", old_rows.as_bytes(), false).unwrap();
 
         let s = settings(&t, &[("NAERVAER_RESPONSE_RETENTION_DAYS", "0")]);
+        let results_text = |c: &mut naervaer::db::DbConnection| {
+            let snapshot = naervaer::snapshot::load(c, &f.round).unwrap().unwrap();
+            let a = naervaer::analysis::run(c, &Cache::none(), &f.round, Window::Before, None, Lang::Nb).unwrap();
+            // Every figure of the analysis; its list of imported periods
+            // rightly loses the deleted one.
+            let figures = serde_json::json!({
+                "groups": a.groups, "factors": a.factors, "organisation": a.organisation_rate,
+                "ranked": a.summary.ranked, "flagged": a.summary.flagged,
+            });
+            (serde_json::to_string(&*snapshot).unwrap(), figures.to_string())
+        };
+        let results_before = results_text(&mut c);
         // Not yet: they left today.
         let now = naervaer::retention::run(&mut c, &s, false).unwrap();
         assert_eq!((now.people_deleted, now.people_pseudonymised), (0, 0));
@@ -83,6 +95,9 @@ both_backends! {
         assert!(snapshot.groups.iter().filter(|g| g.figures.is_some()).count() >= 15);
         let a = naervaer::analysis::run(&mut c, &Cache::none(), &f.round, Window::Before, None, Lang::Nb).unwrap();
         assert!(!a.too_few);
+        let results_after = results_text(&mut c);
+        assert!(results_after.0 == results_before.0, "the snapshot changed");
+        assert!(results_after.1 == results_before.1, "the analysis's figures changed");
         // A second run finds nothing more.
         assert!(naervaer::retention::run(&mut c, &s, true).unwrap().is_empty());
     }
