@@ -112,8 +112,12 @@ impl Failures {
         }
     }
 
-    /// Whether `client` may try now; counts nothing.
-    pub fn check(&self, client: IpAddr) -> Result<(), Refusal> {
+    /// Starts an attempt of `client`: refused when the address or everyone
+    /// has failed too often, else counted as a failure at once, until
+    /// [`Attempt::succeeded`] takes it back. Counting before the attempt is
+    /// tried keeps the ceilings hard: attempts in flight at the same moment
+    /// cannot all pass a check that none of them has counted in yet.
+    pub fn begin(&self, client: IpAddr) -> Result<Attempt<'_>, Refusal> {
         let now = Instant::now();
         let mut s = self.state.lock().expect("rate limiter lock");
         if *s.1.current(now, self.window) >= self.global {
@@ -122,15 +126,32 @@ impl Failures {
         if *s.0.count(client, now) >= self.per_client {
             return Err(Refusal::Client);
         }
-        Ok(())
-    }
-
-    /// Counts one failed attempt of `client`.
-    pub fn failed(&self, client: IpAddr) {
-        let now = Instant::now();
-        let mut s = self.state.lock().expect("rate limiter lock");
         *s.0.count(client, now) += 1;
         *s.1.current(now, self.window) += 1;
+        Ok(Attempt {
+            limits: self,
+            client,
+        })
+    }
+}
+
+/// An attempt counted as failed until it [`succeeded`](Attempt::succeeded).
+#[must_use = "an attempt counts as failed unless it succeeded"]
+pub struct Attempt<'a> {
+    limits: &'a Failures,
+    client: IpAddr,
+}
+
+impl Attempt<'_> {
+    /// The attempt did not fail (a valid code, or input that cannot be a
+    /// code): it no longer counts.
+    pub fn succeeded(self) {
+        let now = Instant::now();
+        let mut s = self.limits.state.lock().expect("rate limiter lock");
+        let n = s.0.count(self.client, now);
+        *n = n.saturating_sub(1);
+        let all = s.1.current(now, self.limits.window);
+        *all = all.saturating_sub(1);
     }
 }
 
@@ -146,25 +167,40 @@ mod tests {
     fn successes_never_count_and_failures_do() {
         let f = Failures::new(3, 5, Duration::from_secs(60));
         for _ in 0..100 {
-            assert_eq!(f.check(ip(1)), Ok(()));
+            f.begin(ip(1)).unwrap().succeeded();
         }
         for _ in 0..3 {
-            f.failed(ip(1));
+            let _failed = f.begin(ip(1)).unwrap();
         }
-        assert_eq!(f.check(ip(1)), Err(Refusal::Client));
-        assert_eq!(f.check(ip(2)), Ok(()), "another address is not affected");
-        f.failed(ip(2));
-        f.failed(ip(3));
-        assert_eq!(f.check(ip(4)), Err(Refusal::Everyone), "5 failures in all");
+        assert_eq!(f.begin(ip(1)).err(), Some(Refusal::Client));
+        let _failed = f.begin(ip(2)).expect("another address is not affected");
+        let _failed = f.begin(ip(3)).unwrap();
+        assert_eq!(f.begin(ip(4)).err(), Some(Refusal::Everyone), "5 failures in all");
+    }
+
+    #[test]
+    fn attempts_in_flight_count_before_they_are_tried() {
+        let f = Failures::new(3, 100, Duration::from_secs(60));
+        // Three attempts under way at once, none finished: a fourth waits.
+        let a = f.begin(ip(1)).unwrap();
+        let b = f.begin(ip(1)).unwrap();
+        let _c = f.begin(ip(1)).unwrap();
+        assert_eq!(f.begin(ip(1)).err(), Some(Refusal::Client));
+        // Two of them turn out valid: room for two more.
+        a.succeeded();
+        b.succeeded();
+        let _d = f.begin(ip(1)).unwrap();
+        let _e = f.begin(ip(1)).unwrap();
+        assert_eq!(f.begin(ip(1)).err(), Some(Refusal::Client));
     }
 
     #[test]
     fn a_new_window_starts_afresh() {
         let f = Failures::new(1, 10, Duration::from_millis(50));
-        f.failed(ip(1));
-        assert_eq!(f.check(ip(1)), Err(Refusal::Client));
+        let _failed = f.begin(ip(1)).unwrap();
+        assert_eq!(f.begin(ip(1)).err(), Some(Refusal::Client));
         std::thread::sleep(Duration::from_millis(60));
-        assert_eq!(f.check(ip(1)), Ok(()));
+        assert!(f.begin(ip(1)).is_ok());
         let v = Volume::new(2, Duration::from_secs(60));
         assert!(v.allow(ip(1)) && v.allow(ip(1)) && !v.allow(ip(1)));
         assert!(v.allow(ip(2)));

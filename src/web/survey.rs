@@ -274,14 +274,18 @@ pub async fn code_enter(
         )
     };
     let client = super::client::client_addr(&req, &state.settings.trusted_proxies);
-    if let Err(why) = state.code_limiter.check(client) {
-        tracing::warn!(limit = ?why, "code entry rate limit reached");
-        crate::metrics::get().limited("code");
-        return Ok(page(
-            actix_web::http::StatusCode::TOO_MANY_REQUESTS,
-            views::survey::code_form(lang, true),
-        ));
-    }
+    // Counted as a failure from here on, unless it turns out not to be one.
+    let attempt = match state.code_limiter.begin(client) {
+        Ok(attempt) => attempt,
+        Err(why) => {
+            tracing::warn!(limit = ?why, "code entry rate limit reached");
+            crate::metrics::get().limited("code");
+            return Ok(page(
+                actix_web::http::StatusCode::TOO_MANY_REQUESTS,
+                views::survey::code_form(lang, true),
+            ));
+        }
+    };
     let pairs = serde_urlencoded::from_bytes::<Vec<(String, String)>>(&body).unwrap_or_default();
     // Something that cannot be a code (a typo of the wrong length) is not a
     // guess: it is refused without looking anything up and does not count.
@@ -290,6 +294,7 @@ pub async fn code_enter(
         .find(|(k, _)| k == "kode")
         .and_then(|(_, v)| normalise_code(v))
     else {
+        attempt.succeeded();
         return Ok(refused());
     };
     let Some(key) = state.key.clone() else {
@@ -300,6 +305,7 @@ pub async fn code_enter(
         .await?;
     match found {
         Some((inv, round)) if !inv.responded && round.accepts_answers(today()) => {
+            attempt.succeeded();
             Ok(HttpResponse::SeeOther()
                 .cookie(cookie(
                     &state,
@@ -323,10 +329,8 @@ pub async fn code_enter(
                 .insert_header((header::CACHE_CONTROL, "no-store"))
                 .finish())
         }
-        _ => {
-            state.code_limiter.failed(client);
-            Ok(refused())
-        }
+        // No such code, used, or closed: the attempt stays counted.
+        _ => Ok(refused()),
     }
 }
 

@@ -86,33 +86,48 @@ both_backends! {
         assert!(o.warnings.is_empty(), "{:?}", o.warnings);
     }
 
-    fn dry_run_on_the_command_line_names_the_editors_lines_of_a_crlf_file(t) {
+    fn dry_run_on_the_command_line_names_the_editors_lines_with_any_line_ends(t) {
         let dir = tempfile::tempdir().unwrap();
         let units = dir.path().join("units.csv");
         std::fs::write(&units, UNITS).unwrap();
         assert_eq!(naervaer(Some(&t), &["import", "units", units.to_str().unwrap()]).0, 0);
         for (kind, text, expected) in cases() {
-            let file = dir.path().join(format!("{}.csv", kind.name()));
-            std::fs::write(&file, &encodings(text)[3].1).unwrap();
-            let (code, out, err) = naervaer(Some(&t), &["import", kind.name(), file.to_str().unwrap(), "--dry-run"]);
-            assert_eq!(code, 1, "{out}{err}");
-            for e in expected.iter().filter(|e| !e.contains("ukjent kolonne")) {
-                assert!(err.contains(e), "{} missing «{e}» in\n{err}", kind.name());
+            for (name, bytes) in encodings(text) {
+                let file = dir.path().join(format!("{}.csv", kind.name()));
+                std::fs::write(&file, &bytes).unwrap();
+                let (code, out, err) = naervaer(Some(&t), &["import", kind.name(), file.to_str().unwrap(), "--dry-run"]);
+                assert_eq!(code, 1, "{out}{err}");
+                for e in expected.iter().filter(|e| !e.contains("ukjent kolonne")) {
+                    assert!(err.contains(e), "{} {name}: missing «{e}» in\n{err}", kind.name());
+                }
             }
         }
     }
 
-    fn the_upload_preview_names_the_editors_lines_of_a_crlf_file(t) {
+    fn the_upload_preview_names_the_editors_lines_for_every_importer_and_line_end(t) {
         let mut c = t.conn();
-        naervaer::demo::seed(&mut c).unwrap();
-        let admin = naervaer::demo::sign_in_people(&mut c).unwrap()[2].id.clone();
+        with_units(&mut c);
+        import_text(&mut c, Kind::Employees, crate::EMPLOYEES, false).unwrap();
+        let admin: String = {
+            use diesel::prelude::*;
+            use naervaer::db::schema::employees;
+            employees::table.filter(employees::employee_number.eq("2")).select(employees::id).get_result(&mut c).unwrap()
+        };
         let server = TestServer::start(&t);
         let (cookie, csrf) = sign_in(&server, &mut c, &admin);
-        let crlf = "unit_code;parent_code;name\r\n1000;;Demo kommune\r\n1100;1000;\"Helse og\r\nmestring\"\r\n1100;1000;Dublett\r\n";
-        let (ct, body) = multipart(&csrf, "units", "enheter.csv", crlf);
-        let r = http_raw(server.addr, "POST", "/admin/import?lang=nb", &ct, &body, Some(&cookie));
-        assert_eq!(r.status, 422, "{}", r.body);
-        assert!(r.body.contains("linje 5, kolonne 1 (unit_code): «1100» står også på linje 3"), "{}", r.body);
+        let before = crate::support::dump(&mut c);
+        for (kind, text, expected) in cases() {
+            for (name, bytes) in encodings(text) {
+                let file = String::from_utf8(bytes).unwrap();
+                let (ct, body) = multipart(&csrf, kind.name(), "fil.csv", &file);
+                let r = http_raw(server.addr, "POST", "/admin/import?lang=nb", &ct, &body, Some(&cookie));
+                assert_eq!(r.status, 422, "{} {name}: {}", kind.name(), r.body);
+                for e in expected.iter().filter(|e| !e.contains("ukjent kolonne")) {
+                    assert!(r.body.contains(e), "{} {name}: missing «{e}» in\n{}", kind.name(), r.body);
+                }
+            }
+        }
+        assert_eq!(crate::support::dump(&mut c), before, "a rejected upload changes nothing");
     }
 }
 

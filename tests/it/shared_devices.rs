@@ -147,6 +147,44 @@ fn the_eleventh_wrong_code_from_one_address_is_refused_and_other_addresses_are_n
 }
 
 #[test]
+fn wrong_codes_sent_all_at_once_from_one_address_still_stop_at_the_limit() {
+    // PostgreSQL, so that the test can hold every lookup back with a table
+    // lock: fifty wrong codes are then all in flight at the same moment,
+    // and only as many as the limit may be tried.
+    let t = TestDb::new(crate::support::Backend::Postgres);
+    let (_c, _round) = open_demo_round(&t);
+    let server = TestServer::start(&t);
+    let mut lock = t.conn();
+    let naervaer::db::DbConnection::Pg(pg) = &mut lock else {
+        unreachable!("a PostgreSQL test database")
+    };
+    diesel::connection::SimpleConnection::batch_execute(
+        pg,
+        "BEGIN; LOCK TABLE invitations IN ACCESS EXCLUSIVE MODE",
+    )
+    .unwrap();
+    let statuses: Vec<u16> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..50)
+            .map(|i| {
+                let server = &server;
+                s.spawn(move || post_code(server, &wrong_code(i), &[]).status)
+            })
+            .collect();
+        // Every request has reached the lookup, or been refused, by now.
+        std::thread::sleep(std::time::Duration::from_secs(2));
+        diesel::connection::SimpleConnection::batch_execute(pg, "COMMIT").unwrap();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let tried = statuses.iter().filter(|s| **s == 200).count();
+    let refused = statuses.iter().filter(|s| **s == 429).count();
+    assert_eq!(tried + refused, 50, "{statuses:?}");
+    assert_eq!(
+        tried, CODE_FAILURES_PER_CLIENT as usize,
+        "wrong codes tried while all were in flight: {statuses:?}"
+    );
+}
+
+#[test]
 fn wrong_codes_spread_over_many_addresses_reach_the_global_limit() {
     let t = TestDb::new(crate::support::Backend::Sqlite);
     let (mut c, round) = open_demo_round(&t);
@@ -243,4 +281,31 @@ crate::both_backends! {
             .count();
         assert_eq!(to_seven as i64, naervaer::auth::LINKS_PER_PERSON, "at most this many links per person");
     }
+}
+
+#[test]
+fn one_address_asking_for_more_sign_in_links_than_the_limit_is_refused_and_another_is_not() {
+    let t = TestDb::new(crate::support::Backend::Sqlite);
+    let server = TestServer::start_with(
+        &t,
+        settings(&t, &[("NAERVAER_TRUSTED_PROXIES", "127.0.0.1")]),
+    );
+    let ask = |ip: &str, i: u32| {
+        http_with(
+            server.addr,
+            "POST",
+            "/innlogging?lang=nb",
+            "application/x-www-form-urlencoded",
+            format!("email=ukjent{i}%40test.no").as_bytes(),
+            &[("X-Forwarded-For", ip)],
+        )
+    };
+    let limit = naervaer::auth::SIGN_IN_REQUESTS_PER_CLIENT;
+    for i in 0..limit {
+        assert_eq!(ask("198.51.100.9", i).status, 200, "request {i}");
+    }
+    let over = ask("198.51.100.9", limit);
+    assert_eq!(over.status, 429);
+    assert!(over.body.contains("For mange"), "{}", over.body);
+    assert_eq!(ask("198.51.100.10", 0).status, 200, "another address");
 }
