@@ -29,10 +29,20 @@ pub enum Sending<'a> {
 
 impl Sending<'_> {
     /// Hands `message` over; `file_stem` names it in an outbox folder.
-    pub fn send(&mut self, message: &Message, file_stem: &str) -> Result<(), SendError> {
+    /// `before_hand_over` runs at the last moment before the relay can
+    /// accept the message (before its body is sent, or its file written).
+    pub fn send(
+        &mut self,
+        message: &Message,
+        file_stem: &str,
+        before_hand_over: &mut dyn FnMut() -> Result<(), SendError>,
+    ) -> Result<(), SendError> {
         match self {
-            Sending::Smtp(session) => session.send(message.envelope(), &message.formatted()),
+            Sending::Smtp(session) => {
+                session.send(message.envelope(), &message.formatted(), before_hand_over)
+            }
             Sending::Files(dir) => {
+                before_hand_over()?;
                 let path = dir.join(format!("{file_stem}.eml"));
                 std::fs::write(&path, message.formatted()).map_err(|e| SendError {
                     permanent: false,
@@ -80,7 +90,7 @@ impl Mailer {
 
     /// Sends one message on a connection of its own.
     pub fn send(&self, message: &Message, file_stem: &str) -> Result<(), SendError> {
-        self.sending().send(message, file_stem)
+        self.sending().send(message, file_stem, &mut || Ok(()))
     }
 }
 

@@ -5,12 +5,13 @@
 //! `FOR UPDATE SKIP LOCKED`, SQLite with one atomic `UPDATE … RETURNING`.
 //!
 //! Each acceptance by the relay is recorded while the connection exchanges
-//! its next message, and before the one after ([`Marker`]: the acceptances
-//! of all connections that arrive together share one commit). A crash
-//! between hand-over and marking leaves the row `sending`; after
+//! the envelope of its next message (MAIL, RCPT, DATA), and committed
+//! before that message's body is sent ([`Marker`]: the acceptances of all
+//! connections that arrive together share one commit). A crash between
+//! hand-over and marking leaves the row `sending`; after
 //! `NAERVAER_MAIL_CLAIM_TIMEOUT_SECS` it is released and sent again. So a
-//! crash sends again at most the two latest messages of each connection,
-//! with the same Message-ID.
+//! crash sends again at most one message per connection (the one the
+//! relay accepted last), with the same Message-ID.
 
 use super::{Mailer, SurveyMail};
 use crate::config::Settings;
@@ -27,7 +28,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// Messages one sender claims at a time. A crash resends only those
-/// handed to the relay and not yet marked: at most two per worker.
+/// handed to the relay and not yet marked: at most one per worker.
 pub const CLAIM_BATCH: i32 = 10;
 
 /// A mark that a message was sent needs to survive the sending process
@@ -440,23 +441,25 @@ fn worker(
         };
         let mut sent = 0;
         let mut failed = Vec::new();
-        // The previous acceptance's commit runs while the next message is
-        // exchanged with the relay; it must be done before the one after.
-        // So a crash resends at most the message in flight and the one
-        // before it on this connection.
+        // The previous acceptance's commit runs while the next message's
+        // envelope is exchanged with the relay, and must be done before its
+        // body goes: so at any moment at most one accepted message of this
+        // connection is not yet recorded, and a crash resends at most it.
         let mut marking: Option<Marking> = None;
         for (m, msg) in composed {
             // The rate protects a relay; writing files needs no pacing.
             if matches!(mailer, Mailer::Smtp(_)) {
                 pace.wait();
             }
-            match msg.and_then(|msg| sending.send(&msg, &m.id)) {
-                // Recorded before the next message: a crash now resends
-                // at most this one.
+            let mut previous_recorded = || match marking.take() {
+                Some(previous) => previous.wait().map_err(|e| super::SendError {
+                    permanent: false,
+                    message: e.to_string(),
+                }),
+                None => Ok(()),
+            };
+            match msg.and_then(|msg| sending.send(&msg, &m.id, &mut previous_recorded)) {
                 Ok(()) => {
-                    if let Some(previous) = marking.take() {
-                        previous.wait()?;
-                    }
                     marking = Some(marker.sent(&m.id)?);
                     sent += 1;
                 }

@@ -165,18 +165,30 @@ impl<'a> Session<'a> {
 
     /// Hands one message to the relay. A kept connection the relay has
     /// closed meanwhile fails at MAIL FROM; then the message goes once more
-    /// on a new connection.
-    pub fn send(&mut self, envelope: &Envelope, message: &[u8]) -> Result<(), SendError> {
+    /// on a new connection. `before_body` runs after the relay has taken
+    /// DATA and before the body and its terminator are written: until then
+    /// the relay cannot accept the message.
+    pub fn send(
+        &mut self,
+        envelope: &Envelope,
+        message: &[u8],
+        before_body: &mut dyn FnMut() -> Result<(), SendError>,
+    ) -> Result<(), SendError> {
         let reused = self.conn.is_some();
-        match self.try_send(envelope, message) {
-            Err(f) if reused && f.before_data && !f.error.permanent => {
-                self.try_send(envelope, message).map_err(|f| f.error)
-            }
+        match self.try_send(envelope, message, before_body) {
+            Err(f) if reused && f.before_data && !f.error.permanent => self
+                .try_send(envelope, message, before_body)
+                .map_err(|f| f.error),
             result => result.map_err(|f| f.error),
         }
     }
 
-    fn try_send(&mut self, envelope: &Envelope, message: &[u8]) -> Result<(), Failed> {
+    fn try_send(
+        &mut self,
+        envelope: &Envelope,
+        message: &[u8],
+        before_body: &mut dyn FnMut() -> Result<(), SendError>,
+    ) -> Result<(), Failed> {
         let mut conn = match self.conn.take() {
             Some(c) => c,
             // A refusal while connecting (TLS, AUTH) is about this
@@ -188,7 +200,7 @@ impl<'a> Session<'a> {
                 })
             })?,
         };
-        match transaction(&mut conn, envelope, message) {
+        match transaction(&mut conn, envelope, message, before_body) {
             Ok(()) => {
                 self.conn = Some(conn);
                 Ok(())
@@ -210,11 +222,13 @@ impl Drop for Session<'_> {
     }
 }
 
-/// MAIL, RCPT…, DATA, then the body and its terminator in one write.
+/// MAIL, RCPT…, DATA, then (after `before_body`) the body and its
+/// terminator in one write.
 fn transaction(
     conn: &mut SmtpConnection,
     envelope: &Envelope,
     message: &[u8],
+    before_body: &mut dyn FnMut() -> Result<(), SendError>,
 ) -> Result<(), Failed> {
     let mut options = Vec::new();
     let non_ascii = envelope
@@ -241,6 +255,10 @@ fn transaction(
             .map_err(Failed::during)?;
     }
     conn.command(Data).map_err(Failed::during)?;
+    before_body().map_err(|error| Failed {
+        error,
+        before_data: false,
+    })?;
     match std::str::from_utf8(message) {
         Ok(text) => conn.command(Body(text)).map(|_| ()),
         // Not text: lettre's own (two-write) path.

@@ -562,7 +562,7 @@ const SUBCOMMAND_TESTS: &[(&str, &str, &str)] = &[
     (
         "send",
         "mail.rs",
-        "a_sender_killed_mid_run_resumes_and_resends_at_most_what_was_in_flight",
+        "a_sender_killed_mid_run_resumes_and_resends_at_most_one_per_connection",
     ),
     (
         "secret",
