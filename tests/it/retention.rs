@@ -100,6 +100,74 @@ both_backends! {
         assert!(results_after.1 == results_before.1, "the analysis's figures changed");
         // A second run finds nothing more.
         assert!(naervaer::retention::run(&mut c, &s, true).unwrap().is_empty());
+        // Once the open round's invitations are reduced to counts nothing
+        // names the pseudonymised person, and the next run deletes them.
+        let open: Vec<naervaer::ids::RoundId> = naervaer::db::schema::rounds::table
+            .filter(naervaer::db::schema::rounds::status.eq("open"))
+            .select(naervaer::db::schema::rounds::id)
+            .load(&mut c)
+            .unwrap();
+        assert!(!open.is_empty());
+        for round in &open {
+            naervaer::rounds::close(&mut c, round, true).unwrap();
+        }
+        let later = naervaer::retention::run(&mut c, &s, true).unwrap();
+        assert_eq!((later.people_deleted, later.people_pseudonymised), (1, 0), "{later:?}");
+        let inactive: i64 = employees::table.filter(employees::active.eq(false)).count().get_result(&mut c).unwrap();
+        assert_eq!(inactive, 0, "nobody who left is kept, not even as a pseudonym");
+    }
+
+    fn serve_applies_retention_among_its_duties_and_logs_only_counts(t) {
+        let mut c = t.conn();
+        crate::import_text(&mut c, Kind::Units, crate::UNITS, false).unwrap();
+        crate::import_text(&mut c, Kind::Employees, crate::EMPLOYEES, false).unwrap();
+        // Per Hansen leaves, half a year and a day ago.
+        let without_per: String = crate::EMPLOYEES.lines().filter(|l| !l.starts_with("3;")).collect::<Vec<_>>().join("\n") + "\n";
+        crate::import_text(&mut c, Kind::Employees, &without_per, false).unwrap();
+        let per: String = employees::table.filter(employees::employee_number.eq("3")).select(employees::id).get_result(&mut c).unwrap();
+        diesel::update(employees::table.find(&per))
+            .set(employees::updated_at.eq(naervaer::db::now_unix() - 181 * 86_400))
+            .execute(&mut c)
+            .unwrap();
+        let old = naervaer::rounds::today() - chrono::Months::new(84);
+        let rows = format!(
+            "unit_code;period_start;period_end;agreed_workdays;lost_workdays\n1110;{};{old};100;5\n",
+            old - chrono::Days::new(30)
+        );
+        naervaer::import::import(&mut c, Kind::Absence, "old.csv", rows.as_bytes(), false).unwrap();
+        let log = tempfile::NamedTempFile::new().unwrap();
+        let port = crate::support::free_port();
+        let mut serve = std::process::Command::new(crate::support::naervaer_bin())
+            .arg("serve")
+            .env("NAERVAER_DATABASE_URL", &t.url)
+            .env("NAERVAER_BIND", format!("127.0.0.1:{port}"))
+            .env("NAERVAER_LOG", "info")
+            .env("NAERVAER_LOG_FORMAT", "json")
+            .env_remove("NAERVAER_SECRET_KEY")
+            .stdout(std::process::Stdio::null())
+            .stderr(log.reopen().unwrap())
+            .spawn()
+            .unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        let left = |c: &mut naervaer::db::DbConnection| {
+            employees::table.find(&per).count().get_result::<i64>(c).unwrap()
+                + absence::table.count().get_result::<i64>(c).unwrap()
+        };
+        while left(&mut c) > 0 {
+            assert!(std::time::Instant::now() < deadline, "serve applied no retention within a minute");
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        let _ = serve.kill();
+        let _ = serve.wait();
+        let text = std::fs::read_to_string(log.path()).unwrap();
+        let line = text.lines().find(|l| l.contains("\"retention\"")).unwrap_or_else(|| panic!("no retention line in\n{text}"));
+        let entry: serde_json::Value = serde_json::from_str(line).unwrap();
+        assert_eq!(entry["fields"]["people_deleted"], 1, "{line}");
+        assert_eq!(entry["fields"]["absence_rows_deleted"], 1, "{line}");
+        for secret in ["Per Hansen", "per@test.no", per.as_str()] {
+            assert!(!text.contains(secret), "the log names «{secret}»:\n{text}");
+        }
     }
 
     fn retention_on_the_command_line_prints_counts_and_changes_only_with_apply(t) {
