@@ -195,35 +195,30 @@ impl Form {
     }
 }
 
-/// The stored form of a response's answers: per questionnaire, item key →
-/// value (`null` for "vet ikke"); unanswered items are absent.
-pub fn answers_json(surveys: &[Survey], a: &Answers) -> (String, String) {
-    let mut items = serde_json::Map::new();
-    let mut bg = serde_json::Map::new();
+/// The stored texts of a response's answers and background answers
+/// ([`crate::survey::stored`], version 1).
+pub fn stored_texts(surveys: &[Survey], a: &Answers) -> (String, String) {
+    use crate::stats::scores::Answer;
+    use crate::survey::stored;
+    let mut items = Vec::new();
+    let mut background = Vec::new();
     for s in surveys {
-        let mut per = serde_json::Map::new();
-        for i in &s.items {
-            if let Some(v) = a.items.get(&item_field(s, &i.key)) {
-                per.insert(
-                    i.key.clone(),
-                    if *v == 0 {
-                        serde_json::Value::Null
-                    } else {
-                        (*v).into()
-                    },
-                );
-            }
-        }
-        items.insert(s.id.clone(), per.into());
-        for b in &s.background {
-            if let Some(v) = a.background.get(&background_field(s, &b.key)) {
-                bg.insert(b.key.clone(), v.clone().into());
-            }
-        }
+        items.extend(s.items.iter().map(|i| {
+            a.items.get(&item_field(s, &i.key)).map(|v| match v {
+                0 => Answer::DontKnow,
+                v => Answer::Value(*v),
+            })
+        }));
+        background.extend(s.background.iter().map(|b| {
+            a.background
+                .get(&background_field(s, &b.key))
+                .and_then(|o| b.options.iter().position(|x| &x.key == o))
+                .map(|i| i as u8)
+        }));
     }
     (
-        serde_json::Value::Object(items).to_string(),
-        serde_json::Value::Object(bg).to_string(),
+        stored::encode_items(&items),
+        stored::encode_background(&background),
     )
 }
 
@@ -347,7 +342,7 @@ pub fn submit_uncounted(
         if claimed == 0 {
             return Ok((Submitted::AlreadyAnswered, None));
         }
-        let (items, background) = answers_json(surveys, answers);
+        let (items, background) = stored_texts(surveys, answers);
         diesel::insert_into(responses::table)
             .values((
                 responses::id.eq(new_id()),

@@ -20,8 +20,7 @@ use crate::crypto::{lookup_hash, SecretKey};
 use crate::db::models::RoundSurvey;
 use crate::db::models::{Employee, Unit};
 use crate::db::schema::{
-    daily_counts, employees, invitation_counts, invitations, outbox, responses, round_surveys,
-    rounds, units,
+    daily_counts, employees, invitation_counts, invitations, outbox, round_surveys, rounds, units,
 };
 use crate::db::DbConnection;
 use crate::error::{RoundState, UserError};
@@ -31,7 +30,6 @@ use crate::AppError;
 use chrono::NaiveDate;
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
-use rand::seq::SliceRandom;
 use std::collections::{HashMap, HashSet};
 
 #[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
@@ -96,7 +94,8 @@ pub fn raise_k(
 ) -> Result<crate::snapshot::Snapshot, AppError> {
     crate::db::write_transaction(conn, |conn| {
         let raised = crate::snapshot::raise_k(conn, round_id, k)?;
-        rest::coarsen(conn, round_id, &raised)?;
+        let surveys = Round::find(conn, round_id)?.surveys(conn)?;
+        rest::coarsen_stored(conn, round_id, &surveys, &raised)?;
         Ok(raised)
     })
 }
@@ -367,42 +366,19 @@ pub fn close(
                 rounds::closed_at.eq(crate::db::now_unix()),
             ))
             .execute(conn)?;
-        let mut rows: Vec<(Option<String>, String, String)> = responses::table
-            .filter(responses::round_id.eq(round_id))
-            .select((
-                responses::unit_id,
-                responses::answers,
-                responses::background,
-            ))
-            .load(conn)?;
-        rows.shuffle(&mut rand::thread_rng());
-        diesel::delete(responses::table.filter(responses::round_id.eq(round_id))).execute(conn)?;
-        let fresh: Vec<_> = rows
-            .iter()
-            .map(|(unit, answers, background)| {
-                (
-                    responses::id.eq(new_id()),
-                    responses::round_id.eq(round_id),
-                    responses::unit_id.eq(unit),
-                    responses::answers.eq(answers),
-                    responses::background.eq(background),
-                )
-            })
-            .collect();
-        for chunk in fresh.chunks(500) {
-            crate::on_backend!(&mut *conn, |c| diesel::insert_into(responses::table)
-                .values(chunk)
-                .execute(c))?;
-        }
-        // The results are computed now, once, from the rewritten rows;
-        // then the rows keep no more than the results release.
+        // The results are computed now, once, from the rows as answered;
+        // then the rows are written back in random order under fresh ids,
+        // keeping no more than the results release.
+        let rows = crate::snapshot::stored_rows(conn, round_id)?;
+        let n = rows.len();
         let closed = Round::find(conn, round_id)?;
-        let snapshot = crate::snapshot::build(conn, &closed)?;
-        rest::coarsen(conn, round_id, &snapshot)?;
+        let snapshot = crate::snapshot::build_from(conn, &closed, &rows)?;
+        let (kept, _) = rest::coarsen(&closed.surveys(conn)?, &snapshot, rows)?;
+        rest::rewrite(conn, round_id, kept)?;
         if reduce_now {
             reduce_invitations(conn, round_id)?;
         }
-        Ok(rows.len())
+        Ok(n)
     })?;
     compact(conn)?;
     Ok(n)

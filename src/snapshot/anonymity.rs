@@ -47,120 +47,172 @@ pub struct Released {
     pub size: Vec<u32>,
 }
 
-struct Shape {
+/// A tree prepared once for any number of releases: each node's children,
+/// and the order repairs run in (deepest first, ties by id). These depend
+/// only on the tree and its ids, not on the counts, so releasing figure
+/// after figure over the same groups (a snapshot releases ~90) does the
+/// sorting once.
+pub struct Tree {
+    parents: Vec<Option<usize>>,
     children: Vec<Vec<usize>>,
-    depth: Vec<usize>,
-    size: Vec<u32>,
+    /// Nodes children first: each after everything below it.
+    up: Vec<usize>,
+    /// The repair order.
+    order: Vec<usize>,
+    /// Each node's id as a dense rank (equal ids, equal ranks): ties are
+    /// broken by it exactly as by the ids.
+    rank: Vec<usize>,
 }
 
-fn shape(nodes: &[Node]) -> Result<Shape, TreeError> {
-    let n = nodes.len();
-    let mut children = vec![Vec::new(); n];
-    for (i, node) in nodes.iter().enumerate() {
-        if let Some(p) = node.parent {
-            if p >= n {
-                return Err(TreeError::ParentOutOfRange(i));
+impl Tree {
+    pub fn new(ids: &[&str], parents: &[Option<usize>]) -> Result<Tree, TreeError> {
+        let n = parents.len();
+        let mut children = vec![Vec::new(); n];
+        for (i, parent) in parents.iter().enumerate() {
+            if let Some(p) = *parent {
+                if p >= n {
+                    return Err(TreeError::ParentOutOfRange(i));
+                }
+                children[p].push(i);
             }
-            children[p].push(i);
+        }
+        let mut depth = vec![usize::MAX; n];
+        let mut down = Vec::with_capacity(n);
+        let mut stack: Vec<usize> = (0..n).filter(|i| parents[*i].is_none()).collect();
+        for r in &stack {
+            depth[*r] = 0;
+        }
+        while let Some(i) = stack.pop() {
+            down.push(i);
+            for &c in &children[i] {
+                depth[c] = depth[i] + 1;
+                stack.push(c);
+            }
+        }
+        if let Some(i) = (0..n).find(|i| depth[*i] == usize::MAX) {
+            return Err(TreeError::Cycle(ids[i].to_string()));
+        }
+        let mut by_id: Vec<usize> = (0..n).collect();
+        by_id.sort_by(|a, b| ids[*a].cmp(ids[*b]));
+        let mut rank = vec![0; n];
+        for w in 1..n {
+            let (prev, this) = (by_id[w - 1], by_id[w]);
+            rank[this] = rank[prev] + usize::from(ids[prev] != ids[this]);
+        }
+        // Deepest first, then by id (a stable sort keeps equal ids in
+        // node order).
+        let mut order: Vec<usize> = (0..n).collect();
+        order.sort_by(|a, b| depth[*b].cmp(&depth[*a]).then(rank[*a].cmp(&rank[*b])));
+        down.reverse();
+        Ok(Tree {
+            parents: parents.to_vec(),
+            children,
+            up: down,
+            order,
+            rank,
+        })
+    }
+
+    /// Members of each node's whole subtree, from the members directly in it.
+    pub fn sizes(&self, direct: &[u32]) -> Vec<u32> {
+        let mut size = direct.to_vec();
+        for &i in &self.up {
+            if let Some(p) = self.parents[i] {
+                size[p] += size[i];
+            }
+        }
+        size
+    }
+
+    /// The shown groups nearest below `i` (shown descendants with no shown
+    /// group between them and `i`).
+    fn nearest_shown(&self, i: usize, shown: &[bool], out: &mut Vec<usize>) {
+        for &c in &self.children[i] {
+            if shown[c] {
+                out.push(c);
+            } else {
+                self.nearest_shown(c, shown, out);
+            }
         }
     }
-    let mut depth = vec![usize::MAX; n];
-    let mut order = Vec::with_capacity(n);
-    let mut stack: Vec<usize> = (0..n).filter(|i| nodes[*i].parent.is_none()).collect();
-    for r in &stack {
-        depth[*r] = 0;
-    }
-    while let Some(i) = stack.pop() {
-        order.push(i);
-        for &c in &children[i] {
-            depth[c] = depth[i] + 1;
-            stack.push(c);
+
+    /// Which groups may be shown, given each node's whole-subtree `size`:
+    /// the threshold, then the remainder rule repaired in [`Tree`]'s order.
+    pub fn release_sizes(&self, size: &[u32], k: u32) -> Vec<bool> {
+        let mut shown: Vec<bool> = size.iter().map(|s| *s >= k).collect();
+        let mut below = Vec::new();
+        for &i in &self.order {
+            if !shown[i] {
+                continue;
+            }
+            loop {
+                below.clear();
+                self.nearest_shown(i, &shown, &mut below);
+                let rem = size[i] - below.iter().map(|c| size[*c]).sum::<u32>();
+                if rem == 0 || rem >= k {
+                    break;
+                }
+                // Suppress the smallest shown group directly below the
+                // remainder.
+                let victim = below
+                    .iter()
+                    .copied()
+                    .min_by(|a, b| {
+                        size[*a]
+                            .cmp(&size[*b])
+                            .then(self.rank[*a].cmp(&self.rank[*b]))
+                    })
+                    .expect("a shown group with a remainder below k has a shown group below it");
+                shown[victim] = false;
+            }
         }
+        // Suppressing a group can only grow its ancestors' remainders, and
+        // each node was repaired after everything below it: one pass
+        // suffices. The check is kept for the record.
+        debug_assert!((0..size.len()).filter(|i| shown[*i]).all(|i| {
+            let mut below = Vec::new();
+            self.nearest_shown(i, &shown, &mut below);
+            let rem = size[i] - below.iter().map(|c| size[*c]).sum::<u32>();
+            rem == 0 || rem >= k
+        }));
+        shown
     }
-    if let Some(i) = (0..n).find(|i| depth[*i] == usize::MAX) {
-        return Err(TreeError::Cycle(nodes[i].id.clone()));
-    }
-    let mut size: Vec<u32> = nodes.iter().map(|n| n.direct).collect();
-    for &i in order.iter().rev() {
-        if let Some(p) = nodes[i].parent {
-            size[p] += size[i];
+
+    /// [`release_sized`] over this tree: `sizes` are the sizes of groups
+    /// that were shown before (this tree's nodes).
+    pub fn release_shown(&self, sizes: &[u32], k: u32) -> Vec<bool> {
+        let mut direct = sizes.to_vec();
+        for (i, parent) in self.parents.iter().enumerate() {
+            if let Some(p) = *parent {
+                direct[p] = direct[p].saturating_sub(sizes[i]);
+            }
         }
+        self.release_sizes(&self.sizes(&direct), k)
     }
-    Ok(Shape {
-        children,
-        depth,
-        size,
-    })
 }
 
-/// The shown groups nearest below `i` (shown descendants with no shown
-/// group between them and `i`).
-fn nearest_shown(i: usize, shape: &Shape, shown: &[bool], out: &mut Vec<usize>) {
-    for &c in &shape.children[i] {
-        if shown[c] {
-            out.push(c);
-        } else {
-            nearest_shown(c, shape, shown, out);
-        }
-    }
+fn tree_of(nodes: &[Node]) -> Result<Tree, TreeError> {
+    let ids: Vec<&str> = nodes.iter().map(|n| n.id.as_str()).collect();
+    let parents: Vec<Option<usize>> = nodes.iter().map(|n| n.parent).collect();
+    Tree::new(&ids, &parents)
 }
 
 /// The members of shown group `i` who are in no shown group below it.
 pub fn remainder(i: usize, released: &Released, nodes: &[Node]) -> u32 {
-    let shape = shape(nodes).expect("a released tree is valid");
+    let tree = tree_of(nodes).expect("a released tree is valid");
     let mut below = Vec::new();
-    nearest_shown(i, &shape, &released.shown, &mut below);
+    tree.nearest_shown(i, &released.shown, &mut below);
     released.size[i] - below.iter().map(|c| released.size[*c]).sum::<u32>()
 }
 
 /// Decides which groups may be shown with minimum group size `k`.
 pub fn release(nodes: &[Node], k: u32) -> Result<Released, TreeError> {
-    let shape = shape(nodes)?;
-    let n = nodes.len();
-    let mut shown: Vec<bool> = (0..n).map(|i| shape.size[i] >= k).collect();
-    // Deepest first, then by id: a BTreeMap keyed that way is the worklist.
-    let mut order: Vec<usize> = (0..n).collect();
-    order.sort_by(|a, b| {
-        shape.depth[*b]
-            .cmp(&shape.depth[*a])
-            .then_with(|| nodes[*a].id.cmp(&nodes[*b].id))
-    });
-    for &i in &order {
-        if !shown[i] {
-            continue;
-        }
-        loop {
-            let mut below = Vec::new();
-            nearest_shown(i, &shape, &shown, &mut below);
-            let rem = shape.size[i] - below.iter().map(|c| shape.size[*c]).sum::<u32>();
-            if rem == 0 || rem >= k {
-                break;
-            }
-            // Suppress the smallest shown group directly below the remainder.
-            let victim = below
-                .iter()
-                .copied()
-                .min_by(|a, b| {
-                    shape.size[*a]
-                        .cmp(&shape.size[*b])
-                        .then_with(|| nodes[*a].id.cmp(&nodes[*b].id))
-                })
-                .expect("a shown group with a remainder below k has a shown group below it");
-            shown[victim] = false;
-        }
-    }
-    // Suppressing a group can only grow its ancestors' remainders, and each
-    // node was repaired after everything below it: one pass suffices. The
-    // check is kept for the record.
-    debug_assert!((0..n).filter(|i| shown[*i]).all(|i| {
-        let mut below = Vec::new();
-        nearest_shown(i, &shape, &shown, &mut below);
-        let rem = shape.size[i] - below.iter().map(|c| shape.size[*c]).sum::<u32>();
-        rem == 0 || rem >= k
-    }));
+    let tree = tree_of(nodes)?;
+    let direct: Vec<u32> = nodes.iter().map(|n| n.direct).collect();
+    let size = tree.sizes(&direct);
     Ok(Released {
-        shown,
-        size: shape.size,
+        shown: tree.release_sizes(&size, k),
+        size,
     })
 }
 
@@ -214,23 +266,8 @@ pub struct SizedGroup {
 /// sizes and repairs run children before parents, this is the same answer
 /// as running [`release`] on the whole tree with the other groups hidden.
 pub fn release_sized(groups: &[SizedGroup], k: u32) -> Result<Vec<bool>, TreeError> {
-    let mut direct: Vec<u32> = groups.iter().map(|g| g.size).collect();
-    for g in groups {
-        if let Some(p) = g.parent {
-            if p >= groups.len() {
-                return Err(TreeError::ParentOutOfRange(p));
-            }
-            direct[p] = direct[p].saturating_sub(g.size);
-        }
-    }
-    let nodes: Vec<Node> = groups
-        .iter()
-        .zip(direct)
-        .map(|(g, direct)| Node {
-            id: g.id.clone(),
-            parent: g.parent,
-            direct,
-        })
-        .collect();
-    Ok(release(&nodes, k)?.shown)
+    let ids: Vec<&str> = groups.iter().map(|g| g.id.as_str()).collect();
+    let parents: Vec<Option<usize>> = groups.iter().map(|g| g.parent).collect();
+    let sizes: Vec<u32> = groups.iter().map(|g| g.size).collect();
+    Ok(Tree::new(&ids, &parents)?.release_shown(&sizes, k))
 }

@@ -11,9 +11,10 @@
 //! can never reopen a difference the wider one closed. Only released
 //! figures are put into the [`Snapshot`]: a hidden group has none.
 
-use super::anonymity::{release, release_cells, release_sized, Node, SizedGroup};
+use super::anonymity::{release, release_cells, Node, Tree};
 use super::model::*;
-use crate::stats::scores::{cronbach_alpha, respondent_score_exact, welch, Answer, Moments, Score};
+use crate::stats::scores::{respondent_score_exact, welch, AlphaSums, Answer, Moments, Score};
+use crate::survey::stored::{decode_background, decode_items, Layout};
 use crate::survey::Survey;
 use std::collections::{BTreeMap, HashMap};
 
@@ -29,13 +30,14 @@ pub struct TreeUnit {
     pub invited: u32,
 }
 
-/// One stored response, as the database holds it.
-#[derive(Debug, Clone)]
-pub struct RawResponse {
+/// One stored response, as the database holds it
+/// ([`crate::survey::stored`]).
+#[derive(Debug, Clone, Copy)]
+pub struct RawResponse<'a> {
     /// Index into [`Input::units`].
     pub unit: usize,
-    pub answers: String,
-    pub background: String,
+    pub answers: &'a str,
+    pub background: &'a str,
 }
 
 pub struct Input<'a> {
@@ -44,72 +46,75 @@ pub struct Input<'a> {
     pub computed_at: i64,
     pub surveys: &'a [Survey],
     pub units: Vec<TreeUnit>,
-    pub responses: Vec<RawResponse>,
-    /// The snapshot of the previous round of the same questionnaire.
-    pub previous: Option<&'a Snapshot>,
+    pub responses: Vec<RawResponse<'a>>,
+    /// The released scores of the previous round of the same
+    /// questionnaire: the changes are measured against them.
+    pub previous: Option<&'a Scores>,
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum ComputeError {
     #[error("the unit tree is broken: {0:?}")]
     Tree(super::anonymity::TreeError),
-    #[error("a stored response does not read back: {0}")]
-    Response(String),
+    #[error(transparent)]
+    Response(#[from] crate::survey::stored::Unreadable),
 }
 
-/// One respondent, parsed: their factor scores, item answers and
-/// background answers, all by position in the snapshot's lists.
+/// Every respondent, read once into flat arrays in the round's order: per
+/// respondent their unit, then a row of item answers, a row of factor
+/// scores and a row of background answers (option positions).
 struct Parsed {
-    unit: usize,
-    scores: Vec<Option<Score>>,
+    units: Vec<usize>,
     items: Vec<Option<Answer>>,
-    background: BTreeMap<String, String>,
+    scores: Vec<Option<Score>>,
+    background: Vec<Option<u8>>,
+    n_items: usize,
+    n_factors: usize,
+    n_background: usize,
 }
 
-fn parse_response(
-    r: &RawResponse,
-    surveys: &[Survey],
-    factors: &[(usize, Vec<usize>)],
-) -> Result<Parsed, ComputeError> {
-    let bad = |e: String| ComputeError::Response(e);
-    let answers: serde_json::Value =
-        serde_json::from_str(&r.answers).map_err(|e| bad(e.to_string()))?;
-    let background: BTreeMap<String, String> =
-        serde_json::from_str(&r.background).map_err(|e| bad(e.to_string()))?;
-    let mut items = Vec::new();
-    // Per survey, the answers by item position.
-    let mut per_survey: Vec<Vec<Option<Answer>>> = Vec::new();
-    for s in surveys {
-        let given = answers.get(&s.id);
-        let row: Vec<Option<Answer>> = s
-            .items
-            .iter()
-            .map(|i| match given.and_then(|g| g.get(&i.key)) {
-                None => Ok(None),
-                Some(serde_json::Value::Null) => Ok(Some(Answer::DontKnow)),
-                Some(v) => match v.as_u64() {
-                    Some(x @ 1..=5) => Ok(Some(Answer::Value(x as u8))),
-                    _ => Err(bad(format!("item {} has the value {v}", i.key))),
-                },
-            })
-            .collect::<Result<_, _>>()?;
-        items.extend(row.iter().copied());
-        per_survey.push(row);
+impl Parsed {
+    fn len(&self) -> usize {
+        self.units.len()
     }
-    let scores = factors
-        .iter()
-        .map(|(s, idx)| {
-            let answers: Vec<Option<Answer>> = idx.iter().map(|i| per_survey[*s][*i]).collect();
-            let reverse: Vec<bool> = idx.iter().map(|i| surveys[*s].items[*i].reverse).collect();
-            respondent_score_exact(&answers, &reverse)
-        })
-        .collect();
-    Ok(Parsed {
-        unit: r.unit,
-        scores,
-        items,
-        background,
-    })
+    fn items(&self, r: usize) -> &[Option<Answer>] {
+        &self.items[r * self.n_items..(r + 1) * self.n_items]
+    }
+    fn scores(&self, r: usize) -> &[Option<Score>] {
+        &self.scores[r * self.n_factors..(r + 1) * self.n_factors]
+    }
+    fn background(&self, r: usize) -> &[Option<u8>] {
+        &self.background[r * self.n_background..(r + 1) * self.n_background]
+    }
+}
+
+fn parse_all(input: &Input, c: &Catalogue) -> Result<Parsed, ComputeError> {
+    let layout = Layout::of(input.surveys);
+    let n = input.responses.len();
+    let mut p = Parsed {
+        units: Vec::with_capacity(n),
+        items: Vec::with_capacity(n * c.items.len()),
+        scores: Vec::with_capacity(n * c.factors.len()),
+        background: Vec::with_capacity(n * layout.background.len()),
+        n_items: c.items.len(),
+        n_factors: c.factors.len(),
+        n_background: layout.background.len(),
+    };
+    let (mut items, mut background) = (Vec::new(), Vec::new());
+    let mut answers: Vec<Option<Answer>> = Vec::new();
+    for r in &input.responses {
+        decode_items(input.surveys, &layout, r.answers, &mut items)?;
+        decode_background(input.surveys, &layout, r.background, &mut background)?;
+        for (flat, reverse) in &c.factor_items {
+            answers.clear();
+            answers.extend(flat.iter().map(|i| items[*i]));
+            p.scores.push(respondent_score_exact(&answers, reverse));
+        }
+        p.units.push(r.unit);
+        p.items.extend_from_slice(&items);
+        p.background.extend_from_slice(&background);
+    }
+    Ok(p)
 }
 
 /// Sums of one group (or cell): respondents, factor moments, item counts.
@@ -128,14 +133,16 @@ impl Sums {
             items: vec![[0; 6]; items],
         }
     }
-    fn add(&mut self, p: &Parsed) {
+    fn add_scores(&mut self, scores: &[Option<Score>]) {
         self.n += 1;
-        for (m, s) in self.factors.iter_mut().zip(&p.scores) {
+        for (m, s) in self.factors.iter_mut().zip(scores) {
             if let Some(s) = s {
                 m.add(*s);
             }
         }
-        for (c, a) in self.items.iter_mut().zip(&p.items) {
+    }
+    fn add_items(&mut self, items: &[Option<Answer>]) {
+        for (c, a) in self.items.iter_mut().zip(items) {
             match a {
                 Some(Answer::DontKnow) => c[0] += 1,
                 Some(Answer::Value(v)) => c[usize::from(*v)] += 1,
@@ -198,59 +205,66 @@ fn depths(units: &[TreeUnit]) -> Result<Vec<usize>, ComputeError> {
     Ok((0..units.len()).map(|i| d(i, units, &mut depth)).collect())
 }
 
-/// For every shown group, the nearest shown group above it, as an index
-/// into the list of shown groups: the laminar family the engine works on.
-fn shown_family(parents: &[Option<usize>], shown: &[bool]) -> (Vec<usize>, Vec<Option<usize>>) {
-    let members: Vec<usize> = (0..shown.len()).filter(|i| shown[*i]).collect();
-    let pos: HashMap<usize, usize> = members.iter().enumerate().map(|(p, i)| (*i, p)).collect();
-    let up = members
-        .iter()
-        .map(|&i| {
-            let mut p = parents[i];
-            while let Some(x) = p {
-                if shown[x] {
-                    return Some(pos[&x]);
-                }
-                p = parents[x];
-            }
-            None
-        })
-        .collect();
-    (members, up)
+/// The shown groups as a tree of their own (each under the nearest shown
+/// group above it), prepared once for the engine's passes over narrower
+/// figures.
+struct Family {
+    members: Vec<usize>,
+    tree: Tree,
 }
 
-/// Runs the engine over the shown groups with another size per group.
+impl Family {
+    fn new(codes: &[&str], parents: &[Option<usize>], shown: &[bool]) -> Family {
+        let members: Vec<usize> = (0..shown.len()).filter(|i| shown[*i]).collect();
+        let pos: HashMap<usize, usize> = members.iter().enumerate().map(|(p, i)| (*i, p)).collect();
+        let up: Vec<Option<usize>> = members
+            .iter()
+            .map(|&i| {
+                let mut p = parents[i];
+                while let Some(x) = p {
+                    if shown[x] {
+                        return Some(pos[&x]);
+                    }
+                    p = parents[x];
+                }
+                None
+            })
+            .collect();
+        let ids: Vec<&str> = members.iter().map(|&i| codes[i]).collect();
+        let tree = Tree::new(&ids, &up).expect("a family of shown groups is a tree");
+        Family { members, tree }
+    }
+
+    /// Runs the engine over the shown groups with another size per group
+    /// (by unit index); true where that figure may be shown.
+    fn narrow(&self, size: impl Fn(usize) -> u32, k: u32, units: usize) -> Vec<bool> {
+        let sizes: Vec<u32> = self.members.iter().map(|&i| size(i)).collect();
+        let kept = self.tree.release_shown(&sizes, k);
+        let mut out = vec![false; units];
+        for (p, &i) in self.members.iter().enumerate() {
+            out[i] = kept[p];
+        }
+        out
+    }
+}
+
+/// [`Family::narrow`] for one figure over groups shown before.
 fn narrow(
-    keys: &[String],
+    codes: &[&str],
     parents: &[Option<usize>],
     shown: &[bool],
     size: impl Fn(usize) -> u32,
     k: u32,
 ) -> Vec<bool> {
-    let (members, up) = shown_family(parents, shown);
-    let groups: Vec<SizedGroup> = members
-        .iter()
-        .zip(&up)
-        .map(|(&i, &parent)| SizedGroup {
-            id: keys[i].clone(),
-            parent,
-            size: size(i),
-        })
-        .collect();
-    let kept = release_sized(&groups, k).expect("a family of shown groups is a tree");
-    let mut out = vec![false; shown.len()];
-    for (p, &i) in members.iter().enumerate() {
-        out[i] = kept[p];
-    }
-    out
+    Family::new(codes, parents, shown).narrow(size, k, shown.len())
 }
 
 /// The snapshot's flat lists: every factor and item of the round's
-/// questionnaires in order, and for each factor its survey and item
-/// positions.
+/// questionnaires in order, and for each factor its items' positions in
+/// the flat item list with whether each is reverse-coded.
 struct Catalogue {
     factors: Vec<FactorRef>,
-    factor_items: Vec<(usize, Vec<usize>)>,
+    factor_items: Vec<(Vec<usize>, Vec<bool>)>,
     items: Vec<ItemRef>,
 }
 
@@ -260,20 +274,21 @@ fn catalogue(surveys: &[Survey]) -> Catalogue {
         factor_items: Vec::new(),
         items: Vec::new(),
     };
-    for (si, s) in surveys.iter().enumerate() {
+    for s in surveys {
+        let offset = c.items.len();
         for f in &s.factors {
             c.factors.push(FactorRef {
                 survey: s.id.clone(),
                 key: f.key.clone(),
             });
-            let idx = s
+            let (flat, reverse) = s
                 .items
                 .iter()
                 .enumerate()
                 .filter(|(_, i)| i.factor == f.key)
-                .map(|(n, _)| n)
-                .collect();
-            c.factor_items.push((si, idx));
+                .map(|(n, i)| (offset + n, i.reverse))
+                .unzip();
+            c.factor_items.push((flat, reverse));
         }
         for i in &s.items {
             c.items.push(ItemRef {
@@ -294,12 +309,14 @@ struct TreeSums {
     invited: Vec<u32>,
 }
 
-fn tree_sums(units: &[TreeUnit], depth: &[usize], parsed: &[Parsed], c: &Catalogue) -> TreeSums {
+fn tree_sums(units: &[TreeUnit], depth: &[usize], parsed: &Parsed, c: &Catalogue) -> TreeSums {
     let mut sums = vec![Sums::new(c.factors.len(), c.items.len()); units.len()];
     let mut direct = vec![0u32; units.len()];
-    for p in parsed {
-        sums[p.unit].add(p);
-        direct[p.unit] += 1;
+    for r in 0..parsed.len() {
+        let u = parsed.units[r];
+        sums[u].add_scores(parsed.scores(r));
+        sums[u].add_items(parsed.items(r));
+        direct[u] += 1;
     }
     let mut invited: Vec<u32> = units.iter().map(|u| u.invited).collect();
     // Deepest first, so each child is complete before its parent takes it.
@@ -307,8 +324,9 @@ fn tree_sums(units: &[TreeUnit], depth: &[usize], parsed: &[Parsed], c: &Catalog
     order.sort_by_key(|i| std::cmp::Reverse(depth[*i]));
     for &i in &order {
         if let Some(p) = units[i].parent {
-            let child = sums[i].clone();
+            let child = std::mem::replace(&mut sums[i], Sums::new(0, 0));
             sums[p].merge(&child);
+            sums[i] = child;
             invited[p] += invited[i];
         }
     }
@@ -333,7 +351,7 @@ fn released(
     c: &Catalogue,
     k: u32,
 ) -> Result<Released, ComputeError> {
-    let keys: Vec<String> = units.iter().map(|u| u.code.clone()).collect();
+    let codes: Vec<&str> = units.iter().map(|u| u.code.as_str()).collect();
     let parents: Vec<Option<usize>> = units.iter().map(|u| u.parent).collect();
     let nodes: Vec<Node> = units
         .iter()
@@ -345,19 +363,13 @@ fn released(
         })
         .collect();
     let shown = release(&nodes, k).map_err(ComputeError::Tree)?.shown;
+    let family = Family::new(&codes, &parents, &shown);
+    let n = units.len();
     let factors = (0..c.factors.len())
-        .map(|f| narrow(&keys, &parents, &shown, |i| t.sums[i].factors[f].n, k))
+        .map(|f| family.narrow(|i| t.sums[i].factors[f].n, k, n))
         .collect();
     let items = (0..c.items.len())
-        .map(|it| {
-            narrow(
-                &keys,
-                &parents,
-                &shown,
-                |i| t.sums[i].items[it].iter().sum(),
-                k,
-            )
-        })
+        .map(|it| family.narrow(|i| t.sums[i].items[it].iter().sum(), k, n))
         .collect();
     Ok(Released {
         groups: shown,
@@ -366,44 +378,64 @@ fn released(
     })
 }
 
+/// The previous round's released scores by group code, with each of this
+/// round's factors' position among its factors.
+struct Previous<'a> {
+    groups: HashMap<&'a str, &'a ScoreGroup>,
+    factor: Vec<Option<usize>>,
+}
+
+impl<'a> Previous<'a> {
+    fn new(scores: Option<&'a Scores>, c: &Catalogue) -> Previous<'a> {
+        let groups = scores
+            .map(|p| p.groups.iter().map(|g| (g.code.as_str(), g)).collect())
+            .unwrap_or_default();
+        let factor = c
+            .factors
+            .iter()
+            .map(|f| scores.and_then(|p| p.factors.iter().position(|x| x == f)))
+            .collect();
+        Previous { groups, factor }
+    }
+
+    fn score(&self, code: &str, f: usize) -> Option<&super::model::Score> {
+        let g = self.groups.get(code)?;
+        g.figures.as_ref()?.factors[self.factor[f]?].as_ref()
+    }
+}
+
 /// A released factor figure with its change since the previous round.
 fn factor_figure(
-    input: &Input,
     unit: &TreeUnit,
     m: &Moments,
-    factor: &FactorRef,
-    previous: &HashMap<&str, &Group>,
+    f: usize,
+    previous: &Previous,
 ) -> Option<FactorStat> {
     let mut s = stat(m)?;
-    s.change = previous
-        .get(unit.code.as_str())
-        .and_then(|g| input.previous?.factor(g, factor))
-        .and_then(|before| {
-            let c = welch(
-                (s.n as usize, s.mean, s.sd),
-                (before.n as usize, before.mean, before.sd),
-            )?;
-            Some(ChangeFig {
-                previous_mean: before.mean,
-                diff: c.diff,
-                low: c.low,
-                high: c.high,
-            })
-        });
+    s.change = previous.score(&unit.code, f).and_then(|before| {
+        let c = welch(
+            (s.n as usize, s.mean, s.sd),
+            (before.n as usize, before.mean, before.sd),
+        )?;
+        Some(ChangeFig {
+            previous_mean: before.mean,
+            diff: c.diff,
+            low: c.low,
+            high: c.high,
+        })
+    });
     Some(s)
 }
 
-/// Every group of the tree, with figures only where released.
+/// Every group of the tree, with figures only where released. The groups
+/// are independent of each other and each change's interval costs an
+/// iterative quantile, so they are made on every core, in order.
 fn groups(input: &Input, depth: &[usize], t: &TreeSums, c: &Catalogue, r: &Released) -> Vec<Group> {
     let units = &input.units;
-    let previous: HashMap<&str, &Group> = input
-        .previous
-        .map(|p| p.groups.iter().map(|g| (g.code.as_str(), g)).collect())
-        .unwrap_or_default();
-    units
-        .iter()
-        .enumerate()
-        .map(|(i, u)| Group {
+    let previous = Previous::new(input.previous, c);
+    let one = |i: usize| {
+        let u = &units[i];
+        Group {
             key: u.key.clone(),
             code: u.code.clone(),
             name: u.name.clone(),
@@ -415,15 +447,7 @@ fn groups(input: &Input, depth: &[usize], t: &TreeSums, c: &Catalogue, r: &Relea
                 factors: (0..c.factors.len())
                     .map(|f| {
                         r.factors[f][i]
-                            .then(|| {
-                                factor_figure(
-                                    input,
-                                    u,
-                                    &t.sums[i].factors[f],
-                                    &c.factors[f],
-                                    &previous,
-                                )
-                            })
+                            .then(|| factor_figure(u, &t.sums[i].factors[f], f, &previous))
                             .flatten()
                     })
                     .collect(),
@@ -431,8 +455,30 @@ fn groups(input: &Input, depth: &[usize], t: &TreeSums, c: &Catalogue, r: &Relea
                     .map(|it| r.items[it][i].then_some(t.sums[i].items[it]))
                     .collect(),
             }),
-        })
-        .collect()
+        }
+    };
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
+    if cores == 1 || units.len() < 64 {
+        return (0..units.len()).map(one).collect();
+    }
+    let per = units.len().div_ceil(cores);
+    std::thread::scope(|s| {
+        let parts: Vec<_> = (0..units.len())
+            .step_by(per)
+            .map(|from| {
+                let one = &one;
+                s.spawn(move || {
+                    (from..(from + per).min(units.len()))
+                        .map(one)
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        parts
+            .into_iter()
+            .flat_map(|p| p.join().expect("a snapshot worker panicked"))
+            .collect()
+    })
 }
 
 /// The background breakdowns of the whole organisation: each question's
@@ -440,103 +486,101 @@ fn groups(input: &Input, depth: &[usize], t: &TreeSums, c: &Catalogue, r: &Relea
 /// factor's figure by it again.
 fn background(
     input: &Input,
-    parsed: &[Parsed],
+    parsed: &Parsed,
     org: &Sums,
     c: &Catalogue,
 ) -> Vec<BackgroundQuestion> {
     let k = input.k;
     let mut out = Vec::new();
-    for s in input.surveys {
-        for q in &s.background {
-            let mut cells: BTreeMap<String, Sums> = BTreeMap::new();
-            for p in parsed {
-                if let Some(o) = p.background.get(&q.key) {
-                    if q.options.iter().any(|x| &x.key == o) {
-                        cells
-                            .entry(o.clone())
-                            .or_insert_with(|| Sums::new(c.factors.len(), 0))
-                            .add(&Parsed {
-                                unit: 0,
-                                scores: p.scores.clone(),
-                                items: Vec::new(),
-                                background: BTreeMap::new(),
-                            });
-                    }
-                }
+    let questions = input
+        .surveys
+        .iter()
+        .flat_map(|s| s.background.iter().map(move |q| (s, q)));
+    for (qi, (s, q)) in questions.enumerate() {
+        let mut cells: Vec<Option<Sums>> = vec![None; q.options.len()];
+        for r in 0..parsed.len() {
+            if let Some(o) = parsed.background(r)[qi] {
+                cells[usize::from(o)]
+                    .get_or_insert_with(|| Sums::new(c.factors.len(), 0))
+                    .add_scores(parsed.scores(r));
             }
-            let counts: BTreeMap<String, u32> =
-                cells.iter().map(|(o, s)| (o.clone(), s.n)).collect();
-            let cell_shown = release_cells(&counts, org.n, k);
-            let per_factor: Vec<BTreeMap<String, bool>> = (0..c.factors.len())
-                .map(|f| {
-                    let sizes: BTreeMap<String, u32> = cells
-                        .iter()
-                        .filter(|(o, _)| cell_shown[*o])
-                        .map(|(o, s)| (o.clone(), s.factors[f].n))
-                        .collect();
-                    release_cells(&sizes, org.factors[f].n, k)
-                })
-                .collect();
-            out.push(BackgroundQuestion {
-                survey: s.id.clone(),
-                key: q.key.clone(),
-                cells: q
-                    .options
-                    .iter()
-                    .map(|o| Cell {
-                        option: o.key.clone(),
-                        figures: cells
-                            .get(&o.key)
-                            .filter(|_| cell_shown[&o.key])
-                            .map(|cell| CellFigures {
-                                n: cell.n,
-                                factors: (0..c.factors.len())
-                                    .map(|f| {
-                                        if per_factor[f].get(&o.key) == Some(&true) {
-                                            stat(&cell.factors[f])
-                                        } else {
-                                            None
-                                        }
-                                    })
-                                    .collect(),
-                            }),
-                    })
-                    .collect(),
-            });
         }
+        let key = |o: usize| q.options[o].key.clone();
+        let counts: BTreeMap<String, u32> = cells
+            .iter()
+            .enumerate()
+            .filter_map(|(o, cell)| Some((key(o), cell.as_ref()?.n)))
+            .collect();
+        let cell_shown = release_cells(&counts, org.n, k);
+        let per_factor: Vec<BTreeMap<String, bool>> = (0..c.factors.len())
+            .map(|f| {
+                let sizes: BTreeMap<String, u32> = cells
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(o, cell)| Some((key(o), cell.as_ref()?)))
+                    .filter(|(o, _)| cell_shown[o])
+                    .map(|(o, cell)| (o, cell.factors[f].n))
+                    .collect();
+                release_cells(&sizes, org.factors[f].n, k)
+            })
+            .collect();
+        out.push(BackgroundQuestion {
+            survey: s.id.clone(),
+            key: q.key.clone(),
+            cells: q
+                .options
+                .iter()
+                .zip(&cells)
+                .map(|(o, cell)| Cell {
+                    option: o.key.clone(),
+                    figures: cell
+                        .as_ref()
+                        .filter(|_| cell_shown[&o.key])
+                        .map(|cell| CellFigures {
+                            n: cell.n,
+                            factors: (0..c.factors.len())
+                                .map(|f| {
+                                    if per_factor[f].get(&o.key) == Some(&true) {
+                                        stat(&cell.factors[f])
+                                    } else {
+                                        None
+                                    }
+                                })
+                                .collect(),
+                        }),
+                })
+                .collect(),
+        });
     }
     out
 }
 
 /// Cronbach's alpha of each factor for the organisation, over the
 /// respondents who answered all its items, when at least k did.
-fn reliability(input: &Input, parsed: &[Parsed], c: &Catalogue) -> Vec<Option<AlphaFig>> {
+fn reliability(input: &Input, parsed: &Parsed, c: &Catalogue) -> Vec<Option<AlphaFig>> {
     c.factor_items
         .iter()
-        .map(|(si, idx)| {
-            let offset: usize = input.surveys[..*si].iter().map(|s| s.items.len()).sum();
-            let rows: Vec<Vec<f64>> = parsed
-                .iter()
-                .filter_map(|p| {
-                    idx.iter()
-                        .map(|i| match p.items[offset + i] {
-                            Some(Answer::Value(v)) => {
-                                Some(if input.surveys[*si].items[*i].reverse {
-                                    6.0 - f64::from(v)
-                                } else {
-                                    f64::from(v)
-                                })
-                            }
-                            _ => None,
-                        })
-                        .collect::<Option<Vec<f64>>>()
-                })
-                .collect();
-            (rows.len() as u32 >= input.k)
-                .then(|| cronbach_alpha(&rows))
+        .map(|(flat, reverse)| {
+            let mut sums = AlphaSums::new(flat.len());
+            let mut row = Vec::with_capacity(flat.len());
+            for r in 0..parsed.len() {
+                let items = parsed.items(r);
+                row.clear();
+                for (i, rev) in flat.iter().zip(reverse) {
+                    match items[*i] {
+                        Some(Answer::Value(v)) => row.push(u64::from(if *rev { 6 - v } else { v })),
+                        _ => break,
+                    }
+                }
+                if row.len() == flat.len() {
+                    sums.add(row.iter().copied());
+                }
+            }
+            (sums.rows() >= u64::from(input.k))
+                .then(|| sums.alpha())
                 .flatten()
                 .map(|a| AlphaFig {
-                    n: rows.len() as u32,
+                    n: sums.rows() as u32,
                     alpha: a,
                 })
         })
@@ -550,11 +594,7 @@ fn reliability(input: &Input, parsed: &[Parsed], c: &Catalogue) -> Vec<Option<Al
 pub fn compute(input: &Input) -> Result<Snapshot, ComputeError> {
     let depth = depths(&input.units)?;
     let c = catalogue(input.surveys);
-    let parsed: Vec<Parsed> = input
-        .responses
-        .iter()
-        .map(|r| parse_response(r, input.surveys, &c.factor_items))
-        .collect::<Result<_, _>>()?;
+    let parsed = parse_all(input, &c)?;
     let t = tree_sums(&input.units, &depth, &parsed, &c);
     let r = released(&input.units, &t, &c, input.k)?;
     let groups = groups(input, &depth, &t, &c, &r);
@@ -587,7 +627,7 @@ pub fn raise_k(snapshot: &Snapshot, k: u32) -> Snapshot {
     let mut out = snapshot.clone();
     out.k = k;
     let parents = snapshot.parent_indexes();
-    let keys: Vec<String> = snapshot.groups.iter().map(|g| g.code.clone()).collect();
+    let keys: Vec<&str> = snapshot.groups.iter().map(|g| g.code.as_str()).collect();
     let was: Vec<bool> = snapshot
         .groups
         .iter()

@@ -23,11 +23,38 @@ use diesel::prelude::*;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
+/// A stored response as read: its unit (None: the organisation above
+/// several top units), its answers and background answers
+/// ([`crate::survey::stored`]).
+pub type StoredRow = (Option<String>, String, String);
+
+/// A round's stored responses.
+pub fn stored_rows(conn: &mut DbConnection, round: &RoundId) -> Result<Vec<StoredRow>, AppError> {
+    Ok(responses::table
+        .filter(responses::round_id.eq(round))
+        .select((
+            responses::unit_id,
+            responses::answers,
+            responses::background,
+        ))
+        .load(conn)?)
+}
+
 /// Computes and stores the snapshot of a round that has just closed. Runs
 /// inside the closing transaction, before invitations may be reduced.
 pub fn build(conn: &mut DbConnection, round: &Round) -> Result<Snapshot, AppError> {
+    let rows = stored_rows(conn, &round.id)?;
+    build_from(conn, round, &rows)
+}
+
+/// [`build`] from responses the caller has read already.
+pub fn build_from(
+    conn: &mut DbConnection,
+    round: &Round,
+    rows: &[StoredRow],
+) -> Result<Snapshot, AppError> {
     crate::metrics::timed(&crate::metrics::get().snapshot_seconds, || {
-        let snapshot = compute_for(conn, round)?;
+        let snapshot = compute_from(conn, round, rows)?;
         store(conn, &snapshot, 1)?;
         Ok(snapshot)
     })
@@ -36,19 +63,28 @@ pub fn build(conn: &mut DbConnection, round: &Round) -> Result<Snapshot, AppErro
 /// The snapshot of a round's responses as they are stored now, without
 /// storing it.
 pub fn compute_for(conn: &mut DbConnection, round: &Round) -> Result<Snapshot, AppError> {
+    let rows = stored_rows(conn, &round.id)?;
+    compute_from(conn, round, &rows)
+}
+
+/// The snapshot of `rows`, the responses of `round`, without storing it.
+pub fn compute_from(
+    conn: &mut DbConnection,
+    round: &Round,
+    rows: &[StoredRow],
+) -> Result<Snapshot, AppError> {
     let surveys = round.surveys(conn)?;
-    let all_units: Vec<(String, String, Option<String>, String)> = units::table
+    let all_units: Vec<UnitRow> = units::table
         .select((units::id, units::code, units::parent_id, units::name))
         .load(conn)?;
-    let by_id: HashMap<&str, &(String, String, Option<String>, String)> =
-        all_units.iter().map(|u| (u.0.as_str(), u)).collect();
     let mut invited: HashMap<String, u32> = HashMap::new();
-    let live: Vec<String> = invitations::table
+    let live: Vec<(String, i64)> = invitations::table
         .filter(invitations::round_id.eq(&round.id))
-        .select(invitations::unit_id)
+        .group_by(invitations::unit_id)
+        .select((invitations::unit_id, diesel::dsl::count_star()))
         .load(conn)?;
-    for u in live {
-        *invited.entry(u).or_default() += 1;
+    for (u, n) in live {
+        invited.insert(u, n as u32);
     }
     if invited.is_empty() {
         let stored: Vec<(String, i32)> = invitation_counts::table
@@ -59,123 +95,23 @@ pub fn compute_for(conn: &mut DbConnection, round: &Round) -> Result<Snapshot, A
             invited.insert(u, n.max(0) as u32);
         }
     }
+    let (tree, index) = round_tree(
+        &all_units,
+        &invited,
+        rows.iter().filter_map(|r| r.0.as_deref()),
+        round.root_unit_id.as_deref(),
+    )?;
     // A response stores no unit when it belongs to the organisation above
     // several top units (coarsened at rest): the tree's root.
-    let rows: Vec<(Option<String>, String, String)> = responses::table
-        .filter(responses::round_id.eq(&round.id))
-        .select((
-            responses::unit_id,
-            responses::answers,
-            responses::background,
-        ))
-        .load(conn)?;
-
-    // The tree: every unit invited or answered in, and its ancestors up to
-    // the round's root. Index 0 is the root: the round's unit, the one top
-    // unit of the organisation, or else a group above all top units.
-    // Placed in the order of their codes, so that the snapshot's order of
-    // groups follows the organisation's own codes, not the random ids a
-    // database gave its rows.
-    let mut wanted: Vec<String> = invited.keys().cloned().collect();
-    wanted.extend(rows.iter().filter_map(|r| r.0.clone()));
-    wanted.sort();
-    wanted.dedup();
-    wanted.sort_by(|a, b| {
-        let code = |id: &String| by_id.get(id.as_str()).map(|u| u.1.clone());
-        code(a).cmp(&code(b)).then(a.cmp(b))
-    });
-    let top_of = |id: &str| -> Result<String, AppError> {
-        let mut at = id.to_string();
-        for _ in 0..=by_id.len() {
-            match by_id.get(at.as_str()).and_then(|u| u.2.clone()) {
-                Some(p) => at = p,
-                None => return Ok(at),
-            }
-        }
-        Err(AppError::damaged(format!(
-            "the unit tree has a cycle at {id}"
-        )))
-    };
-    let root: Option<String> = match &round.root_unit_id {
-        Some(r) => Some(r.clone()),
-        None => {
-            let tops: HashSet<String> =
-                wanted.iter().map(|w| top_of(w)).collect::<Result<_, _>>()?;
-            (tops.len() == 1).then(|| tops.into_iter().next().expect("one"))
-        }
-    };
-    let mut tree = Vec::new();
-    let mut index: HashMap<String, usize> = HashMap::new();
-    match &root {
-        Some(r) => {
-            let u = by_id
-                .get(r.as_str())
-                .ok_or_else(|| AppError::damaged(format!("unit {r} is gone")))?;
-            tree.push(TreeUnit {
-                key: u.0.clone(),
-                code: u.1.clone(),
-                name: u.3.clone(),
-                parent: None,
-                invited: 0,
-            });
-            index.insert(r.clone(), 0);
-        }
-        None => tree.push(TreeUnit {
-            key: ORGANISATION.into(),
-            code: String::new(),
-            name: String::new(),
-            parent: None,
-            invited: 0,
-        }),
-    }
-    fn place(
-        id: &str,
-        by_id: &HashMap<&str, &(String, String, Option<String>, String)>,
-        index: &mut HashMap<String, usize>,
-        tree: &mut Vec<TreeUnit>,
-        seen: &mut HashSet<String>,
-    ) -> Result<usize, AppError> {
-        if let Some(i) = index.get(id) {
-            return Ok(*i);
-        }
-        if !seen.insert(id.to_string()) {
-            return Err(AppError::damaged(format!(
-                "the unit tree has a cycle at {id}"
-            )));
-        }
-        let u = by_id
-            .get(id)
-            .ok_or_else(|| AppError::damaged(format!("unit {id} is gone")))?;
-        let parent = match &u.2 {
-            Some(p) => place(p, by_id, index, tree, seen)?,
-            None => 0,
-        };
-        tree.push(TreeUnit {
-            key: u.0.clone(),
-            code: u.1.clone(),
-            name: u.3.clone(),
-            parent: Some(parent),
-            invited: 0,
-        });
-        index.insert(id.to_string(), tree.len() - 1);
-        Ok(tree.len() - 1)
-    }
-    let mut seen = HashSet::new();
-    for id in &wanted {
-        place(id, &by_id, &mut index, &mut tree, &mut seen)?;
-    }
-    for (u, n) in &invited {
-        tree[index[u]].invited = *n;
-    }
     let responses = rows
-        .into_iter()
+        .iter()
         .map(|(unit, answers, background)| RawResponse {
-            unit: unit.map_or(0, |u| index[&u]),
+            unit: unit.as_deref().map_or(0, |u| index[u]),
             answers,
             background,
         })
         .collect();
-    let previous = previous_snapshot(conn, round)?;
+    let previous = previous_scores(conn, round)?;
     let snapshot = compute::compute(&Input {
         round_id: &round.id,
         k: round.min_group_size.max(3) as u32,
@@ -191,12 +127,121 @@ pub fn compute_for(conn: &mut DbConnection, round: &Round) -> Result<Snapshot, A
     Ok(snapshot)
 }
 
-/// The latest earlier closed round sharing a questionnaire with `round`
-/// that has a snapshot.
-fn previous_snapshot(
+/// A unit as [`round_tree`] reads it: id, code, parent id, name.
+type UnitRow = (String, String, Option<String>, String);
+
+/// The round's tree: every unit invited or answered in, and its ancestors
+/// up to the round's root. Index 0 is the root: the round's unit, the one
+/// top unit of the organisation, or else a group above all top units.
+/// Units are placed in the order of their codes, so that the snapshot's
+/// order of groups follows the organisation's own codes, not the random
+/// ids a database gave its rows. Returns the tree and each unit id's index.
+fn round_tree<'a>(
+    all_units: &'a [UnitRow],
+    invited: &'a HashMap<String, u32>,
+    answered_in: impl Iterator<Item = &'a str>,
+    root_unit: Option<&'a str>,
+) -> Result<(Vec<TreeUnit>, HashMap<&'a str, usize>), AppError> {
+    let by_id: HashMap<&str, &UnitRow> = all_units.iter().map(|u| (u.0.as_str(), u)).collect();
+    let wanted: HashSet<&str> = invited
+        .keys()
+        .map(String::as_str)
+        .chain(answered_in)
+        .collect();
+    let mut wanted: Vec<&str> = wanted.into_iter().collect();
+    let code = |id: &str| by_id.get(id).map(|u| u.1.as_str());
+    wanted.sort_by(|a, b| code(a).cmp(&code(b)).then(a.cmp(b)));
+    let top_of = |id: &'a str| -> Result<&'a str, AppError> {
+        let mut at = id;
+        for _ in 0..=by_id.len() {
+            match by_id.get(at).and_then(|u| u.2.as_deref()) {
+                Some(p) => at = p,
+                None => return Ok(at),
+            }
+        }
+        Err(AppError::damaged(format!(
+            "the unit tree has a cycle at {id}"
+        )))
+    };
+    let root: Option<&str> = match root_unit {
+        Some(r) => Some(r),
+        None => {
+            let tops: HashSet<&str> = wanted.iter().map(|w| top_of(w)).collect::<Result<_, _>>()?;
+            (tops.len() == 1).then(|| tops.into_iter().next().expect("one"))
+        }
+    };
+    let mut tree = Vec::with_capacity(wanted.len() + 1);
+    let mut index: HashMap<&str, usize> = HashMap::with_capacity(wanted.len() + 1);
+    match root {
+        Some(r) => {
+            let u = by_id
+                .get(r)
+                .ok_or_else(|| AppError::damaged(format!("unit {r} is gone")))?;
+            tree.push(TreeUnit {
+                key: u.0.clone(),
+                code: u.1.clone(),
+                name: u.3.clone(),
+                parent: None,
+                invited: 0,
+            });
+            index.insert(u.0.as_str(), 0);
+        }
+        None => tree.push(TreeUnit {
+            key: ORGANISATION.into(),
+            code: String::new(),
+            name: String::new(),
+            parent: None,
+            invited: 0,
+        }),
+    }
+    fn place<'a>(
+        id: &str,
+        by_id: &HashMap<&str, &'a UnitRow>,
+        index: &mut HashMap<&'a str, usize>,
+        tree: &mut Vec<TreeUnit>,
+        depth: usize,
+    ) -> Result<usize, AppError> {
+        if let Some(i) = index.get(id) {
+            return Ok(*i);
+        }
+        let u = by_id
+            .get(id)
+            .ok_or_else(|| AppError::damaged(format!("unit {id} is gone")))?;
+        if depth > by_id.len() {
+            return Err(AppError::damaged(format!(
+                "the unit tree has a cycle at {id}"
+            )));
+        }
+        let parent = match &u.2 {
+            Some(p) => place(p, by_id, index, tree, depth + 1)?,
+            None => 0,
+        };
+        tree.push(TreeUnit {
+            key: u.0.clone(),
+            code: u.1.clone(),
+            name: u.3.clone(),
+            parent: Some(parent),
+            invited: 0,
+        });
+        index.insert(u.0.as_str(), tree.len() - 1);
+        Ok(tree.len() - 1)
+    }
+    for id in &wanted {
+        place(id, &by_id, &mut index, &mut tree, 0)?;
+    }
+    for (u, n) in invited {
+        tree[index[u.as_str()]].invited = *n;
+    }
+    Ok((tree, index))
+}
+
+/// The released scores of the latest earlier closed round sharing a
+/// questionnaire with `round` that has a snapshot: what changes are
+/// measured against (n, mean and SD per group and factor).
+fn previous_scores(
     conn: &mut DbConnection,
     round: &Round,
-) -> Result<Option<Arc<Snapshot>>, AppError> {
+) -> Result<Option<Arc<Scores>>, AppError> {
     let ours: Vec<String> = round_surveys::table
         .filter(round_surveys::round_id.eq(&round.id))
         .select(round_surveys::survey_id)
@@ -211,7 +256,7 @@ fn previous_snapshot(
         .limit(1)
         .load(conn)?;
     match candidates.first() {
-        Some(id) => load(conn, id),
+        Some(id) => load_scores(conn, &Cache::none(), id),
         None => Ok(None),
     }
 }
@@ -221,17 +266,21 @@ fn store(conn: &mut DbConnection, s: &Snapshot, revision: i32) -> Result<(), App
     let json = |e: serde_json::Error| AppError::damaged(e.to_string());
     let body = serde_json::to_string(s).map_err(json)?;
     let scores = serde_json::to_string(&Scores::from(s)).map_err(json)?;
-    diesel::delete(snapshots::table.find(&s.round_id)).execute(conn)?;
-    diesel::insert_into(snapshots::table)
-        .values((
-            snapshots::round_id.eq(&s.round_id),
-            snapshots::min_group_size.eq(s.k as i32),
-            snapshots::computed_at.eq(s.computed_at),
-            snapshots::revision.eq(revision),
-            snapshots::body.eq(body),
-            snapshots::scores.eq(scores),
-        ))
-        .execute(conn)?;
+    // One transaction (or savepoint): a reader never sees the round
+    // without its snapshot, and SQLite syncs once.
+    crate::db::write_transaction(conn, |conn| {
+        diesel::delete(snapshots::table.find(&s.round_id)).execute(conn)?;
+        diesel::insert_into(snapshots::table)
+            .values((
+                snapshots::round_id.eq(&s.round_id),
+                snapshots::min_group_size.eq(s.k as i32),
+                snapshots::computed_at.eq(s.computed_at),
+                snapshots::revision.eq(revision),
+                snapshots::body.eq(body),
+                snapshots::scores.eq(scores),
+            ))
+            .execute(conn)
+    })?;
     Ok(())
 }
 

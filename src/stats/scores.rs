@@ -184,11 +184,34 @@ impl Moments {
 }
 
 /// The 97.5 % quantile of Student's t: the half-width factor of a 95 %
-/// interval.
+/// interval. A snapshot asks for it for every group and factor, mostly
+/// with the same whole degrees of freedom, and each answer costs an
+/// iterative inverse of the incomplete beta function: whole degrees of
+/// freedom are remembered per thread (the same value, computed once).
 fn t_quantile(df: f64) -> f64 {
-    StudentsT::new(0.0, 1.0, df)
-        .expect("positive degrees of freedom")
-        .inverse_cdf(0.975)
+    const REMEMBERED: usize = 4096;
+    thread_local! {
+        static WHOLE: std::cell::RefCell<Vec<f64>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+    let compute = |df: f64| {
+        StudentsT::new(0.0, 1.0, df)
+            .expect("positive degrees of freedom")
+            .inverse_cdf(0.975)
+    };
+    if df.fract() != 0.0 || !(1.0..REMEMBERED as f64).contains(&df) {
+        return compute(df);
+    }
+    WHOLE.with(|w| {
+        let mut w = w.borrow_mut();
+        if w.is_empty() {
+            w.resize(REMEMBERED, f64::NAN);
+        }
+        let slot = &mut w[df as usize];
+        if slot.is_nan() {
+            *slot = compute(df);
+        }
+        *slot
+    })
 }
 
 /// A change between two group means with Welch's 95 % interval.
@@ -233,29 +256,75 @@ pub fn welch(now: (usize, f64, f64), before: (usize, f64, f64)) -> Option<Change
 /// items (rows of item values, already reverse-coded). None with fewer than
 /// two items or two rows, or when the total score does not vary.
 pub fn cronbach_alpha(rows: &[Vec<f64>]) -> Option<f64> {
-    let n = rows.len();
-    let items = rows.first()?.len();
-    if n < 2 || items < 2 {
-        return None;
+    let mut sums = AlphaSums::new(rows.first()?.len());
+    for r in rows {
+        sums.add(r.iter().map(|x| *x as u64));
     }
-    // From the sums of x and x²: for whole-number answers these are exact
-    // integers whatever the order of the rows, so alpha is too.
-    let var = |xs: &mut dyn Iterator<Item = f64>| {
-        let (mut sum, mut sum_sq, mut m) = (0.0, 0.0, 0.0);
-        for x in xs {
-            sum += x;
-            sum_sq += x * x;
-            m += 1.0;
+    sums.alpha()
+}
+
+/// The sums Cronbach's alpha needs, gathered one row (one respondent's
+/// reverse-coded whole-number answers) at a time: per item Σx and Σx², and
+/// the same of the row totals. Whole numbers, so exact in any order.
+#[derive(Debug, Clone)]
+pub struct AlphaSums {
+    rows: u64,
+    item_sum: Vec<u64>,
+    item_sq: Vec<u64>,
+    total_sum: u64,
+    total_sq: u64,
+}
+
+impl AlphaSums {
+    pub fn new(items: usize) -> AlphaSums {
+        AlphaSums {
+            rows: 0,
+            item_sum: vec![0; items],
+            item_sq: vec![0; items],
+            total_sum: 0,
+            total_sq: 0,
         }
-        (m * sum_sq - sum * sum) / (m * (m - 1.0))
-    };
-    let item_var: f64 = (0..items)
-        .map(|j| var(&mut rows.iter().map(|r| r[j])))
-        .sum();
-    let total_var = var(&mut rows.iter().map(|r| r.iter().sum::<f64>()));
-    if total_var <= 0.0 {
-        return None;
     }
-    let k = items as f64;
-    Some(k / (k - 1.0) * (1.0 - item_var / total_var))
+
+    /// Rows added so far.
+    pub fn rows(&self) -> u64 {
+        self.rows
+    }
+
+    pub fn add(&mut self, row: impl IntoIterator<Item = u64>) {
+        let mut total = 0;
+        for ((x, sum), sq) in row
+            .into_iter()
+            .zip(&mut self.item_sum)
+            .zip(&mut self.item_sq)
+        {
+            *sum += x;
+            *sq += x * x;
+            total += x;
+        }
+        self.rows += 1;
+        self.total_sum += total;
+        self.total_sq += total * total;
+    }
+
+    pub fn alpha(&self) -> Option<f64> {
+        let items = self.item_sum.len();
+        if self.rows < 2 || items < 2 {
+            return None;
+        }
+        let m = self.rows as f64;
+        let var = |sum: u64, sum_sq: u64| {
+            let (sum, sum_sq) = (sum as f64, sum_sq as f64);
+            (m * sum_sq - sum * sum) / (m * (m - 1.0))
+        };
+        let item_var: f64 = (0..items)
+            .map(|j| var(self.item_sum[j], self.item_sq[j]))
+            .sum();
+        let total_var = var(self.total_sum, self.total_sq);
+        if total_var <= 0.0 {
+            return None;
+        }
+        let k = items as f64;
+        Some(k / (k - 1.0) * (1.0 - item_var / total_var))
+    }
 }

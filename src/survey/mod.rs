@@ -25,6 +25,8 @@ pub mod builtin {
     pub const PRESENCE_MODULE: &str = include_str!("../../surveys/naervaer-modul.toml");
 }
 
+pub mod stored;
+
 pub const MIN_ITEMS_PER_FACTOR: usize = 3;
 /// A respondent's factor score is a mean of at most this many answers, so
 /// that scores are exact multiples of 1 / [`crate::stats::scores::SCALE`]
@@ -450,6 +452,17 @@ fn background(c: &mut Checker, raw: &RawSurvey) -> Vec<Background> {
                 key: DECLINE_KEY.into(),
                 label: Text::fixed("Vil ikke svare", "Vil ikkje svare", "Prefer not to say"),
             });
+        }
+        if options.len() > stored::MAX_OPTIONS {
+            c.err(
+                Some(b.key.span().start),
+                format!(
+                    "background '{}' has {} options with «vil ikke svare»; at most {} are allowed",
+                    b.key.get_ref(),
+                    options.len(),
+                    stored::MAX_OPTIONS
+                ),
+            );
         }
         background.push(Background {
             key: b.key.get_ref().clone(),

@@ -175,7 +175,11 @@ mod tests {
         assert_eq!(f.begin(ip(1)).err(), Some(Refusal::Client));
         let _failed = f.begin(ip(2)).expect("another address is not affected");
         let _failed = f.begin(ip(3)).unwrap();
-        assert_eq!(f.begin(ip(4)).err(), Some(Refusal::Everyone), "5 failures in all");
+        assert_eq!(
+            f.begin(ip(4)).err(),
+            Some(Refusal::Everyone),
+            "5 failures in all"
+        );
     }
 
     #[test]

@@ -142,7 +142,17 @@ for (let back = 1; back <= 3; back += 1) {
   // The browser's own error page cannot always be photographed.
   if (back === 1) await page.screenshot({ path: `${SHOTS}/tablet-back.png` }).catch(() => {});
 }
-await page.goto(`${BASE}/kvittering?lang=nb&neste=kode`);
+// A back navigation onto the browser's "resubmit" error page may still be
+// settling: a navigation started now can be cut off by it, so try again.
+for (let attempt = 1; ; attempt += 1) {
+  try {
+    await page.goto(`${BASE}/kvittering?lang=nb&neste=kode`);
+    break;
+  } catch (e) {
+    if (attempt >= 5 || !String(e).includes("interrupted by another navigation")) throw e;
+    await page.waitForTimeout(200);
+  }
+}
 await Promise.all([page.waitForURL(/\/kode/), page.getByRole("link", { name: "Neste person" }).click()]);
 await axe(page, "code page for the next person");
 await answerWithCode(CODE2, 2);

@@ -3,7 +3,7 @@
 
 use naervaer::analysis::{self, Sums};
 use naervaer::lang::Lang;
-use naervaer::rounds::answer::{answers_json, item_field, Answers};
+use naervaer::rounds::answer::{item_field, stored_texts, Answers};
 use naervaer::snapshot::compute::{compute, Input, RawResponse, TreeUnit};
 use rand::{Rng, SeedableRng};
 use std::collections::HashMap;
@@ -49,7 +49,7 @@ fn planted(
         parent: None,
         invited: 0,
     }];
-    let mut responses = Vec::new();
+    let mut stored: Vec<(usize, String, String)> = Vec::new();
     let mut own = HashMap::new();
     let mut at_risk = Vec::new();
     for a in 0..4 {
@@ -98,12 +98,8 @@ fn planted(
                         if item.reverse { 6 - v } else { v },
                     );
                 }
-                let (answers, background) = answers_json(std::slice::from_ref(&s), &ans);
-                responses.push(RawResponse {
-                    unit: idx,
-                    answers,
-                    background,
-                });
+                let (answers, background) = stored_texts(std::slice::from_ref(&s), &ans);
+                stored.push((idx, answers, background));
             }
             let rate = 5.0 + 0.5 * a as f64
                 - 2.5 * (climate["rolleklarhet"] + climate["mestringsklima"])
@@ -126,7 +122,14 @@ fn planted(
         computed_at: 0,
         surveys: std::slice::from_ref(&s),
         units,
-        responses,
+        responses: stored
+            .iter()
+            .map(|(unit, answers, background)| RawResponse {
+                unit: *unit,
+                answers,
+                background,
+            })
+            .collect(),
         previous: None,
     })
     .unwrap();

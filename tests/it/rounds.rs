@@ -317,7 +317,7 @@ both_backends! {
             diesel::sql_query("SELECT answers AS name FROM responses").load::<Col>(c).unwrap().into_iter().map(|r| r.name).collect()
         };
         let submission_order: Vec<String> = (0..n)
-            .map(|i| answer::answers_json(&surveys, &numbered_answers(&surveys, i)).0)
+            .map(|i| answer::stored_texts(&surveys, &numbered_answers(&surveys, i)).0)
             .collect();
         let before_ids: std::collections::HashSet<String> = rows.iter().map(|r| r.0.clone()).collect();
         rounds::close(&mut c, &round.id, true).unwrap();

@@ -38,16 +38,20 @@ fn tree(f: &Value) -> Vec<TreeUnit> {
         .collect()
 }
 
-fn responses(f: &Value, which: &str) -> Vec<RawResponse> {
+/// The fixture's responses as stored before version 1 of the stored
+/// format: (unit index, answers JSON, background JSON).
+fn responses(f: &Value, which: &str) -> Vec<(usize, String, String)> {
     let units = tree(f);
     f[which]
         .as_array()
         .unwrap()
         .iter()
-        .map(|r| RawResponse {
-            unit: units.iter().position(|u| u.code == r["unit"]).unwrap(),
-            answers: r["answers"].to_string(),
-            background: r["background"].to_string(),
+        .map(|r| {
+            (
+                units.iter().position(|u| u.code == r["unit"]).unwrap(),
+                r["answers"].to_string(),
+                r["background"].to_string(),
+            )
         })
         .collect()
 }
@@ -55,14 +59,25 @@ fn responses(f: &Value, which: &str) -> Vec<RawResponse> {
 pub fn snapshot_of(which: &str, k: u32, previous: Option<&Snapshot>) -> Snapshot {
     let f = fixture();
     let s = survey();
+    // The change is measured against the scores stored beside the
+    // previous snapshot.
+    let previous = previous.map(naervaer::snapshot::Scores::from);
+    let stored = responses(&f, which);
     compute(&Input {
         round_id: &naervaer::ids::RoundId::from(which),
         k,
         computed_at: 0,
         surveys: std::slice::from_ref(&s),
         units: tree(&f),
-        responses: responses(&f, which),
-        previous,
+        responses: stored
+            .iter()
+            .map(|(unit, answers, background)| RawResponse {
+                unit: *unit,
+                answers,
+                background,
+            })
+            .collect(),
+        previous: previous.as_ref(),
     })
     .unwrap()
 }
