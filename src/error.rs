@@ -185,7 +185,7 @@ pub enum UserError {
     NoQuestionnaire,
     InvalidQuestionnaire {
         position: usize,
-        problems: Vec<String>,
+        problems: Vec<crate::survey::SurveyError>,
     },
     QuestionnaireTwice {
         id: String,
@@ -323,7 +323,11 @@ impl UserError {
                 "{} {position} {}: {}. {}",
                 l.pick("Spørreskjema", "Spørjeskjema", "Questionnaire"),
                 l.pick("er ikke gyldig", "er ikkje gyldig", "is not valid"),
-                problems.join("; "),
+                problems
+                    .iter()
+                    .map(|p| p.render(l))
+                    .collect::<Vec<_>>()
+                    .join("; "),
                 l.pick(
                     "Kjør `naervaer survey check` på fila for å se alle feilene.",
                     "Køyr `naervaer survey check` på fila for å sjå alle feilane.",

@@ -102,7 +102,35 @@ impl Bench<'_> {
                     answered += 1;
                 }
             }
-            let (_, t) = time(|| rounds::close(&mut self.conn, &round.id, true));
+            // The released figures must not depend on how the rows are
+            // stored: the snapshot of the rows as answered, byte for byte,
+            // is the one the close stores after rewriting and coarsening.
+            let before = if n == 1 {
+                let mut s = snapshot::compute_for(&mut self.conn, &round)?;
+                s.computed_at = 0;
+                Some(
+                    serde_json::to_string(&s)
+                        .map_err(|e| AppError::internal_by("the snapshot", e))?,
+                )
+            } else {
+                None
+            };
+            let (closed_now, t) = time(|| rounds::close(&mut self.conn, &round.id, true));
+            closed_now?;
+            if let Some(before) = before {
+                let mut stored = (*snapshot::load(&mut self.conn, &round.id)?
+                    .ok_or_else(|| AppError::internal("the closed round has no snapshot"))?)
+                .clone();
+                stored.computed_at = 0;
+                let after = serde_json::to_string(&stored)
+                    .map_err(|e| AppError::internal_by("the snapshot", e))?;
+                if after != before {
+                    return Err(AppError::internal(
+                        "the snapshot stored at close differs from the one of the rows as answered",
+                    ));
+                }
+                self.note("the snapshot stored at close is byte-identical to the one of the rows as answered");
+            }
             if n == 1 {
                 self.figures.push(Figure::of(
                     "close a round (rewrite, snapshot, compaction)",

@@ -276,25 +276,43 @@ pub fn send(settings: &Settings) -> Result<ExitCode, AppError> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// `naervaer survey check`: needs no settings, so its language is
+/// `NAERVAER_LANG` from the environment alone (bokmål without it).
 pub fn survey_check(files: &[PathBuf]) -> ExitCode {
+    let lang: crate::lang::Lang = std::env::var("NAERVAER_LANG")
+        .ok()
+        .and_then(|l| l.parse().ok())
+        .unwrap_or_default();
     let mut ok = true;
     for f in files {
         match survey::load(f) {
             Ok(s) => println!(
-                "{}: OK – {} {} ({} factors, {} items, {} background questions, sha256 {})",
+                "{}: OK – {} {} ({} {}, {} {}, {} {}, sha256 {})",
                 f.display(),
                 s.id,
                 s.version,
                 s.factors.len(),
+                lang.pick("faktorer", "faktorar", "factors"),
                 s.items.len(),
+                lang.pick("påstander", "påstandar", "items"),
                 s.background.len(),
+                lang.pick(
+                    "bakgrunnsspørsmål",
+                    "bakgrunnsspørsmål",
+                    "background questions"
+                ),
                 &s.sha256[..12]
             ),
             Err(errors) => {
                 ok = false;
-                println!("{}: {} problem(s)", f.display(), errors.len());
+                println!(
+                    "{}: {} {}",
+                    f.display(),
+                    errors.len(),
+                    lang.pick("problem", "problem", "problem(s)")
+                );
                 for e in errors {
-                    println!("  {}: {e}", f.display());
+                    println!("  {}: {}", f.display(), e.render(lang));
                 }
             }
         }

@@ -138,7 +138,7 @@ pub fn create(
         let s = survey::parse(text).map_err(|errors| {
             AppError::from(UserError::InvalidQuestionnaire {
                 position: i + 1,
-                problems: errors.iter().map(|e| e.to_string()).collect(),
+                problems: errors,
             })
         })?;
         if parsed.iter().any(|p: &Survey| p.id == s.id) {

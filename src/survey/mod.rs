@@ -165,19 +165,252 @@ impl Survey {
     }
 }
 
-/// One problem in a survey file.
+/// One problem in a survey file, with the line of the entry it concerns.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SurveyError {
     pub line: Option<usize>,
-    pub message: String,
+    pub problem: Problem,
 }
 
+/// What a text of the file belongs to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Subject {
+    Title,
+    Intro,
+    ScaleLabel(i64),
+    DontKnow,
+    FactorName(String),
+    FactorDescription(String),
+    Item(String),
+    Background(String),
+    Option(String),
+}
+
+/// The kind of a key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyKind {
+    Factor,
+    Item,
+    Background,
+    /// An option of the background question named.
+    Option(String),
+}
+
+/// What is wrong, in words for the person who wrote the file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Problem {
+    /// TOML syntax, in the TOML library's own (English) words.
+    Toml(String),
+    TomlControlCharacter(u32),
+    TomlUnexpected(char),
+    TomlEndsEarly,
+    EmptyText {
+        subject: Subject,
+        lang: Lang,
+    },
+    MissingTranslation {
+        subject: Subject,
+        lang: Lang,
+    },
+    UnknownLanguage {
+        subject: Subject,
+        key: String,
+    },
+    BadKey {
+        kind: KeyKind,
+        key: String,
+    },
+    DuplicateKey {
+        kind: KeyKind,
+        key: String,
+        first_line: usize,
+    },
+    ScaleRange {
+        min: i64,
+        max: i64,
+    },
+    ScaleLabelMissing(i64),
+    ScaleLabelOutside(String),
+    NoFactors,
+    UnknownFactor {
+        item: String,
+        factor: String,
+    },
+    TooFewItems {
+        factor: String,
+        n: usize,
+    },
+    TooManyItems {
+        factor: String,
+        n: usize,
+    },
+    TooFewOptions {
+        question: String,
+    },
+    TooManyOptions {
+        question: String,
+        n: usize,
+    },
+    EmptyId,
+    EmptyVersion,
+    CannotRead {
+        path: String,
+        reason: String,
+    },
+}
+
+impl Subject {
+    fn render(&self, l: Lang) -> String {
+        match self {
+            Subject::Title => l.pick("tittel", "tittel", "title").into(),
+            Subject::Intro => l.pick("innledning", "innleiing", "intro").into(),
+            Subject::ScaleLabel(v) => {
+                format!("{} {v}", l.pick("skalatekst", "skalatekst", "scale label"))
+            }
+            Subject::DontKnow => "scale.dont_know".into(),
+            Subject::FactorName(k) => format!(
+                "{} '{k}' {}",
+                l.pick("faktor", "faktor", "factor"),
+                l.pick("navn", "namn", "name")
+            ),
+            Subject::FactorDescription(k) => format!(
+                "{} '{k}' {}",
+                l.pick("faktor", "faktor", "factor"),
+                l.pick("beskrivelse", "skildring", "description")
+            ),
+            Subject::Item(k) => format!("{} '{k}'", l.pick("påstand", "påstand", "item")),
+            Subject::Background(k) => format!(
+                "{} '{k}'",
+                l.pick("bakgrunnsspørsmål", "bakgrunnsspørsmål", "background")
+            ),
+            Subject::Option(k) => format!(
+                "{} '{k}'",
+                l.pick("svaralternativ", "svaralternativ", "option")
+            ),
+        }
+    }
+}
+
+impl KeyKind {
+    fn render(&self, l: Lang) -> String {
+        match self {
+            KeyKind::Factor => l.pick("faktor", "faktor", "factor").into(),
+            KeyKind::Item => l.pick("påstand", "påstand", "item").into(),
+            KeyKind::Background => l
+                .pick("bakgrunnsspørsmål", "bakgrunnsspørsmål", "background")
+                .into(),
+            KeyKind::Option(q) => match l {
+                Lang::Nb => format!("svaralternativ til bakgrunnsspørsmål '{q}'"),
+                Lang::Nn => format!("svaralternativ til bakgrunnsspørsmål '{q}'"),
+                Lang::En => format!("option of background '{q}'"),
+            },
+        }
+    }
+}
+
+impl Problem {
+    pub fn render(&self, l: Lang) -> String {
+        use Problem::*;
+        match self {
+            Toml(m) => format!("{}: {m}", l.pick("ikke gyldig TOML", "ikkje gyldig TOML", "not valid TOML")),
+            TomlControlCharacter(c) => format!("{}: {} U+{c:04X}", l.pick("ikke gyldig TOML", "ikkje gyldig TOML", "not valid TOML"), l.pick("uventet kontrolltegn", "uventa kontrollteikn", "unexpected control character")),
+            TomlUnexpected(c) => format!("{}: {} «{c}»", l.pick("ikke gyldig TOML", "ikkje gyldig TOML", "not valid TOML"), l.pick("uventet", "uventa", "unexpected")),
+            TomlEndsEarly => format!("{}: {}", l.pick("ikke gyldig TOML", "ikkje gyldig TOML", "not valid TOML"), l.pick("fila slutter for tidlig", "fila sluttar for tidleg", "the file ends too early")),
+            EmptyText { subject, lang } => match l {
+                Lang::Nb => format!("{}: teksten på {} ({}) er tom", subject.render(l), lang.native_name(), lang.code()),
+                Lang::Nn => format!("{}: teksten på {} ({}) er tom", subject.render(l), lang.native_name(), lang.code()),
+                Lang::En => format!("{}: the {} text ({}) is empty", subject.render(l), lang.native_name(), lang.code()),
+            },
+            MissingTranslation { subject, lang } => match l {
+                Lang::Nb => format!("{}: mangler oversettelse {} ({})", subject.render(l), lang.code(), lang.native_name()),
+                Lang::Nn => format!("{}: manglar omsetjing {} ({})", subject.render(l), lang.code(), lang.native_name()),
+                Lang::En => format!("{}: missing translation {} ({})", subject.render(l), lang.code(), lang.native_name()),
+            },
+            UnknownLanguage { subject, key } => match l {
+                Lang::Nb => format!("{}: ukjent språknøkkel '{key}' (bruk nb, nn, en)", subject.render(l)),
+                Lang::Nn => format!("{}: ukjend språknøkkel '{key}' (bruk nb, nn, en)", subject.render(l)),
+                Lang::En => format!("{}: unknown language key '{key}' (use nb, nn, en)", subject.render(l)),
+            },
+            BadKey { kind, key } => match l {
+                Lang::Nb => format!("nøkkelen '{key}' ({}) kan bare ha små bokstaver, sifre og _", kind.render(l)),
+                Lang::Nn => format!("nøkkelen '{key}' ({}) kan berre ha små bokstavar, siffer og _", kind.render(l)),
+                Lang::En => format!("{} key '{key}' must be lowercase letters, digits and _", kind.render(l)),
+            },
+            DuplicateKey { kind, key, first_line } => match l {
+                Lang::Nb => format!("nøkkelen '{key}' ({}) står to ganger (først på linje {first_line})", kind.render(l)),
+                Lang::Nn => format!("nøkkelen '{key}' ({}) står to gonger (først på linje {first_line})", kind.render(l)),
+                Lang::En => format!("duplicate {} key '{key}' (first on line {first_line})", kind.render(l)),
+            },
+            ScaleRange { min, max } => match l {
+                Lang::Nb => format!("skalaen må gå fra 1 til 5, ikke fra {min} til {max}"),
+                Lang::Nn => format!("skalaen må gå frå 1 til 5, ikkje frå {min} til {max}"),
+                Lang::En => format!("scale must run from 1 to 5, not {min} to {max}"),
+            },
+            ScaleLabelMissing(v) => match l {
+                Lang::Nb => format!("skalateksten for {v} mangler"),
+                Lang::Nn => format!("skalateksten for {v} manglar"),
+                Lang::En => format!("scale label for {v} is missing"),
+            },
+            ScaleLabelOutside(k) => match l {
+                Lang::Nb => format!("skalateksten '{k}' ligger utenfor 1–5"),
+                Lang::Nn => format!("skalateksten '{k}' ligg utanfor 1–5"),
+                Lang::En => format!("scale label '{k}' is outside 1..=5"),
+            },
+            NoFactors => l.pick("skjemaet har ingen faktorer", "skjemaet har ingen faktorar", "the survey has no factors").into(),
+            UnknownFactor { item, factor } => match l {
+                Lang::Nb => format!("påstand '{item}' hører til en ukjent faktor '{factor}'"),
+                Lang::Nn => format!("påstand '{item}' høyrer til ein ukjend faktor '{factor}'"),
+                Lang::En => format!("item '{item}' belongs to unknown factor '{factor}'"),
+            },
+            TooFewItems { factor, n } => match l {
+                Lang::Nb => format!("faktor '{factor}' har {n} påstand(er); en faktor trenger minst {MIN_ITEMS_PER_FACTOR} for å gi en pålitelig skår"),
+                Lang::Nn => format!("faktor '{factor}' har {n} påstand(ar); ein faktor treng minst {MIN_ITEMS_PER_FACTOR} for å gi ein påliteleg skår"),
+                Lang::En => format!("factor '{factor}' has {n} item(s); a factor needs at least {MIN_ITEMS_PER_FACTOR} to give a reliable score"),
+            },
+            TooManyItems { factor, n } => match l {
+                Lang::Nb => format!("faktor '{factor}' har {n} påstander; en faktor kan ha høyst {MAX_ITEMS_PER_FACTOR}: del den"),
+                Lang::Nn => format!("faktor '{factor}' har {n} påstandar; ein faktor kan ha høgst {MAX_ITEMS_PER_FACTOR}: del han"),
+                Lang::En => format!("factor '{factor}' has {n} items; a factor may have at most {MAX_ITEMS_PER_FACTOR}: split it"),
+            },
+            TooFewOptions { question } => match l {
+                Lang::Nb => format!("bakgrunnsspørsmål '{question}' trenger minst to svaralternativer"),
+                Lang::Nn => format!("bakgrunnsspørsmål '{question}' treng minst to svaralternativ"),
+                Lang::En => format!("background '{question}' needs at least two options"),
+            },
+            TooManyOptions { question, n } => match l {
+                Lang::Nb => format!("bakgrunnsspørsmål '{question}' har {n} svaralternativer med «vil ikke svare»; høyst {} er lov", stored::MAX_OPTIONS),
+                Lang::Nn => format!("bakgrunnsspørsmål '{question}' har {n} svaralternativ med «vil ikkje svare»; høgst {} er lov", stored::MAX_OPTIONS),
+                Lang::En => format!("background '{question}' has {n} options with «vil ikke svare»; at most {} are allowed", stored::MAX_OPTIONS),
+            },
+            EmptyId => l.pick("id er tom", "id er tom", "id is empty").into(),
+            EmptyVersion => l.pick("version er tom", "version er tom", "version is empty").into(),
+            CannotRead { path, reason } => match l {
+                Lang::Nb => format!("kan ikke lese {path}: {reason}"),
+                Lang::Nn => format!("kan ikkje lese {path}: {reason}"),
+                Lang::En => format!("cannot read {path}: {reason}"),
+            },
+        }
+    }
+}
+
+impl SurveyError {
+    /// The problem with its line, in `lang`.
+    pub fn render(&self, l: Lang) -> String {
+        match self.line {
+            Some(n) => format!(
+                "{} {n}: {}",
+                l.pick("linje", "linje", "line"),
+                self.problem.render(l)
+            ),
+            None => self.problem.render(l),
+        }
+    }
+}
+
+/// In English, for logs and tests; people read [`SurveyError::render`].
 impl fmt::Display for SurveyError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.line {
-            Some(l) => write!(f, "line {l}: {}", self.message),
-            None => f.write_str(&self.message),
-        }
+        f.write_str(&self.render(Lang::En))
     }
 }
 
@@ -190,30 +423,28 @@ impl Checker<'_> {
     fn line_of(&self, offset: usize) -> usize {
         1 + self.src[..offset.min(self.src.len())].matches('\n').count()
     }
-    fn err(&mut self, offset: Option<usize>, message: String) {
+    fn err(&mut self, offset: Option<usize>, problem: Problem) {
         let line = offset.map(|o| self.line_of(o));
-        self.errors.push(SurveyError { line, message });
+        self.errors.push(SurveyError { line, problem });
     }
     /// Every language present and non-empty; unknown language keys are errors.
-    fn text(&mut self, offset: usize, what: &str, texts: &Texts) -> Text {
+    fn text(&mut self, offset: usize, subject: Subject, texts: &Texts) -> Text {
         for lang in Lang::ALL {
             match texts.get(lang.code()) {
                 Some(t) if !t.trim().is_empty() => {}
                 Some(_) => self.err(
                     Some(offset),
-                    format!(
-                        "{what}: the {} text ({}) is empty",
-                        lang.native_name(),
-                        lang.code()
-                    ),
+                    Problem::EmptyText {
+                        subject: subject.clone(),
+                        lang,
+                    },
                 ),
                 None => self.err(
                     Some(offset),
-                    format!(
-                        "{what}: missing translation {} ({})",
-                        lang.code(),
-                        lang.native_name()
-                    ),
+                    Problem::MissingTranslation {
+                        subject: subject.clone(),
+                        lang,
+                    },
                 ),
             }
         }
@@ -221,7 +452,10 @@ impl Checker<'_> {
             if k.parse::<Lang>().map(|l| l.code() != k).unwrap_or(true) {
                 self.err(
                     Some(offset),
-                    format!("{what}: unknown language key '{k}' (use nb, nn, en)"),
+                    Problem::UnknownLanguage {
+                        subject: subject.clone(),
+                        key: k.clone(),
+                    },
                 );
             }
         }
@@ -237,7 +471,7 @@ impl Checker<'_> {
             en: get(Lang::En),
         }
     }
-    fn key(&mut self, seen: &mut HashMap<String, usize>, kind: &str, key: &Spanned<String>) {
+    fn key(&mut self, seen: &mut HashMap<String, usize>, kind: KeyKind, key: &Spanned<String>) {
         let k = key.get_ref();
         let line = self.line_of(key.span().start);
         if k.is_empty()
@@ -247,13 +481,20 @@ impl Checker<'_> {
         {
             self.err(
                 Some(key.span().start),
-                format!("{kind} key '{k}' must be lowercase letters, digits and _"),
+                Problem::BadKey {
+                    kind: kind.clone(),
+                    key: k.clone(),
+                },
             );
         }
         if let Some(first) = seen.get(k) {
             self.err(
                 Some(key.span().start),
-                format!("duplicate {kind} key '{k}' (first on line {first})"),
+                Problem::DuplicateKey {
+                    kind,
+                    key: k.clone(),
+                    first_line: *first,
+                },
             );
         } else {
             seen.insert(k.clone(), line);
@@ -270,20 +511,15 @@ fn toml_error(src: &str, e: toml::de::Error) -> Vec<SurveyError> {
         .map(|s| 1 + src[..s.start.min(src.len())].matches('\n').count());
     // Some TOML errors carry no message of their own (a stray carriage
     // return, say): name the character where it stopped.
-    let message = match e.message().trim() {
+    let problem = match e.message().trim() {
         "" => match e.span().and_then(|s| src.get(s.start..)?.chars().next()) {
-            Some(c) if c.is_control() => {
-                format!(
-                    "not valid TOML: unexpected control character U+{:04X}",
-                    c as u32
-                )
-            }
-            Some(c) => format!("not valid TOML: unexpected «{c}»"),
-            None => "not valid TOML: the file ends too early".to_string(),
+            Some(c) if c.is_control() => Problem::TomlControlCharacter(c as u32),
+            Some(c) => Problem::TomlUnexpected(c),
+            None => Problem::TomlEndsEarly,
         },
-        m => m.to_string(),
+        m => Problem::Toml(m.to_string()),
     };
-    vec![SurveyError { line, message }]
+    vec![SurveyError { line, problem }]
 }
 
 /// The scale's five labels and its "don't know" label.
@@ -293,28 +529,25 @@ fn scale(c: &mut Checker, raw: &RawSurvey) -> (Vec<Text>, Text) {
     if scale.min != 1 || scale.max != 5 {
         c.err(
             Some(scale_at),
-            format!(
-                "scale must run from 1 to 5, not {} to {}",
-                scale.min, scale.max
-            ),
+            Problem::ScaleRange {
+                min: scale.min,
+                max: scale.max,
+            },
         );
     }
     let mut scale_labels = Vec::new();
     for v in 1..=5 {
         match scale.labels.get(&v.to_string()) {
-            Some(t) => scale_labels.push(c.text(scale_at, &format!("scale label {v}"), t)),
-            None => c.err(Some(scale_at), format!("scale label for {v} is missing")),
+            Some(t) => scale_labels.push(c.text(scale_at, Subject::ScaleLabel(v), t)),
+            None => c.err(Some(scale_at), Problem::ScaleLabelMissing(v)),
         }
     }
     for k in scale.labels.keys() {
         if !matches!(k.as_str(), "1" | "2" | "3" | "4" | "5") {
-            c.err(
-                Some(scale_at),
-                format!("scale label '{k}' is outside 1..=5"),
-            );
+            c.err(Some(scale_at), Problem::ScaleLabelOutside(k.clone()));
         }
     }
-    let dont_know = c.text(scale_at, "scale.dont_know", &scale.dont_know);
+    let dont_know = c.text(scale_at, Subject::DontKnow, &scale.dont_know);
 
     (scale_labels, dont_know)
 }
@@ -323,12 +556,16 @@ fn factors(c: &mut Checker, raw: &RawSurvey) -> Vec<Factor> {
     let mut keys = HashMap::new();
     let mut factors = Vec::new();
     for f in &raw.factors {
-        c.key(&mut keys, "factor", &f.key);
-        let what = format!("factor '{}'", f.key.get_ref());
-        let name = c.text(f.key.span().start, &format!("{what} name"), &f.name);
+        c.key(&mut keys, KeyKind::Factor, &f.key);
+        let key = f.key.get_ref();
+        let name = c.text(
+            f.key.span().start,
+            Subject::FactorName(key.clone()),
+            &f.name,
+        );
         let description = c.text(
             f.key.span().start,
-            &format!("{what} description"),
+            Subject::FactorDescription(key.clone()),
             &f.description,
         );
         factors.push(Factor {
@@ -338,7 +575,7 @@ fn factors(c: &mut Checker, raw: &RawSurvey) -> Vec<Factor> {
         });
     }
     if factors.is_empty() {
-        c.err(None, "the survey has no factors".into());
+        c.err(None, Problem::NoFactors);
     }
     factors
 }
@@ -353,20 +590,19 @@ fn items(c: &mut Checker, raw: &RawSurvey) -> Vec<Item> {
     let mut items = Vec::new();
     let mut item_keys = HashMap::new();
     for i in &raw.items {
-        c.key(&mut item_keys, "item", &i.key);
+        c.key(&mut item_keys, KeyKind::Item, &i.key);
         if !factor_keys.contains(i.factor.get_ref().as_str()) {
             c.err(
                 Some(i.factor.span().start),
-                format!(
-                    "item '{}' belongs to unknown factor '{}'",
-                    i.key.get_ref(),
-                    i.factor.get_ref()
-                ),
+                Problem::UnknownFactor {
+                    item: i.key.get_ref().clone(),
+                    factor: i.factor.get_ref().clone(),
+                },
             );
         }
         let text = c.text(
             i.key.span().start,
-            &format!("item '{}'", i.key.get_ref()),
+            Subject::Item(i.key.get_ref().clone()),
             &i.text,
         );
         items.push(Item {
@@ -391,18 +627,18 @@ fn factor_sizes(c: &mut Checker, raw: &RawSurvey) {
         if n < MIN_ITEMS_PER_FACTOR {
             c.err(
                 Some(f.key.span().start),
-                format!(
-                    "factor '{}' has {n} item(s); a factor needs at least {MIN_ITEMS_PER_FACTOR} to give a reliable score",
-                    f.key.get_ref()
-                ),
+                Problem::TooFewItems {
+                    factor: f.key.get_ref().clone(),
+                    n,
+                },
             );
         } else if n > MAX_ITEMS_PER_FACTOR {
             c.err(
                 Some(f.key.span().start),
-                format!(
-                    "factor '{}' has {n} items; a factor may have at most {MAX_ITEMS_PER_FACTOR}: split it",
-                    f.key.get_ref()
-                ),
+                Problem::TooManyItems {
+                    factor: f.key.get_ref().clone(),
+                    n,
+                },
             );
         }
     }
@@ -414,10 +650,10 @@ fn background(c: &mut Checker, raw: &RawSurvey) -> Vec<Background> {
     let mut background = Vec::new();
     let mut bg_keys = HashMap::new();
     for b in &raw.background {
-        c.key(&mut bg_keys, "background", &b.key);
+        c.key(&mut bg_keys, KeyKind::Background, &b.key);
         let question = c.text(
             b.key.span().start,
-            &format!("background '{}'", b.key.get_ref()),
+            Subject::Background(b.key.get_ref().clone()),
             &b.question,
         );
         let mut option_keys = HashMap::new();
@@ -425,12 +661,12 @@ fn background(c: &mut Checker, raw: &RawSurvey) -> Vec<Background> {
         for o in &b.options {
             c.key(
                 &mut option_keys,
-                &format!("option of background '{}'", b.key.get_ref()),
+                KeyKind::Option(b.key.get_ref().clone()),
                 &o.key,
             );
             let label = c.text(
                 o.key.span().start,
-                &format!("option '{}'", o.key.get_ref()),
+                Subject::Option(o.key.get_ref().clone()),
                 &o.label,
             );
             options.push(BackgroundOption {
@@ -441,10 +677,9 @@ fn background(c: &mut Checker, raw: &RawSurvey) -> Vec<Background> {
         if options.iter().filter(|o| o.key != DECLINE_KEY).count() < 2 {
             c.err(
                 Some(b.key.span().start),
-                format!(
-                    "background '{}' needs at least two options",
-                    b.key.get_ref()
-                ),
+                Problem::TooFewOptions {
+                    question: b.key.get_ref().clone(),
+                },
             );
         }
         if !options.iter().any(|o| o.key == DECLINE_KEY) {
@@ -456,12 +691,10 @@ fn background(c: &mut Checker, raw: &RawSurvey) -> Vec<Background> {
         if options.len() > stored::MAX_OPTIONS {
             c.err(
                 Some(b.key.span().start),
-                format!(
-                    "background '{}' has {} options with «vil ikke svare»; at most {} are allowed",
-                    b.key.get_ref(),
-                    options.len(),
-                    stored::MAX_OPTIONS
-                ),
+                Problem::TooManyOptions {
+                    question: b.key.get_ref().clone(),
+                    n: options.len(),
+                },
             );
         }
         background.push(Background {
@@ -480,16 +713,16 @@ pub fn parse(src: &str) -> Result<Survey, Vec<SurveyError>> {
         src,
         errors: Vec::new(),
     };
-    let title = c.text(raw.title.span().start, "title", raw.title.get_ref());
+    let title = c.text(raw.title.span().start, Subject::Title, raw.title.get_ref());
     let intro = raw
         .intro
         .as_ref()
-        .map(|i| c.text(i.span().start, "intro", i.get_ref()));
+        .map(|i| c.text(i.span().start, Subject::Intro, i.get_ref()));
     if raw.id.get_ref().trim().is_empty() {
-        c.err(Some(raw.id.span().start), "id is empty".into());
+        c.err(Some(raw.id.span().start), Problem::EmptyId);
     }
     if raw.version.get_ref().trim().is_empty() {
-        c.err(Some(raw.version.span().start), "version is empty".into());
+        c.err(Some(raw.version.span().start), Problem::EmptyVersion);
     }
     let (scale_labels, dont_know) = scale(&mut c, &raw);
     let factors = factors(&mut c, &raw);
@@ -519,7 +752,10 @@ pub fn load(path: &std::path::Path) -> Result<Survey, Vec<SurveyError>> {
     let src = std::fs::read_to_string(path).map_err(|e| {
         vec![SurveyError {
             line: None,
-            message: format!("cannot read {}: {e}", path.display()),
+            problem: Problem::CannotRead {
+                path: path.display().to_string(),
+                reason: e.to_string(),
+            },
         }]
     })?;
     parse(&src)

@@ -77,7 +77,7 @@ fn survey_check_accepts_the_shipped_files_and_explains_a_broken_one() {
     );
     assert_eq!(code, 0, "{out}");
     assert!(
-        out.contains("10-faktor 2026.1 (10 factors, 36 items, 4 background questions"),
+        out.contains("10-faktor 2026.1 (10 faktorer, 36 påstander, 4 bakgrunnsspørsmål"),
         "{out}"
     );
     let dir = tempfile::tempdir().unwrap();
@@ -92,13 +92,13 @@ fn survey_check_accepts_the_shipped_files_and_explains_a_broken_one() {
     std::fs::write(&broken, text).unwrap();
     let (code, out, _) = naervaer(None, &["survey", "check", broken.to_str().unwrap()]);
     assert_eq!(code, 1);
-    assert!(out.contains("2 problem(s)"), "{out}");
+    assert!(out.contains("2 problem"), "{out}");
     assert!(
-        out.contains("item 'bk1' belongs to unknown factor 'bruk_av_kompetansen'"),
+        out.contains("påstand 'bk1' hører til en ukjent faktor 'bruk_av_kompetansen'"),
         "{out}"
     );
     assert!(
-        out.contains("factor 'bruk_av_kompetanse' has 2 item(s); a factor needs at least 3"),
+        out.contains("faktor 'bruk_av_kompetanse' har 2 påstand(er); en faktor trenger minst 3"),
         "{out}"
     );
 }

@@ -225,7 +225,48 @@ fn a_toml_error_without_a_message_of_its_own_still_says_what_is_wrong() {
     assert_eq!(e.len(), 1);
     assert_eq!(e[0].line, Some(1));
     assert_eq!(
-        e[0].message,
+        e[0].problem.render(Lang::En),
         "not valid TOML: unexpected control character U+000D"
     );
+    assert_eq!(
+        e[0].render(Lang::Nb),
+        "linje 1: ikke gyldig TOML: uventet kontrolltegn U+000D"
+    );
+}
+
+#[test]
+fn every_problem_is_explained_in_each_language() {
+    let src = VALID.replacen("factor = \"f\"\ntext", "factor = \"g\"\ntext", 1);
+    let e = survey::parse(&src).unwrap_err();
+    let nb: Vec<String> = e.iter().map(|e| e.render(Lang::Nb)).collect();
+    let nn: Vec<String> = e.iter().map(|e| e.render(Lang::Nn)).collect();
+    assert_eq!(
+        nb,
+        [
+            "linje 16: faktor 'f' har 2 påstand(er); en faktor trenger minst 3 for å gi en pålitelig skår",
+            "linje 21: påstand 'i1' hører til en ukjent faktor 'g'",
+        ]
+    );
+    assert_eq!(
+        nn[1],
+        "linje 21: påstand 'i1' høyrer til ein ukjend faktor 'g'"
+    );
+    // Each problem reads differently in each language.
+    let samples = [
+        survey::Problem::NoFactors,
+        survey::Problem::EmptyId,
+        survey::Problem::ScaleLabelMissing(3),
+        survey::Problem::TooManyOptions {
+            question: "q".into(),
+            n: 40,
+        },
+        survey::Problem::MissingTranslation {
+            subject: survey::Subject::Title,
+            lang: Lang::Nn,
+        },
+    ];
+    for p in samples {
+        let [b, n, en] = [Lang::Nb, Lang::Nn, Lang::En].map(|l| p.render(l));
+        assert!(b != en && n != en, "{p:?}: {b} / {n} / {en}");
+    }
 }
