@@ -174,7 +174,10 @@ pub fn redeem(conn: &mut DbConnection, token: &str) -> Result<Option<String>, Ap
 
 /// Creates a sign-in link token for an employee by id, without e-mail: the
 /// demo prints these. Same lifetime and single use as e-mailed ones.
-pub fn link_token_for(conn: &mut DbConnection, employee_id: &str) -> Result<String, AppError> {
+pub fn link_token_for(
+    conn: &mut DbConnection,
+    employee_id: &crate::ids::EmployeeId,
+) -> Result<String, AppError> {
     let token = random_token();
     diesel::insert_into(login_tokens::table)
         .values((

@@ -547,7 +547,7 @@ pub struct DemoPerson {
     pub role: &'static str,
     pub name: String,
     pub email: String,
-    pub id: String,
+    pub id: crate::ids::EmployeeId,
 }
 
 /// The people the demo prints sign-in links for: the leader of Oppvekst
@@ -584,7 +584,7 @@ pub fn sign_in_people(conn: &mut DbConnection) -> Result<Vec<DemoPerson>, crate:
             role,
             name,
             email: email.unwrap_or_default(),
-            id,
+            id: id.into(),
         })
         .collect())
 }

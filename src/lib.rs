@@ -18,7 +18,7 @@
 //! database  db                                   (connection, pool, migrations, schema, models)
 //!             │
 //! leaves    analysis::{compute, summary, model} · snapshot::{compute, anonymity, model} ·
-//!           metrics · config · survey · stats · ids · crypto · error · lang
+//!           metrics · config · ids · crypto · error · survey · stats · lang
 //! ```
 //!
 //! - [`lang`]: the three languages, decimal commas;

@@ -271,7 +271,7 @@ impl Bench<'_> {
         let (mut serve, addr) = start_serve(&self.exe, &self.url, self.pool_size(), true)?;
         let result = (|| -> Result<(), AppError> {
             use crate::db::schema::unit_leaders;
-            let leader: String = unit_leaders::table
+            let leader: crate::ids::EmployeeId = unit_leaders::table
                 .select(unit_leaders::employee_id)
                 .first(&mut self.conn)?;
             let unit: String = unit_leaders::table

@@ -121,7 +121,7 @@ pub fn unit_report(
     round: &Round,
     snapshot: &Snapshot,
     surveys: &[Survey],
-    group: &str,
+    group: &crate::ids::GroupKey,
     lang: Lang,
 ) -> Result<UnitReport, AppError> {
     let g = snapshot.group(group).ok_or(AppError::NotFound)?;

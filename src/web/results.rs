@@ -38,11 +38,12 @@ pub(super) async fn load_report(
             if snapshot.group(&group).is_none() {
                 return Err(AppError::NotFound);
             }
+            let group = GroupKey::from(group);
             crate::access::require(
                 Some(&viewer),
                 Resource::GroupResults {
                     snapshot: &snapshot,
-                    group: &GroupKey::from(group.as_str()),
+                    group: &group,
                 },
             )?;
             let surveys = crate::rounds::surveys(conn, cache, &round)?;

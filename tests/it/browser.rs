@@ -115,7 +115,8 @@ fn leader_amu_and_admin_pages_have_zero_axe_violations_and_readable_charts() {
     let link = |c: &mut naervaer::db::DbConnection, id: &str| {
         format!(
             "{base}/innlogging/{}",
-            naervaer::auth::link_token_for(c, id).unwrap()
+            naervaer::auth::link_token_for(c, &naervaer::ids::EmployeeId::from(id.to_string()))
+                .unwrap()
         )
     };
     let (leader, amu, admin) = (

@@ -12,11 +12,11 @@ use std::path::{Path, PathBuf};
 const ORDER: &[&str] = &[
     // Leaves: no database, no web.
     "lang",
+    "stats",
+    "survey",
     "error",
     "crypto",
     "ids",
-    "stats",
-    "survey",
     "config",
     "metrics",
     "snapshot::model",

@@ -116,15 +116,15 @@ pub fn closed_round(c: &mut DbConnection) -> Fixture {
     };
     let own = leader_of("1200", c);
     let other = leader_of("1100", c);
-    assert_eq!(people[0].id, own);
+    assert_eq!(people[0].id.as_str(), own);
     Fixture {
         round: round.id,
         open_round: open.id,
         people: vec![
             ("leader", own),
             ("other", other),
-            ("amu", people[1].id.clone()),
-            ("admin", people[2].id.clone()),
+            ("amu", people[1].id.to_string()),
+            ("admin", people[2].id.to_string()),
         ],
         unit,
     }
@@ -168,7 +168,8 @@ pub fn sign_in_at(
     c: &mut DbConnection,
     employee: &str,
 ) -> (String, String) {
-    let token = auth::link_token_for(c, employee).unwrap();
+    let token =
+        auth::link_token_for(c, &naervaer::ids::EmployeeId::from(employee.to_string())).unwrap();
     let page = http_cookie(addr, "GET", &format!("/innlogging/{token}"), "", None);
     assert_eq!(page.status, 200);
     assert!(
@@ -381,13 +382,13 @@ both_backends! {
         let server = TestServer::start(&t);
         let leader = &f.people[0].1;
         // Reused link.
-        let token = auth::link_token_for(&mut c, leader).unwrap();
+        let token = auth::link_token_for(&mut c, &naervaer::ids::EmployeeId::from(leader.to_string())).unwrap();
         assert_eq!(post(&server, &format!("/innlogging/{token}"), "", None).status, 303);
         let again = post(&server, &format!("/innlogging/{token}"), "", None);
         assert_eq!(again.status, 400);
         assert!(again.header("set-cookie").is_none());
         // Expired link.
-        let token = auth::link_token_for(&mut c, leader).unwrap();
+        let token = auth::link_token_for(&mut c, &naervaer::ids::EmployeeId::from(leader.to_string())).unwrap();
         diesel::update(login_tokens::table.filter(login_tokens::token_hash.eq(naervaer::crypto::lookup_hash(&token))))
             .set(login_tokens::expires_at.eq(naervaer::db::now_unix() - 1))
             .execute(&mut c)

@@ -25,7 +25,7 @@ both_backends! {
         let with_extra = format!("{file}9001;Ekstra En;ekstra1@demo-kommune.no;1110;1110;;nb\n9002;Ekstra To;;1110;;;nb\n");
         naervaer::import::import(&mut c, Kind::Employees, "a.csv", with_extra.as_bytes(), false).unwrap();
         let extra: String = employees::table.filter(employees::employee_number.eq("9001")).select(employees::id).first(&mut c).unwrap();
-        naervaer::auth::link_token_for(&mut c, &extra).unwrap();
+        naervaer::auth::link_token_for(&mut c, &naervaer::ids::EmployeeId::from(extra.to_string())).unwrap();
         let server = crate::support::TestServer::start(&t);
         crate::results::sign_in(&server, &mut c, &extra);
         drop(server);

@@ -164,7 +164,11 @@ fn every_post(server: &TestServer, c: &mut DbConnection, f: &Fixture) -> Vec<Req
         .first(c)
         .unwrap();
     let survey = format!("naervaer_svar={}", key().survey_token(&inv));
-    let link = naervaer::auth::link_token_for(c, &f.people[1].1).unwrap();
+    let link = naervaer::auth::link_token_for(
+        c,
+        &naervaer::ids::EmployeeId::from(f.people[1].1.to_string()),
+    )
+    .unwrap();
     let open = &f.open_round;
     vec![
         Request {
@@ -292,7 +296,7 @@ both_backends! {
         // valid session, in the victim's browser before the victim signs in.
         let attacker = sign_in(&server, &mut c, &f.people[1].1);
         for planted in ["naervaer_okt=chosen-by-the-attacker".to_string(), attacker.0.clone()] {
-            let token = naervaer::auth::link_token_for(&mut c, &f.people[0].1).unwrap();
+            let token = naervaer::auth::link_token_for(&mut c, &naervaer::ids::EmployeeId::from(f.people[0].1.to_string())).unwrap();
             let r = http_cookie(server.addr, "POST", &format!("/innlogging/{token}"), "", Some(&planted));
             assert_eq!(r.status, 303, "{}", r.body);
             let set = r.header("set-cookie").expect("a new session cookie").to_string();
