@@ -10,9 +10,9 @@
 //! | viewer | may |
 //! |---|---|
 //! | nobody | public pages only |
-//! | unit leader | the results of the units they lead and everything below them (hidden groups as "too few answers"), with the levels above only as comparison figures inside those reports; add to and complete the action plans of those units |
-//! | AMU member | every group's results, the AMU analysis and its exports, the plans of every unit (read) |
-//! | administrator | what an AMU member may, and the administration (rounds, sending, imports, raising k) |
+//! | unit leader | the results of the units they lead and everything below them (hidden groups as "too few answers"), with the levels above only as comparison figures inside those reports; add to and complete the action plans of those units; the follow-up of those units (absence against targets, accounts, measures, effects), setting their own targets and entering their measures |
+//! | AMU member | every group's results, the AMU analysis and its exports, the plans of every unit (read); the follow-up of every unit, its targets and measures, the overview of units above target, the effect of measures and the reports |
+//! | administrator | what an AMU member may, and the administration (rounds, sending, imports, raising k, the catalogue of measure types) |
 //!
 //! Roles add up: a leader who is also an AMU member may open every group
 //! and edit the plans of their own units.
@@ -66,8 +66,17 @@ pub enum Resource<'a> {
         group: &'a GroupKey,
     },
     /// The AMU analysis, its report, exports and API, and the plans of
-    /// every unit.
+    /// every unit; the follow-up across units (units above target, the
+    /// effect of measures, the tertial and IA reports).
     Overview,
+    /// One unit's follow-up: its absence against its targets, its
+    /// accounts, measures and their effects. `path` runs from the root to
+    /// the unit.
+    UnitFollowUp { path: &'a [UnitId] },
+    /// Setting a unit's own target, entering or changing its measures.
+    EditFollowUp { path: &'a [UnitId] },
+    /// The register of measures, as far as the viewer reaches.
+    Register,
     /// Rounds, sending, imports, raising k.
     Administration,
     /// Ending one's own session.
@@ -105,6 +114,12 @@ pub fn decide(viewer: Option<&Viewer>, resource: Resource) -> Decision {
                 && leads(snapshot, group)
         }
         Resource::Overview => v.sees_everything(),
+        // Leaders follow up the units they lead and everything below them;
+        // AMU and administrators every unit.
+        Resource::UnitFollowUp { path } | Resource::EditFollowUp { path } => {
+            v.sees_everything() || path.iter().any(|u| v.leader_of.contains(u))
+        }
+        Resource::Register => v.sees_everything() || !v.leader_of.is_empty(),
         Resource::Administration => v.admin,
     };
     if allowed {
@@ -163,6 +178,8 @@ pub struct Rights {
     pub role: Role,
     pub results: Reach,
     pub plans: Reach,
+    /// Units' follow-up: targets, accounts, measures, effects.
+    pub follow_up: Reach,
     pub overview: bool,
     pub administration: bool,
 }
@@ -193,6 +210,28 @@ fn model() -> Snapshot {
         ],
         background: vec![],
         alpha: vec![],
+    }
+}
+
+/// How far a viewer's follow-up reaches in the model organisation.
+fn follow_up_reach(v: &Viewer) -> Reach {
+    let path = |ids: &[&str]| -> Vec<UnitId> { ids.iter().map(|i| UnitId::from(*i)).collect() };
+    let units = [
+        path(&["root"]),
+        path(&["root", "a"]),
+        path(&["root", "a", "a1"]),
+        path(&["root", "b"]),
+    ];
+    let allowed: Vec<bool> = units
+        .iter()
+        .map(|p| decide(Some(v), Resource::UnitFollowUp { path: p }) == Decision::Allowed)
+        .collect();
+    if allowed.iter().all(|x| *x) {
+        Reach::Everything
+    } else if allowed.iter().any(|x| *x) {
+        Reach::OwnUnits
+    } else {
+        Reach::Nothing
     }
 }
 
@@ -256,6 +295,7 @@ pub fn matrix() -> Vec<Rights> {
         role,
         results: reach(&v, false),
         plans: reach(&v, true),
+        follow_up: follow_up_reach(&v),
         overview: decide(Some(&v), Resource::Overview) == Decision::Allowed,
         administration: decide(Some(&v), Resource::Administration) == Decision::Allowed,
     })
@@ -343,6 +383,13 @@ mod tests {
             snapshot,
             group: key(group),
         };
+        let path = |ids: &[&str]| -> Vec<UnitId> { ids.iter().map(|i| UnitId::from(*i)).collect() };
+        let (proot, pa, pa1, pb) = (
+            path(&["root"]),
+            path(&["root", "a"]),
+            path(&["root", "a", "a1"]),
+            path(&["root", "b"]),
+        );
         #[rustfmt::skip]
         let table: Vec<(&str, Resource, [Decision; 6])> = vec![
             //                                   nobody leader-a leader-b amu admin amu+a
@@ -361,6 +408,13 @@ mod tests {
             ("plan of the organisation", plan(&org, ORGANISATION), [S, N, N, N, N, N]),
             ("overview",      Resource::Overview,            [S, N, N, Y, Y, Y]),
             ("administration", Resource::Administration,     [S, N, N, N, Y, N]),
+            ("follow-up of a",  Resource::UnitFollowUp { path: &pa },  [S, Y, N, Y, Y, Y]),
+            ("follow-up of a1", Resource::UnitFollowUp { path: &pa1 }, [S, Y, N, Y, Y, Y]),
+            ("follow-up of b",  Resource::UnitFollowUp { path: &pb },  [S, N, Y, Y, Y, Y]),
+            ("follow-up of the root", Resource::UnitFollowUp { path: &proot }, [S, N, N, Y, Y, Y]),
+            ("editing a1's follow-up", Resource::EditFollowUp { path: &pa1 }, [S, Y, N, Y, Y, Y]),
+            ("editing the root's follow-up", Resource::EditFollowUp { path: &proot }, [S, N, N, Y, Y, Y]),
+            ("the register",    Resource::Register,          [S, Y, Y, Y, Y, Y]),
         ];
         let mut wrong = Vec::new();
         for (what, resource, expected) in &table {
@@ -385,6 +439,7 @@ mod tests {
                 role: Role::Leader,
                 results: OwnUnits,
                 plans: OwnUnits,
+                follow_up: OwnUnits,
                 overview: false,
                 administration: false
             }
@@ -395,6 +450,7 @@ mod tests {
                 role: Role::Amu,
                 results: Everything,
                 plans: Nothing,
+                follow_up: Everything,
                 overview: true,
                 administration: false
             }
@@ -405,6 +461,7 @@ mod tests {
                 role: Role::Admin,
                 results: Everything,
                 plans: Nothing,
+                follow_up: Everything,
                 overview: true,
                 administration: true
             }

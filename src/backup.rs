@@ -257,8 +257,15 @@ fn holds_data(path: &Path) -> Result<bool, AppError> {
     .load(&mut c)
     .map_err(|e| AppError::damaged_by(format!("SQLite {}", path.display()), e))?;
     for t in tables {
+        // The catalogue of measure types comes seeded by a migration: only
+        // types an administrator added are data.
+        let filter = if t.name == "measure_types" {
+            " WHERE NOT builtin"
+        } else {
+            ""
+        };
         let any: Count = diesel::sql_query(format!(
-            "SELECT COUNT(*) AS n FROM (SELECT 1 FROM \"{}\" LIMIT 1)",
+            "SELECT COUNT(*) AS n FROM (SELECT 1 FROM \"{}\"{filter} LIMIT 1)",
             t.name.replace('"', "\"\"")
         ))
         .get_result(&mut c)?;

@@ -28,6 +28,7 @@
 //! | `NAERVAER_TRUSTED_PROXIES` | `trusted_proxies` | unset | addresses or CIDRs of reverse proxies whose `Forwarded` / `X-Forwarded-For` names the client; from any other peer those headers are ignored |
 //! | `NAERVAER_METRICS_BIND` | `metrics_bind` | unset | serve Prometheus metrics at `/metrics` on this address of its own (keep it internal) |
 //! | `NAERVAER_METRICS_TOKEN` | `metrics_token` | unset | ≥ 32 characters: serve `/metrics` on the main address to `Authorization: Bearer` this token (secret) |
+//! | `NAERVAER_ACCOUNT_DAYS` | `account_days` | `21` | days a leader has for the written account of a unit above its absence target (two reminders: a week before and on the day) |
 //! | `NAERVAER_LOG` | – | `info` | log filter (tracing `EnvFilter` syntax) |
 
 use crate::crypto::mask_url;
@@ -113,6 +114,8 @@ pub struct Settings {
     pub metrics_bind: Option<String>,
     /// `/metrics` on the main address, to this bearer token.
     pub metrics_token: Option<Secret>,
+    /// Days a leader has for the account of a unit above its target.
+    pub account_days: u32,
 }
 
 /// Every key is optional in the file and in the environment.
@@ -144,6 +147,7 @@ struct Partial {
     trusted_proxies: Option<String>,
     metrics_bind: Option<String>,
     metrics_token: Option<String>,
+    account_days: Option<String>,
 }
 
 /// File values may be numbers or strings; both become strings here so that a
@@ -177,7 +181,7 @@ fn file_partial(path: &Path) -> Result<Partial, AppError> {
 
 /// Every setting's file key; its environment variable is `NAERVAER_` and
 /// the key in upper case. Must list the fields of `Partial`.
-const KEYS: [&str; 25] = [
+const KEYS: [&str; 26] = [
     "database_url",
     "bind",
     "base_url",
@@ -203,6 +207,7 @@ const KEYS: [&str; 25] = [
     "trusted_proxies",
     "metrics_bind",
     "metrics_token",
+    "account_days",
 ];
 
 fn env_name(key: &str) -> String {
@@ -390,6 +395,7 @@ impl Settings {
             },
             metrics_bind: pick!(metrics_bind).map(|b| b.trim().to_string()),
             metrics_token: metrics_token.map(Secret::new),
+            account_days: number("NAERVAER_ACCOUNT_DAYS", pick!(account_days), 21, 1)?,
             database_url: Secret::new(database_url),
             bind,
             base_url,
@@ -508,6 +514,7 @@ impl Settings {
                     .map(|_| "***".to_string())
                     .unwrap_or_else(|| "(unset)".into()),
             ),
+            ("NAERVAER_ACCOUNT_DAYS", self.account_days.to_string()),
         ];
         debug_assert_eq!(lines.len(), KEYS.len());
         lines.iter().map(|(k, v)| format!("{k}={v}\n")).collect()

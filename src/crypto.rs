@@ -66,6 +66,12 @@ impl SecretKey {
         base32(&self.derive("survey-token", invitation_id), TOKEN_LEN).to_ascii_lowercase()
     }
 
+    /// The token in the e-mailed link `/redegjorelse/{token}` of a written
+    /// account: only that account's form opens with it.
+    pub fn account_token(&self, account_id: &str) -> String {
+        base32(&self.derive("account-token", account_id), TOKEN_LEN).to_ascii_lowercase()
+    }
+
     /// The one-time code on a paper letter.
     pub fn paper_code(&self, invitation_id: &str) -> String {
         base32(&self.derive("paper-code", invitation_id), CODE_LEN)

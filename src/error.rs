@@ -152,6 +152,169 @@ pub enum DateField {
     ClosesOn,
 }
 
+/// What is wrong with a written account of absence above target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AccountProblem {
+    DoneNowMissing,
+    PlannedMissing,
+    TooLong,
+    UnknownSupport,
+}
+
+impl AccountProblem {
+    pub fn render(self, l: Lang) -> String {
+        match self {
+            AccountProblem::DoneNowMissing => l.pick(
+                "Skriv hva enheten gjør nå.",
+                "Skriv kva eininga gjer no.",
+                "Write what the unit does now.",
+            ),
+            AccountProblem::PlannedMissing => l.pick(
+                "Skriv hva som er planlagt.",
+                "Skriv kva som er planlagt.",
+                "Write what is planned.",
+            ),
+            AccountProblem::TooLong => l.pick(
+                "Hver del kan ha høyst 4000 tegn.",
+                "Kvar del kan ha høgst 4000 teikn.",
+                "Each part may have at most 4000 characters.",
+            ),
+            AccountProblem::UnknownSupport => l.pick(
+                "Velg støtte fra listen.",
+                "Vel støtte frå lista.",
+                "Choose support from the list.",
+            ),
+        }
+        .to_string()
+    }
+}
+
+/// What is wrong with a measure (tiltak) as entered or imported.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MeasureProblem {
+    TitleMissing,
+    ResponsibleMissing,
+    TooLong {
+        field: &'static str,
+        max: usize,
+    },
+    UnknownType(String),
+    BadDate {
+        field: &'static str,
+        given: String,
+    },
+    EndBeforeStart,
+    StartTooFarAhead,
+    UnknownFactor(String),
+    NoUnit,
+    UnknownUnit(String),
+    BadStatus(String),
+    /// A type's key: lowercase letters, digits and _.
+    BadTypeKey(String),
+    TypeExists(String),
+    TypeNameMissing,
+    /// Action plans: choose one of the round's factors…
+    ChooseFactor,
+    /// …give a due date…
+    BadDue,
+    /// …a plan names at most this many factors…
+    TooManyFactors(usize),
+    /// …and holds at most this many measures.
+    TooManyMeasures(usize),
+}
+
+impl MeasureProblem {
+    pub fn render(&self, l: Lang) -> String {
+        use MeasureProblem::*;
+        match self {
+            TitleMissing => l
+                .pick("Beskriv tiltaket.", "Skildre tiltaket.", "Describe the measure.")
+                .into(),
+            ResponsibleMissing => l
+                .pick("Skriv hvem som er ansvarlig.", "Skriv kven som er ansvarleg.", "Name who is responsible.")
+                .into(),
+            TooLong { field, max } => match l {
+                Lang::Nb => format!("{} kan ha høyst {max} tegn.", measure_field(field, l)),
+                Lang::Nn => format!("{} kan ha høgst {max} teikn.", measure_field(field, l)),
+                Lang::En => format!("{} may have at most {max} characters.", measure_field(field, l)),
+            },
+            UnknownType(t) => match l {
+                Lang::Nb => format!("ukjent tiltakstype «{t}»: velg en fra katalogen, eller be en administrator legge den til"),
+                Lang::Nn => format!("ukjend tiltakstype «{t}»: vel ein frå katalogen, eller be ein administrator leggje han til"),
+                Lang::En => format!("unknown type of measure «{t}»: choose one from the catalogue, or ask an administrator to add it"),
+            },
+            BadDate { field, given } => match l {
+                Lang::Nb => format!("{} må være en dato (åååå-mm-dd eller dd.mm.åååå), ikke «{given}»", measure_field(field, l)),
+                Lang::Nn => format!("{} må vere ein dato (åååå-mm-dd eller dd.mm.åååå), ikkje «{given}»", measure_field(field, l)),
+                Lang::En => format!("{} must be a date (yyyy-mm-dd or dd.mm.yyyy), not «{given}»", measure_field(field, l)),
+            },
+            EndBeforeStart => l
+                .pick("sluttdatoen er før startdatoen", "sluttdatoen er før startdatoen", "the end date is before the start date")
+                .into(),
+            StartTooFarAhead => l
+                .pick("startdatoen er mer enn ett år fram i tid", "startdatoen er meir enn eitt år fram i tid", "the start date is more than a year ahead")
+                .into(),
+            UnknownFactor(f) => match l {
+                Lang::Nb => format!("ukjent faktor «{f}»"),
+                Lang::Nn => format!("ukjend faktor «{f}»"),
+                Lang::En => format!("unknown factor «{f}»"),
+            },
+            NoUnit => l
+                .pick("Velg minst én enhet.", "Vel minst éi eining.", "Choose at least one unit.")
+                .into(),
+            UnknownUnit(u) => match l {
+                Lang::Nb => format!("ukjent enhet «{u}»"),
+                Lang::Nn => format!("ukjend eining «{u}»"),
+                Lang::En => format!("unknown unit «{u}»"),
+            },
+            BadStatus(s) => match l {
+                Lang::Nb => format!("ukjent status «{s}» (bruk planlagt, pågår, fullført eller avbrutt)"),
+                Lang::Nn => format!("ukjend status «{s}» (bruk planlagt, pågår, fullført eller avbrote)"),
+                Lang::En => format!("unknown status «{s}» (use planned, ongoing, done or stopped)"),
+            },
+            BadTypeKey(k) => match l {
+                Lang::Nb => format!("nøkkelen «{k}» kan bare ha små bokstaver a–z, sifre og _"),
+                Lang::Nn => format!("nøkkelen «{k}» kan berre ha små bokstavar a–z, siffer og _"),
+                Lang::En => format!("the key «{k}» may have only lowercase letters a–z, digits and _"),
+            },
+            TypeExists(k) => match l {
+                Lang::Nb => format!("tiltakstypen «{k}» finnes allerede"),
+                Lang::Nn => format!("tiltakstypen «{k}» finst allereie"),
+                Lang::En => format!("the type «{k}» exists already"),
+            },
+            TypeNameMissing => l
+                .pick("Gi typen et navn på bokmål, nynorsk og engelsk.", "Gi typen eit namn på bokmål, nynorsk og engelsk.", "Name the type in bokmål, nynorsk and English.")
+                .into(),
+            ChooseFactor => l
+                .pick("Velg en av faktorene.", "Vel ein av faktorane.", "Choose one of the factors.")
+                .into(),
+            BadDue => l
+                .pick("Fristen må være en dato (åååå-mm-dd).", "Fristen må vere ein dato (åååå-mm-dd).", "The due date must be a date (yyyy-mm-dd).")
+                .into(),
+            TooManyFactors(n) => match l {
+                Lang::Nb => format!("En plan samler seg om høyst {n} faktorer; legg tiltaket under en av dem."),
+                Lang::Nn => format!("Ein plan samlar seg om høgst {n} faktorar; legg tiltaket under ein av dei."),
+                Lang::En => format!("A plan focuses on at most {n} factors; put the measure under one of them."),
+            },
+            TooManyMeasures(n) => match l {
+                Lang::Nb => format!("En plan har høyst {n} tiltak."),
+                Lang::Nn => format!("Ein plan har høgst {n} tiltak."),
+                Lang::En => format!("A plan holds at most {n} measures."),
+            },
+        }
+    }
+}
+
+fn measure_field(field: &str, l: Lang) -> &'static str {
+    match field {
+        "title" => l.pick("Beskrivelsen", "Skildringa", "The description"),
+        "responsible" => l.pick("Ansvarlig", "Ansvarleg", "Responsible"),
+        "started_on" => l.pick("Startdatoen", "Startdatoen", "The start date"),
+        "ended_on" => l.pick("Sluttdatoen", "Sluttdatoen", "The end date"),
+        _ => l.pick("Feltet", "Feltet", "The field"),
+    }
+}
+
 /// What a person asked for or typed that cannot be done as asked, with
 /// what to do instead, in bokmål, nynorsk or English.
 #[derive(Debug, Clone, PartialEq)]
@@ -226,11 +389,20 @@ pub enum UserError {
         reason: String,
     },
     BenchTooSmall,
-    /// The problems of an action plan, each already in the person's
-    /// language (they are found in it).
-    ActionPlan(Vec<String>),
+    /// The problems of a measure (of the register, or of an action plan).
+    Measure(Vec<MeasureProblem>),
     /// `naervaer backup`/`restore` on PostgreSQL: its own tools do it.
     BackupOnPostgres,
+    /// A written account with problems.
+    Account(Vec<AccountProblem>),
+    /// A target that is neither a percentage from 0 to 100 nor the
+    /// national level.
+    BadTarget {
+        given: String,
+    },
+    BadYear {
+        given: String,
+    },
     FileExists {
         path: String,
     },
@@ -454,7 +626,26 @@ impl UserError {
                     "Use at least 14 units and at least as many employees as units.",
                 )
                 .into(),
-            ActionPlan(problems) => problems.join(" "),
+            Measure(problems) => problems
+                .iter()
+                .map(|p| p.render(l))
+                .collect::<Vec<_>>()
+                .join(" "),
+            BadTarget { given } => match l {
+                Lang::Nb => format!("«{given}» er ikke et måltall: skriv en prosent fra 0 til 100 (for eksempel 7,5) eller «nasjonalt»."),
+                Lang::Nn => format!("«{given}» er ikkje eit måltal: skriv ein prosent frå 0 til 100 (til dømes 7,5) eller «nasjonalt»."),
+                Lang::En => format!("«{given}» is not a target: write a percentage from 0 to 100 (such as 7.5) or «nasjonalt» for the national level."),
+            },
+            BadYear { given } => match l {
+                Lang::Nb => format!("«{given}» er ikke et årstall mellom 2000 og 2100."),
+                Lang::Nn => format!("«{given}» er ikkje eit årstal mellom 2000 og 2100."),
+                Lang::En => format!("«{given}» is not a year between 2000 and 2100."),
+            },
+            Account(problems) => problems
+                .iter()
+                .map(|p| p.render(l))
+                .collect::<Vec<_>>()
+                .join(" "),
             BackupOnPostgres => l
                 .pick(
                     "Databasen er PostgreSQL: ta sikkerhetskopi med `pg_dump --format=custom` og gjenopprett med `pg_restore` (se README, «Sikkerhetskopi»).",

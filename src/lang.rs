@@ -93,3 +93,30 @@ pub fn decimal(x: f64, places: usize, lang: Lang) -> String {
         s.replace('.', ",").replace('-', "−")
     }
 }
+
+/// A number as Norwegian spreadsheets write it: `1 210,5`, `1210.5`.
+pub fn parse_number(s: &str) -> Option<f64> {
+    let cleaned: String = s
+        .chars()
+        .filter(|c| !matches!(c, ' ' | '\u{a0}' | '\u{202f}'))
+        .map(|c| if c == ',' { '.' } else { c })
+        .collect();
+    if cleaned.is_empty() || cleaned.matches('.').count() > 1 {
+        return None;
+    }
+    if !cleaned
+        .chars()
+        .all(|c| c.is_ascii_digit() || c == '.' || c == '-')
+    {
+        return None;
+    }
+    cleaned.parse::<f64>().ok().filter(|x| x.is_finite())
+}
+
+/// `2025-01-31` or `31.01.2025`.
+pub fn parse_date(s: &str) -> Option<chrono::NaiveDate> {
+    let s = s.trim();
+    chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .or_else(|_| chrono::NaiveDate::parse_from_str(s, "%d.%m.%Y"))
+        .ok()
+}

@@ -41,10 +41,21 @@ fn main() -> ExitCode {
                 ImportWhat::Units { file, dry_run } => (Kind::Units, file, dry_run),
                 ImportWhat::Employees { file, dry_run } => (Kind::Employees, file, dry_run),
                 ImportWhat::Absence { file, dry_run } => (Kind::Absence, file, dry_run),
+                ImportWhat::Targets { file, dry_run } => (Kind::Targets, file, dry_run),
+                ImportWhat::Measures { file, dry_run } => (Kind::Measures, file, dry_run),
+                ImportWhat::National { file, dry_run } => (Kind::National, file, dry_run),
             };
             cli::run_import(&settings, kind, &file, dry_run)
         }
         Command::Demo { db, bind, check } => cli::run_demo(settings, &db, bind, check),
+        Command::Followup { what } => cli::followup(&settings, what),
+        Command::Effect { format } => cli::effect(&settings, &format),
+        Command::Report {
+            kind,
+            period,
+            format,
+            out,
+        } => cli::report(&settings, &kind, period.as_deref(), &format, out.as_deref()),
         Command::Analyse {
             round,
             window,

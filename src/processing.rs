@@ -442,6 +442,7 @@ fn who_sees(l: Lang) -> Section {
             "–".into(),
             "–".into(),
             "–".into(),
+            "–".into(),
         ],
         vec![
             t(l, "Ikke innlogget", "Ikkje innlogga", "Not signed in"),
@@ -451,6 +452,7 @@ fn who_sees(l: Lang) -> Section {
                 "Berre dei opne sidene",
                 "Only the public pages",
             ),
+            "–".into(),
             "–".into(),
             "–".into(),
             "–".into(),
@@ -465,6 +467,7 @@ fn who_sees(l: Lang) -> Section {
             },
             reach(l, r.results),
             reach(l, r.plans),
+            reach(l, r.follow_up),
             yes_no(l, r.overview),
             yes_no(l, r.administration),
         ]);
@@ -478,6 +481,7 @@ fn who_sees(l: Lang) -> Section {
                     t(l, "Rolle", "Rolle", "Role"),
                     t(l, "Resultater (grupper med minst k svar)", "Resultat (grupper med minst k svar)", "Results (groups of at least k)"),
                     t(l, "Skrive tiltak", "Skrive tiltak", "Write measures"),
+                    t(l, "Oppfølging: måltall, redegjørelser, tiltak, effekt", "Oppfølging: måltal, utgreiingar, tiltak, effekt", "Follow-up: targets, accounts, measures, effects"),
                     t(l, "AMU-analyse, fravær, alle tiltak", "AMU-analyse, fråvær, alle tiltak", "AMU analysis, absence, all measures"),
                     t(l, "Administrasjon (runder, import, utsending)", "Administrasjon (rundar, import, utsending)", "Administration (rounds, imports, sending)"),
                 ],

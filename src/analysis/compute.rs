@@ -18,38 +18,48 @@ use std::collections::HashMap;
 /// same people). `own` is keyed by the snapshot's group keys.
 pub fn protect(snapshot: &Scores, own: &HashMap<String, Sums>, k: u32) -> Vec<GroupAbsence> {
     let parent = snapshot.parent_indexes();
-    let nodes: Vec<Node> = snapshot
+    let tree: Vec<(&str, &str, Option<usize>)> = snapshot
         .groups
         .iter()
-        .enumerate()
-        .map(|(i, g)| Node {
-            id: g.code.clone(),
-            parent: parent[i],
-            direct: own.get(&g.key).map_or(0, |s| s.headcount),
+        .zip(&parent)
+        .map(|(g, p)| (g.key.as_str(), g.code.as_str(), *p))
+        .collect();
+    protect_tree(&tree, own, k)
+}
+
+/// [`protect`] over any tree of (key, code, parent index) in which parents
+/// come before their children: each node's absence summed over its
+/// subtree, shown where the engine releases it.
+pub fn protect_tree(
+    tree: &[(&str, &str, Option<usize>)],
+    own: &HashMap<String, Sums>,
+    k: u32,
+) -> Vec<GroupAbsence> {
+    let nodes: Vec<Node> = tree
+        .iter()
+        .map(|(key, code, parent)| Node {
+            id: code.to_string(),
+            parent: *parent,
+            direct: own.get(*key).map_or(0, |s| s.headcount),
         })
         .collect();
-    let shown = release(&nodes, k)
-        .expect("a snapshot's tree is a tree")
-        .shown;
-    let mut sums: Vec<Sums> = snapshot
-        .groups
+    let shown = release(&nodes, k).expect("a unit tree is a tree").shown;
+    let mut sums: Vec<Sums> = tree
         .iter()
-        .map(|g| own.get(&g.key).copied().unwrap_or_default())
+        .map(|(key, _, _)| own.get(*key).copied().unwrap_or_default())
         .collect();
-    // Parents come before children in a snapshot: add up from the end.
+    // Parents come before children: add up from the end.
     for i in (0..sums.len()).rev() {
-        if let Some(p) = parent[i] {
+        if let Some(p) = tree[i].2 {
             let child = sums[i];
             sums[p].merge(&child);
         }
     }
-    snapshot
-        .groups
-        .iter()
+    tree.iter()
         .zip(shown)
         .zip(sums)
-        .map(|((g, shown), sums)| {
-            GroupAbsence::new(g.key.clone(), shown && sums.agreed > 0.0, sums)
+        .map(|(((key, _, _), shown), sums)| {
+            GroupAbsence::new(key.to_string(), shown && sums.agreed > 0.0, sums)
         })
         .collect()
 }

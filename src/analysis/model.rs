@@ -337,3 +337,42 @@ pub struct Flagged {
     /// the lowest-scoring quarter.
     pub factors: Vec<String>,
 }
+
+/// Which absence a target (or an account of a unit above it) is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AbsenceKind {
+    Total,
+    LongTerm,
+}
+
+impl AbsenceKind {
+    pub const ALL: [AbsenceKind; 2] = [AbsenceKind::Total, AbsenceKind::LongTerm];
+
+    pub fn key(self) -> &'static str {
+        match self {
+            AbsenceKind::Total => "total",
+            AbsenceKind::LongTerm => "long_term",
+        }
+    }
+
+    /// `total` (also empty, `totalt`) or `long_term` (`langtid`).
+    pub fn parse(s: &str) -> Option<AbsenceKind> {
+        match s.trim().to_lowercase().as_str() {
+            "" | "total" | "totalt" => Some(AbsenceKind::Total),
+            "long_term" | "langtid" | "langtidsfravær" | "langtidsfravaer" => {
+                Some(AbsenceKind::LongTerm)
+            }
+            _ => None,
+        }
+    }
+
+    pub fn name(self, l: crate::lang::Lang) -> &'static str {
+        match self {
+            AbsenceKind::Total => l.pick("totalt fravær", "totalt fråvær", "total absence"),
+            AbsenceKind::LongTerm => {
+                l.pick("langtidsfravær", "langtidsfråvær", "long-term absence")
+            }
+        }
+    }
+}

@@ -124,6 +124,35 @@ pub enum Command {
         #[arg(long, default_value = "text")]
         format: String,
     },
+    /// The follow-up: units above target and their written accounts.
+    Followup {
+        #[command(subcommand)]
+        what: FollowupWhat,
+    },
+    /// The effect of each type of measure on sickness absence (difference
+    /// in differences with its interval and a placebo check).
+    Effect {
+        /// text or json.
+        #[arg(long, default_value = "text")]
+        format: String,
+    },
+    /// The tertial report for the council or the half-yearly IA status for
+    /// AMU, print-ready HTML or XLSX.
+    Report {
+        /// tertial or ia.
+        kind: String,
+        /// 2026T2 (tertial: T1 January–April, T2 May–August, T3
+        /// September–December) or 2026H1 (IA: H1 January–June, H2
+        /// July–December); default: the latest with absence.
+        #[arg(long)]
+        period: Option<String>,
+        /// html or xlsx.
+        #[arg(long, default_value = "html")]
+        format: String,
+        /// Write to this file (default: standard output for html).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Create a fresh SQLite database with a demo municipality and serve it.
     Demo {
         /// The demo database file; it is deleted and created anew.
@@ -160,6 +189,34 @@ pub enum ImportWhat {
         #[arg(long)]
         dry_run: bool,
     },
+    /// Absence targets per unit and year (targets.csv).
+    Targets {
+        file: PathBuf,
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Measures under way (measures.csv), into the register.
+    Measures {
+        file: PathBuf,
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Statistics Norway's quarterly sickness-absence percentages, as the
+    /// statistics bank's CSV gives them.
+    National {
+        file: PathBuf,
+        #[arg(long)]
+        dry_run: bool,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum FollowupWhat {
+    /// Find the units above their targets in the latest period and ask
+    /// each for a written account (queued e-mails to their leaders).
+    Check,
+    /// Queue the reminders of accounts that are due (at most two each).
+    Remind,
 }
 
 #[derive(Subcommand)]

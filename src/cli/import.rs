@@ -31,6 +31,14 @@ pub fn run_import(
                 );
             }
             print!("{}", outcome.diff.render(lang));
+            if !dry_run && kind.moves_targets() {
+                let c = crate::followup::check(
+                    &mut conn,
+                    settings.min_group_size,
+                    settings.account_days,
+                )?;
+                println!("{}", super::followup::checked_text(&c, lang));
+            }
             println!(
                 "{}",
                 if dry_run {

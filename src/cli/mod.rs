@@ -4,12 +4,14 @@
 
 pub mod args;
 mod demo;
+mod followup;
 mod import;
 mod round;
 mod serve;
 
-pub use args::{Cli, Command, ImportWhat, RoundWhat, SurveyWhat};
+pub use args::{Cli, Command, FollowupWhat, ImportWhat, RoundWhat, SurveyWhat};
 pub use demo::run_demo;
+pub use followup::{effect, followup, report};
 pub use import::run_import;
 pub use round::round_command;
 pub use serve::serve;

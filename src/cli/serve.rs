@@ -6,7 +6,8 @@ use crate::{db, AppError};
 use std::net::TcpListener;
 use std::process::ExitCode;
 
-/// How often `serve` applies the retention rules.
+/// How often `serve` applies the retention rules and reminds leaders of
+/// accounts that are due.
 const RETENTION_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
 
 pub fn serve(settings: Settings) -> Result<ExitCode, AppError> {
@@ -107,6 +108,17 @@ fn spawn_background(
                     ),
                     Ok(_) => {}
                     Err(e) => tracing::warn!(error = %e.chain(), "retention run failed"),
+                }
+                // Accounts of units above target: reminders a week before
+                // and on the due date (two at most, one a day).
+                match pool
+                    .get()
+                    .map_err(AppError::from)
+                    .and_then(|mut c| crate::followup::accounts::remind_due(&mut c))
+                {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(reminders = n, "accounts of absence above target"),
+                    Err(e) => tracing::warn!(error = %e.chain(), "account reminders failed"),
                 }
             }
             for _ in 0..50 {

@@ -124,8 +124,9 @@ diesel::table! {
     outbox (id) {
         id -> Text,
         kind -> Text,
-        round_id -> Text,
-        invitation_id -> Text,
+        round_id -> Nullable<Text>,
+        invitation_id -> Nullable<Text>,
+        account_id -> Nullable<Text>,
         recipient -> Text,
         status -> Text,
         attempts -> Integer,
@@ -168,16 +169,77 @@ diesel::table! {
 }
 
 diesel::table! {
-    action_items (id) {
-        id -> Text,
-        round_id -> Text,
+    absence_targets (unit_id, year, kind) {
         unit_id -> Text,
-        factor -> Text,
-        measure -> Text,
-        responsible -> Text,
-        due_on -> Text,
-        done -> Bool,
+        year -> Integer,
+        kind -> Text,
+        percent -> Nullable<Double>,
+        national -> Bool,
         updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    national_rates (quarter, measure) {
+        quarter -> Text,
+        measure -> Text,
+        percent -> Double,
+        source -> Text,
+        imported_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    measure_types (key) {
+        key -> Text,
+        name_nb -> Text,
+        name_nn -> Text,
+        name_en -> Text,
+        builtin -> Bool,
+    }
+}
+
+diesel::table! {
+    measures (id) {
+        id -> Text,
+        title -> Text,
+        type_key -> Text,
+        started_on -> Text,
+        ended_on -> Nullable<Text>,
+        responsible -> Text,
+        status -> Text,
+        factor -> Nullable<Text>,
+        round_id -> Nullable<Text>,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    measure_units (measure_id, unit_id) {
+        measure_id -> Text,
+        unit_id -> Text,
+    }
+}
+
+diesel::table! {
+    accounts (id) {
+        id -> Text,
+        unit_id -> Text,
+        kind -> Text,
+        period_start -> Text,
+        period_end -> Text,
+        rate -> Double,
+        target -> Double,
+        requested_at -> BigInt,
+        due_on -> Text,
+        reminders_sent -> Integer,
+        last_reminded_at -> Nullable<BigInt>,
+        answered_at -> Nullable<BigInt>,
+        done_now -> Nullable<Text>,
+        planned -> Nullable<Text>,
+        support -> Nullable<Text>,
+        support_other -> Nullable<Text>,
     }
 }
 
@@ -218,8 +280,12 @@ diesel::joinable!(unit_leaders -> units (unit_id));
 diesel::joinable!(employee_roles -> employees (employee_id));
 diesel::joinable!(snapshots -> rounds (round_id));
 diesel::joinable!(round_surveys -> rounds (round_id));
-diesel::joinable!(action_items -> rounds (round_id));
-diesel::joinable!(action_items -> units (unit_id));
+diesel::joinable!(absence_targets -> units (unit_id));
+diesel::joinable!(measures -> measure_types (type_key));
+diesel::joinable!(measure_units -> measures (measure_id));
+diesel::joinable!(measure_units -> units (unit_id));
+diesel::joinable!(accounts -> units (unit_id));
+diesel::joinable!(outbox -> accounts (account_id));
 diesel::joinable!(sessions -> employees (employee_id));
 diesel::joinable!(login_tokens -> employees (employee_id));
 
@@ -239,7 +305,12 @@ diesel::allow_tables_to_appear_in_same_query!(
     snapshots,
     login_tokens,
     sessions,
-    action_items,
+    absence_targets,
+    national_rates,
+    measure_types,
+    measures,
+    measure_units,
+    accounts,
     pending_imports,
     absence,
 );

@@ -81,32 +81,7 @@ pub struct AbsenceRow {
     pub headcount: Option<i32>,
 }
 
-/// A number as Norwegian spreadsheets write it: `1 210,5`, `1210.5`.
-pub fn parse_number(s: &str) -> Option<f64> {
-    let cleaned: String = s
-        .chars()
-        .filter(|c| !matches!(c, ' ' | '\u{a0}' | '\u{202f}'))
-        .map(|c| if c == ',' { '.' } else { c })
-        .collect();
-    if cleaned.is_empty() || cleaned.matches('.').count() > 1 {
-        return None;
-    }
-    if !cleaned
-        .chars()
-        .all(|c| c.is_ascii_digit() || c == '.' || c == '-')
-    {
-        return None;
-    }
-    cleaned.parse::<f64>().ok().filter(|x| x.is_finite())
-}
-
-/// `2025-01-31` or `31.01.2025`.
-pub fn parse_date(s: &str) -> Option<NaiveDate> {
-    let s = s.trim();
-    NaiveDate::parse_from_str(s, "%Y-%m-%d")
-        .or_else(|_| NaiveDate::parse_from_str(s, "%d.%m.%Y"))
-        .ok()
-}
+pub use crate::lang::{parse_date, parse_number};
 
 fn number(
     cols: &Columns,

@@ -5,7 +5,10 @@
 
 pub mod absence;
 pub mod employees;
+pub mod measures;
+pub mod national;
 pub mod table;
+pub mod targets;
 pub mod units;
 
 use crate::db::{schema::import_runs, DbConnection};
@@ -107,6 +110,21 @@ pub enum IssueKind {
     OverlapExisting {
         unit: String,
         period: String,
+    },
+    BadYear(String),
+    BadTarget(String),
+    BadKind(String),
+    /// A measure's problem (targets, measures share the register's words).
+    Measure(crate::error::MeasureProblem),
+    /// The national reference: no quarter column or header found.
+    NoQuarters,
+    BadQuarter(String),
+    UnknownMeasure(String),
+    /// The same quarter and measure twice (a table with more than one sex
+    /// or sector chosen).
+    SameQuarterTwice {
+        quarter: String,
+        line: usize,
     },
 }
 
@@ -246,6 +264,21 @@ impl IssueKind {
                 l.pick("(bare nøyaktig samme periode kan erstattes)", "(berre nøyaktig same periode kan bytast ut)", "(only the very same period can be replaced)")
             ),
             UnknownLanguage(v) => format!("{} «{v}» {}", l.pick("ukjent språk", "ukjent språk", "unknown language"), l.pick("(bruk nb, nn eller en)", "(bruk nb, nn eller en)", "(use nb, nn or en)")),
+            BadYear(v) => format!("«{v}» {}", l.pick("er ikke et årstall (for eksempel 2026)", "er ikkje eit årstal (til dømes 2026)", "is not a year (such as 2026)")),
+            BadTarget(v) => format!("«{v}» {}", l.pick("er ikke et måltall: en prosent fra 0 til 100 (7,5) eller «nasjonalt»", "er ikkje eit måltal: ein prosent frå 0 til 100 (7,5) eller «nasjonalt»", "is not a target: a percentage from 0 to 100 (7,5) or «nasjonalt»")),
+            BadKind(v) => format!("«{v}» {}", l.pick("er ikke en type måltall (bruk total eller langtid)", "er ikkje ein type måltal (bruk total eller langtid)", "is not a kind of target (use total or long_term)")),
+            Measure(p) => p.render(l),
+            NoQuarters => l.pick(
+                "fant ingen kolonne med kvartaler (som 2025K3): last ned tabellen fra SSBs statistikkbank som semikolonseparert CSV med kvartal som kolonne eller rad",
+                "fann inga kolonne med kvartal (som 2025K3): last ned tabellen frå statistikkbanken til SSB som semikolonseparert CSV med kvartal som kolonne eller rad",
+                "found no column of quarters (such as 2025K3): download the table from Statistics Norway's statistics bank as semicolon-separated CSV with quarters as a column or a row").into(),
+            BadQuarter(v) => format!("«{v}» {}", l.pick("er ikke et kvartal (2025K3)", "er ikkje eit kvartal (2025K3)", "is not a quarter (2025K3)")),
+            UnknownMeasure(v) => format!("«{v}» {}", l.pick("er ikke en sykefraværstype SSB bruker (egenmeldt og legemeldt, egenmeldt, legemeldt)", "er ikkje ein sjukefråværstype SSB bruker (eigenmeldt og legemeldt, eigenmeldt, legemeldt)", "is not an absence type Statistics Norway uses (egenmeldt og legemeldt, egenmeldt, legemeldt)")),
+            SameQuarterTwice { quarter, line } => format!(
+                "{quarter} {} {line}; {}",
+                l.pick("står også på linje", "står òg på linje", "also appears on line"),
+                l.pick("velg ett kjønn og én næring i statistikkbanken", "vel eitt kjønn og éi næring i statistikkbanken", "choose one sex and one sector in the statistics bank")
+            ),
         }
     }
 }
@@ -359,21 +392,40 @@ pub enum Kind {
     Units,
     Employees,
     Absence,
+    Targets,
+    Measures,
+    National,
 }
 
 impl Kind {
+    pub const ALL: [Kind; 6] = [
+        Kind::Units,
+        Kind::Employees,
+        Kind::Absence,
+        Kind::Targets,
+        Kind::Measures,
+        Kind::National,
+    ];
+
     pub fn name(self) -> &'static str {
         match self {
             Kind::Units => "units",
             Kind::Employees => "employees",
             Kind::Absence => "absence",
+            Kind::Targets => "targets",
+            Kind::Measures => "measures",
+            Kind::National => "national",
         }
     }
 
     pub fn from_name(name: &str) -> Option<Kind> {
-        [Kind::Units, Kind::Employees, Kind::Absence]
-            .into_iter()
-            .find(|k| k.name() == name)
+        Kind::ALL.into_iter().find(|k| k.name() == name)
+    }
+
+    /// Whether the follow-up's check of units above target should run
+    /// after an import of this kind.
+    pub fn moves_targets(self) -> bool {
+        matches!(self, Kind::Absence | Kind::Targets | Kind::National)
     }
 }
 
@@ -412,6 +464,9 @@ pub fn import(
             Kind::Units => units::run(conn, &table)?,
             Kind::Employees => employees::run(conn, &table)?,
             Kind::Absence => absence::run(conn, &table)?,
+            Kind::Targets => targets::run(conn, &table)?,
+            Kind::Measures => measures::run(conn, &table)?,
+            Kind::National => national::run(conn, &table, source)?,
         };
         if dry_run {
             return Err(Exit::DryRun(outcome));
@@ -501,12 +556,12 @@ pub fn keep_pending(
     Ok(id)
 }
 
+/// A kept upload once applied: its kind, and how the import went.
+pub type Applied = (Kind, Result<Outcome, ImportError>);
+
 /// Applies a file kept by [`keep_pending`] and deletes it, or None when
 /// there is no such file (expired, or applied already).
-pub fn apply_pending(
-    conn: &mut DbConnection,
-    id: &str,
-) -> Result<Option<Result<Outcome, ImportError>>, AppError> {
+pub fn apply_pending(conn: &mut DbConnection, id: &str) -> Result<Option<Applied>, AppError> {
     use crate::db::schema::pending_imports;
     let found: Option<(String, String, Vec<u8>)> = pending_imports::table
         .find(id)
@@ -525,7 +580,7 @@ pub fn apply_pending(
         .ok_or_else(|| AppError::damaged(format!("a kept upload of unknown kind {kind}")))?;
     let outcome = import(conn, kind, &source, &bytes, false);
     diesel::delete(pending_imports::table.find(id)).execute(conn)?;
-    Ok(Some(outcome))
+    Ok(Some((kind, outcome)))
 }
 
 /// How long an HR file uploaded on the administrator page waits for its

@@ -185,6 +185,112 @@ pub fn render(m: &SurveyMail) -> (String, String, String) {
     (subject, text, body.into_string())
 }
 
+/// Everything the request for a written account says.
+pub struct AccountMail<'a> {
+    pub reminder: bool,
+    pub lang: Lang,
+    pub organisation: &'a str,
+    pub unit: &'a str,
+    pub kind: crate::analysis::model::AbsenceKind,
+    pub period: (chrono::NaiveDate, chrono::NaiveDate),
+    pub rate: f64,
+    pub target: f64,
+    pub link: &'a str,
+    pub due_on: chrono::NaiveDate,
+    pub contact: &'a str,
+}
+
+/// Subject, plain text and HTML of the request for a written account of a
+/// unit above its absence target, or its reminder.
+pub fn render_account(m: &AccountMail) -> (String, String, String) {
+    let l = m.lang;
+    let d = |x: chrono::NaiveDate| x.format("%d.%m.%Y").to_string();
+    let pct = |x: f64| format!("{}\u{a0}%", crate::lang::decimal(x, 1, l));
+    let subject = format!(
+        "{}{}: {}",
+        if m.reminder {
+            l.pick("Påminnelse – ", "Påminning – ", "Reminder – ")
+        } else {
+            ""
+        },
+        l.pick(
+            "Redegjørelse for sykefraværet",
+            "Utgreiing om sjukefråværet",
+            "Account of sickness absence"
+        ),
+        m.unit
+    );
+    let what = match l {
+        Lang::Nb => format!(
+            "{} i {} var {} i perioden {}–{}, over målet på {}. Arbeidsmiljøutvalget ber om en kort skriftlig redegjørelse for hvordan enheten arbeider for å få fraværet ned: hva som gjøres nå, hva som er planlagt, og hvilken støtte dere trenger (bedriftshelsetjenesten, NAV arbeidslivssenter, HR).",
+            capitalise(m.kind.name(l)), m.unit, pct(m.rate), d(m.period.0), d(m.period.1), pct(m.target)
+        ),
+        Lang::Nn => format!(
+            "{} i {} var {} i perioden {}–{}, over målet på {}. Arbeidsmiljøutvalet ber om ei kort skriftleg utgreiing om korleis eininga arbeider for å få fråværet ned: kva som blir gjort no, kva som er planlagt, og kva støtte de treng (bedriftshelsetenesta, NAV arbeidslivssenter, HR).",
+            capitalise(m.kind.name(l)), m.unit, pct(m.rate), d(m.period.0), d(m.period.1), pct(m.target)
+        ),
+        Lang::En => format!(
+            "{} in {} was {} in the period {}–{}, above the target of {}. The working-environment committee asks for a short written account of how the unit works to bring absence down: what is done now, what is planned, and what support you need (occupational health service, NAV working-life centre, HR).",
+            capitalise(m.kind.name(l)), m.unit, pct(m.rate), d(m.period.0), d(m.period.1), pct(m.target)
+        ),
+    };
+    let due = format!(
+        "{} {}.",
+        l.pick("Svarfrist:", "Svarfrist:", "Please answer by"),
+        d(m.due_on)
+    );
+    let open = l.pick(
+        "Skriv redegjørelsen",
+        "Skriv utgreiinga",
+        "Write the account",
+    );
+    let figures = l.pick(
+        "Tallene gjelder hele enheten med underenheter, og vises bare fordi enheten er stor nok til at fraværet kan vises.",
+        "Tala gjeld heile eininga med undereiningar, og blir berre viste fordi eininga er stor nok til at fråværet kan visast.",
+        "The figures are for the whole unit with the units below it, and are shown only because the unit is large enough for its absence to be shown.",
+    );
+    let ask = format!(
+        "{} {} – {}",
+        l.pick(
+            "Spørsmål? Kontakt",
+            "Spørsmål? Kontakt",
+            "Questions? Contact"
+        ),
+        m.contact,
+        m.organisation
+    );
+    let text = format!(
+        "{what}\n\n{open}:\n{}\n\n{due}\n\n{figures}\n\n{ask}\n",
+        m.link
+    );
+    let body = html! {
+        (maud::DOCTYPE)
+        html lang=(l.code()) {
+            head { meta charset="utf-8"; title { (subject) } }
+            body {
+                table role="presentation" width="100%" cellpadding="0" cellspacing="0" {
+                    tr { td style="font-family: Arial, sans-serif; font-size: 16px; line-height: 1.5; color: #1a1a1a; padding: 16px;" {
+                        p { (what) }
+                        p { a href=(m.link) style="color: #0b5394; font-weight: bold;" { (open) } }
+                        p { (due) }
+                        p { (figures) }
+                        p { (ask) }
+                    } }
+                }
+            }
+        }
+    };
+    (subject, text, body.into_string())
+}
+
+fn capitalise(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_uppercase().chain(c).collect(),
+        None => String::new(),
+    }
+}
+
 /// A multipart (plain text + HTML) message with a stable Message-ID, so a
 /// copy resent after a crash is recognisable as the same message.
 pub fn build(

@@ -117,8 +117,9 @@ pub const MAX_ATTEMPTS: i32 = 6;
 pub struct NewMail {
     id: String,
     kind: String,
-    round_id: String,
-    invitation_id: String,
+    round_id: Option<String>,
+    invitation_id: Option<String>,
+    account_id: Option<String>,
     recipient: String,
     status: String,
     attempts: i32,
@@ -137,8 +138,28 @@ impl NewMail {
         NewMail {
             id: new_id(),
             kind: kind.into(),
-            round_id: round_id.into(),
-            invitation_id: invitation_id.into(),
+            round_id: Some(round_id.into()),
+            invitation_id: Some(invitation_id.into()),
+            account_id: None,
+            recipient: recipient.into(),
+            status: "pending".into(),
+            attempts: 0,
+            next_attempt_at: now,
+            created_at: now,
+        }
+    }
+}
+
+impl NewMail {
+    /// A request for a written account (`account`) or a reminder of one
+    /// (`account_reminder`), to one of the unit's leaders.
+    pub fn account(kind: &str, account_id: &str, recipient: &str, now: i64) -> NewMail {
+        NewMail {
+            id: new_id(),
+            kind: kind.into(),
+            round_id: None,
+            invitation_id: None,
+            account_id: Some(account_id.into()),
             recipient: recipient.into(),
             status: "pending".into(),
             attempts: 0,
@@ -154,8 +175,10 @@ pub struct Claimed {
     pub id: String,
     #[diesel(sql_type = Text)]
     pub kind: String,
-    #[diesel(sql_type = Text)]
-    pub invitation_id: String,
+    #[diesel(sql_type = diesel::sql_types::Nullable<Text>)]
+    pub invitation_id: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<Text>)]
+    pub account_id: Option<String>,
     #[diesel(sql_type = Text)]
     pub recipient: String,
     #[diesel(sql_type = Integer)]
@@ -165,12 +188,12 @@ pub struct Claimed {
 const CLAIM_PG: &str = "UPDATE outbox SET status = 'sending', claimed_by = $1, claimed_at = $2 \
      WHERE id IN (SELECT id FROM outbox WHERE status = 'pending' AND next_attempt_at <= $2 \
                   ORDER BY created_at, id LIMIT $3 FOR UPDATE SKIP LOCKED) \
-     RETURNING id, kind, invitation_id, recipient, attempts";
+     RETURNING id, kind, invitation_id, account_id, recipient, attempts";
 const CLAIM_SQLITE: &str =
     "UPDATE outbox SET status = 'sending', claimed_by = ?1, claimed_at = ?2 \
      WHERE id IN (SELECT id FROM outbox WHERE status = 'pending' AND next_attempt_at <= ?2 \
                   ORDER BY created_at, id LIMIT ?3) \
-     RETURNING id, kind, invitation_id, recipient, attempts";
+     RETURNING id, kind, invitation_id, account_id, recipient, attempts";
 
 /// Claims up to `limit` due messages for `sender`.
 pub fn claim(conn: &mut DbConnection, sender: &str, limit: i32) -> QueryResult<Vec<Claimed>> {
@@ -254,8 +277,8 @@ struct RoundInfo {
 }
 
 /// Renders the message for a claimed row: the link is derived from the
-/// invitation id and the secret key at this moment; nothing secret was
-/// stored.
+/// invitation (or account) id and the secret key at this moment; nothing
+/// secret was stored.
 fn compose(
     conn: &mut DbConnection,
     settings: &Settings,
@@ -264,9 +287,16 @@ fn compose(
     organisation: &str,
     m: &Claimed,
 ) -> Result<lettre::Message, AppError> {
+    if let Some(account) = &m.account_id {
+        return compose_account(conn, settings, key, organisation, m, account);
+    }
+    let invitation_id = m
+        .invitation_id
+        .as_deref()
+        .ok_or_else(|| AppError::damaged("an outbox row names neither invitation nor account"))?;
     let (round_id, language): (crate::ids::RoundId, String) = invitations::table
         .inner_join(employees::table)
-        .filter(invitations::id.eq(&m.invitation_id))
+        .filter(invitations::id.eq(invitation_id))
         .select((invitations::round_id, employees::language))
         .get_result(conn)?;
     if !cache.contains_key(&round_id) {
@@ -284,7 +314,7 @@ fn compose(
     let link = format!(
         "{}/s/{}",
         settings.base_url,
-        key.survey_token(&m.invitation_id)
+        key.survey_token(invitation_id)
     );
     let (subject, text, html) = super::render(&SurveyMail {
         reminder: m.kind == "reminder",
@@ -293,6 +323,83 @@ fn compose(
         round_title: &round.title,
         link: &link,
         closes_on: round.closes_on,
+        contact: &settings.contact,
+    });
+    super::build(
+        &settings.mail_from,
+        &m.recipient,
+        &m.id,
+        lang,
+        &subject,
+        text,
+        html,
+    )
+}
+
+/// The request for a written account, or its reminder, in the language of
+/// the leader it goes to.
+fn compose_account(
+    conn: &mut DbConnection,
+    settings: &Settings,
+    key: &SecretKey,
+    organisation: &str,
+    m: &Claimed,
+    account_id: &str,
+) -> Result<lettre::Message, AppError> {
+    use crate::db::schema::accounts;
+    let (unit_name, kind, period_start, period_end, rate, target, due_on): (
+        String,
+        String,
+        String,
+        String,
+        f64,
+        f64,
+        String,
+    ) = accounts::table
+        .inner_join(units::table)
+        .filter(accounts::id.eq(account_id))
+        .select((
+            units::name,
+            accounts::kind,
+            accounts::period_start,
+            accounts::period_end,
+            accounts::rate,
+            accounts::target,
+            accounts::due_on,
+        ))
+        .get_result(conn)?;
+    let language: Option<String> = employees::table
+        .filter(employees::email.eq(&m.recipient))
+        .filter(employees::active.eq(true))
+        .select(employees::language)
+        .load::<String>(conn)?
+        .into_iter()
+        .next();
+    let lang: Lang = language
+        .and_then(|l| l.parse().ok())
+        .unwrap_or(settings.lang);
+    let date = |s: &str| {
+        chrono::NaiveDate::parse_from_str(s, crate::db::models::DATE_FORMAT)
+            .map_err(|e| AppError::damaged_by(format!("a date of account {account_id}"), e))
+    };
+    let link = format!(
+        "{}/redegjorelse/{account_id}/{}",
+        settings.base_url,
+        key.account_token(account_id)
+    );
+    let kind = crate::analysis::model::AbsenceKind::parse(&kind)
+        .ok_or_else(|| AppError::damaged(format!("account {account_id} of kind {kind}")))?;
+    let (subject, text, html) = super::render_account(&super::AccountMail {
+        reminder: m.kind == "account_reminder",
+        lang,
+        organisation,
+        unit: &unit_name,
+        kind,
+        period: (date(&period_start)?, date(&period_end)?),
+        rate,
+        target,
+        link: &link,
+        due_on: date(&due_on)?,
         contact: &settings.contact,
     });
     super::build(

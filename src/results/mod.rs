@@ -5,14 +5,14 @@
 //! which report is [`crate::access`]'s to decide.
 //!
 //! - [`report`]: the report of one group (the view model);
-//! - [`export`]: the report as CSV and XLSX;
-//! - [`actions`]: the units' action plans.
+//! - [`export`]: the report as CSV and XLSX.
+//!
+//! The units' action plans are measures of the register
+//! ([`crate::followup::plans`]).
 
-pub mod actions;
 pub mod export;
 pub mod report;
 
-pub use actions::{ActionItem, NewAction, MAX_PLAN_FACTORS, MAX_PLAN_ITEMS};
 pub use export::{to_csv, to_xlsx};
 pub use report::*;
 

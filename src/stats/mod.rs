@@ -2,4 +2,5 @@
 //! HTTP. Checked against SciPy in `tests/fixtures/`.
 
 pub mod correlation;
+pub mod effect;
 pub mod scores;

@@ -365,8 +365,19 @@ pub async fn import_apply(
     form: SignedForm<super::auth::NoFields>,
 ) -> Result<HttpResponse, AppError> {
     form.signed.require(Resource::Administration)?;
+    let (k, days) = (state.settings.min_group_size, state.settings.account_days);
     let outcome = state
-        .db(move |conn, _| import::apply_pending(conn, &id))
+        .db(move |conn, _| {
+            let Some((kind, outcome)) = import::apply_pending(conn, &id)? else {
+                return Ok(None);
+            };
+            // Absence, targets or the national level changed: who is above
+            // target now, and their accounts asked for.
+            if kind.moves_targets() && outcome.as_ref().is_ok_and(|o| o.applied) {
+                crate::followup::check(conn, k, days)?;
+            }
+            Ok(Some(outcome))
+        })
         .await?
         .ok_or(UserError::PreviewExpired)?;
     import_page(&form.signed, outcome, None)

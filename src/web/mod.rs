@@ -10,6 +10,7 @@ pub mod api;
 pub mod auth;
 pub mod client;
 pub mod extract;
+pub mod followup;
 pub mod logging;
 pub mod metrics;
 pub mod origin;
@@ -165,8 +166,48 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             "/resultater/{round}/{group}/tiltak",
             web::post().to(results::add_action),
         )
-        .route("/tiltak", web::get().to(results::overview))
+        .route("/tiltak", web::get().to(followup::register))
+        .route("/tiltak", web::post().to(followup::add_to_register))
+        .route("/tiltak/typer", web::post().to(followup::add_type))
+        .route("/tiltak/effekt", web::get().to(followup::effects))
         .route("/tiltak/{id}", web::post().to(results::set_done))
+        .route("/oppfolging", web::get().to(followup::home))
+        .route("/oppfolging/sjekk", web::post().to(followup::check))
+        .route("/oppfolging/over-mal", web::get().to(followup::above))
+        .route(
+            "/oppfolging/over-mal/utskrift",
+            web::get().to(followup::above_print),
+        )
+        .route("/oppfolging/enheter/{unit}", web::get().to(followup::unit))
+        .route(
+            "/oppfolging/enheter/{unit}/maal",
+            web::post().to(followup::set_target),
+        )
+        .route(
+            "/oppfolging/enheter/{unit}/tiltak",
+            web::post().to(followup::add_measure),
+        )
+        .route(
+            "/oppfolging/tiltak/{id}/status",
+            web::post().to(followup::set_status),
+        )
+        .route("/oppfolging/rapporter", web::get().to(followup::reports))
+        .route(
+            "/oppfolging/rapporter/{kind}/{period}",
+            web::get().to(followup::report),
+        )
+        .route(
+            "/oppfolging/rapporter/{kind}/{period}/xlsx",
+            web::get().to(followup::report_xlsx),
+        )
+        .route(
+            "/redegjorelse/{id}/{token}",
+            web::get().to(followup::account_form),
+        )
+        .route(
+            "/redegjorelse/{id}/{token}",
+            web::post().to(followup::account_answer),
+        )
         .route("/admin", web::get().to(admin::index))
         .route("/admin/runder", web::post().to(admin::create_round))
         .route("/admin/behandling", web::get().to(admin::processing))

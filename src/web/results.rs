@@ -3,12 +3,13 @@
 //! [`crate::access`] for [`Resource::GroupResults`]: one decision for the
 //! page, the print version, CSV, XLSX and JSON.
 
-use super::extract::{Overview, Signed, SignedForm};
+use super::extract::{Signed, SignedForm};
 use super::{respond, views, AppState};
 use crate::access::Resource;
+use crate::followup::plans::{self as actions, NewAction};
 use crate::ids::GroupKey;
 use crate::lang::Lang;
-use crate::results::{self, actions, NewAction, UnitReport};
+use crate::results::{self, UnitReport};
 use crate::rounds::Round;
 use crate::snapshot::{Snapshot, ORGANISATION};
 use crate::AppError;
@@ -115,7 +116,7 @@ async fn unit_page(
         Vec::new()
     } else {
         state
-            .db(move |conn, _| Ok(actions::for_unit(conn, &round, &group)?))
+            .db(move |conn, _| actions::for_unit(conn, &round, &crate::ids::UnitId::from(group)))
             .await?
     };
     let actions = views::results::ActionsView {
@@ -195,18 +196,23 @@ pub async fn add_action(
         .into_iter()
         .map(|(k, _)| k)
         .collect();
+    let back = plan_location(&round_id, &group, lang);
     let added = state
-        .db(move |conn, _| Ok(actions::add(conn, &round_id, &group, &factors, &new, lang)))
+        .db(move |conn, _| {
+            Ok(actions::add(
+                conn,
+                &crate::ids::RoundId::from(round_id),
+                &crate::ids::UnitId::from(group),
+                &factors,
+                &new,
+            ))
+        })
         .await?;
     match added {
-        Ok(item) => Ok(respond::see_other(&plan_location(
-            &item.round_id,
-            &item.unit_id,
-            lang,
-        ))),
-        Err(AppError::User(crate::error::UserError::ActionPlan(problems))) => Ok(respond::page(
+        Ok(_) => Ok(respond::see_other(&back)),
+        Err(AppError::User(u @ crate::error::UserError::Measure(_))) => Ok(respond::page(
             actix_web::http::StatusCode::BAD_REQUEST,
-            views::results::form_error(lang, &signed.viewer, &problems.join(" "), &loaded.report),
+            views::results::form_error(lang, &signed.viewer, &u.render(lang), &loaded.report),
         )),
         Err(e) => Err(e),
     }
@@ -231,49 +237,30 @@ pub async fn set_done(
         _ => return Err(crate::error::UserError::BadForm.into()),
     };
     let viewer = signed.viewer.clone();
-    let item = state
+    let (round, unit) = state
         .db(move |conn, cache| {
             let item = actions::find(conn, &id)?;
-            let snapshot = crate::snapshot::load_cached(conn, cache, &item.round_id)?
-                .ok_or(AppError::NotFound)?;
+            let (Some(round), Some(unit)) = (item.round_id.clone(), item.units.first().cloned())
+            else {
+                // A measure of the register, not of a survey's plan.
+                return Err(AppError::NotFound);
+            };
+            let snapshot =
+                crate::snapshot::load_cached(conn, cache, &round)?.ok_or(AppError::NotFound)?;
             crate::access::require(
                 Some(&viewer),
                 Resource::GroupPlan {
                     snapshot: &snapshot,
-                    group: &GroupKey::from(item.unit_id.as_str()),
+                    group: &GroupKey::from(unit.as_str()),
                 },
             )?;
             actions::set_done(conn, &item.id, done)?;
-            Ok(item)
+            Ok((round, unit))
         })
         .await?;
     Ok(respond::see_other(&plan_location(
-        &item.round_id,
-        &item.unit_id,
+        &round,
+        &unit,
         signed.lang,
-    )))
-}
-
-/// `GET /tiltak`: plans across units, for AMU and administrators.
-pub async fn overview(
-    state: web::Data<AppState>,
-    viewer: Overview,
-) -> Result<HttpResponse, AppError> {
-    let lang = viewer.0.lang;
-    let rows = state.db(|conn, _| Ok(actions::overview(conn)?)).await?;
-    let rows: Vec<views::results::PlanRow> = rows
-        .into_iter()
-        .map(|p| views::results::PlanRow {
-            href: plan_location(&p.round_id, &p.unit_id, lang),
-            round_title: p.round_title,
-            unit_name: p.unit_name,
-            measures: p.measures,
-            done: p.done,
-        })
-        .collect();
-    Ok(respond::ok(views::results::overview(
-        lang,
-        &viewer.0.viewer,
-        &rows,
     )))
 }

@@ -178,3 +178,75 @@ fn leader_amu_and_admin_pages_have_zero_axe_violations_and_readable_charts() {
         .unwrap();
     assert_eq!(n, 1);
 }
+
+#[test]
+fn the_follow_up_pages_have_zero_axe_violations_in_three_languages() {
+    let browser_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser");
+    assert!(
+        browser_dir.join("node_modules/playwright-core").exists(),
+        "browser tests need `npm ci` in tests/browser (bash .ci/run does it)"
+    );
+    let t = TestDb::new(Backend::Sqlite);
+    let mut c = t.conn();
+    let f = crate::results::closed_round(&mut c);
+    let fu = crate::followup::follow_up(&mut c, &f);
+    // Measures of one type at four schools and kindergartens half a year
+    // ago: an estimate with an event-study line.
+    let start = (naervaer::rounds::today() - chrono::Months::new(6))
+        .format("%Y-%m-%d")
+        .to_string();
+    for code in ["1210", "1220", "1230", "1240"] {
+        naervaer::followup::measures::add(
+            &mut c,
+            &naervaer::followup::measures::NewMeasure {
+                title: format!("Dialogmøte null ({code})"),
+                type_key: "dialogmote_null".into(),
+                started_on: start.clone(),
+                units: vec![naervaer::ids::UnitId::from(f.unit[code].as_str())],
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    }
+    let server = TestServer::start(&t);
+    let base = format!("http://{}", server.addr);
+    let link = |c: &mut naervaer::db::DbConnection, id: &str| {
+        format!(
+            "{base}/innlogging/{}",
+            naervaer::auth::link_token_for(c, &naervaer::ids::EmployeeId::from(id.to_string()))
+                .unwrap()
+        )
+    };
+    let (leader, amu) = (link(&mut c, &f.people[0].1), link(&mut c, &f.people[2].1));
+    let today = naervaer::rounds::today();
+    use naervaer::followup::report::{Period, ReportKind};
+    let shots = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/browser-shots");
+    std::fs::create_dir_all(&shots).unwrap();
+    let out = Command::new("node")
+        .arg(browser_dir.join("followup.mjs"))
+        .current_dir(&browser_dir)
+        .env("BASE", &base)
+        .env("LEADER", &leader)
+        .env("AMU", &amu)
+        .env("UNIT", &f.unit["1200"])
+        .env(
+            "ACCOUNT",
+            format!("{base}/redegjorelse/{}/{}", fu.account, fu.token),
+        )
+        .env("TERTIAL", Period::of(ReportKind::Tertial, today).label())
+        .env("HALF", Period::of(ReportKind::Ia, today).label())
+        .env("SHOTS", &shots)
+        .output()
+        .expect("node is required for the browser tests");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "browser run failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    assert_eq!(report["violations"], serde_json::json!([]));
+    assert_eq!(report["failures"], serde_json::json!([]));
+    assert!(report["pages"].as_u64().unwrap() >= 19, "{report}");
+    assert!(shots.join("followup-tertial-print.png").exists());
+}

@@ -472,6 +472,13 @@ fn the_load_holding_run_counts_no_errors_with_many_clients_at_once() {
 /// walks clap's own list: a new subcommand without a line here fails the
 /// suite, and so does a line naming a test that does not exist.
 const SUBCOMMAND_TESTS: &[(&str, &str, &str)] = &[
+    ("import targets", "followup.rs", "the_follow_up_commands_import_check_remind_estimate_and_report"),
+    ("import measures", "followup.rs", "the_follow_up_commands_import_check_remind_estimate_and_report"),
+    ("import national", "followup.rs", "the_follow_up_commands_import_check_remind_estimate_and_report"),
+    ("followup check", "followup.rs", "the_follow_up_commands_import_check_remind_estimate_and_report"),
+    ("followup remind", "followup.rs", "the_follow_up_commands_import_check_remind_estimate_and_report"),
+    ("effect", "followup.rs", "the_follow_up_commands_import_check_remind_estimate_and_report"),
+    ("report", "followup.rs", "the_follow_up_commands_import_check_remind_estimate_and_report"),
     (
         "health",
         "packaging.rs",

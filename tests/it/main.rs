@@ -16,6 +16,7 @@ pub mod crash;
 mod db_layer;
 mod demo;
 mod determinism;
+pub mod followup;
 mod fuzz;
 mod import_absence;
 mod import_employees;

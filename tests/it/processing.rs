@@ -62,7 +62,7 @@ both_backends! {
             let yes = |b: bool| if b { "Ja" } else { "–" };
             assert_eq!(
                 row(&md, &format!("{name} |")),
-                [name, words(r.results), words(r.plans), yes(r.overview), yes(r.administration)],
+                [name, words(r.results), words(r.plans), words(r.follow_up), yes(r.overview), yes(r.administration)],
             );
         }
         let page = fetch(&server, &mut c, "/admin/behandling?lang=nb").body;

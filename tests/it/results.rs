@@ -6,7 +6,7 @@ use crate::both_backends;
 use crate::support::{http_cookie, http_raw, key, Response, TestServer};
 use diesel::prelude::*;
 use naervaer::crypto::lookup_hash;
-use naervaer::db::schema::{action_items, invitations, login_tokens, units};
+use naervaer::db::schema::{invitations, login_tokens, measures, units};
 use naervaer::db::DbConnection;
 use naervaer::rounds::answer::{self, Answers};
 use naervaer::rounds::{self, Round};
@@ -242,9 +242,13 @@ both_backends! {
                 &format!("csrf={csrf}&factor=10-faktor%2Fmestringstro&measure=Fagdag&responsible=Leder&due_on=2027-03-01"),
                 Some(&cookie));
             assert_eq!(res.status, 303, "{}", res.body);
-            action_items::table.select(action_items::id).first::<String>(&mut c).unwrap()
+            measures::table.select(measures::id).first::<String>(&mut c).unwrap()
         };
         let draft = crate::rounds::new_round(&mut c, None);
+        let fu = crate::followup::follow_up(&mut c, &f);
+        let account = format!("/redegjorelse/{}/{}", fu.account, fu.token);
+        let measure = &fu.measure;
+        let period = naervaer::followup::report::Period::of(naervaer::followup::report::ReportKind::Tertial, naervaer::rounds::today()).label();
         let units_csv = "unit_code;parent_code;name\n1000;;Demo kommune\n";
         // An answering link of the open round, and a sign-in link nobody
         // asked for (a button, then an unknown token).
@@ -289,7 +293,29 @@ both_backends! {
                 "factor=10-faktor%2Fmestringstro&measure=Kurs&responsible=Per&due_on=2027-01-31".into(),
                 [401, 303, 403, 403, 403]),
             ("POST", format!("/tiltak/{item_id}"), "done=true".into(), [401, 303, 403, 403, 403]),
-            ("GET", "/tiltak".into(), "".into(), [401, 403, 403, 200, 200]),
+            ("GET", "/tiltak".into(), "".into(), [401, 200, 200, 200, 200]),
+            ("POST", "/tiltak".into(), format!("unit={own}&title=Vernerunde&type_key=vernerunde&started_on=2026-04-01"), [401, 303, 403, 303, 303]),
+            ("POST", "/tiltak/typer".into(), "key=trivselstiltak&name_nb=Trivsel&name_nn=Trivsel&name_en=Well-being".into(), [401, 403, 403, 403, 303]),
+            ("GET", "/tiltak/effekt".into(), "".into(), [401, 403, 403, 200, 200]),
+            ("GET", "/oppfolging".into(), "".into(), [401, 200, 200, 200, 200]),
+            ("POST", "/oppfolging/sjekk".into(), "".into(), [401, 403, 403, 200, 200]),
+            ("GET", "/oppfolging/over-mal".into(), "".into(), [401, 403, 403, 200, 200]),
+            ("GET", "/oppfolging/over-mal/utskrift".into(), "".into(), [401, 403, 403, 200, 200]),
+            ("GET", format!("/oppfolging/enheter/{own}"), "".into(), [401, 200, 403, 200, 200]),
+            ("GET", format!("/oppfolging/enheter/{below}"), "".into(), [401, 200, 403, 200, 200]),
+            ("GET", format!("/oppfolging/enheter/{root}"), "".into(), [401, 403, 403, 200, 200]),
+            ("GET", "/oppfolging/enheter/nosuchunit".into(), "".into(), [401, 404, 404, 404, 404]),
+            ("POST", format!("/oppfolging/enheter/{own}/maal"), "year=2026&kind=total&value=7%2C5".into(), [401, 303, 403, 303, 303]),
+            ("POST", format!("/oppfolging/enheter/{own}/tiltak"), "title=Fokussak&type_key=fokussak_personalmote&started_on=2026-04-01".into(), [401, 303, 403, 303, 303]),
+            ("POST", format!("/oppfolging/tiltak/{measure}/status"), "status=ongoing".into(), [401, 303, 403, 303, 303]),
+            ("GET", "/oppfolging/rapporter".into(), "".into(), [401, 403, 403, 200, 200]),
+            ("GET", format!("/oppfolging/rapporter/tertial/{period}"), "".into(), [401, 403, 403, 200, 200]),
+            ("GET", format!("/oppfolging/rapporter/tertial/{period}/xlsx"), "".into(), [401, 403, 403, 200, 200]),
+            ("GET", "/oppfolging/rapporter/tertial/1999T9".into(), "".into(), [401, 403, 403, 404, 404]),
+            // The account's own link: no sign-in, the token is the key.
+            ("GET", account.clone(), "".into(), [200; 5]),
+            ("POST", account.clone(), "done_now=Oppf%C3%B8lging&planned=Plan&support=hr".into(), [200; 5]),
+            ("GET", format!("/redegjorelse/{}/wrongtoken", fu.account), "".into(), [404; 5]),
             ("GET", "/amu".into(), "".into(), [401, 403, 403, 200, 200]),
             ("GET", format!("/amu/rapport?round={r}&window=after"), "".into(), [401, 403, 403, 200, 200]),
             ("GET", "/amu/csv".into(), "".into(), [401, 403, 403, 200, 200]),
@@ -409,7 +435,7 @@ both_backends! {
         let form = "factor=10-faktor%2Fmestringstro&measure=Fagdag&responsible=Leder&due_on=2027-03-01";
         assert_eq!(post(&server, &path, form, Some(&cookie)).status, 403);
         assert_eq!(post(&server, &path, &format!("{form}&csrf=wrong{}", &csrf[5..]), Some(&cookie)).status, 403);
-        let count = |c: &mut DbConnection| action_items::table.count().get_result::<i64>(c).unwrap();
+        let count = |c: &mut DbConnection| measures::table.count().get_result::<i64>(c).unwrap();
         assert_eq!(count(&mut c), 0);
         assert_eq!(post(&server, "/utlogging", "", Some(&cookie)).status, 403, "sign-out needs the token too");
         // A bad form gets every problem named, and stores nothing.

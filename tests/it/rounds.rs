@@ -233,7 +233,7 @@ both_backends! {
         // holds a token or code.
         let dump = format!("{:?}{:?}",
             invitations::table.select(rounds::Invitation::as_select()).load(&mut c).unwrap(),
-            outbox::table.select((outbox::id, outbox::recipient, outbox::invitation_id)).load::<(String, String, String)>(&mut c).unwrap());
+            outbox::table.select((outbox::id, outbox::recipient, outbox::invitation_id)).load::<(String, String, Option<String>)>(&mut c).unwrap());
         for id in &ids {
             let token = key().survey_token(id);
             let code = key().paper_code(id);
@@ -404,7 +404,7 @@ both_backends! {
         assert_eq!(rounds::remind(&mut c, &round.id, 2, 3600).unwrap(), 0, "never more often than the interval");
         let reminded: Vec<String> = outbox::table
             .filter(outbox::kind.eq("reminder"))
-            .select(outbox::invitation_id)
+            .select(outbox::invitation_id.assume_not_null())
             .load(&mut c)
             .unwrap();
         for inv in email_invs.iter().take(100) {

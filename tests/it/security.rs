@@ -10,7 +10,8 @@ use crate::support::{http_cookie, http_with, key, Response, TestServer};
 use diesel::dsl::count_star;
 use diesel::prelude::*;
 use naervaer::db::schema::{
-    action_items, invitations, login_tokens, outbox, pending_imports, responses, rounds, sessions,
+    absence_targets, accounts, invitations, login_tokens, measure_types, measures, outbox,
+    pending_imports, responses, rounds, sessions,
 };
 use naervaer::db::DbConnection;
 
@@ -27,13 +28,13 @@ fn state(c: &mut DbConnection) -> String {
         ))
         .load(c)
         .unwrap();
-    let items: Vec<(String, String, String, bool)> = action_items::table
-        .order(action_items::id)
+    let items: Vec<(String, String, String, String)> = measures::table
+        .order(measures::id)
         .select((
-            action_items::id,
-            action_items::measure,
-            action_items::responsible,
-            action_items::done,
+            measures::id,
+            measures::title,
+            measures::responsible,
+            measures::status,
         ))
         .load(c)
         .unwrap();
@@ -59,9 +60,19 @@ fn state(c: &mut DbConnection) -> String {
             .select(count_star())
             .first(c)
             .unwrap(),
+        absence_targets::table
+            .select(count_star())
+            .first(c)
+            .unwrap(),
+        measure_types::table.select(count_star()).first(c).unwrap(),
     ];
+    let accounts: Vec<(String, Option<String>)> = accounts::table
+        .order(accounts::id)
+        .select((accounts::id, accounts::done_now))
+        .load(c)
+        .unwrap();
     format!(
-        "{}{rounds:?}\n{items:?}\n{tokens:?}\n{reminded:?}\n{counts:?}",
+        "{}{rounds:?}\n{items:?}\n{tokens:?}\n{reminded:?}\n{counts:?}\n{accounts:?}",
         crate::support::dump(c)
     )
 }
@@ -130,12 +141,13 @@ fn every_post(server: &TestServer, c: &mut DbConnection, f: &Fixture) -> Vec<Req
         )
         .send(server, Some(&leader.1), &[]);
         assert_eq!(res.status, 303, "{}", res.body);
-        action_items::table
-            .select(action_items::id)
+        measures::table
+            .select(measures::id)
             .first::<String>(c)
             .unwrap()
     };
     let draft = crate::rounds::new_round(c, None);
+    let fu = crate::followup::follow_up(c, f);
     let (ct, upload) = multipart(
         "CSRF-TOKEN",
         "units",
@@ -184,6 +196,37 @@ fn every_post(server: &TestServer, c: &mut DbConnection, f: &Fixture) -> Vec<Req
             Some(&leader),
         ),
         form(format!("/tiltak/{item}"), "done=true", Some(&leader)),
+        form(
+            "/tiltak".into(),
+            &format!("unit={own}&title=Vernerunde&type_key=vernerunde&started_on=2026-04-01"),
+            Some(&leader),
+        ),
+        form(
+            "/tiltak/typer".into(),
+            "key=trivsel&name_nb=Trivsel&name_nn=Trivsel&name_en=Well-being",
+            Some(&admin),
+        ),
+        form("/oppfolging/sjekk".into(), "", Some(&admin)),
+        form(
+            format!("/oppfolging/enheter/{own}/maal"),
+            "year=2026&kind=total&value=7",
+            Some(&leader),
+        ),
+        form(
+            format!("/oppfolging/enheter/{own}/tiltak"),
+            "title=Fokussak&type_key=fokussak_personalmote&started_on=2026-04-01",
+            Some(&leader),
+        ),
+        form(
+            format!("/oppfolging/tiltak/{}/status", fu.measure),
+            "status=done",
+            Some(&leader),
+        ),
+        form(
+            format!("/redegjorelse/{}/{}", fu.account, fu.token),
+            "done_now=Mye&planned=Mer",
+            None,
+        ),
         form(
             "/admin/runder".into(),
             "title=Ny&opens_on=2027-01-01&closes_on=2027-01-14&min_group_size=5",
@@ -283,7 +326,7 @@ both_backends! {
                 failures.push(format!("{} with another session's token: {}", req.path, res.status));
             }
         }
-        assert_eq!(signed, 11, "the signed forms");
+        assert_eq!(signed, 17, "the signed forms");
         assert!(failures.is_empty(), "{}", failures.join("\n"));
         assert_eq!(state(&mut c), before, "a form without its token changed something");
     }
@@ -361,8 +404,8 @@ both_backends! {
         )
         .send(&server, Some(&leader.1), &[]);
         assert_eq!(res.status, 303, "{}", res.body);
-        let stored: (String, String) = action_items::table
-            .select((action_items::measure, action_items::responsible))
+        let stored: (String, String) = measures::table
+            .select((measures::title, measures::responsible))
             .first(&mut c)
             .unwrap();
         assert_eq!(stored, (sql.to_string(), html.to_string()), "stored exactly as typed");
@@ -393,7 +436,7 @@ both_backends! {
                 assert!(!res.body.contains("<script>alert"), "{path} echoes markup");
             }
         }
-        let n: i64 = action_items::table.select(count_star()).first(&mut c).unwrap();
+        let n: i64 = measures::table.select(count_star()).first(&mut c).unwrap();
         assert_eq!(n, 1, "the table is still there, with one row");
     }
 }

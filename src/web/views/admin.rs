@@ -121,6 +121,9 @@ pub fn index(
                         option value="units" { (lang.pick("Enheter", "Einingar", "Units")) }
                         option value="employees" { (lang.pick("Ansatte", "Tilsette", "Employees")) }
                         option value="absence" { (lang.pick("Sykefravær", "Sjukefråvær", "Sickness absence")) }
+                        option value="targets" { (lang.pick("Måltall", "Måltal", "Absence targets")) }
+                        option value="measures" { (lang.pick("Tiltak", "Tiltak", "Measures")) }
+                        option value="national" { (lang.pick("Nasjonalt sykefravær (SSB)", "Nasjonalt sjukefråvær (SSB)", "National absence (Statistics Norway)")) }
                     }
                 }
                 div.field {

@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod amu;
 pub mod auth;
+pub mod followup;
 pub mod letters;
 pub mod processing;
 pub mod results;

@@ -3,9 +3,10 @@
 //! per factor so that names stay HTML text, readable at any width.
 
 use crate::access::Viewer;
+use crate::followup::plans::ActionItem;
 use crate::lang::decimal;
 use crate::lang::Lang;
-use crate::results::{ActionItem, GroupSummary, UnitReport};
+use crate::results::{GroupSummary, UnitReport};
 use crate::snapshot::FactorStat;
 use maud::{html, Markup};
 
@@ -17,10 +18,11 @@ pub fn signed(lang: Lang, title: &str, viewer: &Viewer, path: &str, body: Markup
         nav aria-label=(lang.pick("Meny", "Meny", "Menu")) {
             ul.langs {
                 li { a href={ "/resultater?lang=" (lang.code()) } { (lang.pick("Resultater", "Resultat", "Results")) } }
+                li { a href={ "/oppfolging?lang=" (lang.code()) } { (lang.pick("Oppfølging", "Oppfølging", "Follow-up")) } }
                 @if viewer.sees_everything() {
                     li { a href={ "/amu?lang=" (lang.code()) } { (lang.pick("AMU", "AMU", "AMU")) } }
-                    li { a href={ "/tiltak?lang=" (lang.code()) } { (lang.pick("Tiltak", "Tiltak", "Actions")) } }
                 }
+                li { a href={ "/tiltak?lang=" (lang.code()) } { (lang.pick("Tiltak", "Tiltak", "Measures")) } }
                 @if viewer.admin {
                     li { a href={ "/admin?lang=" (lang.code()) } { (lang.pick("Administrasjon", "Administrasjon", "Administration")) } }
                 }
@@ -421,57 +423,6 @@ fn action_section(
             }
         }
     }
-}
-
-/// `/tiltak`: the status of action plans across units, for AMU and
-/// administrators.
-/// One unit's plan in the overview across units.
-pub struct PlanRow {
-    pub round_title: String,
-    pub unit_name: String,
-    /// The unit's results page, at its plan.
-    pub href: String,
-    pub measures: usize,
-    pub done: usize,
-}
-
-pub fn overview(lang: Lang, viewer: &Viewer, rows: &[PlanRow]) -> Markup {
-    let title = lang.pick(
-        "Tiltak i enhetene",
-        "Tiltak i einingane",
-        "Action plans across units",
-    );
-    signed(
-        lang,
-        title,
-        viewer,
-        "/tiltak",
-        html! {
-            h1 { (title) }
-            @if rows.is_empty() {
-                p { (lang.pick("Ingen tiltak er registrert ennå.", "Ingen tiltak er registrerte enno.", "No measures recorded yet.")) }
-            } @else {
-                table.plan {
-                    thead { tr {
-                        th scope="col" { (lang.pick("Runde", "Runde", "Round")) }
-                        th scope="col" { (lang.pick("Enhet", "Eining", "Unit")) }
-                        th scope="col" { (lang.pick("Tiltak", "Tiltak", "Measures")) }
-                        th scope="col" { (lang.pick("Gjennomført", "Gjennomført", "Done")) }
-                    } }
-                    tbody {
-                        @for PlanRow { round_title: round, unit_name: unit, href, measures: total, done } in rows {
-                            tr {
-                                td { (round) }
-                                td { a href=(href) { (unit) } }
-                                td { (total) }
-                                td { (done) }
-                            }
-                        }
-                    }
-                }
-            }
-        },
-    )
 }
 
 /// A form that could not be saved: what was wrong, and the way back.
