@@ -17,6 +17,7 @@ mod db_layer;
 mod demo;
 mod determinism;
 pub mod followup;
+mod effect;
 mod fuzz;
 mod import_absence;
 mod import_employees;
