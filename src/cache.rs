@@ -49,6 +49,8 @@ pub enum Key {
         lang: Lang,
         /// Rows of absence and the newest import time.
         absence: (i64, Option<i64>),
+        /// Rows and newest change of the targets and the national rates.
+        targets: (i64, Option<i64>, i64, Option<i64>),
     },
 }
 

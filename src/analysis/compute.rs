@@ -127,21 +127,140 @@ fn reporting_groups(input: &Input, absence: &[GroupAbsence], level: u32) -> Vec<
                 .iter()
                 .map(|f| f.as_ref().map(|x| x.mean))
                 .collect(),
+            stats: fig
+                .factors
+                .iter()
+                .map(|f| f.as_ref().map(|x| (f64::from(x.n), x.mean, x.sd)))
+                .collect(),
+            sums: *abs,
+            target: None,
         });
     }
     groups.sort_by(|a, b| a.code.cmp(&b.code));
     groups
 }
 
+/// The finest partition of the organisation into groups whose survey
+/// results and absence are both released: every group shown for both,
+/// less the groups shown for both below it. A group with none below it
+/// stands as it is; one with some is represented by its rest ("– øvrige"),
+/// whose figures follow from released ones by subtraction (Σx and Σx² of
+/// the scores, the absence sums) and, by the engine's remainder rule, hold
+/// 0 or at least k people — a rest below k is left out all the same.
+fn finest_groups(input: &Input, absence: &[GroupAbsence]) -> Vec<ReportingGroup> {
+    let s = input.snapshot;
+    let k = f64::from(s.k);
+    let parents = s.parent_indexes();
+    let both: Vec<bool> = (0..s.groups.len())
+        .map(|i| s.groups[i].figures.is_some() && absence[i].sums().is_some())
+        .collect();
+    // Each group's nearest ancestor shown for both.
+    let up = |mut i: usize| -> Option<usize> {
+        while let Some(p) = parents[i] {
+            if both[p] {
+                return Some(p);
+            }
+            i = p;
+        }
+        None
+    };
+    let mut below: Vec<Vec<usize>> = vec![Vec::new(); s.groups.len()];
+    for (i, _) in both.iter().enumerate().filter(|(_, b)| **b) {
+        if let Some(p) = up(i) {
+            below[p].push(i);
+        }
+    }
+    let area_of = |mut at: usize| -> String {
+        while let Some(p) = parents[at] {
+            if parents[p].is_none() {
+                break;
+            }
+            at = p;
+        }
+        s.groups[at].key.clone()
+    };
+    let l = input.lang;
+    let mut groups = Vec::new();
+    for i in (0..s.groups.len()).filter(|i| both[*i]) {
+        let g = &s.groups[i];
+        let fig = g.figures.as_ref().expect("shown");
+        let mut sums = *absence[i].sums().expect("shown");
+        let mut n = f64::from(fig.n);
+        let mut stats: Vec<Option<(f64, f64, f64)>> = fig
+            .factors
+            .iter()
+            .map(|f| f.as_ref().map(|x| (f64::from(x.n), x.mean, x.sd)))
+            .collect();
+        for &c in &below[i] {
+            let cf = s.groups[c].figures.as_ref().expect("shown");
+            let cs = absence[c].sums().expect("shown");
+            n -= f64::from(cf.n);
+            sums.agreed -= cs.agreed;
+            sums.lost -= cs.lost;
+            sums.headcount = sums.headcount.saturating_sub(cs.headcount);
+            let minus = |a: Option<f64>, b: Option<f64>| Some(a? - b.unwrap_or(0.0));
+            sums.self_certified = minus(sums.self_certified, cs.self_certified);
+            sums.doctor_certified = minus(sums.doctor_certified, cs.doctor_certified);
+            sums.long_term = minus(sums.long_term, cs.long_term);
+            for (st, cx) in stats.iter_mut().zip(&cf.factors) {
+                *st = match (*st, cx) {
+                    (Some((np, mp, sp)), Some(x)) => {
+                        let nc = f64::from(x.n);
+                        let nr = np - nc;
+                        let sum = np * mp - nc * x.mean;
+                        let sq = (np - 1.0) * sp * sp + np * mp * mp
+                            - ((nc - 1.0) * x.sd * x.sd + nc * x.mean * x.mean);
+                        (nr >= 2.0).then(|| {
+                            let mean = sum / nr;
+                            let var = ((sq - nr * mean * mean) / (nr - 1.0)).max(0.0);
+                            (nr, mean, var.sqrt())
+                        })
+                    }
+                    // A child whose figure is hidden: the rest cannot be
+                    // derived for this factor.
+                    _ => None,
+                };
+            }
+        }
+        for st in &mut stats {
+            if st.is_some_and(|x| x.0 < k) {
+                *st = None;
+            }
+        }
+        let rest = !below[i].is_empty();
+        if n < k || f64::from(sums.headcount) < k || sums.agreed <= 0.0 {
+            continue;
+        }
+        let name = crate::lang::display_name(&g.name, l);
+        groups.push(ReportingGroup {
+            key: if rest {
+                format!("{}#rest", g.key)
+            } else {
+                g.key.clone()
+            },
+            code: g.code.clone(),
+            name: if rest {
+                format!("{name} – {}", l.pick("øvrige", "andre", "others"))
+            } else {
+                name
+            },
+            area: area_of(i),
+            absence_rate: sums.lost / sums.agreed * 100.0,
+            agreed: sums.agreed,
+            lost: sums.lost,
+            scores: stats.iter().map(|x| x.map(|x| x.1)).collect(),
+            stats,
+            sums,
+            target: None,
+        });
+    }
+    groups.sort_by(|a, b| a.code.cmp(&b.code).then(a.key.cmp(&b.key)));
+    groups
+}
+
 /// Every coefficient of one factor over the reporting groups that have a
 /// score on it (none below [`MIN_GROUPS`]).
-fn factor_result(
-    input: &Input,
-    absence: &[GroupAbsence],
-    groups: &[ReportingGroup],
-    by_key: &HashMap<&str, usize>,
-    fi: usize,
-) -> FactorResult {
+fn factor_result(input: &Input, groups: &[ReportingGroup], fi: usize) -> FactorResult {
     let s = input.snapshot;
     let f = &s.factors[fi];
     let factor_name = |f: &FactorRef| {
@@ -197,14 +316,7 @@ fn factor_result(
     out.within_area = correlation::within_area(&x, &y, &area_ids).ok();
     let lost: Vec<f64> = rows.iter().map(|g| g.lost).collect();
     out.contrast = correlation::quartile_contrast(&x, &lost, &w);
-    out.icc1 = icc_from_figures(
-        s,
-        &rows
-            .iter()
-            .map(|g| by_key[g.key.as_str()])
-            .collect::<Vec<_>>(),
-        fi,
-    );
+    out.icc1 = icc(&rows.iter().filter_map(|g| g.stats[fi]).collect::<Vec<_>>());
     for (label, pick) in [
         ("self_certified", 0usize),
         ("doctor_certified", 1),
@@ -213,7 +325,7 @@ fn factor_result(
         let ys: Option<Vec<f64>> = rows
             .iter()
             .map(|g| {
-                let a = absence[by_key[g.key.as_str()]].sums()?;
+                let a = &g.sums;
                 let part = [a.self_certified, a.doctor_certified, a.long_term][pick]?;
                 Some(part / a.agreed * 100.0)
             })
@@ -234,13 +346,12 @@ pub fn compute(input: &Input) -> Analysis {
     let k = s.k;
     let absence = protect(s, input.own, k);
     let level = input.level.unwrap_or_else(|| default_level(s));
-    let by_key: HashMap<&str, usize> = s
-        .groups
-        .iter()
-        .enumerate()
-        .map(|(i, g)| (g.key.as_str(), i))
-        .collect();
-    let groups = reporting_groups(input, &absence, level);
+    let finest = input.level.is_none();
+    let groups = if finest {
+        finest_groups(input, &absence)
+    } else {
+        reporting_groups(input, &absence, level)
+    };
     let mut area_counts: HashMap<&str, usize> = HashMap::new();
     for g in &groups {
         *area_counts.entry(g.area.as_str()).or_default() += 1;
@@ -249,7 +360,7 @@ pub fn compute(input: &Input) -> Analysis {
     let within_used = areas >= 2 && area_counts.values().all(|n| *n >= MIN_GROUPS_PER_AREA);
     let too_few = groups.len() < MIN_GROUPS;
     let mut factors: Vec<FactorResult> = (0..s.factors.len())
-        .map(|fi| factor_result(input, &absence, &groups, &by_key, fi))
+        .map(|fi| factor_result(input, &groups, fi))
         .collect();
     // q across the factors, for the r the ranking uses.
     let ps: Vec<(usize, f64)> = factors
@@ -277,6 +388,7 @@ pub fn compute(input: &Input) -> Analysis {
         window_from: input.window.0,
         window_to: input.window.1,
         level,
+        grouping: if finest { "finest" } else { "level" },
         min_group_size: k,
         organisation_rate: root,
         groups,
@@ -293,16 +405,9 @@ pub fn compute(input: &Input) -> Analysis {
     analysis
 }
 
-/// ICC(1) of a factor over the reporting groups, from their released n,
-/// mean and SD (the one-way ANOVA's sums of squares follow from them).
-fn icc_from_figures(s: &Scores, groups: &[usize], f: usize) -> Option<f64> {
-    let stats: Vec<(f64, f64, f64)> = groups
-        .iter()
-        .filter_map(|i| {
-            let x = s.groups[*i].figures.as_ref()?.factors[f].as_ref()?;
-            Some((f64::from(x.n), x.mean, x.sd))
-        })
-        .collect();
+/// ICC(1) of a factor over the reporting groups, from their n, mean and
+/// SD (the one-way ANOVA's sums of squares follow from them).
+fn icc(stats: &[(f64, f64, f64)]) -> Option<f64> {
     let g = stats.len();
     let n: f64 = stats.iter().map(|x| x.0).sum();
     if g < 2 || n <= g as f64 {

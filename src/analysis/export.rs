@@ -80,6 +80,7 @@ fn groups(a: &Analysis) -> Table<'static> {
             "absence_rate",
             "agreed_workdays",
             "lost_workdays",
+            "target",
         ],
         rows: a
             .groups
@@ -92,6 +93,7 @@ fn groups(a: &Analysis) -> Table<'static> {
                     format!("{:.4}", g.absence_rate),
                     format!("{}", g.agreed),
                     format!("{}", g.lost),
+                    g.target.map_or(String::new(), |t| format!("{t}")),
                 ]
             })
             .collect(),

@@ -159,6 +159,7 @@ pub fn cached(
         level,
         lang,
         absence: absence_state,
+        targets: targets_state(conn)?,
     };
     cache.get_or_try(key, || {
         let started = std::time::Instant::now();
@@ -173,6 +174,65 @@ pub fn cached(
         let bytes = 4096 + a.groups.len() * 512 + a.factors.len() * 1024;
         Ok(((a, t), bytes))
     })
+}
+
+/// The targets and national rates every absence view shows beside a rate.
+struct TargetsBeside {
+    tree: crate::register::org::OrgTree,
+    targets: crate::register::targets::Targets,
+    national: crate::register::national::NationalRates,
+}
+
+impl TargetsBeside {
+    fn load(conn: &mut DbConnection) -> Result<TargetsBeside, AppError> {
+        Ok(TargetsBeside {
+            tree: crate::register::org::OrgTree::load(conn)?,
+            targets: crate::register::targets::Targets::load(conn)?,
+            national: crate::register::national::NationalRates::load(conn)?,
+        })
+    }
+
+    /// The total-absence target that holds for the unit in the period's
+    /// last year, as a percentage for the period.
+    fn total(&self, unit: &str, period: (NaiveDate, NaiveDate)) -> Option<f64> {
+        use crate::register::targets::{resolve, Kind};
+        use chrono::Datelike;
+        let i = self.tree.get(unit)?;
+        let (value, _) = self
+            .targets
+            .effective(&self.tree, i, period.1.year(), Kind::Total)?;
+        resolve(value, Kind::Total, period, &self.national)
+    }
+
+    fn national_total(&self, period: (NaiveDate, NaiveDate)) -> Option<f64> {
+        use crate::register::national::{level, measure_for};
+        level(
+            &self.national,
+            measure_for(crate::register::targets::Kind::Total),
+            period,
+        )
+    }
+}
+
+/// The rows and newest change of the targets and the national rates, for
+/// the cache key of what shows them.
+fn targets_state(
+    conn: &mut DbConnection,
+) -> Result<(i64, Option<i64>, i64, Option<i64>), AppError> {
+    use crate::db::schema::{absence_targets, national_rates};
+    let (t, tu): (i64, Option<i64>) = absence_targets::table
+        .select((
+            diesel::dsl::count_star(),
+            diesel::dsl::max(absence_targets::updated_at),
+        ))
+        .get_result(conn)?;
+    let (n, nu): (i64, Option<i64>) = national_rates::table
+        .select((
+            diesel::dsl::count_star(),
+            diesel::dsl::max(national_rates::imported_at),
+        ))
+        .get_result(conn)?;
+    Ok((t, tu, n, nu))
 }
 
 /// The analysis of a closed round, from its snapshot and the absence data.
@@ -202,6 +262,13 @@ pub fn run(
         level,
         lang,
     });
+    let targets = TargetsBeside::load(conn)?;
+    for g in &mut analysis.groups {
+        g.target = targets.total(g.key.trim_end_matches("#rest"), (from, to));
+    }
+    for f in &mut analysis.summary.flagged {
+        f.target = targets.total(f.key.trim_end_matches("#rest"), (from, to));
+    }
     if let Some(prev_id) = &snapshot.previous_round {
         let prev_round = Round::find(conn, prev_id)?;
         if let Some(prev_snap) = crate::snapshot::load_scores(conn, cache, prev_id)? {
@@ -254,6 +321,7 @@ pub fn trend(conn: &mut DbConnection, snapshot: &Scores, lang: Lang) -> Result<T
         .filter(|(_, g)| g.depth == 1)
         .map(|(i, _)| i)
         .collect();
+    let beside = TargetsBeside::load(conn)?;
     let mut rates: Vec<Vec<Option<f64>>> = vec![Vec::new(); areas.len()];
     let mut out_periods = Vec::new();
     for (s, e) in &periods {
@@ -265,7 +333,13 @@ pub fn trend(conn: &mut DbConnection, snapshot: &Scores, lang: Lang) -> Result<T
         }
         out_periods.push((from, to));
     }
+    let last = out_periods.last().copied();
     Ok(Trend {
+        targets: areas
+            .iter()
+            .map(|&i| last.and_then(|p| beside.total(&snapshot.groups[i].key, p)))
+            .collect(),
+        national: last.and_then(|p| beside.national_total(p)),
         periods: out_periods,
         areas: areas
             .iter()

@@ -224,6 +224,17 @@ pub struct ReportingGroup {
     pub lost: f64,
     /// By factor; None where the factor's figure is hidden.
     pub scores: Vec<Option<f64>>,
+    /// By factor: the released (or, for the rest of a shown group,
+    /// derived) n, mean and SD the ICC uses.
+    #[serde(skip)]
+    pub stats: Vec<Option<(f64, f64, f64)>>,
+    /// The group's absence sums (released, or derived for a rest).
+    #[serde(skip)]
+    pub sums: Sums,
+    /// The total-absence target that holds for the group in the window's
+    /// last year (its own or inherited; a rest has its unit's), as a
+    /// percentage for the window; None without one.
+    pub target: Option<f64>,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -267,6 +278,10 @@ pub struct Analysis {
     pub window_from: NaiveDate,
     pub window_to: NaiveDate,
     pub level: u32,
+    /// `finest`: the finest partition into groups whose results and
+    /// absence are released (or derivable); `level`: the groups at one
+    /// depth, as asked for.
+    pub grouping: &'static str,
     pub min_group_size: u32,
     /// The organisation's absence rate, when shown.
     pub organisation_rate: Option<f64>,
@@ -306,6 +321,12 @@ pub struct Trend {
     pub periods: Vec<(NaiveDate, NaiveDate)>,
     /// (area name, rate per period)
     pub areas: Vec<(String, Vec<Option<f64>>)>,
+    /// Each area's total-absence target for the latest period, as a
+    /// percentage; None without one.
+    pub targets: Vec<Option<f64>>,
+    /// The national level of total absence (SSB) over the latest period;
+    /// None when no imported quarter covers it.
+    pub national: Option<f64>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
@@ -333,6 +354,8 @@ pub struct Flagged {
     pub key: String,
     pub name: String,
     pub absence_rate: f64,
+    /// The group's total-absence target, as [`ReportingGroup::target`].
+    pub target: Option<f64>,
     /// The counting, negatively associated factors on which the group is in
     /// the lowest-scoring quarter.
     pub factors: Vec<String>,

@@ -77,6 +77,7 @@ pub fn summarise(a: &Analysis, lang: Lang) -> RiskSummary {
                     key: g.key.clone(),
                     name: g.name.clone(),
                     absence_rate: g.absence_rate,
+                    target: g.target,
                     factors: why,
                 });
             }
@@ -191,6 +192,19 @@ fn text(a: &Analysis, ranked: &[RankedFactor], flagged: &[Flagged], l: Lang) -> 
             "units are compared"
         ),
     );
+    if a.grouping == "finest" {
+        let _ = write!(
+            t,
+            " {} {} {}",
+            l.pick(
+                "– den fineste inndelingen der både resultater og fravær kan vises: hver enhet som vises, og der den har underenheter som vises, resten av den («øvrige») når resten har minst",
+                "– den finaste inndelinga der både resultat og fråvær kan visast: kvar eining som blir vist, og der ho har undereiningar som blir viste, resten av henne («andre») når resten har minst",
+                "– the finest division in which both results and absence may be shown: every unit shown and, where it has units below it that are shown, its rest («others») when the rest has at least",
+            ),
+            a.min_group_size,
+            l.pick("personer", "personar", "people"),
+        );
+    }
     if let Some(org) = a.organisation_rate {
         let _ = write!(
             t,

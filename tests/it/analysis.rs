@@ -322,3 +322,236 @@ fn a_factor_hidden_in_some_groups_is_analysed_over_the_others() {
     assert_eq!(f.pearson.unwrap(), expected);
     assert_eq!(a.factors[1].m, 40);
 }
+
+/// Root, 4 areas; each area has 12 people of its own, 8 units of 12 and 2
+/// units of 3 (hidden). With `merged`, an area's own people and its two
+/// small units' people are one unit of 18 of their own instead: the
+/// snapshot then shows directly what the finest partition must derive as
+/// the area's rest.
+fn with_rests(seed: u64, merged: bool) -> (naervaer::snapshot::Snapshot, HashMap<String, Sums>) {
+    let s = survey();
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    let mut units = vec![TreeUnit {
+        key: "root".into(),
+        code: "0".into(),
+        name: "Kommune".into(),
+        parent: None,
+        invited: 0,
+    }];
+    let mut stored: Vec<(usize, String, String)> = Vec::new();
+    let mut own: HashMap<String, Sums> = HashMap::new();
+    let add = |own: &mut HashMap<String, Sums>, key: &str, n: u32, rate: f64| {
+        let agreed = f64::from(n) * 230.0;
+        let e = own.entry(key.to_string()).or_default();
+        e.agreed += agreed;
+        e.lost += agreed * rate / 100.0;
+        e.headcount += n;
+    };
+    for a in 0..4 {
+        let area_key = format!("a{a}");
+        units.push(TreeUnit {
+            key: area_key.clone(),
+            code: format!("{a}"),
+            name: format!("Område {a}"),
+            parent: Some(0),
+            invited: 12,
+        });
+        let area_idx = units.len() - 1;
+        let rest_idx = if merged {
+            units.push(TreeUnit {
+                key: format!("{area_key}r"),
+                code: format!("{a}99"),
+                name: format!("Rest {a}"),
+                parent: Some(area_idx),
+                invited: 18,
+            });
+            Some(units.len() - 1)
+        } else {
+            None
+        };
+        // Places: the area itself, then its ten units (the last two small).
+        for u in 0..11usize {
+            let (n, idx, key) = if u == 0 {
+                (
+                    12,
+                    rest_idx.unwrap_or(area_idx),
+                    rest_idx.map_or(area_key.clone(), |_| format!("{area_key}r")),
+                )
+            } else {
+                let small = u > 8;
+                let code = format!("{a}{u:02}");
+                if small && merged {
+                    (3, rest_idx.unwrap(), format!("{area_key}r"))
+                } else {
+                    units.push(TreeUnit {
+                        key: code.clone(),
+                        code: code.clone(),
+                        name: format!("Enhet {code}"),
+                        parent: Some(area_idx),
+                        invited: if small { 3 } else { 12 },
+                    });
+                    (if small { 3 } else { 12 }, units.len() - 1, code)
+                }
+            };
+            let climate: f64 = rng.gen_range(-0.6..0.6);
+            for _ in 0..n {
+                let mut ans = Answers::default();
+                for item in &s.items {
+                    let v = (3.6 + climate + rng.gen_range(-0.9..0.9))
+                        .round()
+                        .clamp(1.0, 5.0) as u8;
+                    ans.items.insert(
+                        item_field(&s, &item.key),
+                        if item.reverse { 6 - v } else { v },
+                    );
+                }
+                let (answers, background) = stored_texts(std::slice::from_ref(&s), &ans);
+                stored.push((idx, answers, background));
+            }
+            add(
+                &mut own,
+                &key,
+                n,
+                5.0 - 2.0 * climate + rng.gen_range(-0.3..0.3),
+            );
+        }
+    }
+    let snap = compute(&Input {
+        round_id: &naervaer::ids::RoundId::from("r"),
+        k: 5,
+        computed_at: 0,
+        surveys: std::slice::from_ref(&s),
+        units,
+        responses: stored
+            .iter()
+            .map(|(unit, answers, background)| RawResponse {
+                unit: *unit,
+                answers,
+                background,
+            })
+            .collect(),
+        previous: None,
+    })
+    .unwrap();
+    (snap, own)
+}
+
+fn analyse_at(
+    snap: &naervaer::snapshot::Snapshot,
+    own: &HashMap<String, Sums>,
+    level: Option<u32>,
+    lang: Lang,
+) -> analysis::Analysis {
+    let s = survey();
+    let r = round();
+    let scores = naervaer::snapshot::Scores::from(snap);
+    let window = (
+        chrono::NaiveDate::from_ymd_opt(2025, 11, 1).unwrap(),
+        chrono::NaiveDate::from_ymd_opt(2026, 10, 31).unwrap(),
+    );
+    analysis::compute(&analysis::Input {
+        round_id: &r.id,
+        round_title: &r.title,
+        snapshot: &scores,
+        surveys: std::slice::from_ref(&s),
+        own,
+        window,
+        periods: &[window],
+        level,
+        lang,
+    })
+}
+
+#[test]
+fn the_finest_partition_adds_each_areas_rest_with_figures_derived_exactly() {
+    let (snap, own) = with_rests(7, false);
+    let by_level = analyse_at(&snap, &own, Some(2), Lang::Nb);
+    // Level 2: the 32 units of 12; the eight of 3 are hidden.
+    assert_eq!(by_level.grouping, "level");
+    assert_eq!(by_level.groups.len(), 32);
+    let finest = analyse_at(&snap, &own, None, Lang::Nb);
+    assert_eq!(finest.grouping, "finest");
+    // And each area's rest: its own 12 and its two small units' 6.
+    assert_eq!(
+        finest.groups.len(),
+        36,
+        "{:?}",
+        finest.groups.iter().map(|g| &g.name).collect::<Vec<_>>()
+    );
+    let rests: Vec<_> = finest
+        .groups
+        .iter()
+        .filter(|g| g.key.ends_with("#rest"))
+        .collect();
+    assert_eq!(rests.len(), 4);
+    assert!(
+        rests.iter().all(|g| g.name.ends_with("– øvrige")),
+        "{:?}",
+        rests[0].name
+    );
+    assert!(
+        finest
+            .summary
+            .text
+            .contains("36 enheter er sammenlignet – den fineste inndelingen"),
+        "{}",
+        finest.summary.text
+    );
+    assert!(
+        finest.summary.text.contains("minst 5 personer"),
+        "{}",
+        finest.summary.text
+    );
+    // The rest's figures are those of its people counted as a unit.
+    let (merged, merged_own) = with_rests(7, true);
+    let direct = analyse_at(&merged, &merged_own, Some(2), Lang::Nb);
+    for a in 0..4 {
+        let rest = rests
+            .iter()
+            .find(|g| g.key == format!("a{a}#rest"))
+            .unwrap();
+        let unit = direct
+            .groups
+            .iter()
+            .find(|g| g.code == format!("{a}99"))
+            .unwrap();
+        assert!(
+            (rest.absence_rate - unit.absence_rate).abs() < 1e-9,
+            "{} {}",
+            rest.absence_rate,
+            unit.absence_rate
+        );
+        assert!((rest.agreed - unit.agreed).abs() < 1e-9);
+        for (x, y) in rest.scores.iter().zip(&unit.scores) {
+            assert!((x.unwrap() - y.unwrap()).abs() < 1e-9, "{x:?} {y:?}");
+        }
+        // The shown figures of the merged unit: n, mean and SD.
+        let g = merged
+            .groups
+            .iter()
+            .find(|g| g.code == format!("{a}99"))
+            .unwrap();
+        let fig = g.figures.as_ref().unwrap();
+        for (fi, x) in fig.factors.iter().enumerate() {
+            let x = x.as_ref().unwrap();
+            let (n, mean, sd) = rest.stats[fi].unwrap();
+            assert_eq!(n, f64::from(x.n));
+            assert!(
+                (mean - x.mean).abs() < 1e-9 && (sd - x.sd).abs() < 1e-9,
+                "{sd} {}",
+                x.sd
+            );
+        }
+    }
+    // Every rest holds at least k people in the survey and in absence.
+    for g in &rests {
+        assert!(g.sums.headcount >= 5);
+        assert!(g.stats.iter().all(|x| x.is_some_and(|x| x.0 >= 5.0)));
+    }
+    let en = analyse_at(&snap, &own, None, Lang::En);
+    assert!(
+        en.summary.text.contains("the finest division"),
+        "{}",
+        en.summary.text
+    );
+}

@@ -107,6 +107,8 @@ fn trend_chart(t: &Trend, lang: Lang) -> Markup {
         .areas
         .iter()
         .flat_map(|a| a.1.iter().flatten())
+        .chain(t.targets.iter().flatten())
+        .chain(t.national.iter())
         .fold(0.0f64, |m, v| m.max(*v))
         .max(1.0)
         * 1.1;
@@ -127,6 +129,9 @@ fn trend_chart(t: &Trend, lang: Lang) -> Markup {
                         polyline fill="none" stroke=(LINE_COLOURS[ai % LINE_COLOURS.len()]) stroke-width="2"
                             points=(rates.iter().enumerate().filter_map(|(i, r)| r.map(|v| format!("{:.1},{:.1}", sx(i), sy(v)))).collect::<Vec<_>>().join(" ")) {}
                     }
+                    @if let Some(nat) = t.national {
+                        line x1=(pad) x2=(w - 10.0) y1=(format!("{:.1}", sy(nat))) y2=(format!("{:.1}", sy(nat))) stroke="#1a1a1a" stroke-dasharray="4 3" {}
+                    }
                 }
                 figcaption {
                     ul.legend {
@@ -138,8 +143,14 @@ fn trend_chart(t: &Trend, lang: Lang) -> Markup {
                                     Some(last) => { (lang.pick("siste", "siste", "latest")) " " (pct(*last, lang)) }
                                     None => { (lang.pick("skjult (for få ansatte)", "skjult (for få tilsette)", "hidden (too few employees)")) }
                                 }
+                                @if let Some(target) = t.targets.get(ai).copied().flatten() {
+                                    " · " (lang.pick("mål", "mål", "target")) " " (pct(target, lang))
+                                }
                             }
                         }
+                    }
+                    @if let Some(nat) = t.national {
+                        p.hint { (lang.pick("Stiplet linje: nasjonalt nivå (SSB) i siste periode,", "Stipla linje: nasjonalt nivå (SSB) i siste periode,", "Dashed line: the national level (Statistics Norway) in the latest period,")) " " (pct(nat, lang)) "." }
                     }
                 }
             }
@@ -299,9 +310,10 @@ pub fn page(
                 thead { tr {
                     th scope="col" { (lang.pick("Enhet", "Eining", "Unit")) }
                     th scope="col" { (lang.pick("Fravær", "Fråvær", "Absence")) }
+                    th scope="col" { (lang.pick("Mål", "Mål", "Target")) }
                     th scope="col" { (lang.pick("Lav skår på", "Låg skår på", "Low score on")) }
                 } }
-                tbody { @for f in &a.summary.flagged { tr { th scope="row" { (f.name) } td { (pct(f.absence_rate, lang)) } td { (f.factors.join(", ")) } } } }
+                tbody { @for f in &a.summary.flagged { tr { th scope="row" { (f.name) } td { (pct(f.absence_rate, lang)) } td { (f.target.map_or("–".into(), |x| pct(x, lang))) } td { (f.factors.join(", ")) } } } }
             }
         }
         h2 { (lang.pick("Sykefravær per tjenesteområde", "Sjukefråvær per tenesteområde", "Sickness absence per service area")) }
