@@ -273,7 +273,175 @@ pub struct DemoRounds {
     pub absence_rows: usize,
     pub open_round: crate::ids::RoundId,
     pub open_invited: usize,
+    pub followup: DemoFollowUp,
 }
+
+/// What the demo's follow-up cycle holds.
+#[derive(Debug, Clone, Default)]
+pub struct DemoFollowUp {
+    pub targets: usize,
+    pub measures: usize,
+    pub national_quarters: usize,
+    /// Units above their target in the latest month, accounts asked for
+    /// and answered.
+    pub above: usize,
+    pub accounts: usize,
+    pub answered: usize,
+}
+
+/// A measure of the demo: the unit, its type, its title, when it started
+/// (days before today), the survey factor it addresses, and what it truly
+/// does to the unit's absence from its start (percentage points).
+pub struct PlannedMeasure {
+    pub unit: &'static str,
+    pub kind: &'static str,
+    pub title: &'static str,
+    pub started_days_ago: i64,
+    pub factor: Option<&'static str>,
+    pub absence_effect: f64,
+}
+
+/// «Leder før lege» truly lowers absence by 1.5 points in the units that
+/// run it; «innsatsgruppe» does nothing; the follow-up of last year's
+/// survey on role clarity (between the two closed rounds) raises that
+/// factor in its units by half a point; a few others are there as a
+/// register has them (one from before the absence data, one too recent to
+/// tell, one in a unit too small to show). Enough units run none, at each
+/// depth, to be the comparison (STATISTICS.md's controls).
+pub const MEASURES: &[PlannedMeasure] = &[
+    PlannedMeasure {
+        unit: "1111",
+        kind: "leder_for_lege",
+        title: "Leder før lege ved egenmelding",
+        started_days_ago: 420,
+        factor: None,
+        absence_effect: -1.5,
+    },
+    PlannedMeasure {
+        unit: "1121",
+        kind: "leder_for_lege",
+        title: "Leder før lege",
+        started_days_ago: 390,
+        factor: None,
+        absence_effect: -1.5,
+    },
+    PlannedMeasure {
+        unit: "1311",
+        kind: "leder_for_lege",
+        title: "Leder før lege i uteseksjonen",
+        started_days_ago: 400,
+        factor: None,
+        absence_effect: -1.5,
+    },
+    PlannedMeasure {
+        unit: "1210",
+        kind: "leder_for_lege",
+        title: "Leder før lege",
+        started_days_ago: 330,
+        factor: None,
+        absence_effect: -1.5,
+    },
+    PlannedMeasure {
+        unit: "1230",
+        kind: "leder_for_lege",
+        title: "Leder før lege",
+        started_days_ago: 300,
+        factor: None,
+        absence_effect: -1.5,
+    },
+    PlannedMeasure {
+        unit: "1340",
+        kind: "leder_for_lege",
+        title: "Samtale med leder før legebesøk",
+        started_days_ago: 350,
+        factor: None,
+        absence_effect: -1.5,
+    },
+    PlannedMeasure {
+        unit: "1112",
+        kind: "innsatsgruppe",
+        title: "Innsatsgruppe med BHT",
+        started_days_ago: 410,
+        factor: None,
+        absence_effect: 0.0,
+    },
+    PlannedMeasure {
+        unit: "1312",
+        kind: "innsatsgruppe",
+        title: "Innsatsgruppe",
+        started_days_ago: 370,
+        factor: None,
+        absence_effect: 0.0,
+    },
+    PlannedMeasure {
+        unit: "1220",
+        kind: "innsatsgruppe",
+        title: "Innsatsgruppe for langtidssyke",
+        started_days_ago: 340,
+        factor: None,
+        absence_effect: 0.0,
+    },
+    PlannedMeasure {
+        unit: "1410",
+        kind: "innsatsgruppe",
+        title: "Innsatsgruppe",
+        started_days_ago: 320,
+        factor: None,
+        absence_effect: 0.0,
+    },
+    PlannedMeasure {
+        unit: "1250",
+        kind: "oppfolging_undersokelse",
+        title: "Hvem gjør hva i barnehagen",
+        started_days_ago: 300,
+        factor: Some("rolleklarhet"),
+        absence_effect: 0.0,
+    },
+    PlannedMeasure {
+        unit: "1320",
+        kind: "oppfolging_undersokelse",
+        title: "Tydelige roller i saksbehandlingen",
+        started_days_ago: 260,
+        factor: Some("rolleklarhet"),
+        absence_effect: 0.0,
+    },
+    PlannedMeasure {
+        unit: "1420",
+        kind: "oppfolging_undersokelse",
+        title: "Roller og ansvar i HR",
+        started_days_ago: 250,
+        factor: Some("rolleklarhet"),
+        absence_effect: 0.0,
+    },
+    PlannedMeasure {
+        unit: "1114",
+        kind: "vernerunde",
+        title: "Vernerunde på natt",
+        started_days_ago: 800,
+        factor: None,
+        absence_effect: 0.0,
+    },
+    PlannedMeasure {
+        unit: "1132",
+        kind: "dialogmote_null",
+        title: "Dialogmøte null ved gjentatt fravær",
+        started_days_ago: 45,
+        factor: None,
+        absence_effect: 0.0,
+    },
+    PlannedMeasure {
+        unit: "1150",
+        kind: "nav_arbeidslivssenter",
+        title: "IA-samarbeid med NAV arbeidslivssenter",
+        started_days_ago: 500,
+        factor: None,
+        absence_effect: 0.0,
+    },
+];
+
+/// How much a planned survey follow-up raises its factor in the round
+/// after it started.
+const SURVEY_EFFECT: f64 = 0.5;
 
 /// A score from 1 to 5 around `mean`: a sum of uniforms is close enough to
 /// normal noise for demo data.
@@ -349,6 +517,17 @@ pub fn seed_rounds(
             } else {
                 rng.gen_range(-0.6..0.6)
             };
+            // A follow-up of last year's survey that started before this
+            // round closed lifts its factor.
+            if MEASURES.iter().any(|m| {
+                m.unit == unit.as_str()
+                    && m.started_days_ago < ago + 365
+                    && m.started_days_ago > ago
+                    && m.factor
+                        .is_some_and(|f| *factor == format!("10-faktor.{f}"))
+            }) {
+                *v += SURVEY_EFFECT;
+            }
         }
         let mut responses = 0;
         for (inv, unit) in &invs {
@@ -432,12 +611,14 @@ pub fn seed_rounds(
         },
     )?;
     let summary = rounds::open(conn, key, &open.id)?;
+    let followup = seed_followup(conn, k)?;
     Ok(DemoRounds {
         closed_round: closed_id,
         closed_responses: responses,
         absence_rows,
         open_round: open.id,
         open_invited: summary.invited,
+        followup,
     })
 }
 
@@ -506,7 +687,15 @@ fn seed_absence(
             let season = 1.0
                 + 0.25 * ((f64::from(start.month()) - 1.0) / 12.0 * std::f64::consts::TAU).cos();
             let agreed = *people as f64 * 21.0;
-            let lost = (agreed * unit_rate * season / 100.0 * rng.gen_range(0.8..1.2)).min(agreed);
+            let effect: f64 = MEASURES
+                .iter()
+                .filter(|m| {
+                    m.unit == *code && today - chrono::Duration::days(m.started_days_ago) <= *start
+                })
+                .map(|m| m.absence_effect)
+                .sum();
+            let rate = (unit_rate * season + effect).max(0.5);
+            let lost = (agreed * rate / 100.0 * rng.gen_range(0.8..1.2)).min(agreed);
             let lost = (lost * 2.0).round() / 2.0;
             let own = (lost * 0.2 * 2.0).round() / 2.0;
             let long = (lost * 0.5 * 2.0).round() / 2.0;
@@ -539,6 +728,120 @@ fn seed_absence(
         )),
     })?;
     Ok(rows)
+}
+
+/// Through the real importers: targets (the organisation's, two areas',
+/// a unit's own, and one of a unit too small to be named), the national
+/// reference as SSB's statistics bank gives it, and [`MEASURES`]; then the
+/// check of the latest month asks the units above target for a written
+/// account, and some of their leaders answer.
+fn seed_followup(conn: &mut DbConnection, k: u32) -> Result<DemoFollowUp, crate::AppError> {
+    use chrono::Datelike;
+    let today = crate::rounds::today();
+    let rejected = |what: &str, e: import::ImportError| match e {
+        import::ImportError::App(e) => e,
+        import::ImportError::Rejected(issues) => crate::AppError::damaged(format!(
+            "demo {what} rejected: {}",
+            issues[0].render(crate::lang::Lang::En)
+        )),
+    };
+    let mut out = DemoFollowUp::default();
+    let mut targets = String::from("enhetskode;år;måltall;type\r\n");
+    for year in [today.year() - 1, today.year()] {
+        for (unit, value, kind) in [
+            ("1000", "6,5", "total"),
+            ("1100", "7,5", "total"),
+            ("1300", "5,5", "total"),
+            ("1111", "6", "total"),
+            // Three employees: never named as above or below.
+            ("1260", "3", "total"),
+            ("1000", "nasjonalt", "langtid"),
+        ] {
+            let _ = write!(targets, "{unit};{year};{value};{kind}\r\n");
+            out.targets += 1;
+        }
+    }
+    import::import(
+        conn,
+        import::Kind::Targets,
+        "maltall.csv",
+        targets.as_bytes(),
+        false,
+    )
+    .map_err(|e| rejected("targets", e))?;
+    // SSB table 12524, the municipal sector, both sexes: the quarters of
+    // the last three years.
+    let mut ssb = String::from(
+        "\"12524: Sykefravær for lønnstakere i kommuneforvaltningen, etter sykefraværstype, statistikkvariabel og kvartal\"\r\n\r\n\"sykefraværstype\";\"kvartal\";\"Sykefraværsprosent\"\r\n",
+    );
+    for year in today.year() - 2..=today.year() {
+        for q in 1..=4u32 {
+            let season = [0.8, -0.4, -0.6, 0.2][q as usize - 1];
+            for (name, base) in [
+                ("Egenmeldt og legemeldt", 8.1),
+                ("Egenmeldt", 1.2),
+                ("Legemeldt", 6.9),
+            ] {
+                let v = base + season * base / 8.1;
+                let _ = write!(
+                    ssb,
+                    "\"{name}\";\"{year}K{q}\";{}\r\n",
+                    format!("{v:.1}").replace('.', ",")
+                );
+            }
+            out.national_quarters += 1;
+        }
+    }
+    import::import(
+        conn,
+        import::Kind::National,
+        "12524.csv",
+        ssb.as_bytes(),
+        false,
+    )
+    .map_err(|e| rejected("national reference", e))?;
+    let mut csv = String::from("enhetskode;tiltak;type;start;slutt;ansvarlig;faktor\r\n");
+    for m in MEASURES {
+        let start = today - chrono::Duration::days(m.started_days_ago);
+        let end = (m.kind == "vernerunde").then(|| start + chrono::Duration::days(14));
+        let _ = write!(
+            csv,
+            "{};{};{};{};{};Enhetsleder;{}\r\n",
+            m.unit,
+            m.title,
+            m.kind,
+            start.format("%d.%m.%Y"),
+            end.map_or(String::new(), |d| d.format("%d.%m.%Y").to_string()),
+            m.factor.map_or(String::new(), |f| format!("10-faktor/{f}")),
+        );
+        out.measures += 1;
+    }
+    import::import(
+        conn,
+        import::Kind::Measures,
+        "tiltak.csv",
+        csv.as_bytes(),
+        false,
+    )
+    .map_err(|e| rejected("measures", e))?;
+    let checked = crate::followup::check(conn, k, 21)?;
+    out.above = checked.above;
+    let accounts = crate::followup::accounts::all(conn)?;
+    out.accounts = accounts.len();
+    for a in accounts.iter().step_by(2) {
+        crate::followup::accounts::answer(
+            conn,
+            &a.id,
+            &crate::followup::accounts::Answer {
+                done_now: "Vi følger opp sykmeldte tett med samtaler hver uke og har sykefravær som fast sak på personalmøtene.".into(),
+                planned: "Vi innfører «leder før lege» fra neste måned og ber BHT om en gjennomgang av arbeidsmiljøet.".into(),
+                support: vec!["bht".into(), "hr".into()],
+                support_other: String::new(),
+            },
+        )?;
+        out.answered += 1;
+    }
+    Ok(out)
 }
 
 /// Someone the demo prints a sign-in link for.

@@ -94,6 +94,11 @@ pub fn run_demo(
         &rounds.closed_round[..8],
         db_path.display()
     );
+    let f = &rounds.followup;
+    println!(
+        "Follow-up: {} targets, {} measures, {} quarters of SSB's national rates; {} units above target in the latest month, {} asked for a written account ({} answered); see /oppfolging and /tiltak/effekt",
+        f.targets, f.measures, f.national_quarters, f.above, f.accounts, f.answered
+    );
     println!(
         "Invitation e-mails: {} .eml files in {}",
         sent.sent,

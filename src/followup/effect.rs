@@ -152,11 +152,16 @@ pub struct TypeEffect {
 }
 
 /// For each unit, the months (from, to) during which a measure of `type`
-/// covered it: at the unit itself, above it or below it.
-fn busy_map(data: &Data, type_key: &str) -> HashMap<usize, Vec<(isize, isize)>> {
+/// (of any type with None) covered it: at the unit itself, above it or
+/// below it.
+fn busy_map(data: &Data, type_key: Option<&str>) -> HashMap<usize, Vec<(isize, isize)>> {
     let mut busy: HashMap<usize, Vec<(isize, isize)>> = HashMap::new();
     let n = data.tree.units.len();
-    for m in data.measures.iter().filter(|m| m.type_key == type_key) {
+    for m in data
+        .measures
+        .iter()
+        .filter(|m| type_key.map_or(true, |t| m.type_key == t))
+    {
         let from = data.calendar.index(m.started_on);
         let to = m
             .ended_on
@@ -185,16 +190,33 @@ pub fn estimate_all(data: &Data, k: u32) -> Vec<TypeEffect> {
 }
 
 pub fn estimate_type(data: &Data, pools: &Pools, type_key: &str, k: u32) -> TypeEffect {
-    let busy = busy_map(data, type_key);
-    let busy_units: Vec<usize> = {
-        let mut v: Vec<usize> = busy.keys().copied().collect();
+    // Controls are units without any measure around the start (their
+    // absence moves for no measure's sake); where that leaves too few,
+    // units without a measure of the same type (STATISTICS.md).
+    let any = busy_map(data, None);
+    let same = busy_map(data, Some(type_key));
+    let listed = |m: &HashMap<usize, Vec<(isize, isize)>>| {
+        let mut v: Vec<usize> = m.keys().copied().collect();
         v.sort_unstable();
         v
     };
-    let is_busy = |u: usize, from: isize, to: isize| {
-        busy.get(&u)
+    let (any_units, same_units) = (listed(&any), listed(&same));
+    let during = |m: &HashMap<usize, Vec<(isize, isize)>>, u: usize, from: isize, to: isize| {
+        m.get(&u)
             .is_some_and(|spans| spans.iter().any(|(a, b)| *a <= to && from <= *b))
     };
+    let any_during = |u: usize, from: isize, to: isize| during(&any, u, from, to);
+    let same_during = |u: usize, from: isize, to: isize| during(&same, u, from, to);
+    let rules = [
+        did::Busy {
+            units: &any_units,
+            during: &any_during,
+        },
+        did::Busy {
+            units: &same_units,
+            during: &same_during,
+        },
+    ];
     let mut treatments = Vec::new();
     for m in data.measures.iter().filter(|m| m.type_key == type_key) {
         let start = data.calendar.index(m.started_on);
@@ -203,7 +225,7 @@ pub fn estimate_type(data: &Data, pools: &Pools, type_key: &str, k: u32) -> Type
                 Err(NoEstimate::TooEarlyData)
             } else {
                 let s = start as usize;
-                let ctrl = did::controls(&data.units, unit, s, &busy_units, &is_busy);
+                let ctrl = did::controls(&data.units, unit, s, &rules);
                 did::unit_effect(&data.units, pools, Treated { unit, start: s }, ctrl)
             };
             treatments.push(Treatment {
@@ -247,15 +269,7 @@ pub fn estimate_type(data: &Data, pools: &Pools, type_key: &str, k: u32) -> Type
                     && !treated.contains(u)
             })
             .collect();
-        did::placebo(
-            &data.units,
-            pools,
-            &candidates,
-            &starts,
-            p.effect,
-            &busy_units,
-            &is_busy,
-        )
+        did::placebo(&data.units, pools, &candidates, &starts, p.effect, &rules)
     });
     let owned: Vec<UnitEffect> = estimated.into_iter().cloned().collect();
     let event = if pooled.is_some() {
@@ -313,4 +327,106 @@ pub fn caveat(l: crate::lang::Lang) -> &'static str {
         "Einingane valde tiltaka sjølve: samanlikninga er ikkje eit forsøk med tilfeldig fordeling, og ei eining som starta eit tiltak fordi fråværet var uvanleg høgt, kan få ein nedgang som ville ha kome uansett.",
         "The units chose their measures themselves: the comparison is not a randomised trial, and a unit that started a measure because its absence was unusually high may see a decrease that would have come anyway.",
     )
+}
+
+/// The survey side of one factor: the change of its released score from
+/// the previous round to the latest, in the finest shown groups that
+/// worked on it (a measure naming the factor at the group's unit or above
+/// it, started between the two rounds' closing) against those that did not.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct SurveySide {
+    /// `survey/key`.
+    pub factor: String,
+    pub with: usize,
+    pub without: usize,
+    /// Mean change with measures minus without, Welch's 95 % interval.
+    pub difference: Option<crate::stats::scores::Change>,
+}
+
+/// [`SurveySide`] for every factor measures name, for the latest closed
+/// round that has a previous one.
+pub fn survey_side(conn: &mut DbConnection) -> Result<(Option<String>, Vec<SurveySide>), AppError> {
+    let Some((round, title)) = crate::analysis::analysable(conn)?.into_iter().next() else {
+        return Ok((None, Vec::new()));
+    };
+    let cache = crate::cache::Cache::none();
+    let Some(now) = crate::snapshot::load_scores(conn, &cache, &round)? else {
+        return Ok((None, Vec::new()));
+    };
+    let Some(prev_id) = now.previous_round.clone() else {
+        return Ok((Some(title), Vec::new()));
+    };
+    let Some(before) = crate::snapshot::load_scores(conn, &cache, &prev_id)? else {
+        return Ok((Some(title), Vec::new()));
+    };
+    let closed =
+        |id: &crate::ids::RoundId, conn: &mut DbConnection| -> Result<NaiveDate, AppError> {
+            Ok(crate::db::models::Round::find(conn, id)?.last_day())
+        };
+    let (from, to) = (closed(&prev_id, conn)?, closed(&round, conn)?);
+    let tree = OrgTree::load(conn)?;
+    let all = measures::all(conn)?;
+    let parents = now.parent_indexes();
+    // The finest shown groups: shown, with no shown group below them.
+    let shown: Vec<bool> = now.groups.iter().map(|g| g.figures.is_some()).collect();
+    let mut has_shown_child = vec![false; shown.len()];
+    for (i, p) in parents.iter().enumerate() {
+        if let (Some(p), true) = (p, shown[i]) {
+            has_shown_child[*p] = true;
+        }
+    }
+    let mut factors: Vec<&str> = all.iter().filter_map(|m| m.factor.as_deref()).collect();
+    factors.sort_unstable();
+    factors.dedup();
+    let mut out = Vec::new();
+    for f in factors {
+        let (survey, key) = f.split_once('/').unwrap_or(("", f));
+        let fi = |s: &crate::snapshot::Scores| {
+            s.factors
+                .iter()
+                .position(|x| x.survey == survey && x.key == key)
+        };
+        let (Some(fn_), Some(fb)) = (fi(&now), fi(&before)) else {
+            continue;
+        };
+        let at: Vec<usize> = all
+            .iter()
+            .filter(|m| {
+                m.factor.as_deref() == Some(f) && m.started_on >= from && m.started_on <= to
+            })
+            .flat_map(|m| m.units.iter().filter_map(|u| tree.get(u)))
+            .collect();
+        let (mut with, mut without) = (Vec::new(), Vec::new());
+        for (i, g) in now.groups.iter().enumerate() {
+            if !shown[i] || has_shown_child[i] {
+                continue;
+            }
+            let score = |s: &crate::snapshot::Scores, gk: &str, fx: usize| {
+                s.groups
+                    .iter()
+                    .find(|x| x.key == gk)?
+                    .figures
+                    .as_ref()?
+                    .factors[fx]
+            };
+            let (Some(a), Some(b)) = (score(&now, &g.key, fn_), score(&before, &g.key, fb)) else {
+                continue;
+            };
+            let Some(u) = tree.get(&g.key) else { continue };
+            let covered = at.iter().any(|m| tree.is_within(u, *m));
+            let partly = at.iter().any(|m| tree.is_within(*m, u) && *m != u);
+            if covered {
+                with.push(a.mean - b.mean);
+            } else if !partly {
+                without.push(a.mean - b.mean);
+            }
+        }
+        out.push(SurveySide {
+            factor: f.to_string(),
+            with: with.len(),
+            without: without.len(),
+            difference: crate::stats::effect::survey_difference(&with, &without),
+        });
+    }
+    Ok((Some(title), out))
 }

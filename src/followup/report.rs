@@ -214,6 +214,8 @@ pub struct Report {
     pub types: Vec<MeasureType>,
     /// The latest survey round's title and risk summary.
     pub risk: Option<(String, String)>,
+    /// The survey side of the measures' effect.
+    pub survey: (Option<String>, Vec<effect::SurveySide>),
 }
 
 /// The latest period of `kind` that has absence (or the current one).
@@ -349,6 +351,7 @@ pub fn build(
         effects,
         types: measures::types(conn)?,
         risk,
+        survey: effect::survey_side(conn)?,
     })
 }
 

@@ -198,18 +198,23 @@ impl Pools {
     }
 }
 
+/// Which units may not be controls: `during(u, from, to)` says whether
+/// unit `u` had a measure in months `from ..= to`; `units` lists every unit
+/// it may say yes to.
+#[derive(Clone, Copy)]
+pub struct Busy<'a> {
+    pub units: &'a [usize],
+    pub during: &'a dyn Fn(usize, isize, isize) -> bool,
+}
+
 /// The controls of `unit` for a measure starting in `start`: released
-/// units at its depth, other than it, with no measure of the same type in
-/// `start − 12 ..= start + 12` (`busy(u, from, to)` says whether one had),
-/// in its area; from the whole organisation when its area has fewer than
-/// [`MIN_CONTROLS`]. `busy_units` lists every unit `busy` may say yes to.
-pub fn controls(
-    units: &Units,
-    unit: usize,
-    start: usize,
-    busy_units: &[usize],
-    busy: &dyn Fn(usize, isize, isize) -> bool,
-) -> Controls {
+/// units at its depth, other than it, not busy in `start − 12 ..= start +
+/// 12`, in its area; from the whole organisation when its area has fewer
+/// than [`MIN_CONTROLS`]. The rules are tried in order (the first is the
+/// strictest: no measure of any kind) and the first that leaves
+/// [`MIN_CONTROLS`] in the area or the organisation holds; when none
+/// does, the last rule's organisation-wide controls.
+pub fn controls(units: &Units, unit: usize, start: usize, rules: &[Busy]) -> Controls {
     let (from, to) = (
         start as isize - WINDOW as isize,
         start as isize + WINDOW as isize,
@@ -218,11 +223,12 @@ pub fn controls(
     let in_pool = |u: usize, area: Option<usize>| {
         units.released[u] && units.depth[u] == depth && area.map_or(true, |a| units.area[u] == a)
     };
-    let make = |area: Option<usize>| {
-        let mut excluded: Vec<usize> = busy_units
+    let make = |rule: &Busy, area: Option<usize>| {
+        let mut excluded: Vec<usize> = rule
+            .units
             .iter()
             .copied()
-            .filter(|&u| u != unit && in_pool(u, area) && busy(u, from, to))
+            .filter(|&u| u != unit && in_pool(u, area) && (rule.during)(u, from, to))
             .collect();
         if in_pool(unit, area) {
             excluded.push(unit);
@@ -239,12 +245,19 @@ pub fn controls(
             excluded,
         }
     };
-    let same_area = make(Some(units.area[unit]));
-    if same_area.count >= MIN_CONTROLS {
-        same_area
-    } else {
-        make(None)
+    let mut last = None;
+    for rule in rules {
+        let same_area = make(rule, Some(units.area[unit]));
+        if same_area.count >= MIN_CONTROLS {
+            return same_area;
+        }
+        let org = make(rule, None);
+        if org.count >= MIN_CONTROLS {
+            return org;
+        }
+        last = Some(org);
     }
+    last.expect("at least one rule")
 }
 
 /// One treated unit's difference in differences.
@@ -364,18 +377,19 @@ pub fn placebo(
     candidates: &[usize],
     starts: &[usize],
     estimate: f64,
-    busy_units: &[usize],
-    busy: &dyn Fn(usize, isize, isize) -> bool,
+    rules: &[Busy],
 ) -> Option<(f64, usize)> {
+    let own = rules.last().expect("at least one rule");
     let mut at_least = 0;
     let mut all = 0;
     for &c in candidates {
         for &s in starts {
             let (from, to) = (s as isize - WINDOW as isize, s as isize + WINDOW as isize);
-            if busy(c, from, to) {
+            // A unit that ran a measure of the same kind is no placebo.
+            if (own.during)(c, from, to) {
                 continue;
             }
-            let ctrl = controls(units, c, s, busy_units, busy);
+            let ctrl = controls(units, c, s, rules);
             if let Ok(e) = unit_effect(units, pools, Treated { unit: c, start: s }, ctrl) {
                 all += 1;
                 at_least += usize::from(e.d.abs() >= estimate.abs());

@@ -215,7 +215,7 @@ fn t_quantile(df: f64) -> f64 {
 }
 
 /// A change between two group means with Welch's 95 % interval.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct Change {
     /// Now minus before.
     pub diff: f64,

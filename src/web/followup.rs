@@ -490,14 +490,14 @@ pub async fn effects(
     viewer: Overview,
 ) -> Result<HttpResponse, AppError> {
     let k = k(&state);
-    let (effects, types) = state
+    let (effects, types, survey) = state
         .db(move |conn, _| {
             let types = measures::types(conn)?;
             let effects = match followup::effect::data(conn, k)? {
                 Some(d) => followup::effect::estimate_all(&d, k),
                 None => Vec::new(),
             };
-            Ok((effects, types))
+            Ok((effects, types, followup::effect::survey_side(conn)?))
         })
         .await?;
     Ok(respond::ok(views::followup::effects(
@@ -506,6 +506,7 @@ pub async fn effects(
         &effects,
         &types,
         k,
+        &survey,
     )))
 }
 

@@ -815,6 +815,45 @@ fn event_chart(e: &TypeEffect, name: &str, l: Lang) -> Markup {
     }
 }
 
+/// The survey side: did the factor a measure addressed change more where
+/// units worked on it?
+fn survey_side(l: Lang, round: Option<&str>, rows: &[effect::SurveySide]) -> Markup {
+    html! {
+        @if !rows.is_empty() {
+            h2 { (l.pick("Undersøkelsen: endret faktoren seg mer der tiltakene gjaldt?", "Undersøkinga: endra faktoren seg meir der tiltaka galdt?", "The survey: did the factor change more where the measures applied?")) }
+            p { (l.pick(
+                "Endringen i faktorskåren fra forrige runde til",
+                "Endringa i faktorskåren frå førre runde til",
+                "The change in the factor score from the previous round to"))
+                " " (round.unwrap_or("")) ", "
+                (l.pick(
+                    "i de minste viste gruppene med et tiltak for faktoren startet mellom rundene, mot gruppene uten (differanse i gjennomsnitt med Welchs 95 % intervall).",
+                    "i dei minste viste gruppene med eit tiltak for faktoren starta mellom rundane, mot gruppene utan (skilnad i gjennomsnitt med 95 % intervall etter Welch).",
+                    "in the finest shown groups with a measure for the factor started between the rounds, against the groups without (difference of means with Welch's 95 % interval).")) }
+            div.table-scroll tabindex="0" role="region" aria-label=(scroll_label(l)) {
+                table {
+                    thead { tr {
+                        th scope="col" { (l.pick("Faktor", "Faktor", "Factor")) }
+                        th scope="col" { (l.pick("Grupper med tiltak", "Grupper med tiltak", "Groups with measures")) }
+                        th scope="col" { (l.pick("Uten", "Utan", "Without")) }
+                        th scope="col" { (l.pick("Forskjell i endring", "Skilnad i endring", "Difference in change")) }
+                    } }
+                    tbody { @for r in rows { tr {
+                        th scope="row" { (factor_name(&r.factor)) }
+                        td { (r.with) }
+                        td { (r.without) }
+                        td { @match &r.difference {
+                            Some(c) => { (num(c.diff, 2, l)) " (" (num(c.low, 2, l)) " " (l.pick("til", "til", "to")) " " (num(c.high, 2, l)) ")"
+                                @if c.low > 0.0 || c.high < 0.0 { " " strong { (l.pick("reell forskjell", "reell skilnad", "a real difference")) } } }
+                            None => (l.pick("for få grupper", "for få grupper", "too few groups")),
+                        } }
+                    } } }
+                }
+            }
+        }
+    }
+}
+
 /// `/tiltak/effekt`: the effect of each type of measure.
 pub fn effects(
     l: Lang,
@@ -822,6 +861,7 @@ pub fn effects(
     effects: &[TypeEffect],
     types: &[MeasureType],
     k: u32,
+    survey: &(Option<String>, Vec<effect::SurveySide>),
 ) -> Markup {
     let title = l.pick("Effekt av tiltak", "Effekt av tiltak", "Effect of measures");
     signed(
@@ -866,6 +906,7 @@ pub fn effects(
                     }
                 }
             }
+            (survey_side(l, survey.0.as_deref(), &survey.1))
         },
     )
 }
@@ -1019,6 +1060,7 @@ pub fn report(l: Lang, r: &crate::followup::report::Report, xlsx_href: Option<&s
                     @if let Some(p) = &e.pooled { p { (effect::verdict(p, l)) } }
                     (event_chart(e, name, l))
                 }
+                (survey_side(l, r.survey.0.as_deref(), &r.survey.1))
             }
             section.new-page {
                 h2 { (l.pick("4. Medarbeiderundersøkelsen: risikobildet", "4. Medarbeidarundersøkinga: risikobiletet", "4. The employee survey: the risk summary")) }
