@@ -50,3 +50,47 @@ both_backends! {
         assert!(people.iter().any(|p| p.language == "nn") && people.iter().any(|p| p.language == "en"));
     }
 }
+
+both_backends! {
+    fn the_demos_follow_up_tells_a_true_story(t) {
+        use naervaer::followup::{self, effect, report};
+        let mut c = t.conn();
+        demo::seed(&mut c).unwrap();
+        let key = naervaer::crypto::SecretKey::new(&naervaer::crypto::SecretKey::generate()).unwrap();
+        let r = demo::seed_rounds(&mut c, &key, 5).unwrap();
+        let f = &r.followup;
+        assert_eq!(f.measures, demo::MEASURES.len());
+        assert!(f.national_quarters >= 8);
+        assert!(f.above >= 3 && f.accounts == f.above, "{f:?}");
+        assert!(f.answered >= 1 && f.answered < f.accounts, "{f:?}");
+        // The unit of three with its own target is never compared.
+        let (_, tree, _, standings) = followup::latest_standings(&mut c, 5).unwrap().unwrap();
+        let small = tree.by_code("1260").unwrap();
+        assert!(standings.iter().all(|s| s.unit != small));
+        assert!(standings.iter().any(|s| s.national), "the long-term target is the national level");
+        // The measure that works is found; the one that does not is not
+        // called effective, and its interval covers no effect.
+        let data = effect::data(&mut c, 5).unwrap().unwrap();
+        let all = effect::estimate_all(&data, 5);
+        let of = |key: &str| all.iter().find(|e| e.type_key == key).unwrap().pooled.clone().unwrap();
+        let works = of("leder_for_lege");
+        let (lo, hi) = works.interval.unwrap();
+        assert!(lo <= -1.5 && -1.5 <= hi && hi < 0.0, "{lo}..{hi}");
+        let none = of("innsatsgruppe");
+        let (lo, hi) = none.interval.unwrap();
+        assert!(lo <= 0.0 && 0.0 <= hi, "{lo}..{hi}");
+        // The survey side: role clarity rose more where it was worked on.
+        let (_, side) = effect::survey_side(&mut c).unwrap();
+        let role = side.iter().find(|s| s.factor.ends_with("rolleklarhet")).unwrap();
+        assert!(role.with >= 2 && role.without >= 5, "{role:?}");
+        assert!(role.difference.as_ref().unwrap().diff > 0.0, "{role:?}");
+        // Both reports have the story in them.
+        for kind in [report::ReportKind::Tertial, report::ReportKind::Ia] {
+            let period = report::latest(&mut c, kind).unwrap();
+            let rep = report::build(&mut c, period, 5, naervaer::lang::Lang::Nb).unwrap();
+            assert!(rep.has_data && rep.national_total.is_some());
+            assert!(!rep.above.is_empty() && rep.above.iter().any(|a| a.answered));
+            assert!(rep.effects.iter().any(|e| e.type_key == "leder_for_lege" && e.pooled.is_some()));
+        }
+    }
+}
