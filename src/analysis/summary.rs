@@ -58,20 +58,31 @@ pub fn summarise(a: &Analysis, lang: Lang) -> RiskSummary {
     // quarter on a counting factor whose association is negative.
     let mut flagged: Vec<Flagged> = Vec::new();
     if let Some(org) = a.organisation_rate {
-        for g in a.groups.iter().filter(|g| g.absence_rate > org) {
-            let mut why = Vec::new();
-            for rf in ranked.iter().filter(|r| r.counts && r.r < 0.0) {
-                let mut scored: Vec<(f64, &str)> = a
+        // Each counting, negative factor's lowest-scoring quarter (by
+        // score, then code), found once.
+        let lowest: Vec<(&str, std::collections::HashSet<&str>)> = ranked
+            .iter()
+            .filter(|r| r.counts && r.r < 0.0)
+            .map(|rf| {
+                let mut scored: Vec<(f64, &str, &str)> = a
                     .groups
                     .iter()
-                    .filter_map(|x| Some((x.scores[rf.factor]?, x.code.as_str())))
+                    .filter_map(|x| Some((x.scores[rf.factor]?, x.code.as_str(), x.key.as_str())))
                     .collect();
                 scored.sort_by(|p, q| p.0.total_cmp(&q.0).then(p.1.cmp(q.1)));
                 let quarter = scored.len() / 4;
-                if scored[..quarter].iter().any(|(_, code)| *code == g.code) {
-                    why.push(rf.name.clone());
-                }
-            }
+                (
+                    rf.name.as_str(),
+                    scored[..quarter].iter().map(|x| x.2).collect(),
+                )
+            })
+            .collect();
+        for g in a.groups.iter().filter(|g| g.absence_rate > org) {
+            let why: Vec<String> = lowest
+                .iter()
+                .filter(|(_, low)| low.contains(g.key.as_str()))
+                .map(|(name, _)| name.to_string())
+                .collect();
             if !why.is_empty() {
                 flagged.push(Flagged {
                     key: g.key.clone(),

@@ -52,6 +52,7 @@ pub fn run(opts: &Options, mut progress: impl FnMut(&str)) -> Result<Report, App
     b.absence(&closed)?;
     b.snapshot_and_engine(&closed)?;
     b.analysis(&closed)?;
+    b.follow_up(&closed)?;
     b.leader_page(&closed)?;
     b.answering()?;
     b.sending()?;
@@ -259,6 +260,118 @@ impl Bench<'_> {
         self.figures
             .push(Figure::of("naervaer analyse, whole process", "ms", whole));
         self.note("results and analysis timed");
+        Ok(())
+    }
+
+    /// The follow-up cycle at this size: targets for the organisation and
+    /// its areas, SSB's national rates, 2 000 measures of the catalogue's
+    /// types on random units over the 24 months; then the standings of the
+    /// latest month against the targets, the effect of every measure type
+    /// (placebo and event study included), and the tertial report.
+    fn follow_up(&mut self, closed: &rounds::Round) -> Result<(), AppError> {
+        use crate::followup::{self, effect, report};
+        use chrono::Datelike;
+        let end = closed.closes_on_date();
+        let mut targets = String::from("unit_code;year;target_percent;kind\n");
+        for year in [end.year() - 2, end.year() - 1, end.year()] {
+            targets += &format!("U0;{year};6,5;total\nU0;{year};nasjonalt;long_term\n");
+            for a in 1..=12.min(self.opts.units - 1) {
+                targets += &format!("U{a};{year};{};total\n", 5 + a % 4);
+            }
+        }
+        let mut ssb = String::from("kvartal;Sykefraværsprosent\n");
+        for year in end.year() - 3..=end.year() {
+            for q in 1..=4 {
+                ssb += &format!("{year}K{q};{}\n", 6 + q % 3);
+            }
+        }
+        let types = [
+            "dialogmote_null",
+            "leder_for_lege",
+            "innsatsgruppe",
+            "vernerunde",
+            "arbeidsmiljokartlegging",
+            "bht",
+            "nav_arbeidslivssenter",
+            "lederstotte",
+            "fokussak_personalmote",
+            "oppfolging_undersokelse",
+        ];
+        let first = chrono::NaiveDate::from_ymd_opt(end.year() - 2, end.month(), 1).unwrap_or(end);
+        let mut measures = String::from("unit_code;title;type;started_on;ended_on\n");
+        let leaves_from = (self.opts.units / 10).max(12) + 13;
+        for i in 0..2000 {
+            let unit = self
+                .rng
+                .gen_range(leaves_from.min(self.opts.units - 1)..self.opts.units);
+            let start = first + chrono::Duration::days(self.rng.gen_range(60..640));
+            let ended = if self.rng.gen_bool(0.3) {
+                (start + chrono::Duration::days(self.rng.gen_range(30..200))).to_string()
+            } else {
+                String::new()
+            };
+            measures += &format!(
+                "U{unit};Tiltak {i};{};{start};{ended}\n",
+                types[self.rng.gen_range(0..types.len())]
+            );
+        }
+        for (kind, name, text) in [
+            (import::Kind::Targets, "targets.csv", &targets),
+            (import::Kind::National, "ssb.csv", &ssb),
+            (import::Kind::Measures, "measures.csv", &measures),
+        ] {
+            import::import(&mut self.conn, kind, name, text.as_bytes(), false)
+                .map_err(|e| AppError::internal_by("importing the benchmark's own files", e))?;
+        }
+        let k = closed.min_group_size as u32;
+        let mut above = Vec::new();
+        let mut n_above = 0;
+        for _ in 0..self.runs {
+            let (s, t) = time(|| followup::latest_standings(&mut self.conn, k));
+            n_above = s?.map_or(0, |(_, _, _, s)| s.iter().filter(|s| s.above).count());
+            above.push(t);
+        }
+        self.figures.push(Figure::of(
+            &format!("units above target, latest month ({n_above} above)"),
+            "ms",
+            above,
+        ));
+        let mut effects = Vec::new();
+        for _ in 0..self.runs {
+            let (n, t) = time(|| -> Result<usize, AppError> {
+                let Some(data) = effect::data(&mut self.conn, k)? else {
+                    return Ok(0);
+                };
+                Ok(effect::estimate_all(&data, k).len())
+            });
+            if n? == 0 {
+                return Err(AppError::internal(
+                    "the benchmark's measures gave no estimate",
+                ));
+            }
+            effects.push(t);
+        }
+        self.figures.push(Figure::of(
+            "effect of every measure type (2 000 measures)",
+            "ms",
+            effects,
+        ));
+        let mut tertial = Vec::new();
+        for _ in 0..self.runs {
+            let (r, t) = time(|| -> Result<bool, AppError> {
+                let period = report::latest(&mut self.conn, report::ReportKind::Tertial)?;
+                Ok(report::build(&mut self.conn, period, k, crate::lang::Lang::Nb)?.has_data)
+            });
+            if !r? {
+                return Err(AppError::internal(
+                    "the benchmark's tertial report has no absence",
+                ));
+            }
+            tertial.push(t);
+        }
+        self.figures
+            .push(Figure::of("tertial report (whole)", "ms", tertial));
+        self.note("follow-up timed");
         Ok(())
     }
 

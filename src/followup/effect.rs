@@ -20,7 +20,6 @@ use crate::stats::effect::{
 use crate::AppError;
 use chrono::{Datelike, NaiveDate};
 use diesel::prelude::*;
-use std::collections::HashMap;
 
 /// The calendar: month 0 and how many months.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -151,12 +150,19 @@ pub struct TypeEffect {
     pub event: Vec<(i32, Option<f64>)>,
 }
 
-/// For each unit, the months (from, to) during which a measure of `type`
-/// (of any type with None) covered it: at the unit itself, above it or
-/// below it.
-fn busy_map(data: &Data, type_key: Option<&str>) -> HashMap<usize, Vec<(isize, isize)>> {
-    let mut busy: HashMap<usize, Vec<(isize, isize)>> = HashMap::new();
+/// For each unit (by tree index), the months (from, to) during which a
+/// measure of `type` (of any type with None) covered it: at the unit
+/// itself, above it or below it.
+fn busy_map(data: &Data, type_key: Option<&str>) -> Vec<Vec<(isize, isize)>> {
     let n = data.tree.units.len();
+    let mut children: Vec<Vec<usize>> = vec![Vec::new(); n];
+    for (i, u) in data.tree.units.iter().enumerate() {
+        if let Some(p) = u.parent {
+            children[p].push(i);
+        }
+    }
+    let mut busy: Vec<Vec<(isize, isize)>> = vec![Vec::new(); n];
+    let mut stack = Vec::new();
     for m in data
         .measures
         .iter()
@@ -167,14 +173,26 @@ fn busy_map(data: &Data, type_key: Option<&str>) -> HashMap<usize, Vec<(isize, i
             .ended_on
             .map_or(isize::MAX / 4, |e| data.calendar.index(e));
         for u in m.units.iter().filter_map(|u| data.tree.get(u)) {
-            for v in 0..n {
-                if data.tree.is_within(v, u) || data.tree.is_within(u, v) {
-                    busy.entry(v).or_default().push((from, to));
-                }
+            // The unit and those above it.
+            let mut at = Some(u);
+            while let Some(v) = at {
+                busy[v].push((from, to));
+                at = data.tree.units[v].parent;
+            }
+            // Those below it.
+            stack.extend_from_slice(&children[u]);
+            while let Some(v) = stack.pop() {
+                busy[v].push((from, to));
+                stack.extend_from_slice(&children[v]);
             }
         }
     }
     busy
+}
+
+/// Whether `u` was busy in months `from ..= to`.
+fn during(busy: &[Vec<(isize, isize)>], u: usize, from: isize, to: isize) -> bool {
+    busy[u].iter().any(|(a, b)| *a <= to && from <= *b)
 }
 
 /// The estimate of every measure type in the register (those with at
@@ -184,36 +202,38 @@ pub fn estimate_all(data: &Data, k: u32) -> Vec<TypeEffect> {
     keys.sort_unstable();
     keys.dedup();
     let pools = Pools::new(&data.units);
+    let any = busy_map(data, None);
+    let mut memo = did::PlaceboMemo::new();
     keys.into_iter()
-        .map(|key| estimate_type(data, &pools, key, k))
+        .map(|key| estimate_with(data, &pools, &any, &mut memo, key, k))
         .collect()
 }
 
+/// The estimate of one measure type.
 pub fn estimate_type(data: &Data, pools: &Pools, type_key: &str, k: u32) -> TypeEffect {
+    let any = busy_map(data, None);
+    estimate_with(data, pools, &any, &mut did::PlaceboMemo::new(), type_key, k)
+}
+
+fn estimate_with(
+    data: &Data,
+    pools: &Pools,
+    any: &[Vec<(isize, isize)>],
+    memo: &mut did::PlaceboMemo,
+    type_key: &str,
+    k: u32,
+) -> TypeEffect {
     // Controls are units without any measure around the start (their
     // absence moves for no measure's sake); where that leaves too few,
     // units without a measure of the same type (STATISTICS.md).
-    let any = busy_map(data, None);
     let same = busy_map(data, Some(type_key));
-    let listed = |m: &HashMap<usize, Vec<(isize, isize)>>| {
-        let mut v: Vec<usize> = m.keys().copied().collect();
-        v.sort_unstable();
-        v
-    };
-    let (any_units, same_units) = (listed(&any), listed(&same));
-    let during = |m: &HashMap<usize, Vec<(isize, isize)>>, u: usize, from: isize, to: isize| {
-        m.get(&u)
-            .is_some_and(|spans| spans.iter().any(|(a, b)| *a <= to && from <= *b))
-    };
-    let any_during = |u: usize, from: isize, to: isize| during(&any, u, from, to);
+    let any_during = |u: usize, from: isize, to: isize| during(any, u, from, to);
     let same_during = |u: usize, from: isize, to: isize| during(&same, u, from, to);
     let rules = [
         did::Busy {
-            units: &any_units,
             during: &any_during,
         },
         did::Busy {
-            units: &same_units,
             during: &same_during,
         },
     ];
@@ -225,7 +245,7 @@ pub fn estimate_type(data: &Data, pools: &Pools, type_key: &str, k: u32) -> Type
                 Err(NoEstimate::TooEarlyData)
             } else {
                 let s = start as usize;
-                let ctrl = did::controls(&data.units, unit, s, &rules);
+                let ctrl = did::controls(&data.units, pools, unit, s, &rules);
                 did::unit_effect(&data.units, pools, Treated { unit, start: s }, ctrl)
             };
             treatments.push(Treatment {
@@ -269,7 +289,15 @@ pub fn estimate_type(data: &Data, pools: &Pools, type_key: &str, k: u32) -> Type
                     && !treated.contains(u)
             })
             .collect();
-        did::placebo(&data.units, pools, &candidates, &starts, p.effect, &rules)
+        did::placebo(
+            &data.units,
+            pools,
+            &candidates,
+            &starts,
+            p.effect,
+            &rules,
+            memo,
+        )
     });
     let owned: Vec<UnitEffect> = estimated.into_iter().cloned().collect();
     let event = if pooled.is_some() {

@@ -119,6 +119,8 @@ pub struct Controls {
     pub area: Option<usize>,
     pub excluded: Vec<usize>,
     pub count: usize,
+    /// Which of the rules given to [`controls`] chose them.
+    pub rule: usize,
 }
 
 /// Monthly sums of the released units of each depth, in all and per area:
@@ -128,6 +130,9 @@ pub struct Pools {
     months: usize,
     org: std::collections::HashMap<u32, Pool>,
     area: std::collections::HashMap<(u32, usize), Pool>,
+    /// The released units of each pool, by depth and by (depth, area).
+    org_members: std::collections::HashMap<u32, Vec<usize>>,
+    area_members: std::collections::HashMap<(u32, usize), Vec<usize>>,
 }
 
 /// Lost and agreed days per month of some units, and how many units.
@@ -144,10 +149,19 @@ impl Pools {
         let mut org: std::collections::HashMap<u32, Pool> = std::collections::HashMap::new();
         let mut area: std::collections::HashMap<(u32, usize), Pool> =
             std::collections::HashMap::new();
+        let mut org_members: std::collections::HashMap<u32, Vec<usize>> =
+            std::collections::HashMap::new();
+        let mut area_members: std::collections::HashMap<(u32, usize), Vec<usize>> =
+            std::collections::HashMap::new();
         for u in 0..units.series.len() {
             if !units.released[u] {
                 continue;
             }
+            org_members.entry(units.depth[u]).or_default().push(u);
+            area_members
+                .entry((units.depth[u], units.area[u]))
+                .or_default()
+                .push(u);
             for pool in [
                 org.entry(units.depth[u])
                     .or_insert_with(|| (vec![(0.0, 0.0); months], 0)),
@@ -163,7 +177,22 @@ impl Pools {
                 }
             }
         }
-        Pools { months, org, area }
+        Pools {
+            months,
+            org,
+            area,
+            org_members,
+            area_members,
+        }
+    }
+
+    /// The released units at `depth`, in `area` or (None) everywhere.
+    fn members(&self, depth: u32, area: Option<usize>) -> &[usize] {
+        match area {
+            Some(a) => self.area_members.get(&(depth, a)),
+            None => self.org_members.get(&depth),
+        }
+        .map_or(&[], Vec::as_slice)
     }
 
     /// Lost and agreed days of `c` in month `m` (None outside the calendar
@@ -199,11 +228,9 @@ impl Pools {
 }
 
 /// Which units may not be controls: `during(u, from, to)` says whether
-/// unit `u` had a measure in months `from ..= to`; `units` lists every unit
-/// it may say yes to.
+/// unit `u` had a measure in months `from ..= to`.
 #[derive(Clone, Copy)]
 pub struct Busy<'a> {
-    pub units: &'a [usize],
     pub during: &'a dyn Fn(usize, isize, isize) -> bool,
 }
 
@@ -214,44 +241,40 @@ pub struct Busy<'a> {
 /// strictest: no measure of any kind) and the first that leaves
 /// [`MIN_CONTROLS`] in the area or the organisation holds; when none
 /// does, the last rule's organisation-wide controls.
-pub fn controls(units: &Units, unit: usize, start: usize, rules: &[Busy]) -> Controls {
+pub fn controls(
+    units: &Units,
+    pools: &Pools,
+    unit: usize,
+    start: usize,
+    rules: &[Busy],
+) -> Controls {
     let (from, to) = (
         start as isize - WINDOW as isize,
         start as isize + WINDOW as isize,
     );
     let depth = units.depth[unit];
-    let in_pool = |u: usize, area: Option<usize>| {
-        units.released[u] && units.depth[u] == depth && area.map_or(true, |a| units.area[u] == a)
-    };
-    let make = |rule: &Busy, area: Option<usize>| {
-        let mut excluded: Vec<usize> = rule
-            .units
+    let make = |ri: usize, area: Option<usize>| {
+        let members = pools.members(depth, area);
+        let excluded: Vec<usize> = members
             .iter()
             .copied()
-            .filter(|&u| u != unit && in_pool(u, area) && (rule.during)(u, from, to))
+            .filter(|&u| u == unit || (rules[ri].during)(u, from, to))
             .collect();
-        if in_pool(unit, area) {
-            excluded.push(unit);
-        }
-        excluded.sort_unstable();
-        excluded.dedup();
-        let all = (0..units.series.len())
-            .filter(|&u| in_pool(u, area))
-            .count();
         Controls {
             depth,
             area,
-            count: all - excluded.len(),
+            count: members.len() - excluded.len(),
             excluded,
+            rule: ri,
         }
     };
     let mut last = None;
-    for rule in rules {
-        let same_area = make(rule, Some(units.area[unit]));
+    for ri in 0..rules.len() {
+        let same_area = make(ri, Some(units.area[unit]));
         if same_area.count >= MIN_CONTROLS {
             return same_area;
         }
-        let org = make(rule, None);
+        let org = make(ri, None);
         if org.count >= MIN_CONTROLS {
             return org;
         }
@@ -366,6 +389,10 @@ pub fn pool(effects: &[(f64, f64)]) -> Option<Pooled> {
     })
 }
 
+/// Placebo differences already estimated under the first rule, by (unit,
+/// start month): valid for every call whose first rule is the same.
+pub type PlaceboMemo = std::collections::HashMap<(usize, usize), Option<f64>>;
+
 /// The placebo check: every unit that could have been a control gets, in
 /// turn, each treated unit's start month, and its own difference in
 /// differences is computed the same way (with its own controls). Returns
@@ -378,6 +405,7 @@ pub fn placebo(
     starts: &[usize],
     estimate: f64,
     rules: &[Busy],
+    memo: &mut PlaceboMemo,
 ) -> Option<(f64, usize)> {
     let own = rules.last().expect("at least one rule");
     let mut at_least = 0;
@@ -389,10 +417,23 @@ pub fn placebo(
             if (own.during)(c, from, to) {
                 continue;
             }
-            let ctrl = controls(units, c, s, rules);
-            if let Ok(e) = unit_effect(units, pools, Treated { unit: c, start: s }, ctrl) {
+            let ctrl = controls(units, pools, c, s, rules);
+            // Under the first rule a placebo's d is the same for every
+            // measure type: estimated once for all of them.
+            let d = if ctrl.rule == 0 && rules.len() > 1 {
+                *memo.entry((c, s)).or_insert_with(|| {
+                    unit_effect(units, pools, Treated { unit: c, start: s }, ctrl)
+                        .ok()
+                        .map(|e| e.d)
+                })
+            } else {
+                unit_effect(units, pools, Treated { unit: c, start: s }, ctrl)
+                    .ok()
+                    .map(|e| e.d)
+            };
+            if let Some(d) = d {
                 all += 1;
-                at_least += usize::from(e.d.abs() >= estimate.abs());
+                at_least += usize::from(d.abs() >= estimate.abs());
             }
         }
     }

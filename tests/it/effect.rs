@@ -92,8 +92,6 @@ fn every_estimate_equals_numpy_and_statsmodels() {
                 )
             })
             .collect();
-        let busy_units: Vec<usize> = spans.iter().map(|s| s.0).collect();
-        let any_units: Vec<usize> = all_spans.iter().map(|s| s.0).collect();
         let busy = |u: usize, from: isize, to: isize| {
             spans
                 .iter()
@@ -104,23 +102,14 @@ fn every_estimate_equals_numpy_and_statsmodels() {
                 .iter()
                 .any(|(v, a, b)| *v == u && *a <= to && from <= *b)
         };
-        let rules = [
-            did::Busy {
-                units: &any_units,
-                during: &any,
-            },
-            did::Busy {
-                units: &busy_units,
-                during: &busy,
-            },
-        ];
+        let rules = [did::Busy { during: &any }, did::Busy { during: &busy }];
         let mut effects = Vec::new();
         for x in t["treated"].as_array().unwrap() {
             let (unit, start) = (
                 x["unit"].as_u64().unwrap() as usize,
                 x["start"].as_u64().unwrap() as usize,
             );
-            let ctrl = did::controls(&units, unit, start, &rules);
+            let ctrl = did::controls(&units, &pools, unit, start, &rules);
             let got = did::unit_effect(&units, &pools, Treated { unit, start }, ctrl);
             let want = &x["result"];
             let what = format!("type {kind}, unit {unit}");
@@ -169,8 +158,16 @@ fn every_estimate_equals_numpy_and_statsmodels() {
         let candidates: Vec<usize> = (0..units.series.len())
             .filter(|u| units.released[*u] && !treated.contains(u))
             .collect();
-        let (share, n) =
-            did::placebo(&units, &pools, &candidates, &starts, pooled.effect, &rules).unwrap();
+        let (share, n) = did::placebo(
+            &units,
+            &pools,
+            &candidates,
+            &starts,
+            pooled.effect,
+            &rules,
+            &mut did::PlaceboMemo::new(),
+        )
+        .unwrap();
         close(
             share,
             &t["placebo_share"],
@@ -261,20 +258,11 @@ fn estimate(units: &Units, treated: &[Treated], others: &[Treated]) -> did::Pool
     let any_units: Vec<usize> = treated.iter().chain(others).map(|t| t.unit).collect();
     let busy = |u: usize, _: isize, _: isize| busy_units.contains(&u);
     let any = |u: usize, _: isize, _: isize| any_units.contains(&u);
-    let rules = [
-        did::Busy {
-            units: &any_units,
-            during: &any,
-        },
-        did::Busy {
-            units: &busy_units,
-            during: &busy,
-        },
-    ];
+    let rules = [did::Busy { during: &any }, did::Busy { during: &busy }];
     let effects: Vec<(f64, f64)> = treated
         .iter()
         .map(|t| {
-            let ctrl = did::controls(units, t.unit, t.start, &rules);
+            let ctrl = did::controls(units, &pools, t.unit, t.start, &rules);
             let e = did::unit_effect(units, &pools, *t, ctrl).unwrap();
             (e.d, e.weight)
         })
@@ -323,14 +311,11 @@ fn a_planted_effect_is_found_and_a_measure_without_one_is_not_called_effective()
             let pools = Pools::new(&units);
             let busy_units: Vec<usize> = b.iter().map(|t| t.unit).collect();
             let busy = |u: usize, _: isize, _: isize| busy_units.contains(&u);
-            let rules = [did::Busy {
-                units: &busy_units,
-                during: &busy,
-            }];
+            let rules = [did::Busy { during: &busy }];
             let effects: Vec<(f64, f64)> = b
                 .iter()
                 .map(|t| {
-                    let ctrl = did::controls(&units, t.unit, t.start, &rules);
+                    let ctrl = did::controls(&units, &pools, t.unit, t.start, &rules);
                     let e = did::unit_effect(&units, &pools, *t, ctrl).unwrap();
                     (e.d, e.weight)
                 })
