@@ -69,9 +69,8 @@ pub fn for_unit(
     round_id: &RoundId,
     unit_id: &UnitId,
 ) -> Result<Vec<ActionItem>, AppError> {
-    let mut items: Vec<ActionItem> = measures::all(conn)?
+    let mut items: Vec<ActionItem> = measures::of_plan(conn, round_id, unit_id)?
         .into_iter()
-        .filter(|m| m.round_id.as_ref() == Some(round_id) && m.units.contains(unit_id))
         .filter_map(|m| ActionItem::of(m, unit_id))
         .collect();
     items.sort_by(|a, b| (&a.due_on, &a.id).cmp(&(&b.due_on, &b.id)));

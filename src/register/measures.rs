@@ -172,7 +172,33 @@ fn day(d: NaiveDate) -> String {
 
 /// Every measure with its units, oldest start first.
 pub fn all(conn: &mut DbConnection) -> Result<Vec<Measure>, AppError> {
-    let rows: Vec<Row> = measures::table
+    load(conn, None)
+}
+
+/// The measures of a round's action plan at one unit.
+pub fn of_plan(
+    conn: &mut DbConnection,
+    round_id: &crate::ids::RoundId,
+    unit_id: &UnitId,
+) -> Result<Vec<Measure>, AppError> {
+    let ids: Vec<String> = measures::table
+        .inner_join(measure_units::table)
+        .filter(measures::round_id.eq(round_id))
+        .filter(measure_units::unit_id.eq(unit_id))
+        .select(measures::id)
+        .load(conn)?;
+    load(conn, Some(&ids))
+}
+
+/// The measures with the given ids (every one with None), by start.
+fn load(conn: &mut DbConnection, only: Option<&[String]>) -> Result<Vec<Measure>, AppError> {
+    let mut q = measures::table.into_boxed();
+    let mut u = measure_units::table.into_boxed();
+    if let Some(ids) = only {
+        q = q.filter(measures::id.eq_any(ids));
+        u = u.filter(measure_units::measure_id.eq_any(ids));
+    }
+    let rows: Vec<Row> = q
         .order((measures::started_on, measures::id))
         .select((
             measures::id,
@@ -188,7 +214,7 @@ pub fn all(conn: &mut DbConnection) -> Result<Vec<Measure>, AppError> {
         ))
         .load(conn)?;
     let mut units: HashMap<String, Vec<UnitId>> = HashMap::new();
-    for (m, u) in measure_units::table
+    for (m, u) in u
         .order((measure_units::measure_id, measure_units::unit_id))
         .select((measure_units::measure_id, measure_units::unit_id))
         .load::<(String, UnitId)>(conn)?
@@ -229,7 +255,7 @@ pub fn all(conn: &mut DbConnection) -> Result<Vec<Measure>, AppError> {
 }
 
 pub fn find(conn: &mut DbConnection, id: &str) -> Result<Option<Measure>, AppError> {
-    Ok(all(conn)?.into_iter().find(|m| m.id == id))
+    Ok(load(conn, Some(&[id.to_string()]))?.pop())
 }
 
 /// Which measures a list shows.
