@@ -198,7 +198,14 @@ fn during(busy: &[Vec<(isize, isize)>], u: usize, from: isize, to: isize) -> boo
 /// The estimate of every measure type in the register (those with at
 /// least one unit), by type key.
 pub fn estimate_all(data: &Data, k: u32) -> Vec<TypeEffect> {
-    let mut keys: Vec<&str> = data.measures.iter().map(|m| m.type_key.as_str()).collect();
+    let keys: Vec<&str> = data.measures.iter().map(|m| m.type_key.as_str()).collect();
+    estimate_types(data, &keys, k)
+}
+
+/// The estimates of the measure types `keys` (in key order, each once),
+/// sharing the pools, the no-measure rule's spans and its placebos.
+pub fn estimate_types(data: &Data, keys: &[&str], k: u32) -> Vec<TypeEffect> {
+    let mut keys = keys.to_vec();
     keys.sort_unstable();
     keys.dedup();
     let pools = Pools::new(&data.units);
@@ -207,12 +214,6 @@ pub fn estimate_all(data: &Data, k: u32) -> Vec<TypeEffect> {
     keys.into_iter()
         .map(|key| estimate_with(data, &pools, &any, &mut memo, key, k))
         .collect()
-}
-
-/// The estimate of one measure type.
-pub fn estimate_type(data: &Data, pools: &Pools, type_key: &str, k: u32) -> TypeEffect {
-    let any = busy_map(data, None);
-    estimate_with(data, pools, &any, &mut did::PlaceboMemo::new(), type_key, k)
 }
 
 fn estimate_with(
@@ -403,6 +404,11 @@ pub fn survey_side(conn: &mut DbConnection) -> Result<(Option<String>, Vec<Surve
             has_shown_child[*p] = true;
         }
     }
+    let before_at: std::collections::HashMap<&str, _> = before
+        .groups
+        .iter()
+        .filter_map(|g| Some((g.key.as_str(), g.figures.as_ref()?)))
+        .collect();
     let mut factors: Vec<&str> = all.iter().filter_map(|m| m.factor.as_deref()).collect();
     factors.sort_unstable();
     factors.dedup();
@@ -429,15 +435,12 @@ pub fn survey_side(conn: &mut DbConnection) -> Result<(Option<String>, Vec<Surve
             if !shown[i] || has_shown_child[i] {
                 continue;
             }
-            let score = |s: &crate::snapshot::Scores, gk: &str, fx: usize| {
-                s.groups
-                    .iter()
-                    .find(|x| x.key == gk)?
-                    .figures
-                    .as_ref()?
-                    .factors[fx]
-            };
-            let (Some(a), Some(b)) = (score(&now, &g.key, fn_), score(&before, &g.key, fb)) else {
+            // Released figures only, in both rounds.
+            let a = g.figures.as_ref().and_then(|f| f.factors[fn_].as_ref());
+            let b = before_at
+                .get(g.key.as_str())
+                .and_then(|f| f.factors[fb].as_ref());
+            let (Some(a), Some(b)) = (a, b) else {
                 continue;
             };
             let Some(u) = tree.get(&g.key) else { continue };

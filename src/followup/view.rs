@@ -198,18 +198,13 @@ pub fn unit(conn: &mut DbConnection, unit: &UnitId, k: u32) -> Result<UnitView, 
         .collect();
     let effects = match effect::data(conn, k)? {
         Some(data) => {
-            let pools = crate::stats::effect::Pools::new(&data.units);
-            let mut keys: Vec<&str> = measures.iter().map(|m| m.type_key.as_str()).collect();
-            keys.sort_unstable();
-            keys.dedup();
-            let mut out = Vec::new();
-            for key in keys {
-                let t: TypeEffect = effect::estimate_type(&data, &pools, key, k);
-                for tr in t.treatments.into_iter().filter(|tr| tr.unit == i) {
-                    out.push((tr.measure_id, tr.estimate));
-                }
-            }
-            out
+            let keys: Vec<&str> = measures.iter().map(|m| m.type_key.as_str()).collect();
+            effect::estimate_types(&data, &keys, k)
+                .into_iter()
+                .flat_map(|t: TypeEffect| t.treatments)
+                .filter(|tr| tr.unit == i)
+                .map(|tr| (tr.measure_id, tr.estimate))
+                .collect()
         }
         None => Vec::new(),
     };

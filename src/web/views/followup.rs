@@ -844,7 +844,7 @@ fn survey_side(l: Lang, round: Option<&str>, rows: &[effect::SurveySide]) -> Mar
                         td { (r.without) }
                         td { @match &r.difference {
                             Some(c) => { (num(c.diff, 2, l)) " (" (num(c.low, 2, l)) " " (l.pick("til", "til", "to")) " " (num(c.high, 2, l)) ")"
-                                @if c.low > 0.0 || c.high < 0.0 { " " strong { (l.pick("reell forskjell", "reell skilnad", "a real difference")) } } }
+                                @if c.is_real() { " " strong { (l.pick("reell forskjell", "reell skilnad", "a real difference")) } } }
                             None => (l.pick("for få grupper", "for få grupper", "too few groups")),
                         } }
                     } } }
