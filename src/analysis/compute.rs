@@ -90,21 +90,47 @@ pub struct Input<'a> {
     pub lang: Lang,
 }
 
+/// The service area of group `at`: the group just below the root on its
+/// way up (the root's own key for the root).
+fn area_key(s: &Scores, parents: &[Option<usize>], mut at: usize) -> String {
+    while let Some(p) = parents[at] {
+        if parents[p].is_none() {
+            break;
+        }
+        at = p;
+    }
+    s.groups[at].key.clone()
+}
+
+/// Each factor's released n, mean and SD (None where hidden).
+fn factor_stats(fig: &crate::snapshot::model::GroupScores) -> Vec<Option<(f64, f64, f64)>> {
+    fig.factors
+        .iter()
+        .map(|f| f.as_ref().map(|x| (f64::from(x.n), x.mean, x.sd)))
+        .collect()
+}
+
+/// n, mean and SD of a group less a part of it (from the sums Σx and Σx²
+/// the three give back); None below two left.
+fn less(whole: (f64, f64, f64), part: (f64, f64, f64)) -> Option<(f64, f64, f64)> {
+    let ((nw, mw, sw), (np, mp, sp)) = (whole, part);
+    let n = nw - np;
+    let sum = nw * mw - np * mp;
+    let sq = (nw - 1.0) * sw * sw + nw * mw * mw - ((np - 1.0) * sp * sp + np * mp * mp);
+    (n >= 2.0).then(|| {
+        let mean = sum / n;
+        let var = ((sq - n * mean * mean) / (n - 1.0)).max(0.0);
+        (n, mean, var.sqrt())
+    })
+}
+
 /// The reporting groups at `level`: groups whose survey results and
 /// absence are both released, each with its area (the group just below the
 /// root on the way up), ordered by code.
 fn reporting_groups(input: &Input, absence: &[GroupAbsence], level: u32) -> Vec<ReportingGroup> {
     let s = input.snapshot;
     let parents = s.parent_indexes();
-    let area_of = |mut at: usize| -> String {
-        while let Some(p) = parents[at] {
-            if parents[p].is_none() {
-                break;
-            }
-            at = p;
-        }
-        s.groups[at].key.clone()
-    };
+    let area_of = |at: usize| area_key(s, &parents, at);
     let mut groups = Vec::new();
     for (i, g) in s.groups.iter().enumerate() {
         if g.depth != level {
@@ -127,11 +153,7 @@ fn reporting_groups(input: &Input, absence: &[GroupAbsence], level: u32) -> Vec<
                 .iter()
                 .map(|f| f.as_ref().map(|x| x.mean))
                 .collect(),
-            stats: fig
-                .factors
-                .iter()
-                .map(|f| f.as_ref().map(|x| (f64::from(x.n), x.mean, x.sd)))
-                .collect(),
+            stats: factor_stats(fig),
             sums: *abs,
             target: None,
         });
@@ -170,15 +192,7 @@ fn finest_groups(input: &Input, absence: &[GroupAbsence]) -> Vec<ReportingGroup>
             below[p].push(i);
         }
     }
-    let area_of = |mut at: usize| -> String {
-        while let Some(p) = parents[at] {
-            if parents[p].is_none() {
-                break;
-            }
-            at = p;
-        }
-        s.groups[at].key.clone()
-    };
+    let area_of = |at: usize| area_key(s, &parents, at);
     let l = input.lang;
     let mut groups = Vec::new();
     for i in (0..s.groups.len()).filter(|i| both[*i]) {
@@ -186,40 +200,16 @@ fn finest_groups(input: &Input, absence: &[GroupAbsence]) -> Vec<ReportingGroup>
         let fig = g.figures.as_ref().expect("shown");
         let mut sums = *absence[i].sums().expect("shown");
         let mut n = f64::from(fig.n);
-        let mut stats: Vec<Option<(f64, f64, f64)>> = fig
-            .factors
-            .iter()
-            .map(|f| f.as_ref().map(|x| (f64::from(x.n), x.mean, x.sd)))
-            .collect();
+        let mut stats = factor_stats(fig);
         for &c in &below[i] {
             let cf = s.groups[c].figures.as_ref().expect("shown");
             let cs = absence[c].sums().expect("shown");
             n -= f64::from(cf.n);
-            sums.agreed -= cs.agreed;
-            sums.lost -= cs.lost;
-            sums.headcount = sums.headcount.saturating_sub(cs.headcount);
-            let minus = |a: Option<f64>, b: Option<f64>| Some(a? - b.unwrap_or(0.0));
-            sums.self_certified = minus(sums.self_certified, cs.self_certified);
-            sums.doctor_certified = minus(sums.doctor_certified, cs.doctor_certified);
-            sums.long_term = minus(sums.long_term, cs.long_term);
-            for (st, cx) in stats.iter_mut().zip(&cf.factors) {
-                *st = match (*st, cx) {
-                    (Some((np, mp, sp)), Some(x)) => {
-                        let nc = f64::from(x.n);
-                        let nr = np - nc;
-                        let sum = np * mp - nc * x.mean;
-                        let sq = (np - 1.0) * sp * sp + np * mp * mp
-                            - ((nc - 1.0) * x.sd * x.sd + nc * x.mean * x.mean);
-                        (nr >= 2.0).then(|| {
-                            let mean = sum / nr;
-                            let var = ((sq - nr * mean * mean) / (nr - 1.0)).max(0.0);
-                            (nr, mean, var.sqrt())
-                        })
-                    }
-                    // A child whose figure is hidden: the rest cannot be
-                    // derived for this factor.
-                    _ => None,
-                };
+            sums.remove(cs);
+            for (st, cx) in stats.iter_mut().zip(factor_stats(cf)) {
+                // A part whose figure is hidden: the rest cannot be
+                // derived for this factor.
+                *st = st.zip(cx).and_then(|(w, p)| less(w, p));
             }
         }
         for st in &mut stats {

@@ -181,6 +181,17 @@ impl Sums {
         self.long_term = add_opt(self.long_term, o.long_term);
         self.headcount += o.headcount;
     }
+    /// Takes out a part of these sums (the rest of a group less a group
+    /// inside it); a part measure unknown in the whole stays unknown.
+    pub fn remove(&mut self, o: &Sums) {
+        let minus = |a: Option<f64>, b: Option<f64>| Some(a? - b.unwrap_or(0.0));
+        self.agreed -= o.agreed;
+        self.lost -= o.lost;
+        self.self_certified = minus(self.self_certified, o.self_certified);
+        self.doctor_certified = minus(self.doctor_certified, o.doctor_certified);
+        self.long_term = minus(self.long_term, o.long_term);
+        self.headcount = self.headcount.saturating_sub(o.headcount);
+    }
     /// Σ lost / Σ agreed × 100; never an average of percentages.
     pub fn rate(&self) -> Option<f64> {
         (self.agreed > 0.0).then(|| self.lost / self.agreed * 100.0)

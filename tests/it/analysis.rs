@@ -116,11 +116,32 @@ fn planted(
             );
         }
     }
-    let snap = compute(&Input {
+    let snap = snapshot_of(&s, units, &stored);
+    (snap, own, at_risk)
+}
+
+fn analyse(
+    snap: &naervaer::snapshot::Snapshot,
+    own: &HashMap<String, Sums>,
+    lang: Lang,
+) -> analysis::Analysis {
+    // The units themselves: the default (the finest partition) would be
+    // the same forty here, but these tests are about one level.
+    analyse_at(snap, own, Some(2), lang)
+}
+
+/// The snapshot of stored answers (unit index, answers, background) at
+/// k = 5.
+fn snapshot_of(
+    s: &naervaer::survey::Survey,
+    units: Vec<TreeUnit>,
+    stored: &[(usize, String, String)],
+) -> naervaer::snapshot::Snapshot {
+    compute(&Input {
         round_id: &naervaer::ids::RoundId::from("r"),
         k: 5,
         computed_at: 0,
-        surveys: std::slice::from_ref(&s),
+        surveys: std::slice::from_ref(s),
         units,
         responses: stored
             .iter()
@@ -132,36 +153,7 @@ fn planted(
             .collect(),
         previous: None,
     })
-    .unwrap();
-    (snap, own, at_risk)
-}
-
-fn analyse(
-    snap: &naervaer::snapshot::Snapshot,
-    own: &HashMap<String, Sums>,
-    lang: Lang,
-) -> analysis::Analysis {
-    let s = survey();
-    let r = round();
-    let scores = naervaer::snapshot::Scores::from(snap);
-    let window = (
-        chrono::NaiveDate::from_ymd_opt(2025, 11, 1).unwrap(),
-        chrono::NaiveDate::from_ymd_opt(2026, 10, 31).unwrap(),
-    );
-    analysis::compute(&analysis::Input {
-        round_id: &r.id,
-        round_title: &r.title,
-        snapshot: &scores,
-        surveys: std::slice::from_ref(&s),
-        own,
-        window,
-        // Absence was imported for the whole window.
-        periods: &[window],
-        // The units themselves: the default (just above the deepest shown
-        // groups) would be the four areas here.
-        level: Some(2),
-        lang,
-    })
+    .unwrap()
 }
 
 #[test]
@@ -416,23 +408,7 @@ fn with_rests(seed: u64, merged: bool) -> (naervaer::snapshot::Snapshot, HashMap
             );
         }
     }
-    let snap = compute(&Input {
-        round_id: &naervaer::ids::RoundId::from("r"),
-        k: 5,
-        computed_at: 0,
-        surveys: std::slice::from_ref(&s),
-        units,
-        responses: stored
-            .iter()
-            .map(|(unit, answers, background)| RawResponse {
-                unit: *unit,
-                answers,
-                background,
-            })
-            .collect(),
-        previous: None,
-    })
-    .unwrap();
+    let snap = snapshot_of(&s, units, &stored);
     (snap, own)
 }
 
@@ -554,4 +530,33 @@ fn the_finest_partition_adds_each_areas_rest_with_figures_derived_exactly() {
         "{}",
         en.summary.text
     );
+}
+
+#[test]
+fn a_rest_is_never_derived_from_a_hidden_figure() {
+    // One unit of area 0 has its first factor hidden (as the engine hides
+    // a factor with too few answers): the rest of area 0 would be the area
+    // less that unit, so its first factor must not be shown, the others
+    // must, and the other areas' rests keep all theirs.
+    let (mut snap, own) = with_rests(9, false);
+    let unit = snap.groups.iter().position(|g| g.code == "001").unwrap();
+    snap.groups[unit].figures.as_mut().unwrap().factors[0] = None;
+    let a = analyse_at(&snap, &own, None, Lang::Nb);
+    let rest = |area: &str| {
+        a.groups
+            .iter()
+            .find(|g| g.key == format!("{area}#rest"))
+            .unwrap()
+    };
+    let r0 = rest("a0");
+    assert!(
+        r0.scores[0].is_none() && r0.stats[0].is_none(),
+        "{:?}",
+        r0.scores[0]
+    );
+    assert!(r0.scores[1..].iter().all(Option::is_some));
+    assert!(rest("a1").scores.iter().all(Option::is_some));
+    // The unit itself still compares on the factors it shows.
+    let u = a.groups.iter().find(|g| g.code == "001").unwrap();
+    assert!(u.scores[0].is_none() && u.scores[1].is_some());
 }
