@@ -238,6 +238,24 @@ pub fn generate(seed: u64) -> DemoFiles {
     }
 }
 
+/// Imports a file the demo wrote itself, through the real importer; a
+/// rejection is the demo's own defect.
+fn import_own(
+    conn: &mut DbConnection,
+    kind: Kind,
+    name: &str,
+    text: &str,
+) -> Result<(), crate::AppError> {
+    import::import(conn, kind, name, text.as_bytes(), false).map_err(|e| match e {
+        import::ImportError::App(e) => e,
+        import::ImportError::Rejected(issues) => crate::AppError::damaged(format!(
+            "demo file {name} rejected: {}",
+            issues[0].render(crate::lang::Lang::En)
+        )),
+    })?;
+    Ok(())
+}
+
 /// Loads the demo organisation into an empty database.
 pub fn seed(conn: &mut DbConnection) -> Result<DemoFiles, import::ImportError> {
     let files = generate(SEED);
@@ -458,6 +476,7 @@ pub fn seed_rounds(
     conn: &mut DbConnection,
     key: &crate::crypto::SecretKey,
     k: u32,
+    account_days: u32,
 ) -> Result<DemoRounds, crate::AppError> {
     use crate::crypto::lookup_hash;
     use crate::db::schema::invitations;
@@ -611,7 +630,7 @@ pub fn seed_rounds(
         },
     )?;
     let summary = rounds::open(conn, key, &open.id)?;
-    let followup = seed_followup(conn, k)?;
+    let followup = seed_followup(conn, k, account_days)?;
     Ok(DemoRounds {
         closed_round: closed_id,
         closed_responses: responses,
@@ -713,20 +732,7 @@ fn seed_absence(
             rows += 1;
         }
     }
-    crate::import::import(
-        conn,
-        crate::import::Kind::Absence,
-        "fravaer.csv",
-        csv.as_bytes(),
-        false,
-    )
-    .map_err(|e| match e {
-        crate::import::ImportError::App(e) => e,
-        crate::import::ImportError::Rejected(issues) => crate::AppError::damaged(format!(
-            "demo absence rejected: {}",
-            issues[0].render(crate::lang::Lang::En)
-        )),
-    })?;
+    import_own(conn, Kind::Absence, "fravaer.csv", &csv)?;
     Ok(rows)
 }
 
@@ -735,16 +741,13 @@ fn seed_absence(
 /// reference as SSB's statistics bank gives it, and [`MEASURES`]; then the
 /// check of the latest month asks the units above target for a written
 /// account, and some of their leaders answer.
-fn seed_followup(conn: &mut DbConnection, k: u32) -> Result<DemoFollowUp, crate::AppError> {
+fn seed_followup(
+    conn: &mut DbConnection,
+    k: u32,
+    account_days: u32,
+) -> Result<DemoFollowUp, crate::AppError> {
     use chrono::Datelike;
     let today = crate::rounds::today();
-    let rejected = |what: &str, e: import::ImportError| match e {
-        import::ImportError::App(e) => e,
-        import::ImportError::Rejected(issues) => crate::AppError::damaged(format!(
-            "demo {what} rejected: {}",
-            issues[0].render(crate::lang::Lang::En)
-        )),
-    };
     let mut out = DemoFollowUp::default();
     let mut targets = String::from("enhetskode;år;måltall;type\r\n");
     for year in [today.year() - 1, today.year()] {
@@ -761,14 +764,7 @@ fn seed_followup(conn: &mut DbConnection, k: u32) -> Result<DemoFollowUp, crate:
             out.targets += 1;
         }
     }
-    import::import(
-        conn,
-        import::Kind::Targets,
-        "maltall.csv",
-        targets.as_bytes(),
-        false,
-    )
-    .map_err(|e| rejected("targets", e))?;
+    import_own(conn, Kind::Targets, "maltall.csv", &targets)?;
     // SSB table 12524, the municipal sector, both sexes: the quarters of
     // the last three years.
     let mut ssb = String::from(
@@ -792,14 +788,7 @@ fn seed_followup(conn: &mut DbConnection, k: u32) -> Result<DemoFollowUp, crate:
             out.national_quarters += 1;
         }
     }
-    import::import(
-        conn,
-        import::Kind::National,
-        "12524.csv",
-        ssb.as_bytes(),
-        false,
-    )
-    .map_err(|e| rejected("national reference", e))?;
+    import_own(conn, Kind::National, "12524.csv", &ssb)?;
     let mut csv = String::from("enhetskode;tiltak;type;start;slutt;ansvarlig;faktor\r\n");
     for m in MEASURES {
         let start = today - chrono::Duration::days(m.started_days_ago);
@@ -816,15 +805,8 @@ fn seed_followup(conn: &mut DbConnection, k: u32) -> Result<DemoFollowUp, crate:
         );
         out.measures += 1;
     }
-    import::import(
-        conn,
-        import::Kind::Measures,
-        "tiltak.csv",
-        csv.as_bytes(),
-        false,
-    )
-    .map_err(|e| rejected("measures", e))?;
-    let checked = crate::followup::check(conn, k, 21)?;
+    import_own(conn, Kind::Measures, "tiltak.csv", &csv)?;
+    let checked = crate::followup::check(conn, k, account_days)?;
     out.above = checked.above;
     let accounts = crate::followup::accounts::all(conn)?;
     out.accounts = accounts.len();

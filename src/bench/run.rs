@@ -285,18 +285,11 @@ impl Bench<'_> {
                 ssb += &format!("{year}K{q};{}\n", 6 + q % 3);
             }
         }
-        let types = [
-            "dialogmote_null",
-            "leder_for_lege",
-            "innsatsgruppe",
-            "vernerunde",
-            "arbeidsmiljokartlegging",
-            "bht",
-            "nav_arbeidslivssenter",
-            "lederstotte",
-            "fokussak_personalmote",
-            "oppfolging_undersokelse",
-        ];
+        // The seeded catalogue's types.
+        let types: Vec<String> = crate::register::measures::types(&mut self.conn)?
+            .into_iter()
+            .map(|t| t.key)
+            .collect();
         let first = chrono::NaiveDate::from_ymd_opt(end.year() - 2, end.month(), 1).unwrap_or(end);
         let mut measures = String::from("unit_code;title;type;started_on;ended_on\n");
         let leaves_from = (self.opts.units / 10).max(12) + 13;

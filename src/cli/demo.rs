@@ -70,7 +70,12 @@ pub fn run_demo(
     let key = settings.key()?;
     let rounds = {
         let mut conn = pool.get()?;
-        crate::demo::seed_rounds(&mut conn, &key, settings.min_group_size)?
+        crate::demo::seed_rounds(
+            &mut conn,
+            &key,
+            settings.min_group_size,
+            settings.account_days,
+        )?
     };
     let mailer = crate::mail::Mailer::from_settings(&settings)?;
     let sent = crate::mail::outbox::send_due(&pool, &mailer, &settings, &key)?;

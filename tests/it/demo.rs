@@ -57,7 +57,7 @@ both_backends! {
         let mut c = t.conn();
         demo::seed(&mut c).unwrap();
         let key = naervaer::crypto::SecretKey::new(&naervaer::crypto::SecretKey::generate()).unwrap();
-        let r = demo::seed_rounds(&mut c, &key, 5).unwrap();
+        let r = demo::seed_rounds(&mut c, &key, 5, 21).unwrap();
         let f = &r.followup;
         assert_eq!(f.measures, demo::MEASURES.len());
         assert!(f.national_quarters >= 8);
