@@ -123,6 +123,23 @@ fn run(pool: &Pool, batch: &[Job]) -> Vec<Result<Submitted, AppError>> {
         Ok(c) => c,
         Err(e) => return failed(&AppError::from(e)),
     };
+    // On PostgreSQL the whole batch is one statement (one round trip, its
+    // own transaction); if it fails (a deadlock with another node, say),
+    // nothing of it is stored and each submission is tried alone below.
+    if let crate::db::DbConnection::Pg(pg) = &mut *conn {
+        let jobs: Vec<(&str, &[Survey], &Answers)> = batch
+            .iter()
+            .map(|j| (j.token_hash.as_str(), j.surveys.as_slice(), &j.answers))
+            .collect();
+        let results = match answer::submit_batch_pg(pg, &jobs) {
+            Ok(results) => results,
+            Err(_) => batch
+                .iter()
+                .map(|j| answer::submit(&mut conn, &j.token_hash, &j.surveys, &j.answers))
+                .collect(),
+        };
+        return retry(&mut conn, batch, results, retryable);
+    }
     // Rows are locked in one order on every node: invitations by token
     // hash, then the day counters by (round, unit) at the end.
     let mut order: Vec<usize> = (0..batch.len()).collect();
@@ -146,19 +163,27 @@ fn run(pool: &Pool, batch: &[Job]) -> Vec<Result<Submitted, AppError>> {
         answer::count_answers(conn, &counts)?;
         Ok::<_, AppError>(results.into_iter().flatten().collect::<Vec<_>>())
     });
-    let mut results = match outcome {
+    let results = match outcome {
         Ok(results) => results,
         Err(e) => failed(&e),
     };
-    // Several nodes' batches on one PostgreSQL can deadlock on the shared
-    // per-unit day counters (the database picks a victim statement; its
-    // savepoint is rolled back, the rest of the batch commits). Those
-    // submissions are retried, each in its own transaction.
+    retry(&mut conn, batch, results, retryable)
+}
+
+/// Submissions that met a conflict with another transaction (several
+/// nodes' batches can deadlock on the shared per-unit day counters; the
+/// database picks a victim) are tried again, each in its own transaction.
+fn retry(
+    conn: &mut crate::db::DbConnection,
+    batch: &[Job],
+    mut results: Vec<Result<Submitted, AppError>>,
+    again: impl Fn(&AppError) -> bool,
+) -> Vec<Result<Submitted, AppError>> {
     for (job, result) in batch.iter().zip(results.iter_mut()) {
         let mut attempts = 0;
-        while matches!(result, Err(e) if retryable(e)) && attempts < 5 {
+        while matches!(result, Err(e) if again(e)) && attempts < 5 {
             attempts += 1;
-            *result = answer::submit(&mut conn, &job.token_hash, &job.surveys, &job.answers);
+            *result = answer::submit(conn, &job.token_hash, &job.surveys, &job.answers);
         }
     }
     results

@@ -473,3 +473,160 @@ both_backends! {
         assert!(commits < submissions, "answers arriving together share commits");
     }
 }
+
+/// On PostgreSQL a batch of submissions is one statement
+/// (`submit_batch_pg`); the same submissions through the general path (a
+/// savepoint each in one transaction, then the day's counters) give the
+/// same outcomes, rows and counters: the same link twice in one batch, an
+/// unknown link, a link of a round past its closing day.
+#[test]
+fn one_statement_batch_on_postgres_answers_as_the_general_path() {
+    use naervaer::db::schema::invitations::dsl as inv;
+    let t = TestDb::new(crate::support::Backend::Postgres);
+    let mut c = t.conn();
+    demo::seed(&mut c).unwrap();
+    let today = rounds::today();
+    let past = rounds::create(
+        &mut c,
+        5,
+        NewRound {
+            title: "Gammel".into(),
+            surveys: vec![demo::SURVEY_10_FAKTOR.into(), demo::SURVEY_MODULE.into()],
+            unit_code: None,
+            opens_on: today - chrono::Duration::days(10),
+            closes_on: today - chrono::Duration::days(1),
+            min_group_size: 5,
+        },
+    )
+    .unwrap();
+    rounds::open(&mut c, &key(), &past.id).unwrap();
+    let (a, b) = (new_round(&mut c, None), new_round(&mut c, None));
+    rounds::open(&mut c, &key(), &a.id).unwrap();
+    rounds::open(&mut c, &key(), &b.id).unwrap();
+    let a = Round::find(&mut c, &a.id).unwrap();
+    let surveys = a.surveys(&mut c).unwrap();
+    let people: Vec<String> = inv::invitations
+        .filter(inv::round_id.eq(&a.id))
+        .order(inv::employee_id)
+        .select(inv::employee_id)
+        .limit(3)
+        .load(&mut c)
+        .unwrap();
+    let invitation = |c: &mut DbConnection, round: &str, person: &str| -> String {
+        let id: String = inv::invitations
+            .filter(inv::round_id.eq(round))
+            .filter(inv::employee_id.eq(person))
+            .select(inv::id)
+            .get_result(c)
+            .unwrap();
+        lookup_hash(&key().survey_token(&id))
+    };
+    // (person or None for an unknown link, round, answers)
+    let plan = |round: &str| -> Vec<String> {
+        let mut c = t.conn();
+        vec![
+            invitation(&mut c, round, &people[0]),
+            invitation(&mut c, round, &people[0]),
+            invitation(&mut c, round, &people[1]),
+            lookup_hash("no-such-link"),
+            invitation(
+                &mut c,
+                &past.id,
+                &people[if round == a.id.as_str() { 1 } else { 2 }],
+            ),
+            invitation(&mut c, round, &people[2]),
+        ]
+    };
+    let answers: Vec<Answers> = (0..6).map(|n| numbered_answers(&surveys, n + 7)).collect();
+    let show =
+        |r: Result<Submitted, naervaer::AppError>| format!("{:?}", r.map_err(|e| e.to_string()));
+    let DbConnection::Pg(pg) = &mut c else {
+        panic!("a PostgreSQL connection")
+    };
+    let hashes = plan(&a.id);
+    let batch: Vec<(&str, &[naervaer::survey::Survey], &Answers)> = hashes
+        .iter()
+        .zip(&answers)
+        .map(|(h, x)| (h.as_str(), surveys.as_slice(), x))
+        .collect();
+    let one_statement: Vec<String> = answer::submit_batch_pg(pg, &batch)
+        .unwrap()
+        .into_iter()
+        .map(show)
+        .collect();
+    let hashes = plan(&b.id);
+    let general: Vec<String> = naervaer::db::write_transaction(&mut c, |c| {
+        let mut counts: std::collections::BTreeMap<(naervaer::ids::RoundId, String), i32> =
+            Default::default();
+        let out: Vec<String> = hashes
+            .iter()
+            .zip(&answers)
+            .map(|(h, x)| {
+                show(
+                    answer::submit_uncounted(c, h, &surveys, x).map(|(outcome, counted)| {
+                        if let Some(key) = counted {
+                            *counts.entry(key).or_default() += 1;
+                        }
+                        outcome
+                    }),
+                )
+            })
+            .collect();
+        answer::count_answers(c, &counts.into_iter().collect::<Vec<_>>())?;
+        Ok::<_, naervaer::AppError>(out)
+    })
+    .unwrap();
+    assert_eq!(one_statement, general);
+    assert_eq!(
+        one_statement,
+        [
+            "Ok(Stored)",
+            "Ok(AlreadyAnswered)",
+            "Ok(Stored)",
+            "Err(\"not found\")",
+            "Ok(RoundClosed)",
+            "Ok(Stored)"
+        ]
+    );
+    let state = |c: &mut DbConnection, round: &str| {
+        let mut rows: Vec<(Option<String>, String, String)> = responses::table
+            .filter(responses::round_id.eq(round))
+            .select((
+                responses::unit_id,
+                responses::answers,
+                responses::background,
+            ))
+            .load(c)
+            .unwrap();
+        rows.sort();
+        let answered: Vec<String> = inv::invitations
+            .filter(inv::round_id.eq(round))
+            .filter(inv::responded.eq(true))
+            .order(inv::employee_id)
+            .select(inv::employee_id)
+            .load(c)
+            .unwrap();
+        let counts: Vec<(String, String, i32)> = daily_counts::table
+            .filter(daily_counts::round_id.eq(round))
+            .order(daily_counts::unit_id)
+            .select((
+                daily_counts::unit_id,
+                daily_counts::day,
+                daily_counts::responses,
+            ))
+            .load(c)
+            .unwrap();
+        format!("{rows:?}\n{answered:?}\n{counts:?}")
+    };
+    let (sa, sb) = (state(&mut c, &a.id), state(&mut c, &b.id));
+    assert_eq!(sa, sb);
+    assert_eq!(
+        responses::table
+            .filter(responses::round_id.eq(&a.id))
+            .count()
+            .get_result::<i64>(&mut c)
+            .unwrap(),
+        3
+    );
+    assert_eq!(state(&mut c, &past.id), "[]\n[]\n[]");
+}
