@@ -12,8 +12,10 @@
 //! - [`run`]: every figure, step by step; [`hold`]: load held for a time;
 //! - [`answering`]: `naervaer serve` under answering load;
 //! - [`sending`]: invitations into a local SMTP server;
+//! - [`analyst`]: the same answers through an analyst's pandas script;
 //! - [`http`]: the client both use.
 
+pub mod analyst;
 pub mod answering;
 pub mod hold;
 pub mod http;

@@ -27,6 +27,8 @@ struct Bench<'a> {
     exe: std::path::PathBuf,
     temp: std::path::PathBuf,
     figures: Vec<Figure>,
+    /// The absence file imported, for the analyst comparison.
+    absence_csv: String,
     progress: &'a mut dyn FnMut(&str),
 }
 
@@ -45,6 +47,7 @@ pub fn run(opts: &Options, mut progress: impl FnMut(&str)) -> Result<Report, App
         exe: std::env::current_exe()?,
         temp,
         figures: Vec::new(),
+        absence_csv: String::new(),
         progress: &mut progress,
     };
     b.organisation()?;
@@ -52,6 +55,7 @@ pub fn run(opts: &Options, mut progress: impl FnMut(&str)) -> Result<Report, App
     b.absence(&closed)?;
     b.snapshot_and_engine(&closed)?;
     b.analysis(&closed)?;
+    b.analyst(&closed)?;
     b.follow_up(&closed)?;
     b.leader_page(&closed)?;
     b.answering()?;
@@ -174,6 +178,7 @@ impl Bench<'_> {
             false,
         )
         .map_err(|e| AppError::internal_by("importing the benchmark's own files", e))?;
+        self.absence_csv = csv;
         self.note("24 months of absence imported");
         Ok(())
     }
@@ -260,6 +265,81 @@ impl Bench<'_> {
         self.figures
             .push(Figure::of("naervaer analyse, whole process", "ms", whole));
         self.note("results and analysis timed");
+        Ok(())
+    }
+
+    /// The same round's answers as the CSV an analyst would get, through
+    /// `benches/analyst.py` (pandas + SciPy) beside the snapshot and the
+    /// analysis. Without Python and pandas the figures are left out, said.
+    fn analyst(&mut self, closed: &rounds::Round) -> Result<(), AppError> {
+        let dir = self.temp.join("analyst");
+        std::fs::create_dir_all(&dir)?;
+        let rows = super::analyst::export(&mut self.conn, closed, &self.absence_csv, &dir)?;
+        let k = closed.min_group_size as u32;
+        let m = match super::analyst::run_script(&dir, self.runs, k) {
+            Ok(m) => m,
+            Err(why) => {
+                self.note(&format!(
+                    "analyst comparison left out (pip install pandas scipy): {why}"
+                ));
+                return Ok(());
+            }
+        };
+        if m.rows != rows || m.groups == 0 || m.factors == 0 {
+            return Err(AppError::internal(format!(
+                "the analyst script read {} of {rows} responses, {} groups, {} factors",
+                m.rows, m.groups, m.factors
+            )));
+        }
+        let median = |what: &str| {
+            self.figures
+                .iter()
+                .find(|f| f.what == what)
+                .map_or(f64::NAN, |f| f.median)
+        };
+        let snapshot = median("snapshot of a closed round");
+        let analysis = median("AMU analysis (in process)");
+        let load_aggregate: Vec<f64> = m
+            .load_ms
+            .iter()
+            .zip(&m.aggregate_ms)
+            .map(|(a, b)| a + b)
+            .collect();
+        let la = Figure::of("", "", load_aggregate.clone()).median;
+        let total = Figure::of("", "", m.total_ms.clone()).median;
+        self.figures.extend([
+            Figure::of("analyst pandas script: load the CSV", "ms", m.load_ms),
+            Figure::of(
+                "analyst pandas script: factor means per unit",
+                "ms",
+                m.aggregate_ms,
+            ),
+            Figure::of(
+                "analyst pandas script: correlate with absence",
+                "ms",
+                m.correlate_ms,
+            ),
+            Figure::of(
+                "analyst pandas script: load + factor means",
+                "ms",
+                load_aggregate,
+            ),
+            Figure::of("analyst pandas script: whole, in process", "ms", m.total_ms),
+            Figure::of(
+                "snapshot ÷ pandas load + factor means",
+                "ratio",
+                vec![snapshot / la],
+            ),
+            Figure::of(
+                "snapshot + analysis ÷ pandas whole",
+                "ratio",
+                vec![(snapshot + analysis) / total],
+            ),
+        ]);
+        self.note(&format!(
+            "analyst script (pandas {}): {total:.0} ms for {rows} responses in {} groups",
+            m.pandas, m.groups
+        ));
         Ok(())
     }
 
