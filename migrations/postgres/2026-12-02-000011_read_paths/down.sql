@@ -1,0 +1,3 @@
+DROP INDEX absence_periods;
+ALTER TABLE snapshots ALTER COLUMN body SET COMPRESSION pglz,
+                      ALTER COLUMN scores SET COMPRESSION pglz;

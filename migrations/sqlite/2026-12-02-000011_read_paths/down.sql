@@ -1,0 +1,1 @@
+DROP INDEX absence_periods;
