@@ -374,7 +374,7 @@ pub fn submit_batch_pg(
     conn: &mut diesel::PgConnection,
     batch: &[(&str, &[Survey], &Answers)],
 ) -> Result<Vec<Result<Submitted, AppError>>, AppError> {
-    use diesel::sql_types::{Array, BigInt, Bool, Text};
+    use diesel::sql_types::{BigInt, Bool};
     #[derive(QueryableByName)]
     struct Outcome {
         #[diesel(sql_type = BigInt)]
@@ -395,45 +395,13 @@ pub fn submit_batch_pg(
         backgrounds.push(b);
     }
     let day = today().format(super::DATE_FORMAT).to_string();
-    let rows: Vec<Outcome> = diesel::sql_query(
-        "WITH input AS ( \
-             SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) \
-                 WITH ORDINALITY AS t(token_hash, new_id, answers, background, pos) \
-         ), found AS ( \
-             SELECT input.pos, i.id AS invitation_id, \
-                    (r.status = 'open' AND $5 <= r.closes_on) AS open \
-             FROM input \
-             JOIN invitations i ON i.token_hash = input.token_hash \
-             JOIN rounds r ON r.id = i.round_id \
-         ), claimed AS ( \
-             UPDATE invitations SET responded = TRUE \
-             FROM (SELECT DISTINCT ON (invitation_id) invitation_id, pos FROM found \
-                   WHERE open ORDER BY invitation_id, pos) f \
-             WHERE invitations.id = f.invitation_id AND NOT invitations.responded \
-             RETURNING f.pos, invitations.round_id, invitations.unit_id \
-         ), stored AS ( \
-             INSERT INTO responses (id, round_id, unit_id, answers, background) \
-             SELECT input.new_id, claimed.round_id, claimed.unit_id, input.answers, \
-                    input.background \
-             FROM claimed JOIN input USING (pos) \
-             RETURNING round_id, unit_id \
-         ), counted AS ( \
-             INSERT INTO daily_counts (round_id, unit_id, day, responses) \
-             SELECT round_id, unit_id, $5, count(*)::integer FROM stored \
-             GROUP BY round_id, unit_id ORDER BY round_id, unit_id \
-             ON CONFLICT (round_id, unit_id, day) \
-             DO UPDATE SET responses = daily_counts.responses + EXCLUDED.responses \
-         ) \
-         SELECT input.pos, found.pos IS NOT NULL AS found, \
-                COALESCE(found.open, FALSE) AS open, claimed.pos IS NOT NULL AS stored \
-         FROM input LEFT JOIN found USING (pos) LEFT JOIN claimed USING (pos) \
-         ORDER BY input.pos",
-    )
-    .bind::<Array<Text>, _>(&hashes)
-    .bind::<Array<Text>, _>(&ids)
-    .bind::<Array<Text>, _>(&items)
-    .bind::<Array<Text>, _>(&backgrounds)
-    .bind::<Text, _>(&day)
+    let rows: Vec<Outcome> = BatchSubmit {
+        hashes: &hashes,
+        ids: &ids,
+        items: &items,
+        backgrounds: &backgrounds,
+        day: &day,
+    }
     .load(conn)?;
     if rows.len() != batch.len() || rows.iter().enumerate().any(|(i, r)| r.pos != i as i64 + 1) {
         return Err(AppError::internal(
@@ -450,6 +418,96 @@ pub fn submit_batch_pg(
         })
         .collect())
 }
+
+/// [`submit_batch_pg`]'s statement with a static query id, so that each
+/// connection prepares it once (a `sql_query` is parsed and planned on
+/// every call, which cost a single submission more than the round trips
+/// it saves).
+struct BatchSubmit<'a> {
+    hashes: &'a [String],
+    ids: &'a [String],
+    items: &'a [String],
+    backgrounds: &'a [String],
+    day: &'a str,
+}
+
+/// The statement, split where its parameters go: the day, then the arrays
+/// of token hashes, new ids, item texts and background texts.
+const BATCH_SUBMIT: [&str; 6] = [
+    "WITH params AS (SELECT CAST(",
+    " AS text) AS day), \
+     input AS ( \
+         SELECT * FROM unnest(CAST(",
+    " AS text[]), CAST(",
+    " AS text[]), CAST(",
+    " AS text[]), CAST(",
+    " AS text[])) \
+             WITH ORDINALITY AS t(token_hash, new_id, answers, background, pos) \
+     ), found AS ( \
+         SELECT input.pos, i.id AS invitation_id, \
+                (r.status = 'open' AND (SELECT day FROM params) <= r.closes_on) AS open \
+         FROM input \
+         JOIN invitations i ON i.token_hash = input.token_hash \
+         JOIN rounds r ON r.id = i.round_id \
+     ), claimed AS ( \
+         UPDATE invitations SET responded = TRUE \
+         FROM (SELECT DISTINCT ON (invitation_id) invitation_id, pos FROM found \
+               WHERE open ORDER BY invitation_id, pos) f \
+         WHERE invitations.id = f.invitation_id AND NOT invitations.responded \
+         RETURNING f.pos, invitations.round_id, invitations.unit_id \
+     ), stored AS ( \
+         INSERT INTO responses (id, round_id, unit_id, answers, background) \
+         SELECT input.new_id, claimed.round_id, claimed.unit_id, input.answers, \
+                input.background \
+         FROM claimed JOIN input USING (pos) \
+         RETURNING round_id, unit_id \
+     ), counted AS ( \
+         INSERT INTO daily_counts (round_id, unit_id, day, responses) \
+         SELECT round_id, unit_id, (SELECT day FROM params), count(*)::integer FROM stored \
+         GROUP BY round_id, unit_id ORDER BY round_id, unit_id \
+         ON CONFLICT (round_id, unit_id, day) \
+         DO UPDATE SET responses = daily_counts.responses + EXCLUDED.responses \
+     ) \
+     SELECT input.pos, found.pos IS NOT NULL AS found, \
+            COALESCE(found.open, FALSE) AS open, claimed.pos IS NOT NULL AS stored \
+     FROM input LEFT JOIN found USING (pos) LEFT JOIN claimed USING (pos) \
+     ORDER BY input.pos",
+];
+
+impl diesel::query_builder::QueryId for BatchSubmit<'_> {
+    type QueryId = BatchSubmitId;
+    const HAS_STATIC_QUERY_ID: bool = true;
+}
+
+pub struct BatchSubmitId;
+
+impl diesel::query_builder::Query for BatchSubmit<'_> {
+    type SqlType = diesel::sql_types::Untyped;
+}
+
+impl diesel::query_builder::QueryFragment<diesel::pg::Pg> for BatchSubmit<'_> {
+    fn walk_ast<'b>(
+        &'b self,
+        mut out: diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
+    ) -> QueryResult<()> {
+        use diesel::sql_types::{Array, Text};
+        let [a, b, c, d, e, f] = BATCH_SUBMIT;
+        out.push_sql(a);
+        out.push_bind_param::<Text, _>(&self.day)?;
+        out.push_sql(b);
+        out.push_bind_param::<Array<Text>, _>(&self.hashes)?;
+        out.push_sql(c);
+        out.push_bind_param::<Array<Text>, _>(&self.ids)?;
+        out.push_sql(d);
+        out.push_bind_param::<Array<Text>, _>(&self.items)?;
+        out.push_sql(e);
+        out.push_bind_param::<Array<Text>, _>(&self.backgrounds)?;
+        out.push_sql(f);
+        Ok(())
+    }
+}
+
+impl diesel::query_dsl::RunQueryDsl<diesel::PgConnection> for BatchSubmit<'_> {}
 
 pub fn count_answers(
     conn: &mut DbConnection,
