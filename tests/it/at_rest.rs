@@ -25,15 +25,7 @@ type PerCombination = HashMap<(Option<String>, Vec<Option<String>>), u32>;
 fn stored_counts(c: &mut DbConnection, round: &RoundId) -> (PerUnit, PerCell, PerCombination) {
     let surveys = rounds::Round::find(c, round).unwrap().surveys(c).unwrap();
     let layout = naervaer::survey::stored::Layout::of(&surveys);
-    let rows: Vec<(Option<String>, String, String)> = responses::table
-        .filter(responses::round_id.eq(round))
-        .select((
-            responses::unit_id,
-            responses::answers,
-            responses::background,
-        ))
-        .load(c)
-        .unwrap();
+    let rows = naervaer::snapshot::stored_rows(c, round).unwrap();
     let mut units = HashMap::new();
     let mut cells = HashMap::new();
     let mut combinations = HashMap::new();

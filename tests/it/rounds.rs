@@ -147,10 +147,8 @@ both_backends! {
         rounds::close(&mut c, &round.id, true).unwrap();
         match t.backend {
             crate::support::Backend::Sqlite => {
-                // Deleted rows linger in free space until the file is rebuilt.
-                let path = t.url.trim_start_matches("sqlite://");
-                let mut bytes = std::fs::read(path).unwrap();
-                bytes.extend(std::fs::read(format!("{path}-wal")).unwrap_or_default());
+                // Deleted rows would linger in free space unless overwritten.
+                let bytes = t.sqlite_bytes().unwrap();
                 let text = String::from_utf8_lossy(&bytes);
                 for id in &old_ids {
                     assert!(!text.contains(id.as_str()), "an old response id is still in the database file");
@@ -589,15 +587,7 @@ fn one_statement_batch_on_postgres_answers_as_the_general_path() {
         ]
     );
     let state = |c: &mut DbConnection, round: &str| {
-        let mut rows: Vec<(Option<String>, String, String)> = responses::table
-            .filter(responses::round_id.eq(round))
-            .select((
-                responses::unit_id,
-                responses::answers,
-                responses::background,
-            ))
-            .load(c)
-            .unwrap();
+        let mut rows = naervaer::snapshot::stored_rows(c, &round.into()).unwrap();
         rows.sort();
         let answered: Vec<String> = inv::invitations
             .filter(inv::round_id.eq(round))

@@ -57,6 +57,15 @@ impl TestDb {
         }
     }
 
+    /// A SQLite database's file and its log as they lie on disk, to search
+    /// for what must no longer be stored anywhere. None on PostgreSQL.
+    pub fn sqlite_bytes(&self) -> Option<Vec<u8>> {
+        let path = self.url.strip_prefix("sqlite://")?;
+        let mut bytes = std::fs::read(path).unwrap();
+        bytes.extend(std::fs::read(format!("{path}-wal")).unwrap_or_default());
+        Some(bytes)
+    }
+
     pub fn conn(&self) -> DbConnection {
         db::connect(&self.url).expect("connect")
     }
