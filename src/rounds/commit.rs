@@ -138,7 +138,7 @@ fn run(pool: &Pool, batch: &[Job]) -> Vec<Result<Submitted, AppError>> {
                 .map(|j| answer::submit(&mut conn, &j.token_hash, &j.surveys, &j.answers))
                 .collect(),
         };
-        return retry(&mut conn, batch, results, retryable);
+        return retry(&mut conn, batch, results);
     }
     // Rows are locked in one order on every node: invitations by token
     // hash, then the day counters by (round, unit) at the end.
@@ -167,7 +167,7 @@ fn run(pool: &Pool, batch: &[Job]) -> Vec<Result<Submitted, AppError>> {
         Ok(results) => results,
         Err(e) => failed(&e),
     };
-    retry(&mut conn, batch, results, retryable)
+    retry(&mut conn, batch, results)
 }
 
 /// Submissions that met a conflict with another transaction (several
@@ -177,11 +177,10 @@ fn retry(
     conn: &mut crate::db::DbConnection,
     batch: &[Job],
     mut results: Vec<Result<Submitted, AppError>>,
-    again: impl Fn(&AppError) -> bool,
 ) -> Vec<Result<Submitted, AppError>> {
     for (job, result) in batch.iter().zip(results.iter_mut()) {
         let mut attempts = 0;
-        while matches!(result, Err(e) if again(e)) && attempts < 5 {
+        while matches!(result, Err(e) if retryable(e)) && attempts < 5 {
             attempts += 1;
             *result = answer::submit(conn, &job.token_hash, &job.surveys, &job.answers);
         }
