@@ -69,6 +69,7 @@ fn main() {
             opens_on: today,
             closes_on: today,
             min_group_size: 5,
+            delivery: rounds::Delivery::Email,
         },
     )
     .unwrap();

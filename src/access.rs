@@ -10,9 +10,11 @@
 //! | viewer | may |
 //! |---|---|
 //! | nobody | public pages only |
-//! | unit leader | the results of the units they lead and everything below them (hidden groups as "too few answers"), with the levels above only as comparison figures inside those reports; add to and complete the action plans of those units; the follow-up of those units (absence against targets, accounts, measures, effects), setting their own targets and entering their measures |
+//! | anyone with a results link | the released results of the group the link names, or of the nearest shown group above it (the "results are ready" message every invited employee gets after close) |
+//! | unit leader | while a round runs, the response counts of the units they lead (rows of at least k invited); the results of the units they lead and everything below them (hidden groups as "too few answers"), with the levels above only as comparison figures inside those reports; add to and complete the action plans of those units; the follow-up of those units (absence against targets, accounts, measures, effects), setting their own targets and entering their measures |
+//! | verneombud, tillitsvalgt | read-only, for the units they represent and everything below them: the results, the measures and the follow-up (no plans added, no targets set, no measures entered) |
 //! | AMU member | every group's results, the AMU analysis and its exports, the plans of every unit (read); the follow-up of every unit, its targets and measures, the overview of units above target, the effect of measures and the reports |
-//! | administrator | what an AMU member may, and the administration (rounds, sending, imports, raising k, the catalogue of measure types) |
+//! | administrator | what an AMU member may, and the administration (rounds, sending, imports, raising k, the catalogue of measure types), and every unit's response counts while a round runs |
 //!
 //! Roles add up: a leader who is also an AMU member may open every group
 //! and edit the plans of their own units.
@@ -30,6 +32,11 @@ pub struct Viewer {
     pub lang: Lang,
     /// Units they lead (each with everything below it).
     pub leader_of: Vec<UnitId>,
+    /// Units they represent as verneombud or tillitsvalgt (each with
+    /// everything below it): read-only.
+    pub represents: Vec<UnitId>,
+    pub verneombud: bool,
+    pub tillitsvalgt: bool,
     pub amu: bool,
     pub admin: bool,
     /// The token every state-changing form must carry.
@@ -41,12 +48,39 @@ impl Viewer {
     pub fn sees_everything(&self) -> bool {
         self.amu || self.admin
     }
+
+    /// The operator at the command line, who may do what an administrator
+    /// may (and no more).
+    pub fn administrator() -> Viewer {
+        Viewer {
+            employee_id: EmployeeId::from("operator"),
+            name: String::new(),
+            lang: Lang::Nb,
+            leader_of: Vec::new(),
+            represents: Vec::new(),
+            verneombud: false,
+            tillitsvalgt: false,
+            amu: false,
+            admin: true,
+            csrf: String::new(),
+        }
+    }
 }
 
 /// Whether a person with these roles may sign in at all: there is nothing
 /// to see for anyone else.
-pub fn may_sign_in(leads_units: bool, amu: bool, admin: bool) -> bool {
-    leads_units || amu || admin
+pub fn may_sign_in(leads_units: bool, represents_units: bool, amu: bool, admin: bool) -> bool {
+    leads_units || represents_units || amu || admin
+}
+
+/// The group a results link shows: the one it names if shown, else the
+/// nearest shown group above it; None when nothing above it is shown.
+pub fn linked_group<'a>(snapshot: &'a Snapshot, linked: &str) -> Option<&'a Group> {
+    snapshot
+        .path(linked)
+        .into_iter()
+        .rev()
+        .find(|g| g.figures.is_some())
 }
 
 /// What a request asks for.
@@ -58,6 +92,13 @@ pub enum Resource<'a> {
     /// One group's results: page, print version, CSV, XLSX and JSON.
     GroupResults {
         snapshot: &'a Snapshot,
+        group: &'a GroupKey,
+    },
+    /// A group's results through a results link naming `linked`: no
+    /// sign-in, only that group or the nearest shown one above it.
+    LinkedResults {
+        snapshot: &'a Snapshot,
+        linked: &'a GroupKey,
         group: &'a GroupKey,
     },
     /// Adding to or completing the action plan of a group.
@@ -77,6 +118,9 @@ pub enum Resource<'a> {
     EditFollowUp { path: &'a [UnitId] },
     /// The register of measures, as far as the viewer reaches.
     Register,
+    /// An open round's response counts (never results) of one unit's row
+    /// ([`crate::rounds::live`]): `path` runs from the root to the unit.
+    ResponseCounts { path: &'a [UnitId] },
     /// Rounds, sending, imports, raising k.
     Administration,
     /// Ending one's own session.
@@ -95,15 +139,33 @@ pub enum Decision {
 
 /// Whether `viewer` (None: nobody signed in) may have `resource`.
 pub fn decide(viewer: Option<&Viewer>, resource: Resource) -> Decision {
+    // A results link is the one thing open without signing in: whoever
+    // holds it, signed in or not, sees the group it resolves to.
+    if let Resource::LinkedResults {
+        snapshot,
+        linked,
+        group,
+    } = resource
+    {
+        return match linked_group(snapshot, linked) {
+            Some(g) if g.key == group.as_str() => Decision::Allowed,
+            _ => Decision::Refused,
+        };
+    }
     let Some(v) = viewer else {
         return Decision::SignIn;
     };
     let leads =
         |snapshot: &Snapshot, group: &str| v.leader_of.iter().any(|u| snapshot.is_within(group, u));
+    let represents = |snapshot: &Snapshot, group: &str| {
+        v.represents.iter().any(|u| snapshot.is_within(group, u))
+    };
     let allowed = match resource {
         Resource::ResultsIndex | Resource::OwnSession => true,
+        Resource::LinkedResults { .. } => unreachable!("decided above"),
         Resource::GroupResults { snapshot, group } => {
-            snapshot.group(group).is_some() && (v.sees_everything() || leads(snapshot, group))
+            snapshot.group(group).is_some()
+                && (v.sees_everything() || leads(snapshot, group) || represents(snapshot, group))
         }
         // Plans belong to units, so a leader plans for their own units,
         // never for the organisation as a whole; AMU and administrators
@@ -114,12 +176,26 @@ pub fn decide(viewer: Option<&Viewer>, resource: Resource) -> Decision {
                 && leads(snapshot, group)
         }
         Resource::Overview => v.sees_everything(),
-        // Leaders follow up the units they lead and everything below them;
-        // AMU and administrators every unit.
-        Resource::UnitFollowUp { path } | Resource::EditFollowUp { path } => {
+        // Leaders follow up the units they lead and everything below them,
+        // representatives read that of the units they represent; AMU and
+        // administrators every unit.
+        Resource::UnitFollowUp { path } => {
+            v.sees_everything()
+                || path
+                    .iter()
+                    .any(|u| v.leader_of.contains(u) || v.represents.contains(u))
+        }
+        Resource::EditFollowUp { path } => {
             v.sees_everything() || path.iter().any(|u| v.leader_of.contains(u))
         }
-        Resource::Register => v.sees_everything() || !v.leader_of.is_empty(),
+        Resource::Register => {
+            v.sees_everything() || !v.leader_of.is_empty() || !v.represents.is_empty()
+        }
+        // Leaders follow the response rate of their own units while a
+        // round runs; administrators every unit's.
+        Resource::ResponseCounts { path } => {
+            v.admin || path.iter().any(|u| v.leader_of.contains(u))
+        }
         Resource::Administration => v.admin,
     };
     if allowed {
@@ -159,6 +235,8 @@ pub fn openable<'a>(viewer: &Viewer, snapshot: &'a Snapshot) -> Vec<&'a Group> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Role {
     Leader,
+    /// Verneombud and tillitsvalgt alike.
+    Representative,
     Amu,
     Admin,
 }
@@ -167,7 +245,7 @@ pub enum Role {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Reach {
     Nothing,
-    /// The units they lead and everything below them.
+    /// The units they lead or represent and everything below them.
     OwnUnits,
     Everything,
 }
@@ -180,6 +258,8 @@ pub struct Rights {
     pub plans: Reach,
     /// Units' follow-up: targets, accounts, measures, effects.
     pub follow_up: Reach,
+    /// Setting targets and entering measures.
+    pub edit_follow_up: Reach,
     pub overview: bool,
     pub administration: bool,
 }
@@ -213,8 +293,9 @@ fn model() -> Snapshot {
     }
 }
 
-/// How far a viewer's follow-up reaches in the model organisation.
-fn follow_up_reach(v: &Viewer) -> Reach {
+/// How far a viewer's follow-up (or, with `edit`, its editing) reaches
+/// in the model organisation.
+fn follow_up_reach(v: &Viewer, edit: bool) -> Reach {
     let path = |ids: &[&str]| -> Vec<UnitId> { ids.iter().map(|i| UnitId::from(*i)).collect() };
     let units = [
         path(&["root"]),
@@ -224,7 +305,14 @@ fn follow_up_reach(v: &Viewer) -> Reach {
     ];
     let allowed: Vec<bool> = units
         .iter()
-        .map(|p| decide(Some(v), Resource::UnitFollowUp { path: p }) == Decision::Allowed)
+        .map(|p| {
+            let r = if edit {
+                Resource::EditFollowUp { path: p }
+            } else {
+                Resource::UnitFollowUp { path: p }
+            };
+            decide(Some(v), r) == Decision::Allowed
+        })
         .collect();
     if allowed.iter().all(|x| *x) {
         Reach::Everything
@@ -272,30 +360,32 @@ pub fn matrix() -> Vec<Rights> {
             Reach::OwnUnits
         }
     };
-    let viewer = |leads: bool, amu: bool, admin: bool| Viewer {
+    let a = || vec![UnitId::from("a")];
+    let viewer = |leads: bool, represents: bool, amu: bool, admin: bool| Viewer {
         employee_id: EmployeeId::from("model"),
         name: String::new(),
         lang: Lang::Nb,
-        leader_of: if leads {
-            vec![UnitId::from("a")]
-        } else {
-            vec![]
-        },
+        leader_of: if leads { a() } else { vec![] },
+        represents: if represents { a() } else { vec![] },
+        verneombud: represents,
+        tillitsvalgt: false,
         amu,
         admin,
         csrf: String::new(),
     };
     [
-        (Role::Leader, viewer(true, false, false)),
-        (Role::Amu, viewer(false, true, false)),
-        (Role::Admin, viewer(false, false, true)),
+        (Role::Leader, viewer(true, false, false, false)),
+        (Role::Representative, viewer(false, true, false, false)),
+        (Role::Amu, viewer(false, false, true, false)),
+        (Role::Admin, viewer(false, false, false, true)),
     ]
     .into_iter()
     .map(|(role, v)| Rights {
         role,
         results: reach(&v, false),
         plans: reach(&v, true),
-        follow_up: follow_up_reach(&v),
+        follow_up: follow_up_reach(&v, false),
+        edit_follow_up: follow_up_reach(&v, true),
         overview: decide(Some(&v), Resource::Overview) == Decision::Allowed,
         administration: decide(Some(&v), Resource::Administration) == Decision::Allowed,
     })
@@ -346,9 +436,20 @@ mod tests {
             name: "E".into(),
             lang: Lang::Nb,
             leader_of: leads.iter().map(|s| UnitId::from(*s)).collect(),
+            represents: vec![],
+            verneombud: false,
+            tillitsvalgt: false,
             amu,
             admin,
             csrf: "t".into(),
+        }
+    }
+
+    fn representative(of: &[&str]) -> Viewer {
+        Viewer {
+            represents: of.iter().map(|s| UnitId::from(*s)).collect(),
+            tillitsvalgt: true,
+            ..viewer(&[], false, false)
         }
     }
 
@@ -362,13 +463,15 @@ mod tests {
         let amu = viewer(&[], true, false);
         let admin = viewer(&[], false, true);
         let amu_leader_a = viewer(&["a"], true, false);
-        let viewers: [(&str, Option<&Viewer>); 6] = [
+        let rep_a = representative(&["a"]);
+        let viewers: [(&str, Option<&Viewer>); 7] = [
             ("nobody", None),
             ("leader of a", Some(&leader_a)),
             ("leader of b", Some(&leader_b)),
             ("amu", Some(&amu)),
             ("admin", Some(&admin)),
             ("amu and leader of a", Some(&amu_leader_a)),
+            ("representative of a", Some(&rep_a)),
         ];
         let keys: Vec<GroupKey> = ["a", "a1", "b", "root", ORGANISATION, "x"]
             .into_iter()
@@ -383,6 +486,22 @@ mod tests {
             snapshot,
             group: key(group),
         };
+        // Shown: the root and a; hidden: a1 and b.
+        let mut shown = snapshot("root");
+        for g in &mut shown.groups {
+            if g.key == "root" || g.key == "a" {
+                g.figures = Some(crate::snapshot::model::Figures {
+                    n: 10,
+                    factors: vec![],
+                    items: vec![],
+                });
+            }
+        }
+        let link = |linked: &str, group: &str| Resource::LinkedResults {
+            snapshot: &shown,
+            linked: key(linked),
+            group: key(group),
+        };
         let path = |ids: &[&str]| -> Vec<UnitId> { ids.iter().map(|i| UnitId::from(*i)).collect() };
         let (proot, pa, pa1, pb) = (
             path(&["root"]),
@@ -391,30 +510,40 @@ mod tests {
             path(&["root", "b"]),
         );
         #[rustfmt::skip]
-        let table: Vec<(&str, Resource, [Decision; 6])> = vec![
-            //                                   nobody leader-a leader-b amu admin amu+a
-            ("results index", Resource::ResultsIndex,        [S, Y, Y, Y, Y, Y]),
-            ("own session",   Resource::OwnSession,          [S, Y, Y, Y, Y, Y]),
-            ("results of a",  results(&s, "a"),              [S, Y, N, Y, Y, Y]),
-            ("results of a1", results(&s, "a1"),             [S, Y, N, Y, Y, Y]),
-            ("results of b",  results(&s, "b"),              [S, N, Y, Y, Y, Y]),
-            ("results of the root", results(&s, "root"),     [S, N, N, Y, Y, Y]),
-            ("results of the organisation", results(&org, ORGANISATION), [S, N, N, Y, Y, Y]),
-            ("results of a group not in it", results(&s, "x"), [S, N, N, N, N, N]),
-            ("plan of a",     plan(&s, "a"),                 [S, Y, N, N, N, Y]),
-            ("plan of a1",    plan(&s, "a1"),                [S, Y, N, N, N, Y]),
-            ("plan of b",     plan(&s, "b"),                 [S, N, Y, N, N, N]),
-            ("plan of the root", plan(&s, "root"),           [S, N, N, N, N, N]),
-            ("plan of the organisation", plan(&org, ORGANISATION), [S, N, N, N, N, N]),
-            ("overview",      Resource::Overview,            [S, N, N, Y, Y, Y]),
-            ("administration", Resource::Administration,     [S, N, N, N, Y, N]),
-            ("follow-up of a",  Resource::UnitFollowUp { path: &pa },  [S, Y, N, Y, Y, Y]),
-            ("follow-up of a1", Resource::UnitFollowUp { path: &pa1 }, [S, Y, N, Y, Y, Y]),
-            ("follow-up of b",  Resource::UnitFollowUp { path: &pb },  [S, N, Y, Y, Y, Y]),
-            ("follow-up of the root", Resource::UnitFollowUp { path: &proot }, [S, N, N, Y, Y, Y]),
-            ("editing a1's follow-up", Resource::EditFollowUp { path: &pa1 }, [S, Y, N, Y, Y, Y]),
-            ("editing the root's follow-up", Resource::EditFollowUp { path: &proot }, [S, N, N, Y, Y, Y]),
-            ("the register",    Resource::Register,          [S, Y, Y, Y, Y, Y]),
+        let table: Vec<(&str, Resource, [Decision; 7])> = vec![
+            //                                   nobody leader-a leader-b amu admin amu+a rep-a
+            ("results index", Resource::ResultsIndex,        [S, Y, Y, Y, Y, Y, Y]),
+            ("own session",   Resource::OwnSession,          [S, Y, Y, Y, Y, Y, Y]),
+            ("results of a",  results(&s, "a"),              [S, Y, N, Y, Y, Y, Y]),
+            ("results of a1", results(&s, "a1"),             [S, Y, N, Y, Y, Y, Y]),
+            ("results of b",  results(&s, "b"),              [S, N, Y, Y, Y, Y, N]),
+            ("results of the root", results(&s, "root"),     [S, N, N, Y, Y, Y, N]),
+            ("results of the organisation", results(&org, ORGANISATION), [S, N, N, Y, Y, Y, N]),
+            ("results of a group not in it", results(&s, "x"), [S, N, N, N, N, N, N]),
+            ("a's link, a",   link("a", "a"),                [Y, Y, Y, Y, Y, Y, Y]),
+            ("a1's link, a (shown above hidden a1)", link("a1", "a"), [Y, Y, Y, Y, Y, Y, Y]),
+            ("a1's link, a1 (hidden)", link("a1", "a1"),     [N, N, N, N, N, N, N]),
+            ("a1's link, the root (not the nearest)", link("a1", "root"), [N, N, N, N, N, N, N]),
+            ("b's link, the root", link("b", "root"),        [Y, Y, Y, Y, Y, Y, Y]),
+            ("b's link, a (not above b)", link("b", "a"),    [N, N, N, N, N, N, N]),
+            ("plan of a",     plan(&s, "a"),                 [S, Y, N, N, N, Y, N]),
+            ("plan of a1",    plan(&s, "a1"),                [S, Y, N, N, N, Y, N]),
+            ("plan of b",     plan(&s, "b"),                 [S, N, Y, N, N, N, N]),
+            ("plan of the root", plan(&s, "root"),           [S, N, N, N, N, N, N]),
+            ("plan of the organisation", plan(&org, ORGANISATION), [S, N, N, N, N, N, N]),
+            ("overview",      Resource::Overview,            [S, N, N, Y, Y, Y, N]),
+            ("administration", Resource::Administration,     [S, N, N, N, Y, N, N]),
+            ("follow-up of a",  Resource::UnitFollowUp { path: &pa },  [S, Y, N, Y, Y, Y, Y]),
+            ("follow-up of a1", Resource::UnitFollowUp { path: &pa1 }, [S, Y, N, Y, Y, Y, Y]),
+            ("follow-up of b",  Resource::UnitFollowUp { path: &pb },  [S, N, Y, Y, Y, Y, N]),
+            ("follow-up of the root", Resource::UnitFollowUp { path: &proot }, [S, N, N, Y, Y, Y, N]),
+            ("editing a's follow-up", Resource::EditFollowUp { path: &pa }, [S, Y, N, Y, Y, Y, N]),
+            ("editing a1's follow-up", Resource::EditFollowUp { path: &pa1 }, [S, Y, N, Y, Y, Y, N]),
+            ("editing the root's follow-up", Resource::EditFollowUp { path: &proot }, [S, N, N, Y, Y, Y, N]),
+            ("the register",    Resource::Register,          [S, Y, Y, Y, Y, Y, Y]),
+            ("counts of a",     Resource::ResponseCounts { path: &pa },  [S, Y, N, N, Y, Y, N]),
+            ("counts of a1",    Resource::ResponseCounts { path: &pa1 }, [S, Y, N, N, Y, Y, N]),
+            ("counts of the root", Resource::ResponseCounts { path: &proot }, [S, N, N, N, Y, N, N]),
         ];
         let mut wrong = Vec::new();
         for (what, resource, expected) in &table {
@@ -440,6 +569,19 @@ mod tests {
                 results: OwnUnits,
                 plans: OwnUnits,
                 follow_up: OwnUnits,
+                edit_follow_up: OwnUnits,
+                overview: false,
+                administration: false
+            }
+        );
+        assert_eq!(
+            rights(Role::Representative),
+            Rights {
+                role: Role::Representative,
+                results: OwnUnits,
+                plans: Nothing,
+                follow_up: OwnUnits,
+                edit_follow_up: Nothing,
                 overview: false,
                 administration: false
             }
@@ -451,6 +593,7 @@ mod tests {
                 results: Everything,
                 plans: Nothing,
                 follow_up: Everything,
+                edit_follow_up: Everything,
                 overview: true,
                 administration: false
             }
@@ -462,6 +605,7 @@ mod tests {
                 results: Everything,
                 plans: Nothing,
                 follow_up: Everything,
+                edit_follow_up: Everything,
                 overview: true,
                 administration: true
             }
@@ -480,6 +624,8 @@ mod tests {
         assert_eq!(keys(&viewer(&["a"], false, false)), ["a", "a1"]);
         assert_eq!(keys(&viewer(&["b", "a1"], false, false)), ["a1", "b"]);
         assert_eq!(keys(&viewer(&[], true, false)), ["root", "a", "a1", "b"]);
-        assert!(may_sign_in(true, false, false) && !may_sign_in(false, false, false));
+        assert_eq!(keys(&representative(&["a"])), ["a", "a1"]);
+        assert!(may_sign_in(true, false, false, false) && may_sign_in(false, true, false, false));
+        assert!(!may_sign_in(false, false, false, false));
     }
 }

@@ -1,14 +1,18 @@
-//! Sign-in for leaders, AMU members and administrators: a one-time link by
-//! e-mail, then a session cookie. Roles come from the employees import
-//! (leader units and the `amu` / `admin` roles); employees without one
-//! cannot sign in, because there is nothing for them to see.
+//! Sign-in for leaders, representatives (verneombud, tillitsvalgt), AMU
+//! members and administrators: a one-time link by e-mail (or the
+//! municipality's identity provider, [`crate::auth::oidc`]), then a session
+//! cookie. Roles come from the employees import (leader units, represented
+//! units and the `amu` / `admin` roles); employees without one cannot sign
+//! in, because there is nothing for them to see.
 //!
 //! Only SHA-256 hashes of link tokens and session ids are stored, so a copy
 //! of the database lets nobody sign in. A link works once, for
 //! [`LINK_MINUTES`] minutes; a session lasts [`SESSION_HOURS`] hours.
 
 use crate::crypto::{lookup_hash, random_token};
-use crate::db::schema::{employee_roles, employees, login_tokens, sessions, unit_leaders};
+use crate::db::schema::{
+    employee_roles, employees, login_tokens, sessions, unit_leaders, unit_representatives,
+};
 use crate::db::{now_unix, DbConnection};
 use crate::lang::Lang;
 use crate::AppError;
@@ -51,12 +55,17 @@ fn may_sign_in(conn: &mut DbConnection, employee_id: &str) -> QueryResult<bool> 
         .filter(unit_leaders::employee_id.eq(employee_id))
         .count()
         .get_result(conn)?;
+    let represents: i64 = unit_representatives::table
+        .filter(unit_representatives::employee_id.eq(employee_id))
+        .count()
+        .get_result(conn)?;
     let roles: Vec<String> = employee_roles::table
         .filter(employee_roles::employee_id.eq(employee_id))
         .select(employee_roles::role)
         .load(conn)?;
     Ok(crate::access::may_sign_in(
         leads > 0,
+        represents > 0,
         roles.iter().any(|r| r == "amu"),
         roles.iter().any(|r| r == "admin"),
     ))
@@ -214,20 +223,34 @@ pub fn viewer(conn: &mut DbConnection, session_id: &str) -> Result<Option<Viewer
         .order(unit_leaders::unit_id)
         .select(unit_leaders::unit_id)
         .load(conn)?;
+    let represents: Vec<String> = unit_representatives::table
+        .filter(unit_representatives::employee_id.eq(&id))
+        .order(unit_representatives::unit_id)
+        .select(unit_representatives::unit_id)
+        .load(conn)?;
     let roles: Vec<String> = employee_roles::table
         .filter(employee_roles::employee_id.eq(&id))
         .select(employee_roles::role)
         .load(conn)?;
+    let has = |role: &str| roles.iter().any(|r| r == role);
     let viewer = Viewer {
         employee_id: id.into(),
         name,
         lang: lang.parse().unwrap_or(Lang::Nb),
         leader_of: leader_of.into_iter().map(Into::into).collect(),
-        amu: roles.iter().any(|r| r == "amu"),
-        admin: roles.iter().any(|r| r == "admin"),
+        represents: represents.into_iter().map(Into::into).collect(),
+        verneombud: has("verneombud"),
+        tillitsvalgt: has("tillitsvalgt"),
+        amu: has("amu"),
+        admin: has("admin"),
         csrf,
     };
-    if !crate::access::may_sign_in(!viewer.leader_of.is_empty(), viewer.amu, viewer.admin) {
+    if !crate::access::may_sign_in(
+        !viewer.leader_of.is_empty(),
+        !viewer.represents.is_empty(),
+        viewer.amu,
+        viewer.admin,
+    ) {
         return Ok(None);
     }
     Ok(Some(viewer))

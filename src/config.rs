@@ -11,7 +11,9 @@
 //! | `NAERVAER_POOL_SIZE` | `pool_size` | `8` | database connections per process |
 //! | `NAERVAER_SMTP_URL` | `smtp_url` | unset | mail relay, e.g. `smtp://user:pass@host:587?tls=required` (secret) |
 //! | `NAERVAER_MAIL_FROM` | `mail_from` | `naervaer <noreply@localhost>` | sender address |
-//! | `NAERVAER_OUTBOX_DIR` | `outbox_dir` | unset | write e-mails as `.eml` files here instead of SMTP |
+//! | `NAERVAER_OUTBOX_DIR` | `outbox_dir` | unset | write e-mails as `.eml` files (and SMS as `.sms` files) here instead of sending |
+//! | `NAERVAER_SMS_URL` | `sms_url` | unset | SMS provider, e.g. `twilio://ACCOUNT_SID:AUTH_TOKEN@api.twilio.com?from=Kommunen` (secret) |
+//! | `NAERVAER_SMS_RATE` | `sms_rate` | `10` | SMS per second at most, per process |
 //! | `NAERVAER_LOG_FORMAT` | `log_format` | `text` | `text` or `json` |
 //! | `NAERVAER_SECRET_KEY` | `secret_key` | unset | ≥ 32 characters; derives survey links and paper codes (secret) |
 //! | `NAERVAER_CONTACT` | `contact` | `HR-avdelingen` | who to ask, printed in e-mails and letters |
@@ -95,6 +97,9 @@ pub struct Settings {
     pub smtp_url: Option<Secret>,
     pub mail_from: String,
     pub outbox_dir: Option<PathBuf>,
+    /// The SMS provider (see [`crate::mail::sms`]).
+    pub sms_url: Option<Secret>,
+    pub sms_rate: f64,
     pub log_format: LogFormat,
     pub secret_key: Option<Secret>,
     pub contact: String,
@@ -131,6 +136,8 @@ struct Partial {
     smtp_url: Option<String>,
     mail_from: Option<String>,
     outbox_dir: Option<String>,
+    sms_url: Option<String>,
+    sms_rate: Option<String>,
     log_format: Option<String>,
     secret_key: Option<String>,
     contact: Option<String>,
@@ -181,7 +188,7 @@ fn file_partial(path: &Path) -> Result<Partial, AppError> {
 
 /// Every setting's file key; its environment variable is `NAERVAER_` and
 /// the key in upper case. Must list the fields of `Partial`.
-const KEYS: [&str; 26] = [
+const KEYS: [&str; 28] = [
     "database_url",
     "bind",
     "base_url",
@@ -191,6 +198,8 @@ const KEYS: [&str; 26] = [
     "smtp_url",
     "mail_from",
     "outbox_dir",
+    "sms_url",
+    "sms_rate",
     "log_format",
     "secret_key",
     "contact",
@@ -333,6 +342,21 @@ impl Settings {
                 }
             },
         };
+        let sms_rate = match pick!(sms_rate) {
+            None => 10.0,
+            Some(v) => match v.trim().parse::<f64>() {
+                Ok(r) if r > 0.0 && r.is_finite() => r,
+                _ => {
+                    return Err(AppError::config(format!(
+                        "NAERVAER_SMS_RATE must be a positive number, got '{v}'"
+                    )))
+                }
+            },
+        };
+        let sms_url = pick!(sms_url).map(|u| u.trim().to_string());
+        if let Some(u) = &sms_url {
+            crate::config::check_sms_url(u)?;
+        }
         let metrics_token = pick!(metrics_token).map(|t| t.trim().to_string());
         if let Some(t) = &metrics_token {
             if t.len() < 32 {
@@ -405,8 +429,15 @@ impl Settings {
             smtp_url: pick!(smtp_url).map(Secret::new),
             mail_from: pick!(mail_from).unwrap_or_else(|| "naervaer <noreply@localhost>".into()),
             outbox_dir: pick!(outbox_dir).map(PathBuf::from),
+            sms_url: sms_url.map(Secret::new),
+            sms_rate,
             log_format,
         })
+    }
+
+    /// Whether SMS can be sent: to a provider, or into the outbox folder.
+    pub fn sms_ready(&self) -> bool {
+        self.sms_url.is_some() || self.outbox_dir.is_some()
     }
 
     /// The key that derives survey links and paper codes; required by every
@@ -448,6 +479,14 @@ impl Settings {
                     .map(|p| p.display().to_string())
                     .unwrap_or_else(|| "(unset)".into()),
             ),
+            (
+                "NAERVAER_SMS_URL",
+                self.sms_url
+                    .as_ref()
+                    .map(|s| mask_url(s.expose()))
+                    .unwrap_or_else(|| "(unset)".into()),
+            ),
+            ("NAERVAER_SMS_RATE", self.sms_rate.to_string()),
             (
                 "NAERVAER_LOG_FORMAT",
                 match self.log_format {
@@ -519,6 +558,31 @@ impl Settings {
         debug_assert_eq!(lines.len(), KEYS.len());
         lines.iter().map(|(k, v)| format!("{k}={v}\n")).collect()
     }
+}
+
+/// An SMS provider URL's scheme and parts, checked when the settings are
+/// read so that a typo is found at start, not at the first message.
+pub fn check_sms_url(url: &str) -> Result<(), AppError> {
+    let bad = |why: &str| {
+        AppError::config(format!(
+            "NAERVAER_SMS_URL '{}': {why}; use twilio://ACCOUNT_SID:AUTH_TOKEN@api.twilio.com?from=SENDER",
+            mask_url(url)
+        ))
+    };
+    let parsed = url::Url::parse(url).map_err(|_| bad("not a URL"))?;
+    if !matches!(parsed.scheme(), "twilio" | "twilio+http") {
+        return Err(bad("unknown provider"));
+    }
+    if parsed.username().is_empty() || parsed.password().unwrap_or("").is_empty() {
+        return Err(bad("the account SID and auth token are missing"));
+    }
+    if !parsed
+        .query_pairs()
+        .any(|(k, v)| k == "from" && !v.trim().is_empty())
+    {
+        return Err(bad("?from= (the sender) is missing"));
+    }
+    Ok(())
 }
 
 /// `10.0.0.5, 10.1.0.0/16, ::1`: addresses (as /32 or /128) and networks,

@@ -72,6 +72,14 @@ impl SecretKey {
         base32(&self.derive("account-token", account_id), TOKEN_LEN).to_ascii_lowercase()
     }
 
+    /// The token in the link `/r/{token}` of a "results are ready"
+    /// message: it opens one group's released results of one round, and
+    /// names no person (everyone in the group gets the same link).
+    pub fn results_token(&self, round_id: &str, group_key: &str) -> String {
+        let id = format!("{round_id}\0{group_key}");
+        base32(&self.derive("results-token", &id), TOKEN_LEN).to_ascii_lowercase()
+    }
+
     /// The one-time code on a paper letter.
     pub fn paper_code(&self, invitation_id: &str) -> String {
         base32(&self.derive("paper-code", invitation_id), CODE_LEN)

@@ -58,6 +58,39 @@ pub const UNITS: &[(&str, &str, &str, usize)] = &[
     ("1460", "1400", "Politisk sekretariat", 2),
 ];
 
+/// (role, unit code): the verneombud and the tillitsvalgt of the demo, the
+/// second person of each unit.
+pub const REPRESENTATIVES: [(&str, &str); 2] = [("verneombud", "1200"), ("tillitsvalgt", "1100")];
+
+/// The unit types the demo's norms are given for.
+pub fn unit_type(code: &str) -> Option<&'static str> {
+    match code {
+        "1111" | "1112" | "1113" | "1114" => Some("sykehjem"),
+        "1121" | "1122" | "1123" => Some("hjemmetjeneste"),
+        "1210" | "1220" | "1230" => Some("skole"),
+        "1240" | "1250" | "1260" => Some("barnehage"),
+        _ => None,
+    }
+}
+
+/// A mobile number for person `i` as an HR export writes it (spaces,
+/// sometimes +47): every second person without e-mail has one, so the
+/// demo has staff reached only by SMS beside those who get a paper letter,
+/// and every tenth with e-mail too. Derived from the index, not drawn, so
+/// the demo's random sequence is the one it always was.
+fn mobile(i: usize, has_email: bool) -> Option<String> {
+    let has = if has_email { i % 10 == 3 } else { i % 2 == 0 };
+    has.then(|| {
+        let n = 40_000_000 + (i * 7919) % 9_999_999;
+        let d = format!("{}{:07}", if i % 3 == 0 { 9 } else { 4 }, n % 10_000_000);
+        if i % 4 == 0 {
+            format!("+47 {} {} {}", &d[..3], &d[3..5], &d[5..])
+        } else {
+            format!("{} {} {}", &d[..3], &d[3..5], &d[5..])
+        }
+    })
+}
+
 /// Units led by the leader of another unit: a person may lead several.
 const SHARED_LEADERS: &[(&str, &str)] = &[("1132", "1130"), ("1330", "1310")];
 
@@ -162,9 +195,13 @@ fn ascii_mail_part(s: &str) -> String {
 
 pub fn generate(seed: u64) -> DemoFiles {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let mut units_csv = String::from("unit_code;parent_code;name\n");
+    let mut units_csv = String::from("unit_code;parent_code;name;unit_type\n");
     for (code, parent, name, _) in UNITS {
-        let _ = writeln!(units_csv, "{code};{parent};{name}");
+        let _ = writeln!(
+            units_csv,
+            "{code};{parent};{name};{}",
+            unit_type(code).unwrap_or("")
+        );
     }
 
     // Everyone, in unit order; the first person of each unit leads it.
@@ -219,16 +256,27 @@ pub fn generate(seed: u64) -> DemoFiles {
     }
     roles[first_of_unit["1420"] + 1].push("admin");
     roles[first_of_unit["1420"] + 2].push("admin");
+    // The safety representative of Oppvekst and the union representative
+    // of Helse og mestring go through their units' results with them.
+    let mut represents: Vec<&str> = vec![""; people.len()];
+    for (role, unit) in REPRESENTATIVES {
+        let i = first_of_unit[unit] + 1;
+        roles[i].push(role);
+        represents[i] = unit;
+    }
 
-    let mut employees_csv =
-        String::from("employee_id;name;email;unit_code;leader_of;roles;language\n");
+    let mut employees_csv = String::from(
+        "employee_id;name;email;unit_code;leader_of;roles;language;mobile;represents\n",
+    );
     for (i, (id, name, email, unit, lang)) in people.iter().enumerate() {
         let _ = writeln!(
             employees_csv,
-            "{id};{name};{};{unit};{};{};{lang}",
+            "{id};{name};{};{unit};{};{};{lang};{};{}",
             email.as_deref().unwrap_or(""),
             leads[i].join("|"),
-            roles[i].join("|")
+            roles[i].join("|"),
+            mobile(i, email.is_some()).unwrap_or_default(),
+            represents[i],
         );
     }
     DemoFiles {
@@ -515,6 +563,7 @@ pub fn seed_rounds(
                 opens_on: today - chrono::Duration::days(21),
                 closes_on: today,
                 min_group_size: k,
+                delivery: crate::rounds::Delivery::Email,
             },
         )?;
         rounds::open(conn, key, &closed.id)?;
@@ -627,6 +676,7 @@ pub fn seed_rounds(
             opens_on: today,
             closes_on: today + chrono::Duration::days(14),
             min_group_size: k,
+            delivery: crate::rounds::Delivery::Email,
         },
     )?;
     let summary = rounds::open(conn, key, &open.id)?;
@@ -837,7 +887,7 @@ pub struct DemoPerson {
 
 /// The people the demo prints sign-in links for: the leader of Oppvekst
 /// (whose units include hidden groups), an AMU member who is not a leader,
-/// and an administrator.
+/// an administrator, and the verneombud and the tillitsvalgt.
 pub fn sign_in_people(conn: &mut DbConnection) -> Result<Vec<DemoPerson>, crate::AppError> {
     use crate::db::schema::{employee_roles, employees, unit_leaders, units};
     use diesel::prelude::*;
@@ -849,15 +899,20 @@ pub fn sign_in_people(conn: &mut DbConnection) -> Result<Vec<DemoPerson>, crate:
         .select((employees::id, employees::name, employees::email))
         .first(conn)?;
     out.push(("leader", leader));
-    for role in ["amu", "admin"] {
-        let leaders: Vec<String> = unit_leaders::table
-            .select(unit_leaders::employee_id)
-            .load(conn)?;
-        let p: (String, String, Option<String>) = employee_roles::table
+    let leaders: Vec<String> = unit_leaders::table
+        .select(unit_leaders::employee_id)
+        .load(conn)?;
+    for role in ["amu", "admin", "verneombud", "tillitsvalgt"] {
+        let mut q = employee_roles::table
             .inner_join(employees::table)
             .filter(employee_roles::role.eq(role))
-            .filter(employees::id.ne_all(leaders))
-            .filter(employees::email.is_not_null())
+            .filter(employees::id.ne_all(&leaders))
+            .into_boxed();
+        // AMU and administrators with an address, to ask for a new link.
+        if role == "amu" || role == "admin" {
+            q = q.filter(employees::email.is_not_null());
+        }
+        let p: (String, String, Option<String>) = q
             .order(employees::employee_number)
             .select((employees::id, employees::name, employees::email))
             .first(conn)?;

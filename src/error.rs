@@ -363,6 +363,15 @@ pub enum UserError {
         state: RoundState,
     },
     NobodyInScope,
+    /// A round to be sent by SMS where no SMS can be sent.
+    SmsNotConfigured,
+    /// A round's delivery that is none of e-mail, SMS, both.
+    BadDelivery {
+        given: String,
+    },
+    /// New people to invite to an open round, but no secret key to make
+    /// their links with.
+    KeyNeededToInvite,
     RemindersOnlyWhileOpen,
     NoResultsYet,
     NoClosedRound,
@@ -543,6 +552,28 @@ impl UserError {
                     "Ingen aktive ansatte hører til enhetene runden gjelder, så det er ingen å invitere. Importer ansatte først.",
                     "Ingen aktive tilsette høyrer til einingane runden gjeld, så det er ingen å invitere. Importer tilsette først.",
                     "No active employees belong to the units this round covers, so there is nobody to invite. Import employees first.",
+                )
+                .into(),
+            SmsNotConfigured => l
+                .pick(
+                    "Runden skal sendes med SMS, men ingen SMS-tjeneste er satt opp: sett NAERVAER_SMS_URL (eller NAERVAER_OUTBOX_DIR for å skrive meldingene til en mappe), eller velg e-post.",
+                    "Runden skal sendast med SMS, men inga SMS-teneste er sett opp: set NAERVAER_SMS_URL (eller NAERVAER_OUTBOX_DIR for å skrive meldingane til ei mappe), eller vel e-post.",
+                    "The round is to be sent by SMS, but no SMS service is set up: set NAERVAER_SMS_URL (or NAERVAER_OUTBOX_DIR to write the messages to a folder), or choose e-mail.",
+                )
+                .into(),
+            BadDelivery { given } => format!(
+                "«{given}» {}",
+                l.pick(
+                    "er ikke en utsendingsmåte: velg email, sms eller both.",
+                    "er ikkje ein utsendingsmåte: vel email, sms eller both.",
+                    "is not a way of sending: choose email, sms or both.",
+                )
+            ),
+            KeyNeededToInvite => l
+                .pick(
+                    "En runde er åpen, og importen gir den nye ansatte å invitere: sett NAERVAER_SECRET_KEY (den samme som runden ble åpnet med) og importer på nytt.",
+                    "Ein runde er open, og importen gir han nye tilsette å invitere: set NAERVAER_SECRET_KEY (den same som runden vart opna med) og importer på nytt.",
+                    "A round is open, and the import gives it new employees to invite: set NAERVAER_SECRET_KEY (the one the round was opened with) and import again.",
                 )
                 .into(),
             RemindersOnlyWhileOpen => l

@@ -18,7 +18,7 @@
 //! database  db                                   (connection, pool, migrations, schema, models)
 //!             │
 //! leaves    analysis::{compute, summary, model} · snapshot::{compute, anonymity, model} ·
-//!           metrics · config · ids · crypto · error · survey · stats · lang
+//!           net · metrics · config · ids · crypto · error · survey · stats · lang
 //! ```
 //!
 //! - [`lang`]: the three languages, decimal commas;
@@ -29,6 +29,7 @@
 //! - [`survey`]: questionnaire files, and the shipped ones;
 //! - [`config`]: typed settings from the environment and a file;
 //! - [`metrics`]: the Prometheus metrics of the process;
+//! - [`net`]: the HTTP client of outgoing calls (SMS, identity provider);
 //! - [`db`]: the connection (SQLite or PostgreSQL by URL), pool, migrations,
 //!   schema and models;
 //! - [`cache`]: the service's one bounded cache;
@@ -72,6 +73,7 @@ pub mod import;
 pub mod lang;
 pub mod mail;
 pub mod metrics;
+pub mod net;
 pub mod processing;
 pub mod register;
 pub mod results;

@@ -44,6 +44,7 @@ fn main() -> ExitCode {
                 ImportWhat::Targets { file, dry_run } => (Kind::Targets, file, dry_run),
                 ImportWhat::Measures { file, dry_run } => (Kind::Measures, file, dry_run),
                 ImportWhat::National { file, dry_run } => (Kind::National, file, dry_run),
+                ImportWhat::Norms { file, dry_run } => (Kind::Norms, file, dry_run),
             };
             cli::run_import(&settings, kind, &file, dry_run)
         }

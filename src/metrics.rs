@@ -35,7 +35,7 @@ pub struct RouteLabels {
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct MailLabels {
-    /// `email` (the only channel yet).
+    /// `email` or `sms`.
     pub channel: &'static str,
     /// `sent`, `retrying` (failed, will be tried again) or `failed` (given up).
     pub outcome: &'static str,
@@ -160,11 +160,12 @@ impl Metrics {
         }
     }
 
-    pub fn mail(&self, outcome: &'static str, n: u64) {
+    /// `n` messages of `channel` (`email` or `sms`) with `outcome`.
+    pub fn mail(&self, channel: &str, outcome: &'static str, n: u64) {
         if n > 0 {
             self.mail
                 .get_or_create(&MailLabels {
-                    channel: "email",
+                    channel: if channel == "sms" { "sms" } else { "email" },
                     outcome,
                 })
                 .inc_by(n);
@@ -193,8 +194,9 @@ pub fn timed<T>(histogram: &Histogram, work: impl FnOnce() -> T) -> T {
 /// What is read when scraped.
 #[derive(Debug, Default, Clone)]
 pub struct State {
-    /// (state, messages): pending, retrying, sending, sent, failed.
-    pub outbox: Vec<(String, i64)>,
+    /// (channel, state, messages): `email` and `sms`, each with pending,
+    /// retrying, sending, sent, failed.
+    pub outbox: Vec<(&'static str, String, i64)>,
     /// (hits, misses, entries, bytes) of the service's cache.
     pub cache: Option<(u64, u64, usize, usize)>,
     /// (connections, idle) of this process's pool.
@@ -216,10 +218,10 @@ struct PoolLabels {
 pub fn render(state: &State) -> String {
     let mut now = Registry::with_prefix("naervaer");
     let outbox = Family::<OutboxLabels, Gauge>::default();
-    for (s, n) in &state.outbox {
+    for (channel, s, n) in &state.outbox {
         outbox
             .get_or_create(&OutboxLabels {
-                channel: "email",
+                channel,
                 state: s.clone(),
             })
             .set(*n);

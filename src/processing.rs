@@ -435,10 +435,11 @@ fn who_sees(l: Lang) -> Section {
             t(l, "Respondent", "Respondent", "Respondent"),
             t(
                 l,
-                "Bare sitt eget skjema (lenke eller kode), til det er sendt",
-                "Berre sitt eige skjema (lenkje eller kode), til det er sendt",
-                "Only their own questionnaire (link or code), until sent",
+                "Bare sitt eget skjema (lenke eller kode), til det er sendt; etter lukking de viste resultatene for sin gruppe, eller nærmeste viste gruppe over den, gjennom lenken i meldingen om at resultatene er klare",
+                "Berre sitt eige skjema (lenkje eller kode), til det er sendt; etter lukking dei viste resultata for si gruppe, eller næraste viste gruppe over henne, gjennom lenkja i meldinga om at resultata er klare",
+                "Only their own questionnaire (link or code), until sent; after close the released results of their group, or the nearest shown group above it, through the link in the message that the results are ready",
             ),
+            "–".into(),
             "–".into(),
             "–".into(),
             "–".into(),
@@ -456,18 +457,26 @@ fn who_sees(l: Lang) -> Section {
             "–".into(),
             "–".into(),
             "–".into(),
+            "–".into(),
         ],
     ];
     for r in access::matrix() {
         rows.push(vec![
             match r.role {
                 Role::Leader => t(l, "Leder", "Leiar", "Leader"),
+                Role::Representative => t(
+                    l,
+                    "Verneombud, tillitsvalgt",
+                    "Verneombod, tillitsvald",
+                    "Safety or union representative",
+                ),
                 Role::Amu => t(l, "AMU-medlem", "AMU-medlem", "AMU member"),
                 Role::Admin => t(l, "Administrator", "Administrator", "Administrator"),
             },
             reach(l, r.results),
             reach(l, r.plans),
             reach(l, r.follow_up),
+            reach(l, r.edit_follow_up),
             yes_no(l, r.overview),
             yes_no(l, r.administration),
         ]);
@@ -482,6 +491,7 @@ fn who_sees(l: Lang) -> Section {
                     t(l, "Resultater (grupper med minst k svar)", "Resultat (grupper med minst k svar)", "Results (groups of at least k)"),
                     t(l, "Skrive tiltak", "Skrive tiltak", "Write measures"),
                     t(l, "Oppfølging: måltall, redegjørelser, tiltak, effekt", "Oppfølging: måltal, utgreiingar, tiltak, effekt", "Follow-up: targets, accounts, measures, effects"),
+                    t(l, "Sette måltall, registrere tiltak", "Setje måltal, registrere tiltak", "Set targets, enter measures"),
                     t(l, "AMU-analyse, fravær, alle tiltak", "AMU-analyse, fråvær, alle tiltak", "AMU analysis, absence, all measures"),
                     t(l, "Administrasjon (runder, import, utsending)", "Administrasjon (rundar, import, utsending)", "Administration (rounds, imports, sending)"),
                 ],

@@ -16,6 +16,8 @@
 //!   `NAERVAER_ABSENCE_RETENTION_YEARS` (default 5) years ago are deleted:
 //!   five years cover the trend across two or three survey rounds and the
 //!   comparisons the reports make; 0 keeps them.
+//! - **"Results are ready" messages** (an address and a group each) are
+//!   deleted once sent or given up.
 //! - **Responses.** After close they are coarsened ([`crate::rounds::rest`]);
 //!   `NAERVAER_RESPONSE_RETENTION_DAYS` days after close they are deleted
 //!   when set (unset keeps them, coarsened). A closed round's results live in
@@ -23,8 +25,8 @@
 
 use crate::config::Settings;
 use crate::db::schema::{
-    absence, employee_roles, employees, invitations, login_tokens, responses, rounds, sessions,
-    unit_leaders,
+    absence, employee_roles, employees, invitations, login_tokens, outbox, responses, rounds,
+    sessions, unit_leaders, unit_representatives,
 };
 use crate::db::{now_unix, DbConnection};
 use crate::AppError;
@@ -39,6 +41,7 @@ pub struct Counts {
     pub sign_in_links_deleted: usize,
     pub absence_rows_deleted: usize,
     pub responses_deleted: usize,
+    pub results_messages_deleted: usize,
 }
 
 impl Counts {
@@ -67,6 +70,7 @@ pub fn run(conn: &mut DbConnection, settings: &Settings, apply: bool) -> Result<
     let done = crate::db::write_transaction::<Counts, Exit, _>(conn, |conn| {
         let mut c = Counts::default();
         people(conn, settings, &mut c)?;
+        results_messages(conn, &mut c)?;
         absence_rows(conn, settings, &mut c)?;
         round_responses(conn, settings, &mut c)?;
         if apply {
@@ -100,6 +104,10 @@ fn people(conn: &mut DbConnection, s: &Settings, c: &mut Counts) -> Result<(), A
             .execute(conn)?;
         diesel::delete(employee_roles::table.filter(employee_roles::employee_id.eq_any(chunk)))
             .execute(conn)?;
+        diesel::delete(
+            unit_representatives::table.filter(unit_representatives::employee_id.eq_any(chunk)),
+        )
+        .execute(conn)?;
         let named: Vec<String> = invitations::table
             .filter(invitations::employee_id.eq_any(chunk))
             .select(invitations::employee_id)
@@ -115,17 +123,31 @@ fn people(conn: &mut DbConnection, s: &Settings, c: &mut Counts) -> Result<(), A
                 employees::table.find(id).filter(
                     employees::name
                         .ne(PSEUDONYM)
-                        .or(employees::email.is_not_null()),
+                        .or(employees::email.is_not_null())
+                        .or(employees::mobile.is_not_null()),
                 ),
             )
             .set((
                 employees::name.eq(PSEUDONYM),
                 employees::email.eq(None::<String>),
+                employees::mobile.eq(None::<String>),
                 employees::employee_number.eq(format!("slettet-{}", crate::crypto::new_id())),
             ))
             .execute(conn)?;
         }
     }
+    Ok(())
+}
+
+/// "Results are ready" messages once sent or given up: each names a
+/// person's address and their group, and is needed no longer.
+fn results_messages(conn: &mut DbConnection, c: &mut Counts) -> Result<(), AppError> {
+    c.results_messages_deleted += diesel::delete(
+        outbox::table
+            .filter(outbox::kind.eq("results"))
+            .filter(outbox::status.eq_any(["sent", "failed"])),
+    )
+    .execute(conn)?;
     Ok(())
 }
 

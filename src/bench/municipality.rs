@@ -115,6 +115,7 @@ pub fn new_round(
             opens_on: today,
             closes_on: today + chrono::Duration::days(closes_in),
             min_group_size: 5,
+            delivery: crate::rounds::Delivery::Email,
         },
     )?;
     Ok(r)

@@ -41,7 +41,7 @@ pub enum Command {
         #[command(subcommand)]
         what: RoundWhat,
     },
-    /// Send every due e-mail in the outbox, then exit.
+    /// Send every due e-mail and SMS in the outbox, then exit.
     Send,
     /// Print a new random secret key for NAERVAER_SECRET_KEY.
     Secret,
@@ -189,6 +189,12 @@ pub enum ImportWhat {
         #[arg(long)]
         dry_run: bool,
     },
+    /// Factor means per unit type and scope to compare with (norms.csv).
+    Norms {
+        file: PathBuf,
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Absence targets per unit and year (targets.csv).
     Targets {
         file: PathBuf,
@@ -237,6 +243,10 @@ pub enum RoundWhat {
         /// Last day, YYYY-MM-DD.
         #[arg(long)]
         closes: chrono::NaiveDate,
+        /// How invitations and reminders go out: email (e-mail, SMS to those
+        /// without), sms (SMS, e-mail to those without a mobile) or both.
+        #[arg(long, default_value = "email")]
+        delivery: String,
         /// Minimum group size for this round (default: the installation's).
         #[arg(long)]
         k: Option<u32>,

@@ -2,7 +2,7 @@
 //! in the installation's language.
 
 use crate::config::Settings;
-use crate::import::{self, ImportError, Kind};
+use crate::import::{ImportError, Kind};
 use crate::{db, AppError};
 use std::path::Path;
 use std::process::ExitCode;
@@ -21,7 +21,12 @@ pub fn run_import(
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    match import::import(&mut conn, kind, &source, &bytes, dry_run) {
+    let key = settings.key().ok();
+    let following = crate::rounds::staff::Following {
+        key: key.as_ref(),
+        sms: settings.sms_ready(),
+    };
+    match following.import(&mut conn, kind, &source, &bytes, dry_run) {
         Ok(outcome) => {
             for w in &outcome.warnings {
                 eprintln!(
@@ -31,6 +36,9 @@ pub fn run_import(
                 );
             }
             print!("{}", outcome.diff.render(lang));
+            for r in &outcome.rounds {
+                println!("{}", r.render(lang));
+            }
             if !dry_run && kind.moves_targets() {
                 let c = crate::followup::check(
                     &mut conn,

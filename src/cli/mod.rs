@@ -81,6 +81,14 @@ pub fn retention(settings: &Settings, apply: bool) -> Result<ExitCode, AppError>
             l.pick("svar slettet", "svar sletta", "responses deleted"),
             c.responses_deleted,
         ),
+        (
+            l.pick(
+                "sendte resultatmeldinger slettet",
+                "sende resultatmeldingar sletta",
+                "sent results messages deleted",
+            ),
+            c.results_messages_deleted,
+        ),
     ];
     for (what, n) in lines {
         println!("{n:>8}  {what}");

@@ -16,8 +16,11 @@ pub fn round_command(settings: &Settings, what: RoundWhat) -> Result<ExitCode, A
             unit,
             opens,
             closes,
+            delivery,
             k,
         } => {
+            let delivery = rounds::Delivery::parse(&delivery)
+                .ok_or(crate::error::UserError::BadDelivery { given: delivery })?;
             let texts = surveys
                 .iter()
                 .map(|p| std::fs::read_to_string(p).map_err(|e| super::cannot_read(p, &e)))
@@ -32,14 +35,20 @@ pub fn round_command(settings: &Settings, what: RoundWhat) -> Result<ExitCode, A
                     opens_on: opens.unwrap_or_else(rounds::today),
                     closes_on: closes,
                     min_group_size: k.unwrap_or(settings.min_group_size),
+                    delivery,
                 },
             )?;
             println!("{}", round.id);
         }
         RoundWhat::Open { round } => {
             let round = Round::find_by_prefix(&mut conn, &round)?;
-            let s = rounds::open(&mut conn, &settings.key()?, &round.id)?;
-            println!("opened: {} invited, {} by e-mail (queued), {} on paper (print with `naervaer round letters`)", s.invited, s.by_email, s.on_paper);
+            let s = rounds::open_reaching(
+                &mut conn,
+                &settings.key()?,
+                &round.id,
+                settings.sms_ready(),
+            )?;
+            println!("opened: {} invited, {} by e-mail and {} by SMS (queued), {} on paper (print with `naervaer round letters`)", s.invited, s.by_email, s.by_sms, s.on_paper);
         }
         RoundWhat::Remind { round } => {
             let round = Round::find_by_prefix(&mut conn, &round)?;
@@ -68,20 +77,37 @@ pub fn round_command(settings: &Settings, what: RoundWhat) -> Result<ExitCode, A
                 "{} ({}, {} – {})",
                 round.title, round.status, round.opens_on, round.closes_on
             );
+            // Rows of at least k invited, small units counted in the unit
+            // above (ANONYMITY.md §6b), as on the administrator's page.
+            let tree = crate::register::org::OrgTree::load(&mut conn)?;
+            let admin = crate::access::Viewer::administrator();
+            let seen = rounds::live::seen(&mut conn, &tree, &round, &admin)?;
             println!(
                 "{:<8} {:<36} {:>8} {:>8} {:>9}",
                 "unit", "name", "invited", "answered", "reminded"
             );
-            let (mut i, mut a, mut r) = (0, 0, 0);
-            for u in rounds::unit_counts(&mut conn, &round.id)? {
-                let c = &u.counts;
+            for u in &seen.rows {
+                let c = &u.count;
                 println!(
                     "{:<8} {:<36} {:>8} {:>8} {:>9}",
-                    u.code, u.name, c.invited, c.responded, c.reminded
+                    u.code, u.name, c.invited, c.answered, c.reminded
                 );
-                (i, a, r) = (i + c.invited, a + c.responded, r + c.reminded);
+                if !u.includes.is_empty() {
+                    println!("{:<8} (with {})", "", u.includes.join(", "));
+                }
             }
-            println!("{:<45} {i:>8} {a:>8} {r:>9}", "total");
+            let t = seen.total;
+            if seen.rows.is_empty() {
+                println!(
+                    "fewer than {} invited: no counts are shown",
+                    round.min_group_size
+                );
+            } else {
+                println!(
+                    "{:<45} {:>8} {:>8} {:>9}",
+                    "total", t.invited, t.answered, t.reminded
+                );
+            }
         }
         RoundWhat::List => {
             for r in Round::all(&mut conn)? {

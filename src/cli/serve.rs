@@ -104,6 +104,7 @@ fn spawn_background(
                         sign_in_links_deleted = c.sign_in_links_deleted,
                         absence_rows_deleted = c.absence_rows_deleted,
                         responses_deleted = c.responses_deleted,
+                        results_messages_deleted = c.results_messages_deleted,
                         "retention"
                     ),
                     Ok(_) => {}

@@ -26,6 +26,9 @@ pub struct Unit {
     pub name: String,
     pub active: bool,
     pub updated_at: i64,
+    /// The kind of unit (kindergarten, school, home care …) that norms are
+    /// given for; from the `unit_type` column of units.csv.
+    pub unit_type: Option<String>,
 }
 
 impl Unit {
@@ -57,6 +60,8 @@ pub struct Employee {
     pub language: String,
     pub active: bool,
     pub updated_at: i64,
+    /// A Norwegian or international mobile number in E.164 (`+4791234567`).
+    pub mobile: Option<String>,
 }
 
 impl Employee {
@@ -120,6 +125,10 @@ pub struct Round {
     pub created_at: i64,
     pub opened_at: Option<i64>,
     pub closed_at: Option<i64>,
+    /// How invitations and reminders reach people: `email` (e-mail where
+    /// there is an address, else SMS), `sms` (SMS where there is a mobile
+    /// number, else e-mail) or `both`; paper for those with neither.
+    pub delivery: String,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]

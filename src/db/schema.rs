@@ -8,6 +8,7 @@ diesel::table! {
         name -> Text,
         active -> Bool,
         updated_at -> BigInt,
+        unit_type -> Nullable<Text>,
     }
 }
 
@@ -21,11 +22,19 @@ diesel::table! {
         language -> Text,
         active -> Bool,
         updated_at -> BigInt,
+        mobile -> Nullable<Text>,
     }
 }
 
 diesel::table! {
     unit_leaders (employee_id, unit_id) {
+        employee_id -> Text,
+        unit_id -> Text,
+    }
+}
+
+diesel::table! {
+    unit_representatives (employee_id, unit_id) {
         employee_id -> Text,
         unit_id -> Text,
     }
@@ -62,6 +71,7 @@ diesel::table! {
         created_at -> BigInt,
         opened_at -> Nullable<BigInt>,
         closed_at -> Nullable<BigInt>,
+        delivery -> Text,
     }
 }
 
@@ -88,6 +98,7 @@ diesel::table! {
         responded -> Bool,
         reminders_sent -> Integer,
         last_reminded_at -> Nullable<BigInt>,
+        withdrawn -> Bool,
     }
 }
 
@@ -124,9 +135,11 @@ diesel::table! {
     outbox (id) {
         id -> Text,
         kind -> Text,
+        channel -> Text,
         round_id -> Nullable<Text>,
         invitation_id -> Nullable<Text>,
         account_id -> Nullable<Text>,
+        group_key -> Nullable<Text>,
         recipient -> Text,
         status -> Text,
         attempts -> Integer,
@@ -269,7 +282,37 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    norms (unit_type, factor, scope) {
+        unit_type -> Text,
+        factor -> Text,
+        scope -> Text,
+        mean -> Double,
+        source -> Text,
+        imported_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    result_links (token_hash) {
+        token_hash -> Text,
+        round_id -> Text,
+        group_key -> Text,
+    }
+}
+
+diesel::table! {
+    oidc_logins (state_hash) {
+        state_hash -> Text,
+        pkce_verifier -> Text,
+        nonce -> Text,
+        expires_at -> BigInt,
+    }
+}
+
 diesel::joinable!(absence -> units (unit_id));
+diesel::joinable!(unit_representatives -> employees (employee_id));
+diesel::joinable!(unit_representatives -> units (unit_id));
 diesel::joinable!(employees -> units (unit_id));
 diesel::joinable!(invitations -> employees (employee_id));
 diesel::joinable!(invitations -> rounds (round_id));
@@ -293,6 +336,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     units,
     employees,
     unit_leaders,
+    unit_representatives,
     employee_roles,
     import_runs,
     rounds,
@@ -313,4 +357,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     accounts,
     pending_imports,
     absence,
+    norms,
+    result_links,
+    oidc_logins,
 );

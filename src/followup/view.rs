@@ -377,6 +377,7 @@ pub fn register(
         viewer
             .leader_of
             .iter()
+            .chain(&viewer.represents)
             .filter_map(|u| tree.get(u))
             .collect::<Vec<_>>()
     });
@@ -394,9 +395,19 @@ pub fn register(
         .filter(|i| tree.units[*i].parent.is_some_and(|p| roots.contains(&p)))
         .map(|i| (tree.units[i].id.to_string(), tree.units[i].name.clone()))
         .collect();
+    // Measures may be entered for the units the viewer may edit (none for
+    // a representative, who reads).
     let units = visible
         .iter()
         .filter(|i| tree.units[**i].active)
+        .filter(|i| {
+            crate::access::decide(
+                Some(viewer),
+                crate::access::Resource::EditFollowUp {
+                    path: &tree.path_ids(**i),
+                },
+            ) == crate::access::Decision::Allowed
+        })
         .map(|i| (tree.units[*i].id.to_string(), tree.units[*i].name.clone()))
         .collect();
     let names = tree

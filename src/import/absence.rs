@@ -312,5 +312,6 @@ pub(super) fn run(conn: &mut DbConnection, table: &Table) -> Result<Outcome, Imp
         diff,
         warnings,
         applied: false,
+        rounds: Vec::new(),
     })
 }

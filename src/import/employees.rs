@@ -1,12 +1,14 @@
 //! `employees.csv`: the people, their unit, the units they lead, their roles
-//! and language. The file is everyone: people it no longer lists are
-//! deactivated (and lose their leader units and roles), never deleted.
+//! (and the units a safety or union representative represents), language,
+//! e-mail and mobile number. The file is everyone: people it no longer
+//! lists are deactivated (and lose their leader units, roles and
+//! represented units), never deleted.
 
 use super::table::{ColumnSpec, Columns, Table};
 use super::{with_warnings, Change, Diff, ImportError, IssueKind, Outcome, Problems};
 use crate::crypto::new_id;
 use crate::db::models::{Employee, EmployeeRole, Unit, UnitLeader};
-use crate::db::schema::{employee_roles, employees, unit_leaders};
+use crate::db::schema::{employee_roles, employees, unit_leaders, unit_representatives};
 use crate::db::{now_unix, DbConnection};
 use crate::lang::Lang;
 use diesel::prelude::*;
@@ -48,9 +50,22 @@ pub const COLUMNS: &[ColumnSpec] = &[
         aliases: &["språk", "sprak"],
         required: false,
     },
+    ColumnSpec {
+        name: "mobile",
+        aliases: &["mobil", "mobilnummer", "mobiltelefon"],
+        required: false,
+    },
+    ColumnSpec {
+        name: "represents",
+        aliases: &["representerer", "representant_for"],
+        required: false,
+    },
 ];
 
-pub const ROLES: [&str; 2] = ["amu", "admin"];
+pub const ROLES: [&str; 4] = ["amu", "admin", "verneombud", "tillitsvalgt"];
+
+/// The roles that represent units (listed in `represents`).
+pub const REPRESENTATIVE_ROLES: [&str; 2] = ["verneombud", "tillitsvalgt"];
 
 #[derive(Debug, Clone)]
 struct EmployeeRow {
@@ -60,9 +75,45 @@ struct EmployeeRow {
     unit_code: String,
     leader_of: BTreeSet<String>,
     roles: BTreeSet<String>,
+    represents: BTreeSet<String>,
     language: Lang,
+    mobile: Option<String>,
 }
 
+/// A mobile number in E.164 (`+4791234567`), or None when it cannot be
+/// one. Spaces, dashes, dots and brackets are ignored, `00` stands for `+`.
+/// A Norwegian number (eight digits, `+47` or `0047` before them or
+/// nothing) must begin with 4 or 9: the others are landlines, which cannot
+/// receive SMS. Another country's number is `+` and its country code with
+/// 8 to 15 digits in all (E.164's limit).
+pub fn normalise_mobile(cell: &str) -> Option<String> {
+    let compact: String = cell
+        .chars()
+        .filter(|c| !(c.is_whitespace() || matches!(c, '-' | '.' | '(' | ')' | '/')))
+        .collect();
+    let (plus, digits) = if let Some(rest) = compact.strip_prefix('+') {
+        (true, rest.to_string())
+    } else if let Some(rest) = compact.strip_prefix("00") {
+        (true, rest.to_string())
+    } else {
+        (false, compact)
+    };
+    if digits.is_empty() || !digits.chars().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    let norwegian = |national: &str| {
+        (national.len() == 8 && national.starts_with(['4', '9'])).then(|| format!("+47{national}"))
+    };
+    match (plus, digits.len()) {
+        // Eight digits with no country code: a Norwegian number.
+        (false, 8) => norwegian(&digits),
+        // 47 and eight digits, the plus lost on the way through Excel.
+        (false, 10) if digits.starts_with("47") => norwegian(&digits[2..]),
+        (true, _) if digits.starts_with("47") => norwegian(&digits[2..]),
+        (true, 8..=15) if !digits.starts_with('0') => Some(format!("+{digits}")),
+        _ => None,
+    }
+}
 /// A deliberately plain check: one `@`, a non-empty local part, a domain
 /// with a dot and no empty labels, no spaces. Good enough to catch the typos
 /// HR exports contain; the mail relay is the final judge.
@@ -163,6 +214,46 @@ pub(super) fn run(conn: &mut DbConnection, table: &Table) -> Result<Outcome, Imp
                 ok = false;
             }
         }
+        let mut represents = BTreeSet::new();
+        for code in split_list(cols.get(row, "represents")) {
+            match check_unit(code) {
+                Some(kind) => {
+                    problems.push(cols.loc(row, "represents"), kind);
+                    ok = false;
+                }
+                None => {
+                    represents.insert(code.to_string());
+                }
+            }
+        }
+        let representative = roles
+            .iter()
+            .any(|r| REPRESENTATIVE_ROLES.contains(&r.as_str()));
+        if representative && represents.is_empty() && ok {
+            problems.push(cols.loc(row, "represents"), IssueKind::RepresentsNothing);
+            ok = false;
+        }
+        if !representative && !represents.is_empty() {
+            problems.push(
+                cols.loc(row, "represents"),
+                IssueKind::RepresentsWithoutRole,
+            );
+            ok = false;
+        }
+        let mobile_cell = cols.get(row, "mobile");
+        let mobile = if mobile_cell.is_empty() {
+            None
+        } else {
+            let m = normalise_mobile(mobile_cell);
+            if m.is_none() {
+                problems.push(
+                    cols.loc(row, "mobile"),
+                    IssueKind::BadMobile(mobile_cell.into()),
+                );
+                ok = false;
+            }
+            m
+        };
         let lang_cell = cols.get(row, "language");
         let language = if lang_cell.is_empty() {
             Lang::Nb
@@ -189,7 +280,9 @@ pub(super) fn run(conn: &mut DbConnection, table: &Table) -> Result<Outcome, Imp
                 unit_code: unit_code.into(),
                 leader_of,
                 roles,
+                represents,
                 language,
+                mobile,
             });
         }
     }
@@ -198,60 +291,92 @@ pub(super) fn run(conn: &mut DbConnection, table: &Table) -> Result<Outcome, Imp
         conn,
         &rows,
         &unit_by_code,
-        cols.has("leader_of"),
-        cols.has("roles"),
+        Present {
+            leader_of: cols.has("leader_of"),
+            roles: cols.has("roles"),
+            represents: cols.has("represents"),
+            mobile: cols.has("mobile"),
+        },
     )?;
     Ok(Outcome {
         diff,
         warnings,
         applied: false,
+        rounds: Vec::new(),
     })
 }
 
-/// Today's leader units (by code) and roles of every person, by id.
+/// Which optional columns the file has: a file without one leaves that
+/// part of everyone as it is.
+#[derive(Debug, Clone, Copy)]
+struct Present {
+    leader_of: bool,
+    roles: bool,
+    represents: bool,
+    mobile: bool,
+}
+
+/// Sets of something per person (leader units or represented units by
+/// code, roles), by person id.
 type Assignments = HashMap<String, BTreeSet<String>>;
+
+/// Today's leader units, roles and represented units of every person.
+struct Current {
+    leaders: Assignments,
+    roles: Assignments,
+    represents: Assignments,
+}
 
 fn current_assignments(
     conn: &mut DbConnection,
     code_of_unit: &HashMap<&str, &str>,
-) -> Result<(Assignments, Assignments), ImportError> {
-    let mut leaders: HashMap<String, BTreeSet<String>> = HashMap::new();
+) -> Result<Current, ImportError> {
+    let code = |id: &str| code_of_unit.get(id).unwrap_or(&"?").to_string();
+    let mut leaders: Assignments = HashMap::new();
     for l in unit_leaders::table
         .select(UnitLeader::as_select())
         .load(conn)?
     {
-        leaders.entry(l.employee_id).or_default().insert(
-            code_of_unit
-                .get(l.unit_id.as_str())
-                .unwrap_or(&"?")
-                .to_string(),
-        );
+        leaders
+            .entry(l.employee_id)
+            .or_default()
+            .insert(code(&l.unit_id));
     }
-    let mut roles: HashMap<String, BTreeSet<String>> = HashMap::new();
+    let mut roles: Assignments = HashMap::new();
     for r in employee_roles::table
         .select(EmployeeRole::as_select())
         .load(conn)?
     {
         roles.entry(r.employee_id).or_default().insert(r.role);
     }
-    Ok((leaders, roles))
-}
-
-/// A person's leader units and roles as they are and as the file wants
-/// them; a file without the column wants nothing changed there.
-struct Sets<'a> {
-    old_leaders: &'a BTreeSet<String>,
-    old_roles: &'a BTreeSet<String>,
-    want_leaders: Option<&'a BTreeSet<String>>,
-    want_roles: Option<&'a BTreeSet<String>>,
-}
-
-impl Sets<'_> {
-    fn leaders_change(&self) -> bool {
-        self.want_leaders.is_some_and(|w| w != self.old_leaders)
+    let mut represents: Assignments = HashMap::new();
+    for (employee, unit) in unit_representatives::table
+        .select((
+            unit_representatives::employee_id,
+            unit_representatives::unit_id,
+        ))
+        .load::<(String, String)>(conn)?
+    {
+        represents.entry(employee).or_default().insert(code(&unit));
     }
-    fn roles_change(&self) -> bool {
-        self.want_roles.is_some_and(|w| w != self.old_roles)
+    Ok(Current {
+        leaders,
+        roles,
+        represents,
+    })
+}
+
+/// One set of a person as it is and as the file wants it (None: the file
+/// has no such column and wants nothing changed).
+struct Set<'a> {
+    column: &'static str,
+    old: &'a BTreeSet<String>,
+    want: Option<&'a BTreeSet<String>>,
+}
+
+impl Set<'_> {
+    fn changes(&self) -> bool {
+        self.want.is_some_and(|w| w != self.old)
     }
 }
 
@@ -260,9 +385,10 @@ impl Sets<'_> {
 fn changed_fields(
     old: &Employee,
     r: &EmployeeRow,
+    mobile: &Option<String>,
     unit_id: &str,
     code_of_unit: &HashMap<&str, &str>,
-    sets: &Sets,
+    sets: &[Set],
 ) -> Vec<String> {
     let mut fields = Vec::new();
     let show = |o: &Option<String>| o.clone().unwrap_or_else(|| "–".into());
@@ -276,6 +402,13 @@ fn changed_fields(
             show(&r.email)
         ));
     }
+    if &old.mobile != mobile {
+        fields.push(format!(
+            "mobile «{}» → «{}»",
+            show(&old.mobile),
+            show(mobile)
+        ));
+    }
     if old.unit_id != unit_id {
         let from = code_of_unit.get(old.unit_id.as_str()).unwrap_or(&"?");
         fields.push(format!("unit_code «{from}» → «{}»", r.unit_code));
@@ -286,56 +419,84 @@ fn changed_fields(
     if !old.active {
         fields.push("active no → yes".into());
     }
-    if let (true, Some(want)) = (sets.leaders_change(), sets.want_leaders) {
-        fields.push(format!(
-            "leader_of «{}» → «{}»",
-            join(sets.old_leaders),
-            join(want)
-        ));
-    }
-    if let (true, Some(want)) = (sets.roles_change(), sets.want_roles) {
-        fields.push(format!(
-            "roles «{}» → «{}»",
-            join(sets.old_roles),
-            join(want)
-        ));
+    for set in sets {
+        if let (true, Some(want)) = (set.changes(), set.want) {
+            fields.push(format!(
+                "{} «{}» → «{}»",
+                set.column,
+                join(set.old),
+                join(want)
+            ));
+        }
     }
     fields
 }
 
-/// New people, and the leader units and roles of those whose sets the
-/// file replaces, written in chunks that keep each statement under
-/// SQLite's and PostgreSQL's limits on bound parameters while sparing one
-/// round trip per row.
-fn write_new(
-    conn: &mut DbConnection,
-    inserts: &[Employee],
-    replaced_sets: &[String],
-    new_leaders: &[UnitLeader],
-    new_roles: &[EmployeeRole],
-) -> Result<(), ImportError> {
-    for chunk in inserts.chunks(500) {
-        crate::on_backend!(&mut *conn, |c| diesel::insert_into(employees::table)
-            .values(chunk)
-            .execute(c))?;
-    }
-    for chunk in replaced_sets.chunks(500) {
+/// What is written after the people themselves: the new people, and the
+/// sets of those whose sets the file replaces.
+#[derive(Default)]
+struct Writes {
+    inserts: Vec<Employee>,
+    replaced_sets: Vec<String>,
+    leaders: Vec<UnitLeader>,
+    roles: Vec<EmployeeRole>,
+    represents: Vec<(String, String)>,
+}
+
+/// Deletes every leader unit, role and represented unit of these people.
+fn clear_sets(conn: &mut DbConnection, ids: &[&str]) -> Result<(), ImportError> {
+    for chunk in ids.chunks(500) {
         diesel::delete(unit_leaders::table.filter(unit_leaders::employee_id.eq_any(chunk)))
             .execute(conn)?;
         diesel::delete(employee_roles::table.filter(employee_roles::employee_id.eq_any(chunk)))
             .execute(conn)?;
+        diesel::delete(
+            unit_representatives::table.filter(unit_representatives::employee_id.eq_any(chunk)),
+        )
+        .execute(conn)?;
     }
-    for chunk in new_leaders.chunks(500) {
+    Ok(())
+}
+
+/// New people, and the leader units, roles and represented units of those
+/// whose sets the file replaces, written in chunks that keep each
+/// statement under SQLite's and PostgreSQL's limits on bound parameters
+/// while sparing one round trip per row.
+fn write_new(conn: &mut DbConnection, w: &Writes) -> Result<(), ImportError> {
+    for chunk in w.inserts.chunks(500) {
+        crate::on_backend!(&mut *conn, |c| diesel::insert_into(employees::table)
+            .values(chunk)
+            .execute(c))?;
+    }
+    let replaced: Vec<&str> = w.replaced_sets.iter().map(String::as_str).collect();
+    clear_sets(conn, &replaced)?;
+    for chunk in w.leaders.chunks(500) {
         crate::on_backend!(&mut *conn, |c| diesel::insert_into(unit_leaders::table)
             .values(chunk)
             .execute(c))?;
     }
-    for chunk in new_roles.chunks(500) {
+    for chunk in w.roles.chunks(500) {
         crate::on_backend!(&mut *conn, |c| diesel::insert_into(employee_roles::table)
             .values(chunk)
             .execute(c))?;
     }
-
+    let represents: Vec<_> = w
+        .represents
+        .iter()
+        .map(|(e, u)| {
+            (
+                unit_representatives::employee_id.eq(e),
+                unit_representatives::unit_id.eq(u),
+            )
+        })
+        .collect();
+    for chunk in represents.chunks(500) {
+        crate::on_backend!(&mut *conn, |c| diesel::insert_into(
+            unit_representatives::table
+        )
+        .values(chunk)
+        .execute(c))?;
+    }
     Ok(())
 }
 
@@ -358,12 +519,9 @@ fn deactivate_missing(
         diesel::update(employees::table.filter(employees::id.eq_any(chunk)))
             .set((employees::active.eq(false), employees::updated_at.eq(now)))
             .execute(conn)?;
-        // A person who has left keeps no access.
-        diesel::delete(unit_leaders::table.filter(unit_leaders::employee_id.eq_any(chunk)))
-            .execute(conn)?;
-        diesel::delete(employee_roles::table.filter(employee_roles::employee_id.eq_any(chunk)))
-            .execute(conn)?;
     }
+    // A person who has left keeps no access.
+    clear_sets(conn, &leaving_ids)?;
     Ok(leaving
         .iter()
         .map(|e| format!("{} {}", e.employee_number, e.name))
@@ -374,8 +532,7 @@ fn apply(
     conn: &mut DbConnection,
     rows: &[EmployeeRow],
     unit_by_code: &HashMap<&str, &Unit>,
-    has_leader_col: bool,
-    has_roles_col: bool,
+    present: Present,
 ) -> Result<Diff, ImportError> {
     let existing: HashMap<String, Employee> = Employee::all(conn)?
         .into_iter()
@@ -385,24 +542,19 @@ fn apply(
         .iter()
         .map(|(c, u)| (u.id.as_str(), *c))
         .collect();
-    let (leaders, roles) = current_assignments(conn, &code_of_unit)?;
+    let current = current_assignments(conn, &code_of_unit)?;
     let empty = BTreeSet::new();
     let now = now_unix();
     let mut diff = Diff::default();
-    let mut inserts = Vec::new();
-    let mut new_leaders = Vec::new();
-    let mut new_roles = Vec::new();
-    let mut replaced_sets: Vec<String> = Vec::new();
+    let mut w = Writes::default();
+    let unit_id_of = |code: &String| unit_by_code[code.as_str()].id.clone();
 
     for r in rows {
-        let unit_id = unit_by_code[r.unit_code.as_str()].id.clone();
-        // A file without the column leaves those assignments as they are.
-        let want_leaders = if has_leader_col { &r.leader_of } else { &empty };
-        let want_roles = if has_roles_col { &r.roles } else { &empty };
+        let unit_id = unit_id_of(&r.unit_code);
         let id = match existing.get(&r.number) {
             None => {
                 let id = new_id();
-                inserts.push(Employee {
+                w.inserts.push(Employee {
                     id: id.clone(),
                     employee_number: r.number.clone(),
                     name: r.name.clone(),
@@ -411,23 +563,42 @@ fn apply(
                     language: r.language.code().into(),
                     active: true,
                     updated_at: now,
+                    mobile: r.mobile.clone(),
                 });
                 diff.added.push(format!("{} {}", r.number, r.name));
                 id
             }
             Some(old) => {
-                let sets = Sets {
-                    old_leaders: leaders.get(&old.id).unwrap_or(&empty),
-                    old_roles: roles.get(&old.id).unwrap_or(&empty),
-                    want_leaders: has_leader_col.then_some(want_leaders),
-                    want_roles: has_roles_col.then_some(want_roles),
+                let sets = [
+                    Set {
+                        column: "leader_of",
+                        old: current.leaders.get(&old.id).unwrap_or(&empty),
+                        want: present.leader_of.then_some(&r.leader_of),
+                    },
+                    Set {
+                        column: "roles",
+                        old: current.roles.get(&old.id).unwrap_or(&empty),
+                        want: present.roles.then_some(&r.roles),
+                    },
+                    Set {
+                        column: "represents",
+                        old: current.represents.get(&old.id).unwrap_or(&empty),
+                        want: present.represents.then_some(&r.represents),
+                    },
+                ];
+                // A file without the column keeps the number on record.
+                let mobile = if present.mobile {
+                    r.mobile.clone()
+                } else {
+                    old.mobile.clone()
                 };
-                let fields = changed_fields(old, r, &unit_id, &code_of_unit, &sets);
+                let fields = changed_fields(old, r, &mobile, &unit_id, &code_of_unit, &sets);
                 if !fields.is_empty() {
                     diesel::update(employees::table.find(&old.id))
                         .set((
                             employees::name.eq(&r.name),
                             employees::email.eq(&r.email),
+                            employees::mobile.eq(&mobile),
                             employees::unit_id.eq(&unit_id),
                             employees::language.eq(r.language.code()),
                             employees::active.eq(true),
@@ -439,32 +610,52 @@ fn apply(
                         fields,
                     });
                 }
-                if sets.leaders_change() || sets.roles_change() {
-                    replaced_sets.push(old.id.clone());
-                } else {
+                if !sets.iter().any(Set::changes) {
                     continue;
                 }
-                old.id.clone()
+                // Every set is written again, each from the file or, where
+                // the file has no column for it, as it is.
+                w.replaced_sets.push(old.id.clone());
+                let kept = |set: &Set| set.want.unwrap_or(set.old).clone();
+                let (leaders, roles, represents) = (kept(&sets[0]), kept(&sets[1]), kept(&sets[2]));
+                push_sets(&mut w, &old.id, &leaders, &roles, &represents, &unit_id_of);
+                continue;
             }
         };
-        if has_leader_col {
-            new_leaders.extend(want_leaders.iter().map(|c| UnitLeader {
-                employee_id: id.clone(),
-                unit_id: unit_by_code[c.as_str()].id.clone(),
-            }));
-        }
-        if has_roles_col {
-            new_roles.extend(want_roles.iter().map(|role| EmployeeRole {
-                employee_id: id.clone(),
-                role: role.clone(),
-            }));
-        }
+        push_sets(
+            &mut w,
+            &id,
+            &r.leader_of,
+            &r.roles,
+            &r.represents,
+            &unit_id_of,
+        );
     }
 
-    write_new(conn, &inserts, &replaced_sets, &new_leaders, &new_roles)?;
+    write_new(conn, &w)?;
 
     diff.deactivated = deactivate_missing(conn, &existing, rows, now)?;
     Ok(diff)
+}
+
+fn push_sets(
+    w: &mut Writes,
+    id: &str,
+    leaders: &BTreeSet<String>,
+    roles: &BTreeSet<String>,
+    represents: &BTreeSet<String>,
+    unit_id_of: &dyn Fn(&String) -> String,
+) {
+    w.leaders.extend(leaders.iter().map(|c| UnitLeader {
+        employee_id: id.to_string(),
+        unit_id: unit_id_of(c),
+    }));
+    w.roles.extend(roles.iter().map(|role| EmployeeRole {
+        employee_id: id.to_string(),
+        role: role.clone(),
+    }));
+    w.represents
+        .extend(represents.iter().map(|c| (id.to_string(), unit_id_of(c))));
 }
 
 fn join(set: &BTreeSet<String>) -> String {

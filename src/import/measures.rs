@@ -170,5 +170,6 @@ pub(super) fn run(conn: &mut DbConnection, table: &Table) -> Result<Outcome, Imp
         diff,
         warnings,
         applied: false,
+        rounds: Vec::new(),
     })
 }

@@ -7,6 +7,7 @@ pub mod absence;
 pub mod employees;
 pub mod measures;
 pub mod national;
+pub mod norms;
 pub mod table;
 pub mod targets;
 pub mod units;
@@ -95,6 +96,18 @@ pub enum IssueKind {
     BadEmail(String),
     UnknownRole(String),
     UnknownLanguage(String),
+    /// Not a mobile number SMS can reach.
+    BadMobile(String),
+    /// A factor no questionnaire has.
+    UnknownFactor(String),
+    /// A norm's mean outside the scale 1–5.
+    BadNorm(String),
+    /// A warning: norms for a unit type no unit has.
+    NoUnitOfType(String),
+    /// A verneombud or tillitsvalgt who represents no unit.
+    RepresentsNothing,
+    /// Units in `represents` for someone with neither representative role.
+    RepresentsWithoutRole,
     /// A warning: people still placed in units the import closed.
     StrandedEmployees(i64),
     BadNumber(String),
@@ -135,6 +148,7 @@ impl IssueKind {
             self,
             IssueKind::UnknownColumn(_)
                 | IssueKind::StrandedEmployees(_)
+                | IssueKind::NoUnitOfType(_)
                 | IssueKind::HeaderBelowTop { .. }
         )
     }
@@ -229,7 +243,31 @@ impl IssueKind {
                 l.pick("er lagt ned (finnes ikke i siste enhetsimport)", "er lagd ned (finst ikkje i siste einingsimport)", "is closed (missing from the last units import)")
             ),
             BadEmail(v) => format!("{} «{v}»", l.pick("ugyldig e-postadresse", "ugyldig e-postadresse", "malformed e-mail address")),
-            UnknownRole(v) => format!("{} «{v}» {}", l.pick("ukjent rolle", "ukjend rolle", "unknown role"), l.pick("(bruk amu og/eller admin)", "(bruk amu og/eller admin)", "(use amu and/or admin)")),
+            UnknownRole(v) => format!("{} «{v}» {}", l.pick("ukjent rolle", "ukjend rolle", "unknown role"), l.pick("(bruk amu, admin, verneombud eller tillitsvalgt, skilt med |)", "(bruk amu, admin, verneombud eller tillitsvalt, skilde med |)", "(use amu, admin, verneombud or tillitsvalgt, separated by |)")),
+            BadMobile(v) => format!("«{v}» {}", l.pick(
+                "er ikke et mobilnummer: åtte siffer som begynner med 4 eller 9 (912 34 567), eller + og landskode (+46 70 123 45 67)",
+                "er ikkje eit mobilnummer: åtte siffer som byrjar med 4 eller 9 (912 34 567), eller + og landskode (+46 70 123 45 67)",
+                "is not a mobile number: eight digits beginning with 4 or 9 (912 34 567), or + and a country code (+46 70 123 45 67)")),
+            UnknownFactor(v) => format!("«{v}» {}", l.pick(
+                "er ikke en faktor i undersøkelsene (for eksempel 10-faktor/rolleklarhet eller rolleklarhet)",
+                "er ikkje ein faktor i undersøkingane (til dømes 10-faktor/rolleklarhet eller rolleklarhet)",
+                "is not a factor of the questionnaires (for example 10-faktor/rolleklarhet or rolleklarhet)")),
+            BadNorm(v) => format!("«{v}» {}", l.pick(
+                "er ikke et gjennomsnitt på skalaen 1–5 (for eksempel 3,9)",
+                "er ikkje eit gjennomsnitt på skalaen 1–5 (til dømes 3,9)",
+                "is not a mean on the scale 1–5 (for example 3,9)")),
+            NoUnitOfType(t) => format!("{} «{t}» {}", l.pick("ingen enhet har enhetstypen", "inga eining har einingstypen", "no unit has the unit type"), l.pick(
+                "ennå; normene vises når en enhet får typen (kolonnen unit_type i units.csv)",
+                "enno; normene blir viste når ei eining får typen (kolonna unit_type i units.csv)",
+                "yet; the norms show once a unit has the type (the column unit_type in units.csv)")),
+            RepresentsNothing => l.pick(
+                "verneombud og tillitsvalgte må ha enhetene de representerer i kolonnen represents (enhetskoder skilt med |)",
+                "verneombod og tillitsvalde må ha einingane dei representerer i kolonna represents (einingskodar skilde med |)",
+                "a verneombud or tillitsvalgt needs the units they represent in the column represents (unit codes separated by |)").into(),
+            RepresentsWithoutRole => l.pick(
+                "bare verneombud og tillitsvalgte representerer enheter: legg til rollen i kolonnen roles, eller tøm cellen",
+                "berre verneombod og tillitsvalde representerer einingar: legg til rolla i kolonna roles, eller tøm cella",
+                "only a verneombud or tillitsvalgt represents units: add the role in the column roles, or empty the cell").into(),
             StrandedEmployees(n) => format!(
                 "{n} {}",
                 l.pick(
@@ -369,7 +407,62 @@ pub struct Outcome {
     pub diff: Diff,
     pub warnings: Vec<Issue>,
     pub applied: bool,
+    /// What the import did to the open rounds (new people invited, the
+    /// invitations of those who left withdrawn), when a higher layer
+    /// followed it up in the same transaction ([`import_then`]).
+    pub rounds: Vec<RoundStaffing>,
 }
+
+/// An open round brought up to date with the staff by an import.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoundStaffing {
+    pub round_title: String,
+    /// People newly in scope, invited (their messages queued).
+    pub invited: usize,
+    /// Invitations of people who left the round's units, withdrawn
+    /// (answered or not: the count does not tell).
+    pub withdrawn: usize,
+    /// People back in the round's units, whose links work again.
+    pub returned: usize,
+}
+
+impl RoundStaffing {
+    pub fn render(&self, lang: Lang) -> String {
+        let l = lang;
+        format!(
+            "{} «{}»: {} {}, {} {}{}",
+            l.pick("Åpen runde", "Open runde", "Open round"),
+            self.round_title,
+            self.invited,
+            l.pick("nye invitert", "nye inviterte", "newcomers invited"),
+            self.withdrawn,
+            l.pick(
+                "invitasjoner trukket tilbake (sluttet eller flyttet ut; svar som er gitt, står)",
+                "invitasjonar trekte tilbake (slutta eller flytta ut; svar som er gitt, står)",
+                "invitations withdrawn (left or moved out; answers given stay)"
+            ),
+            if self.returned > 0 {
+                format!(
+                    ", {} {}",
+                    self.returned,
+                    l.pick(
+                        "tilbake, med lenken de fikk",
+                        "tilbake, med lenkja dei fekk",
+                        "back, with the link they had"
+                    )
+                )
+            } else {
+                String::new()
+            }
+        )
+    }
+}
+
+/// Work a higher layer adds to an import's transaction, after the file is
+/// applied (and in a dry run too, so the preview shows it): the open
+/// rounds following the staff.
+pub type Then<'a> =
+    &'a mut dyn FnMut(&mut DbConnection, Kind, &mut Outcome) -> Result<(), AppError>;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ImportError {
@@ -395,16 +488,18 @@ pub enum Kind {
     Targets,
     Measures,
     National,
+    Norms,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 6] = [
+    pub const ALL: [Kind; 7] = [
         Kind::Units,
         Kind::Employees,
         Kind::Absence,
         Kind::Targets,
         Kind::Measures,
         Kind::National,
+        Kind::Norms,
     ];
 
     pub fn name(self) -> &'static str {
@@ -415,6 +510,7 @@ impl Kind {
             Kind::Targets => "targets",
             Kind::Measures => "measures",
             Kind::National => "national",
+            Kind::Norms => "norms",
         }
     }
 
@@ -438,13 +534,26 @@ pub fn import(
     bytes: &[u8],
     dry_run: bool,
 ) -> Result<Outcome, ImportError> {
+    import_then(conn, kind, source, bytes, dry_run, &mut |_, _, _| Ok(()))
+}
+
+/// [`import`], with `then` run in the same transaction once the file is
+/// applied.
+pub fn import_then(
+    conn: &mut DbConnection,
+    kind: Kind,
+    source: &str,
+    bytes: &[u8],
+    dry_run: bool,
+    then: Then,
+) -> Result<Outcome, ImportError> {
     let table = table::read(source, bytes).map_err(ImportError::Rejected)?;
 
     /// Leaving the transaction by error is what rolls it back; a dry run
     /// leaves that way carrying its outcome.
     enum Exit {
         Failed(ImportError),
-        DryRun(Outcome),
+        DryRun(Box<Outcome>),
     }
     impl From<diesel::result::Error> for Exit {
         fn from(e: diesel::result::Error) -> Self {
@@ -467,9 +576,11 @@ pub fn import(
             Kind::Targets => targets::run(conn, &table)?,
             Kind::Measures => measures::run(conn, &table)?,
             Kind::National => national::run(conn, &table, source)?,
+            Kind::Norms => norms::run(conn, &table, source)?,
         };
+        then(conn, kind, &mut outcome).map_err(ImportError::App)?;
         if dry_run {
-            return Err(Exit::DryRun(outcome));
+            return Err(Exit::DryRun(Box::new(outcome)));
         }
         if !outcome.diff.is_empty() {
             diesel::insert_into(import_runs::table)
@@ -488,7 +599,8 @@ pub fn import(
         Ok(outcome)
     });
     match tx {
-        Ok(outcome) | Err(Exit::DryRun(outcome)) => Ok(outcome),
+        Ok(outcome) => Ok(outcome),
+        Err(Exit::DryRun(outcome)) => Ok(*outcome),
         Err(Exit::Failed(e)) => Err(e),
     }
 }
@@ -561,7 +673,11 @@ pub type Applied = (Kind, Result<Outcome, ImportError>);
 
 /// Applies a file kept by [`keep_pending`] and deletes it, or None when
 /// there is no such file (expired, or applied already).
-pub fn apply_pending(conn: &mut DbConnection, id: &str) -> Result<Option<Applied>, AppError> {
+pub fn apply_pending(
+    conn: &mut DbConnection,
+    id: &str,
+    then: Then,
+) -> Result<Option<Applied>, AppError> {
     use crate::db::schema::pending_imports;
     let found: Option<(String, String, Vec<u8>)> = pending_imports::table
         .find(id)
@@ -578,7 +694,7 @@ pub fn apply_pending(conn: &mut DbConnection, id: &str) -> Result<Option<Applied
     };
     let kind = Kind::from_name(&kind)
         .ok_or_else(|| AppError::damaged(format!("a kept upload of unknown kind {kind}")))?;
-    let outcome = import(conn, kind, &source, &bytes, false);
+    let outcome = import_then(conn, kind, &source, &bytes, false, then);
     diesel::delete(pending_imports::table.find(id)).execute(conn)?;
     Ok(Some((kind, outcome)))
 }

@@ -237,5 +237,6 @@ pub(super) fn run(
         diff,
         warnings: Vec::new(),
         applied: false,
+        rounds: Vec::new(),
     })
 }

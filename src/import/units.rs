@@ -27,7 +27,19 @@ pub const COLUMNS: &[ColumnSpec] = &[
         aliases: &["navn"],
         required: true,
     },
+    ColumnSpec {
+        name: "unit_type",
+        aliases: &["enhetstype", "type"],
+        required: false,
+    },
 ];
+
+/// A unit type as norms name it: trimmed, in lower case
+/// (`Barnehage` and `barnehage ` are one type).
+pub fn normalise_type(s: &str) -> Option<String> {
+    let t = s.trim().to_lowercase();
+    (!t.is_empty()).then_some(t)
+}
 
 #[derive(Debug, Clone)]
 pub struct UnitRow {
@@ -35,8 +47,17 @@ pub struct UnitRow {
     pub code: String,
     pub parent_code: Option<String>,
     pub name: String,
+    /// The kind of unit norms are given for (None: none given, or the file
+    /// has no such column).
+    pub unit_type: Option<String>,
     /// Where the parent cell is, for problems about the tree.
     pub parent_loc: super::Location,
+}
+
+/// Whether the file has the `unit_type` column: without it, each unit
+/// keeps the type it has.
+fn has_types(table: &Table) -> bool {
+    Columns::map(table, COLUMNS).is_ok_and(|(cols, _)| cols.has("unit_type"))
 }
 
 /// Parses and validates the whole file; every problem is collected.
@@ -74,6 +95,7 @@ pub fn validate(table: &Table) -> Result<(Vec<UnitRow>, Vec<super::Issue>), Impo
             code: code.to_string(),
             parent_code: (!parent.is_empty()).then(|| parent.to_string()),
             name: name.to_string(),
+            unit_type: normalise_type(cols.get(row, "unit_type")),
             parent_loc: cols.loc(row, "parent_code"),
         });
     }
@@ -144,6 +166,7 @@ pub fn validate(table: &Table) -> Result<(Vec<UnitRow>, Vec<super::Issue>), Impo
 /// foreign key holds at every statement.
 pub(super) fn run(conn: &mut DbConnection, table: &Table) -> Result<Outcome, ImportError> {
     let (rows, mut warnings) = validate(table)?;
+    let types = has_types(table);
     let existing: HashMap<String, Unit> = Unit::all(conn)?
         .into_iter()
         .map(|u| (u.code.clone(), u))
@@ -193,6 +216,7 @@ pub(super) fn run(conn: &mut DbConnection, table: &Table) -> Result<Outcome, Imp
             name: r.name.clone(),
             active: true,
             updated_at: now,
+            unit_type: r.unit_type.clone(),
         };
         match existing.get(&r.code) {
             None => {
@@ -221,12 +245,26 @@ pub(super) fn run(conn: &mut DbConnection, table: &Table) -> Result<Outcome, Imp
                 if !old.active {
                     fields.push("active no → yes".into());
                 }
+                let unit_type = if types {
+                    wanted.unit_type.clone()
+                } else {
+                    old.unit_type.clone()
+                };
+                if old.unit_type != unit_type {
+                    let show = |t: &Option<String>| t.clone().unwrap_or_else(|| "–".into());
+                    fields.push(format!(
+                        "unit_type «{}» → «{}»",
+                        show(&old.unit_type),
+                        show(&unit_type)
+                    ));
+                }
                 if !fields.is_empty() {
                     diesel::update(units::table.find(&old.id))
                         .set((
                             units::name.eq(&wanted.name),
                             units::parent_id.eq(&wanted.parent_id),
                             units::active.eq(true),
+                            units::unit_type.eq(&unit_type),
                             units::updated_at.eq(now),
                         ))
                         .execute(conn)?;
@@ -267,5 +305,6 @@ pub(super) fn run(conn: &mut DbConnection, table: &Table) -> Result<Outcome, Imp
         diff,
         warnings,
         applied: false,
+        rounds: Vec::new(),
     })
 }

@@ -1,7 +1,9 @@
-//! E-mail: where it goes ([`Mailer`]), what it says ([`render`]), and the
-//! durable outbox that sends it ([`outbox`]).
+//! Messages: e-mail, where it goes ([`Mailer`]) and what it says
+//! ([`render`]); SMS ([`sms`]); and the durable outbox that sends both
+//! ([`outbox`]).
 
 pub mod outbox;
+pub mod sms;
 mod smtp;
 
 use crate::config::Settings;
@@ -163,26 +165,90 @@ pub fn render(m: &SurveyMail) -> (String, String, String) {
         "{greeting}\n\n{open}:\n{}\n\n{deadline}\n\n{anonymous}\n\n{dont_share}\n\n{ask}\n",
         m.link
     );
-    // Table layout and inline attributes only: Outlook ignores most CSS.
-    let body = html! {
+    let html = html_body(
+        l,
+        &subject,
+        &[&greeting],
+        (open, m.link),
+        &[&deadline, &anonymous, &dont_share, &ask],
+    );
+    (subject, text, html)
+}
+
+/// The HTML part of a message: `before` paragraphs, the link as a button,
+/// `after` paragraphs. Table layout and inline attributes only: Outlook
+/// ignores most CSS.
+fn html_body(
+    l: Lang,
+    subject: &str,
+    before: &[&str],
+    (open, link): (&str, &str),
+    after: &[&str],
+) -> String {
+    html! {
         (maud::DOCTYPE)
         html lang=(l.code()) {
             head { meta charset="utf-8"; title { (subject) } }
             body {
                 table role="presentation" width="100%" cellpadding="0" cellspacing="0" {
                     tr { td style="font-family: Arial, sans-serif; font-size: 16px; line-height: 1.5; color: #1a1a1a; padding: 16px;" {
-                        p { (greeting) }
-                        p { a href=(m.link) style="color: #0b5394; font-weight: bold;" { (open) } }
-                        p { (deadline) }
-                        p { (anonymous) }
-                        p { (dont_share) }
-                        p { (ask) }
+                        @for p in before { p { (p) } }
+                        p { a href=(link) style="color: #0b5394; font-weight: bold;" { (open) } }
+                        @for p in after { p { (p) } }
                     } }
                 }
             }
         }
-    };
-    (subject, text, body.into_string())
+    }
+    .into_string()
+}
+
+/// Everything the "results are ready" message says.
+pub struct ResultsMail<'a> {
+    pub lang: Lang,
+    pub organisation: &'a str,
+    pub round_title: &'a str,
+    pub link: &'a str,
+    pub contact: &'a str,
+}
+
+/// Subject, plain text and HTML of the message that tells every invited
+/// person the results are ready, with the link to their own group's.
+pub fn render_results(m: &ResultsMail) -> (String, String, String) {
+    let l = m.lang;
+    let subject = format!(
+        "{}: {}",
+        l.pick(
+            "Resultatene er klare",
+            "Resultata er klare",
+            "The results are ready"
+        ),
+        m.round_title
+    );
+    let what = l.pick(
+        "Takk til alle som svarte. Resultatene for gruppen din er klare, og lederen din går gjennom dem med dere sammen med verneombudet og den tillitsvalgte.",
+        "Takk til alle som svarte. Resultata for gruppa di er klare, og leiaren din går gjennom dei med dykk saman med verneombodet og den tillitsvalde.",
+        "Thank you to everyone who answered. The results for your group are ready, and your leader will go through them with you together with the safety representative and the union representative.",
+    );
+    let anonymous = l.pick(
+        "Resultatene vises bare for grupper med nok svar. Lenken er den samme for alle i gruppen og sier ingenting om deg eller om du svarte.",
+        "Resultata blir berre viste for grupper med nok svar. Lenkja er den same for alle i gruppa og seier ingenting om deg eller om du svarte.",
+        "Results are shown only for groups with enough answers. The link is the same for everyone in the group and tells nothing about you or whether you answered.",
+    );
+    let open = l.pick("Se resultatene", "Sjå resultata", "See the results");
+    let ask = format!(
+        "{} {} – {}",
+        l.pick(
+            "Spørsmål? Kontakt",
+            "Spørsmål? Kontakt",
+            "Questions? Contact"
+        ),
+        m.contact,
+        m.organisation
+    );
+    let text = format!("{what}\n\n{open}:\n{}\n\n{anonymous}\n\n{ask}\n", m.link);
+    let html = html_body(l, &subject, &[&what], (open, m.link), &[&anonymous, &ask]);
+    (subject, text, html)
 }
 
 /// Everything the request for a written account says.
@@ -263,24 +329,14 @@ pub fn render_account(m: &AccountMail) -> (String, String, String) {
         "{what}\n\n{open}:\n{}\n\n{due}\n\n{figures}\n\n{ask}\n",
         m.link
     );
-    let body = html! {
-        (maud::DOCTYPE)
-        html lang=(l.code()) {
-            head { meta charset="utf-8"; title { (subject) } }
-            body {
-                table role="presentation" width="100%" cellpadding="0" cellspacing="0" {
-                    tr { td style="font-family: Arial, sans-serif; font-size: 16px; line-height: 1.5; color: #1a1a1a; padding: 16px;" {
-                        p { (what) }
-                        p { a href=(m.link) style="color: #0b5394; font-weight: bold;" { (open) } }
-                        p { (due) }
-                        p { (figures) }
-                        p { (ask) }
-                    } }
-                }
-            }
-        }
-    };
-    (subject, text, body.into_string())
+    let html = html_body(
+        l,
+        &subject,
+        &[&what],
+        (open, m.link),
+        &[&due, &figures, &ask],
+    );
+    (subject, text, html)
 }
 
 fn capitalise(s: &str) -> String {
@@ -291,10 +347,37 @@ fn capitalise(s: &str) -> String {
     }
 }
 
-/// A multipart (plain text + HTML) message with a stable Message-ID, so a
-/// copy resent after a crash is recognisable as the same message.
+/// The domain a message's `Message-ID` names: the sender's, or, where the
+/// sender's address has no real domain (`noreply@localhost`), the base
+/// URL's host. Spam filters count a Message-ID under a domain that does not
+/// exist against a message.
+pub fn message_id_domain(settings: &Settings) -> String {
+    let real = |d: &str| d.contains('.') && !d.starts_with('.') && !d.ends_with('.');
+    let sender = settings
+        .mail_from
+        .parse::<Mailbox>()
+        .ok()
+        .map(|m| m.email.domain().to_ascii_lowercase());
+    if let Some(d) = sender.filter(|d| real(d)) {
+        return d;
+    }
+    url::Url::parse(&settings.base_url)
+        .ok()
+        .and_then(|u| {
+            u.host_str()
+                .map(|h| h.trim_matches(['[', ']']).to_ascii_lowercase())
+        })
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".into())
+}
+
+/// A multipart (plain text + HTML) message with a stable Message-ID (under
+/// [`message_id_domain`]), so a copy resent after a crash is recognisable
+/// as the same message. Every message is marked `Auto-Submitted:
+/// auto-generated` (RFC 3834), so that out-of-office replies are not sent
+/// back for it by the thousand after an invitation run.
 pub fn build(
-    from: &str,
+    settings: &Settings,
     to: &str,
     message_id: &str,
     lang: Lang,
@@ -302,21 +385,29 @@ pub fn build(
     text: String,
     html: String,
 ) -> Result<Message, AppError> {
+    let from = &settings.mail_from;
     let from: Mailbox = from
         .parse()
         .map_err(|e| AppError::config_by(format!("NAERVAER_MAIL_FROM '{from}'"), e))?;
     let to: Mailbox = to
         .parse()
         .map_err(|e| AppError::internal_by(format!("recipient «{to}»"), e))?;
+    let header = |name: &'static str, value: String| {
+        lettre::message::header::HeaderValue::new(
+            lettre::message::header::HeaderName::new_from_ascii_str(name),
+            value,
+        )
+    };
     Message::builder()
         .from(from)
         .to(to)
         .subject(subject)
-        .message_id(Some(format!("<{message_id}@naervaer>")))
-        .raw_header(lettre::message::header::HeaderValue::new(
-            lettre::message::header::HeaderName::new_from_ascii_str("Content-Language"),
-            lang.code().to_string(),
-        ))
+        .message_id(Some(format!(
+            "<{message_id}@{}>",
+            message_id_domain(settings)
+        )))
+        .raw_header(header("Content-Language", lang.code().to_string()))
+        .raw_header(header("Auto-Submitted", "auto-generated".to_string()))
         .multipart(
             MultiPart::alternative()
                 .singlepart(
@@ -387,7 +478,7 @@ pub fn send_sign_in_link(
     );
     let (subject, text, html) = render_sign_in(to.lang, &to.name, &link);
     let message = build(
-        &settings.mail_from,
+        settings,
         &to.email,
         &crate::crypto::new_id(),
         to.lang,

@@ -112,14 +112,35 @@ impl Marking {
 /// Attempts before a message is given up as failed.
 pub const MAX_ATTEMPTS: i32 = 6;
 
+/// Which way one message goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Via {
+    Email,
+    Sms,
+}
+
+impl Via {
+    pub fn key(self) -> &'static str {
+        match self {
+            Via::Email => "email",
+            Via::Sms => "sms",
+        }
+    }
+}
+
+/// A message to queue: what it is (an invitation, a reminder, an account
+/// request, a "results are ready"), which way it goes and to whom; never
+/// its text, which is rendered when it is sent.
 #[derive(Debug, Clone, Insertable)]
 #[diesel(table_name = outbox)]
 pub struct NewMail {
     id: String,
     kind: String,
+    channel: String,
     round_id: Option<String>,
     invitation_id: Option<String>,
     account_id: Option<String>,
+    group_key: Option<String>,
     recipient: String,
     status: String,
     attempts: i32,
@@ -128,19 +149,15 @@ pub struct NewMail {
 }
 
 impl NewMail {
-    pub fn new(
-        kind: &str,
-        round_id: &str,
-        invitation_id: &str,
-        recipient: &str,
-        now: i64,
-    ) -> NewMail {
+    fn queued(kind: &str, via: Via, recipient: &str, now: i64) -> NewMail {
         NewMail {
             id: new_id(),
             kind: kind.into(),
-            round_id: Some(round_id.into()),
-            invitation_id: Some(invitation_id.into()),
+            channel: via.key().into(),
+            round_id: None,
+            invitation_id: None,
             account_id: None,
+            group_key: None,
             recipient: recipient.into(),
             status: "pending".into(),
             attempts: 0,
@@ -148,23 +165,46 @@ impl NewMail {
             created_at: now,
         }
     }
-}
 
-impl NewMail {
+    /// An invitation or a reminder of one.
+    pub fn new(
+        kind: &str,
+        via: Via,
+        round_id: &str,
+        invitation_id: &str,
+        recipient: &str,
+        now: i64,
+    ) -> NewMail {
+        NewMail {
+            round_id: Some(round_id.into()),
+            invitation_id: Some(invitation_id.into()),
+            ..NewMail::queued(kind, via, recipient, now)
+        }
+    }
+
     /// A request for a written account (`account`) or a reminder of one
-    /// (`account_reminder`), to one of the unit's leaders.
+    /// (`account_reminder`), to one of the unit's leaders, by e-mail.
     pub fn account(kind: &str, account_id: &str, recipient: &str, now: i64) -> NewMail {
         NewMail {
-            id: new_id(),
-            kind: kind.into(),
-            round_id: None,
-            invitation_id: None,
             account_id: Some(account_id.into()),
-            recipient: recipient.into(),
-            status: "pending".into(),
-            attempts: 0,
-            next_attempt_at: now,
-            created_at: now,
+            ..NewMail::queued(kind, Via::Email, recipient, now)
+        }
+    }
+
+    /// "The results are ready", with the link to the released results of
+    /// `group_key` (written in the language of the person the recipient
+    /// belongs to).
+    pub fn results(
+        via: Via,
+        round_id: &str,
+        group_key: &str,
+        recipient: &str,
+        now: i64,
+    ) -> NewMail {
+        NewMail {
+            round_id: Some(round_id.into()),
+            group_key: Some(group_key.into()),
+            ..NewMail::queued("results", via, recipient, now)
         }
     }
 }
@@ -175,10 +215,16 @@ pub struct Claimed {
     pub id: String,
     #[diesel(sql_type = Text)]
     pub kind: String,
+    #[diesel(sql_type = Text)]
+    pub channel: String,
+    #[diesel(sql_type = diesel::sql_types::Nullable<Text>)]
+    pub round_id: Option<String>,
     #[diesel(sql_type = diesel::sql_types::Nullable<Text>)]
     pub invitation_id: Option<String>,
     #[diesel(sql_type = diesel::sql_types::Nullable<Text>)]
     pub account_id: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<Text>)]
+    pub group_key: Option<String>,
     #[diesel(sql_type = Text)]
     pub recipient: String,
     #[diesel(sql_type = Integer)]
@@ -188,12 +234,12 @@ pub struct Claimed {
 const CLAIM_PG: &str = "UPDATE outbox SET status = 'sending', claimed_by = $1, claimed_at = $2 \
      WHERE id IN (SELECT id FROM outbox WHERE status = 'pending' AND next_attempt_at <= $2 \
                   ORDER BY created_at, id LIMIT $3 FOR UPDATE SKIP LOCKED) \
-     RETURNING id, kind, invitation_id, account_id, recipient, attempts";
+     RETURNING id, kind, channel, round_id, invitation_id, account_id, group_key, recipient, attempts";
 const CLAIM_SQLITE: &str =
     "UPDATE outbox SET status = 'sending', claimed_by = ?1, claimed_at = ?2 \
      WHERE id IN (SELECT id FROM outbox WHERE status = 'pending' AND next_attempt_at <= ?2 \
                   ORDER BY created_at, id LIMIT ?3) \
-     RETURNING id, kind, invitation_id, account_id, recipient, attempts";
+     RETURNING id, kind, channel, round_id, invitation_id, account_id, group_key, recipient, attempts";
 
 /// Claims up to `limit` due messages for `sender`.
 pub fn claim(conn: &mut DbConnection, sender: &str, limit: i32) -> QueryResult<Vec<Claimed>> {
@@ -276,9 +322,34 @@ struct RoundInfo {
     closes_on: chrono::NaiveDate,
 }
 
+/// A message ready to hand over.
+pub enum Outgoing {
+    Mail(Box<lettre::Message>),
+    Sms { to: String, text: String },
+}
+
+/// The round's title and closing day, once per worker.
+fn round_info<'c>(
+    conn: &mut DbConnection,
+    cache: &'c mut std::collections::HashMap<crate::ids::RoundId, RoundInfo>,
+    round_id: &crate::ids::RoundId,
+) -> Result<&'c RoundInfo, AppError> {
+    if !cache.contains_key(round_id) {
+        let round = Round::find(conn, round_id)?;
+        cache.insert(
+            round_id.clone(),
+            RoundInfo {
+                closes_on: round.closes_on_date(),
+                title: round.title,
+            },
+        );
+    }
+    Ok(&cache[round_id])
+}
+
 /// Renders the message for a claimed row: the link is derived from the
-/// invitation (or account) id and the secret key at this moment; nothing
-/// secret was stored.
+/// invitation (or account, or group) id and the secret key at this moment;
+/// nothing secret was stored.
 fn compose(
     conn: &mut DbConnection,
     settings: &Settings,
@@ -286,9 +357,13 @@ fn compose(
     cache: &mut std::collections::HashMap<crate::ids::RoundId, RoundInfo>,
     organisation: &str,
     m: &Claimed,
-) -> Result<lettre::Message, AppError> {
+) -> Result<Outgoing, AppError> {
     if let Some(account) = &m.account_id {
-        return compose_account(conn, settings, key, organisation, m, account);
+        return compose_account(conn, settings, key, organisation, m, account)
+            .map(|mail| Outgoing::Mail(Box::new(mail)));
+    }
+    if m.kind == "results" {
+        return compose_results(conn, settings, key, cache, organisation, m);
     }
     let invitation_id = m
         .invitation_id
@@ -299,25 +374,22 @@ fn compose(
         .filter(invitations::id.eq(invitation_id))
         .select((invitations::round_id, employees::language))
         .get_result(conn)?;
-    if !cache.contains_key(&round_id) {
-        let round = Round::find(conn, &round_id)?;
-        cache.insert(
-            round_id.clone(),
-            RoundInfo {
-                closes_on: round.closes_on_date(),
-                title: round.title,
-            },
-        );
-    }
-    let round = &cache[&round_id];
+    let round = round_info(conn, cache, &round_id)?;
     let lang: Lang = language.parse().unwrap_or_default();
     let link = format!(
         "{}/s/{}",
         settings.base_url,
         key.survey_token(invitation_id)
     );
+    let reminder = m.kind == "reminder";
+    if m.channel == "sms" {
+        return Ok(Outgoing::Sms {
+            to: m.recipient.clone(),
+            text: super::sms::survey_text(lang, reminder, round.closes_on, &link),
+        });
+    }
     let (subject, text, html) = super::render(&SurveyMail {
-        reminder: m.kind == "reminder",
+        reminder,
         lang,
         organisation,
         round_title: &round.title,
@@ -325,15 +397,46 @@ fn compose(
         closes_on: round.closes_on,
         contact: &settings.contact,
     });
-    super::build(
-        &settings.mail_from,
-        &m.recipient,
-        &m.id,
+    super::build(settings, &m.recipient, &m.id, lang, &subject, text, html)
+        .map(|mail| Outgoing::Mail(Box::new(mail)))
+}
+
+/// "The results are ready": the link opens the released results of the
+/// group the row names (a group's link, the same for everyone in it).
+fn compose_results(
+    conn: &mut DbConnection,
+    settings: &Settings,
+    key: &SecretKey,
+    cache: &mut std::collections::HashMap<crate::ids::RoundId, RoundInfo>,
+    organisation: &str,
+    m: &Claimed,
+) -> Result<Outgoing, AppError> {
+    let (Some(round_id), Some(group)) = (&m.round_id, &m.group_key) else {
+        return Err(AppError::damaged(
+            "a results message without round or group",
+        ));
+    };
+    let lang = recipient_lang(conn, settings, m)?;
+    let token = key.results_token(round_id, group);
+    record_results_link(conn, &token, round_id, group)?;
+    let link = format!("{}/r/{token}", settings.base_url);
+    if m.channel == "sms" {
+        return Ok(Outgoing::Sms {
+            to: m.recipient.clone(),
+            text: super::sms::results_text(lang, &link),
+        });
+    }
+    let round_id = crate::ids::RoundId::from(round_id.clone());
+    let round = round_info(conn, cache, &round_id)?;
+    let (subject, text, html) = super::render_results(&super::ResultsMail {
         lang,
-        &subject,
-        text,
-        html,
-    )
+        organisation,
+        round_title: &round.title,
+        link: &link,
+        contact: &settings.contact,
+    });
+    super::build(settings, &m.recipient, &m.id, lang, &subject, text, html)
+        .map(|mail| Outgoing::Mail(Box::new(mail)))
 }
 
 /// The request for a written account, or its reminder, in the language of
@@ -368,16 +471,7 @@ fn compose_account(
             accounts::due_on,
         ))
         .get_result(conn)?;
-    let language: Option<String> = employees::table
-        .filter(employees::email.eq(&m.recipient))
-        .filter(employees::active.eq(true))
-        .select(employees::language)
-        .load::<String>(conn)?
-        .into_iter()
-        .next();
-    let lang: Lang = language
-        .and_then(|l| l.parse().ok())
-        .unwrap_or(settings.lang);
+    let lang = recipient_lang(conn, settings, m)?;
     let date = |s: &str| {
         chrono::NaiveDate::parse_from_str(s, crate::db::models::DATE_FORMAT)
             .map_err(|e| AppError::damaged_by(format!("a date of account {account_id}"), e))
@@ -402,15 +496,65 @@ fn compose_account(
         due_on: date(&due_on)?,
         contact: &settings.contact,
     });
-    super::build(
-        &settings.mail_from,
-        &m.recipient,
-        &m.id,
-        lang,
-        &subject,
-        text,
-        html,
-    )
+    super::build(settings, &m.recipient, &m.id, lang, &subject, text, html)
+}
+
+/// Records the hash of a group's results link the first time a message
+/// carries it, so that `/r/{token}` finds the group: one row per group and
+/// round, never per person.
+fn record_results_link(
+    conn: &mut DbConnection,
+    token: &str,
+    round_id: &str,
+    group: &str,
+) -> Result<(), AppError> {
+    use crate::db::schema::result_links;
+    let hash = crate::crypto::lookup_hash(token);
+    let known: i64 = result_links::table
+        .filter(result_links::token_hash.eq(&hash))
+        .count()
+        .get_result(conn)?;
+    if known == 0 {
+        let row = (
+            result_links::token_hash.eq(&hash),
+            result_links::round_id.eq(round_id),
+            result_links::group_key.eq(group),
+        );
+        // Two senders may record the same link at once: the second insert
+        // finds it there and changes nothing.
+        match conn {
+            DbConnection::Sqlite(c) => diesel::insert_or_ignore_into(result_links::table)
+                .values(row)
+                .execute(c)?,
+            DbConnection::Pg(c) => diesel::insert_into(result_links::table)
+                .values(row)
+                .on_conflict_do_nothing()
+                .execute(c)?,
+        };
+    }
+    Ok(())
+}
+
+/// The language of the active person a message's address or number
+/// belongs to; the installation's where there is none.
+fn recipient_lang(
+    conn: &mut DbConnection,
+    settings: &Settings,
+    m: &Claimed,
+) -> Result<Lang, AppError> {
+    let by = employees::table
+        .filter(employees::active.eq(true))
+        .select(employees::language)
+        .into_boxed();
+    let by = if m.channel == "sms" {
+        by.filter(employees::mobile.eq(&m.recipient))
+    } else {
+        by.filter(employees::email.eq(&m.recipient))
+    };
+    let language: Option<String> = by.load::<String>(conn)?.into_iter().next();
+    Ok(language
+        .and_then(|l| l.parse().ok())
+        .unwrap_or(settings.lang))
 }
 
 /// The name of the organisation's root unit (there is one active root; a
@@ -451,7 +595,9 @@ impl Pace {
 
 /// Sends every due message with `settings.mail_workers` threads and returns
 /// when none is left. Each thread claims small batches, so several
-/// processes running this at once share the work.
+/// processes running this at once share the work. SMS go the way
+/// [`super::sms::SmsRoute::from_settings`] names; where there is none, an
+/// SMS fails as undeliverable.
 pub fn send_due(
     pool: &Pool,
     mailer: &Mailer,
@@ -464,26 +610,30 @@ pub fn send_due(
     }
     let sender = format!("{}-{}", std::process::id(), &new_id()[..8]);
     let report = Arc::new(Mutex::new(SendReport::default()));
-    let pace = Arc::new(Pace {
+    let pace = |rate: f64| Pace {
         next: Mutex::new(Instant::now()),
-        gap: Duration::from_secs_f64(1.0 / settings.mail_rate.max(0.001)),
-    });
+        gap: Duration::from_secs_f64(1.0 / rate.max(0.001)),
+    };
+    let paces = Arc::new((pace(settings.mail_rate), pace(settings.sms_rate)));
     let errors: Arc<Mutex<Vec<AppError>>> = Arc::new(Mutex::new(Vec::new()));
     let marker = Marker::start(settings.database_url.expose())?;
+    let sms = super::sms::SmsRoute::from_settings(settings)?;
     std::thread::scope(|scope| {
         for w in 0..settings.mail_workers.max(1) {
-            let (report, pace, errors) = (report.clone(), pace.clone(), errors.clone());
+            let (report, paces, errors) = (report.clone(), paces.clone(), errors.clone());
             let sender = format!("{sender}-{w}");
             let marker = &marker;
+            let sms = sms.as_ref();
             scope.spawn(move || {
                 let run = Run {
                     pool,
                     mailer,
+                    sms,
                     settings,
                     key,
                     marker,
                 };
-                if let Err(e) = worker(&run, &sender, &report, &pace) {
+                if let Err(e) = worker(&run, &sender, &report, &paces) {
                     errors.lock().expect("errors lock").push(e);
                 }
             });
@@ -500,6 +650,7 @@ pub fn send_due(
 struct Run<'a> {
     pool: &'a Pool,
     mailer: &'a Mailer,
+    sms: Option<&'a super::sms::SmsRoute>,
     settings: &'a Settings,
     key: &'a SecretKey,
     marker: &'a Marker,
@@ -509,11 +660,12 @@ fn worker(
     run: &Run,
     sender: &str,
     report: &Mutex<SendReport>,
-    pace: &Pace,
+    paces: &(Pace, Pace),
 ) -> Result<(), AppError> {
     let Run {
         pool,
         mailer,
+        sms,
         settings,
         key,
         marker,
@@ -523,9 +675,10 @@ fn worker(
     let mut sending = mailer.sending();
     loop {
         // A connection is borrowed only to claim and compose, and again to
-        // mark: never during the SMTP exchange, so many workers share a
-        // small pool with the web requests.
-        let composed: Vec<(Claimed, Result<lettre::Message, super::SendError>)> = {
+        // mark: never during the exchange with the relay or the SMS
+        // provider, so many workers share a small pool with the web
+        // requests.
+        let composed: Vec<(Claimed, Result<Outgoing, super::SendError>)> = {
             let mut conn = pool.get()?;
             let batch = {
                 let _turn = marker.writes.lock().unwrap_or_else(|e| e.into_inner());
@@ -546,7 +699,7 @@ fn worker(
                 })
                 .collect()
         };
-        let mut sent = 0;
+        let mut sent = Vec::new();
         let mut failed = Vec::new();
         // The previous acceptance's commit runs while the next message's
         // envelope is exchanged with the relay, and must be done before its
@@ -554,10 +707,6 @@ fn worker(
         // connection is not yet recorded, and a crash resends at most it.
         let mut marking: Option<Marking> = None;
         for (m, msg) in composed {
-            // The rate protects a relay; writing files needs no pacing.
-            if matches!(mailer, Mailer::Smtp(_)) {
-                pace.wait();
-            }
             let mut previous_recorded = || match marking.take() {
                 Some(previous) => previous.wait().map_err(|e| super::SendError {
                     permanent: false,
@@ -565,13 +714,35 @@ fn worker(
                 }),
                 None => Ok(()),
             };
-            match msg.and_then(|msg| sending.send(&msg, &m.id, &mut previous_recorded)) {
+            let handed = msg.and_then(|msg| match msg {
+                Outgoing::Mail(mail) => {
+                    // The rate protects a relay; writing files needs no
+                    // pacing.
+                    if matches!(mailer, Mailer::Smtp(_)) {
+                        paces.0.wait();
+                    }
+                    sending.send(&mail, &m.id, &mut previous_recorded)
+                }
+                Outgoing::Sms { to, text } => match sms {
+                    Some(route) => {
+                        if matches!(route, super::sms::SmsRoute::Provider(_)) {
+                            paces.1.wait();
+                        }
+                        route.send(&to, &text, &m.id, &mut previous_recorded)
+                    }
+                    None => Err(super::SendError {
+                        permanent: true,
+                        message: "no SMS provider is set up (NAERVAER_SMS_URL)".into(),
+                    }),
+                },
+            });
+            match handed {
                 Ok(()) => {
                     marking = Some(marker.sent(&m.id)?);
-                    sent += 1;
+                    sent.push(m.channel.clone());
                 }
                 Err(e) => {
-                    tracing::warn!(outbox_id = %m.id, permanent = e.permanent, error = %e.message, "e-mail not delivered");
+                    tracing::warn!(outbox_id = %m.id, channel = %m.channel, permanent = e.permanent, error = %e.message, "message not delivered");
                     failed.push((m, e));
                 }
             }
@@ -581,16 +752,18 @@ fn worker(
         }
         let mut conn = pool.get()?;
         let mut r = report.lock().expect("report lock");
-        r.sent += sent;
+        r.sent += sent.len();
         let metrics = crate::metrics::get();
-        metrics.mail("sent", sent as u64);
+        for channel in sent {
+            metrics.mail(&channel, "sent", 1);
+        }
         for (m, e) in failed {
             if mark_failed(&mut conn, &m, &e.message, e.permanent)? {
                 r.failed += 1;
-                metrics.mail("failed", 1);
+                metrics.mail(&m.channel, "failed", 1);
             } else {
                 r.retrying += 1;
-                metrics.mail("retrying", 1);
+                metrics.mail(&m.channel, "retrying", 1);
             }
         }
     }
@@ -619,26 +792,36 @@ pub fn status_counts(conn: &mut DbConnection) -> QueryResult<Vec<(String, i64)>>
         .load(conn)
 }
 
-/// Messages per state, for the metrics: pending (not yet tried),
-/// retrying (pending after a failed attempt), sending, sent, failed. Every
-/// state appears, with 0 when empty.
-pub fn depth(conn: &mut DbConnection) -> QueryResult<Vec<(String, i64)>> {
-    let rows: Vec<(String, i32, i64)> = outbox::table
-        .group_by((outbox::status, outbox::attempts))
-        .select((outbox::status, outbox::attempts, diesel::dsl::count_star()))
+/// Messages per channel and state, for the metrics: pending (not yet
+/// tried), retrying (pending after a failed attempt), sending, sent,
+/// failed. Every state of both channels appears, with 0 when empty.
+pub fn depth(conn: &mut DbConnection) -> QueryResult<Vec<(&'static str, String, i64)>> {
+    let rows: Vec<(String, String, i32, i64)> = outbox::table
+        .group_by((outbox::channel, outbox::status, outbox::attempts))
+        .select((
+            outbox::channel,
+            outbox::status,
+            outbox::attempts,
+            diesel::dsl::count_star(),
+        ))
         .load(conn)?;
-    let mut out: Vec<(String, i64)> = ["pending", "retrying", "sending", "sent", "failed"]
+    let mut out: Vec<(&'static str, String, i64)> = ["email", "sms"]
         .iter()
-        .map(|s| (s.to_string(), 0))
+        .flat_map(|c| {
+            ["pending", "retrying", "sending", "sent", "failed"]
+                .iter()
+                .map(move |s| (*c, s.to_string(), 0))
+        })
         .collect();
-    for (status, attempts, n) in rows {
+    for (channel, status, attempts, n) in rows {
+        let channel = if channel == "sms" { "sms" } else { "email" };
         let state = match status.as_str() {
             "pending" if attempts > 0 => "retrying",
             other => other,
         };
-        match out.iter_mut().find(|(s, _)| s == state) {
-            Some(slot) => slot.1 += n,
-            None => out.push((state.to_string(), n)),
+        match out.iter_mut().find(|(c, s, _)| *c == channel && s == state) {
+            Some(slot) => slot.2 += n,
+            None => out.push((channel, state.to_string(), n)),
         }
     }
     Ok(out)

@@ -65,6 +65,42 @@ fn factor_rows(r: &UnitReport) -> Vec<Vec<String>> {
             rows.push(row);
         }
     }
+    // The norms for the unit type: level `norm: scope`, the type as unit.
+    for f in &r.factors {
+        for n in &f.norms {
+            let mut row = vec![
+                format!("norm: {}", n.scope),
+                String::new(),
+                r.unit_type.clone().unwrap_or_default(),
+                f.name.clone(),
+                String::new(),
+                opt(Some(n.mean)),
+            ];
+            row.resize(FACTOR_HEADER.len(), String::new());
+            rows.push(row);
+        }
+    }
+    rows
+}
+
+const TREND_HEADER: [&str; 4] = ["round", "closes_on", "factor", "mean"];
+
+/// The group's factors round by round, where released.
+fn trend_rows(r: &UnitReport) -> Vec<Vec<String>> {
+    let Some(t) = &r.trend else {
+        return Vec::new();
+    };
+    let mut rows = Vec::new();
+    for line in &t.factors {
+        for (round, mean) in t.rounds.iter().zip(&line.means) {
+            rows.push(vec![
+                round.title.clone(),
+                round.closes_on.clone(),
+                line.name.clone(),
+                opt(*mean),
+            ]);
+        }
+    }
     rows
 }
 
@@ -127,8 +163,9 @@ fn reliability_rows(r: &UnitReport) -> Vec<Vec<String>> {
         .collect()
 }
 
-/// The report's tables: factors and items always; for the organisation
-/// also background cells and reliability.
+/// The report's tables: factors (with the norms) and items always; for the
+/// organisation also background cells and reliability; where there is one,
+/// the trend over rounds.
 fn tables(r: &UnitReport) -> Vec<Table<'static>> {
     vec![
         Table {
@@ -160,6 +197,14 @@ fn tables(r: &UnitReport) -> Vec<Table<'static>> {
             header: &RELIABILITY_HEADER,
             rows: reliability_rows(r),
             numeric_from: 1,
+            text_columns: &[],
+            keep_empty: false,
+        },
+        Table {
+            sheet: "Utvikling",
+            header: &TREND_HEADER,
+            rows: trend_rows(r),
+            numeric_from: 3,
             text_columns: &[],
             keep_empty: false,
         },

@@ -5,11 +5,14 @@
 //! which report is [`crate::access`]'s to decide.
 //!
 //! - [`report`]: the report of one group (the view model);
-//! - [`export`]: the report as CSV and XLSX.
+//! - [`export`]: the report as CSV and XLSX;
+//! - [`compare`]: the report beside other figures: its trend over rounds,
+//!   the norms for its unit type, and the heatmap of a scope.
 //!
 //! The units' action plans are measures of the register
 //! ([`crate::followup::plans`]).
 
+pub mod compare;
 pub mod export;
 pub mod report;
 
@@ -44,6 +47,21 @@ pub struct GroupLink {
     #[serde(skip)]
     pub depth: u32,
     pub href: String,
+}
+
+/// The round and group a results link (`/r/{token}`) names, if any.
+pub fn find_link(
+    conn: &mut crate::db::DbConnection,
+    token: &str,
+) -> Result<Option<(crate::ids::RoundId, crate::ids::GroupKey)>, AppError> {
+    use crate::db::schema::result_links;
+    use diesel::prelude::*;
+    let found: Option<(String, String)> = result_links::table
+        .find(crate::crypto::lookup_hash(token.trim()))
+        .select((result_links::round_id, result_links::group_key))
+        .get_result(conn)
+        .optional()?;
+    Ok(found.map(|(r, g)| (r.into(), g.into())))
 }
 
 /// Every closed round with the groups `viewer` may open, newest first.

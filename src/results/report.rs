@@ -31,6 +31,11 @@ pub struct UnitReport {
     pub background: Vec<BackgroundView>,
     /// Cronbach's alpha per factor: only in the organisation's own report.
     pub reliability: Vec<ReliabilityRow>,
+    /// The kind of unit the group is (norms are given per type).
+    pub unit_type: Option<String>,
+    /// Each factor over every closed round of the same questionnaire up to
+    /// this one ([`super::compare::trend`]); None with fewer than two.
+    pub trend: Option<super::compare::Trend>,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -83,7 +88,17 @@ pub struct FactorRow {
     /// The level above's mean, when shown.
     pub above_mean: Option<f64>,
     pub organisation_mean: Option<f64>,
+    /// The norms for the group's unit type ([`super::compare::attach`]).
+    pub norms: Vec<Norm>,
     pub items: Vec<ItemRow>,
+}
+
+/// A norm: the mean the municipality brought for this factor and unit
+/// type, in one scope (national, county …).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Norm {
+    pub scope: String,
+    pub mean: f64,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -161,6 +176,7 @@ pub fn unit_report(
                 organisation_mean: organisation
                     .and_then(|o| snapshot.factor(o, f))
                     .map(|x| x.mean),
+                norms: Vec::new(),
                 items,
             }
         })
@@ -240,5 +256,7 @@ pub fn unit_report(
         previous_round: snapshot.previous_round.clone(),
         background,
         reliability,
+        unit_type: None,
+        trend: None,
     })
 }

@@ -13,7 +13,9 @@
 
 pub mod answer;
 pub mod commit;
+pub mod live;
 pub mod rest;
+pub mod staff;
 
 use crate::crypto::new_id;
 use crate::crypto::{lookup_hash, SecretKey};
@@ -45,6 +47,9 @@ pub struct Invitation {
     pub responded: bool,
     pub reminders_sent: i32,
     pub last_reminded_at: Option<i64>,
+    /// The person left the round's units while it was open (see
+    /// [`staff`]).
+    pub withdrawn: bool,
 }
 
 pub use crate::db::models::{today, Round, DATE_FORMAT};
@@ -59,6 +64,8 @@ pub struct NewRound {
     pub opens_on: NaiveDate,
     pub closes_on: NaiveDate,
     pub min_group_size: u32,
+    /// How invitations and reminders go out.
+    pub delivery: Delivery,
 }
 
 /// A round's questionnaires, parsed once while `cache` keeps them (they
@@ -165,6 +172,7 @@ pub fn create(
             created_at: crate::db::now_unix(),
             opened_at: None,
             closed_at: None,
+            delivery: new.delivery.key().into(),
         };
         diesel::insert_into(rounds::table)
             .values(&round)
@@ -203,19 +211,239 @@ pub fn subtree(all: &[Unit], root: &str) -> HashSet<String> {
     out
 }
 
+/// How a round reaches people (a setting per round).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Delivery {
+    /// E-mail where there is an address, else SMS, else paper.
+    Email,
+    /// SMS where there is a mobile number, else e-mail, else paper.
+    Sms,
+    /// Both where there are both, else whichever there is, else paper.
+    Both,
+}
+
+impl Delivery {
+    pub const ALL: [Delivery; 3] = [Delivery::Email, Delivery::Sms, Delivery::Both];
+
+    pub fn key(self) -> &'static str {
+        match self {
+            Delivery::Email => "email",
+            Delivery::Sms => "sms",
+            Delivery::Both => "both",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Delivery> {
+        Delivery::ALL.into_iter().find(|d| d.key() == s.trim())
+    }
+
+    pub fn name(self, l: crate::lang::Lang) -> &'static str {
+        match self {
+            Delivery::Email => l.pick(
+                "E-post, SMS til dem uten e-post",
+                "E-post, SMS til dei utan e-post",
+                "E-mail, SMS to those without e-mail",
+            ),
+            Delivery::Sms => l.pick(
+                "SMS, e-post til dem uten mobilnummer",
+                "SMS, e-post til dei utan mobilnummer",
+                "SMS, e-mail to those without a mobile number",
+            ),
+            Delivery::Both => l.pick(
+                "Både e-post og SMS",
+                "Både e-post og SMS",
+                "Both e-mail and SMS",
+            ),
+        }
+    }
+
+    /// The channel of one person's invitation. Without a way to send SMS
+    /// (`sms` false) a person with only a mobile number gets a paper
+    /// letter, as one with neither does.
+    pub fn channel(self, email: bool, mobile: bool, sms: bool) -> Channel {
+        let mobile = mobile && sms;
+        match (self, email, mobile) {
+            (_, false, false) => Channel::Paper,
+            (Delivery::Both, true, true) => Channel::Both,
+            (Delivery::Sms, _, true) | (_, false, true) => Channel::Sms,
+            _ => Channel::Email,
+        }
+    }
+}
+
+/// How one invitation reaches its person; reminders go the same way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Channel {
+    Email,
+    Sms,
+    Both,
+    Paper,
+}
+
+impl Channel {
+    pub fn key(self) -> &'static str {
+        match self {
+            Channel::Email => "email",
+            Channel::Sms => "sms",
+            Channel::Both => "both",
+            Channel::Paper => "paper",
+        }
+    }
+
+    pub fn parse(s: &str) -> Channel {
+        match s {
+            "email" => Channel::Email,
+            "sms" => Channel::Sms,
+            "both" => Channel::Both,
+            _ => Channel::Paper,
+        }
+    }
+
+    pub fn email(self) -> bool {
+        matches!(self, Channel::Email | Channel::Both)
+    }
+
+    pub fn sms(self) -> bool {
+        matches!(self, Channel::Sms | Channel::Both)
+    }
+}
+
+/// The messages of one invitation (an invitation or a reminder) by its
+/// channel: one to the e-mail address, one to the mobile number, or both.
+pub fn messages_for(
+    kind: &str,
+    round_id: &str,
+    invitation_id: &str,
+    channel: Channel,
+    email: Option<&str>,
+    mobile: Option<&str>,
+    now: i64,
+) -> Vec<crate::mail::outbox::NewMail> {
+    use crate::mail::outbox::{NewMail, Via};
+    let mut out = Vec::new();
+    if let (true, Some(e)) = (channel.email(), email) {
+        out.push(NewMail::new(
+            kind,
+            Via::Email,
+            round_id,
+            invitation_id,
+            e,
+            now,
+        ));
+    }
+    if let (true, Some(m)) = (channel.sms(), mobile) {
+        out.push(NewMail::new(
+            kind,
+            Via::Sms,
+            round_id,
+            invitation_id,
+            m,
+            now,
+        ));
+    }
+    out
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OpenSummary {
     pub invited: usize,
+    /// Invitations with an e-mail (alone or beside an SMS).
     pub by_email: usize,
+    /// Invitations with an SMS (alone or beside an e-mail).
+    pub by_sms: usize,
     pub on_paper: usize,
 }
 
-/// Opens a draft round: one invitation per active employee in scope, and
-/// for those with an e-mail address an outbox row, all in one transaction.
+/// The active units a round covers.
+pub(crate) fn scope_of(all_units: &[Unit], round: &Round) -> HashSet<String> {
+    match &round.root_unit_id {
+        Some(root) => subtree(all_units, root),
+        None => all_units
+            .iter()
+            .filter(|u| u.active)
+            .map(|u| u.id.clone())
+            .collect(),
+    }
+}
+
+/// New invitations (and their queued messages) of `people` to `round`.
+pub(crate) fn invite(
+    conn: &mut DbConnection,
+    key: &SecretKey,
+    round: &Round,
+    people: &[Employee],
+    sms: bool,
+) -> Result<OpenSummary, AppError> {
+    let delivery = Delivery::parse(&round.delivery).unwrap_or(Delivery::Email);
+    let now = crate::db::now_unix();
+    let mut invs = Vec::with_capacity(people.len());
+    let mut mails = Vec::new();
+    let mut summary = OpenSummary {
+        invited: people.len(),
+        by_email: 0,
+        by_sms: 0,
+        on_paper: 0,
+    };
+    for p in people {
+        let id = new_id();
+        let channel = delivery.channel(p.email.is_some(), p.mobile.is_some(), sms);
+        summary.by_email += usize::from(channel.email());
+        summary.by_sms += usize::from(channel.sms());
+        summary.on_paper += usize::from(channel == Channel::Paper);
+        invs.push(Invitation {
+            token_hash: lookup_hash(&key.survey_token(&id)),
+            code_hash: lookup_hash(&key.paper_code(&id)),
+            id: id.clone(),
+            round_id: round.id.clone(),
+            employee_id: p.id.clone(),
+            unit_id: p.unit_id.clone(),
+            channel: channel.key().into(),
+            responded: false,
+            reminders_sent: 0,
+            last_reminded_at: None,
+            withdrawn: false,
+        });
+        mails.extend(messages_for(
+            "invitation",
+            &round.id,
+            &id,
+            channel,
+            p.email.as_deref(),
+            p.mobile.as_deref(),
+            now,
+        ));
+    }
+    for chunk in invs.chunks(500) {
+        crate::on_backend!(&mut *conn, |c| diesel::insert_into(invitations::table)
+            .values(chunk)
+            .execute(c))?;
+    }
+    for chunk in mails.chunks(500) {
+        crate::on_backend!(&mut *conn, |c| diesel::insert_into(outbox::table)
+            .values(chunk)
+            .execute(c))?;
+    }
+    Ok(summary)
+}
+
+/// Opens a draft round without SMS: [`open_reaching`] for installations
+/// that send no SMS (those with only a mobile number get paper).
 pub fn open(
     conn: &mut DbConnection,
     key: &SecretKey,
     round_id: &RoundId,
+) -> Result<OpenSummary, AppError> {
+    open_reaching(conn, key, round_id, false)
+}
+
+/// Opens a draft round: one invitation per active employee in scope, and
+/// its messages by the round's delivery (e-mail, SMS or both; `sms` says
+/// whether SMS can be sent at all), all in one transaction.
+pub fn open_reaching(
+    conn: &mut DbConnection,
+    key: &SecretKey,
+    round_id: &RoundId,
+    sms: bool,
 ) -> Result<OpenSummary, AppError> {
     crate::db::write_transaction(conn, |conn| {
         let round = Round::find(conn, round_id)?;
@@ -224,15 +452,11 @@ pub fn open(
                 state: RoundState::of(&round.status),
             }));
         }
+        if !sms && round.delivery != Delivery::Email.key() {
+            return Err(AppError::from(UserError::SmsNotConfigured));
+        }
         let all_units = Unit::all(conn)?;
-        let scope = match &round.root_unit_id {
-            Some(root) => subtree(&all_units, root),
-            None => all_units
-                .iter()
-                .filter(|u| u.active)
-                .map(|u| u.id.clone())
-                .collect(),
-        };
+        let scope = scope_of(&all_units, &round);
         let people: Vec<Employee> = employees::table
             .filter(employees::active.eq(true))
             .select(Employee::as_select())
@@ -243,57 +467,20 @@ pub fn open(
         if people.is_empty() {
             return Err(AppError::from(UserError::NobodyInScope));
         }
-        let now = crate::db::now_unix();
-        let mut invs = Vec::with_capacity(people.len());
-        let mut mails = Vec::new();
-        for p in &people {
-            let id = new_id();
-            let channel = if p.email.is_some() { "email" } else { "paper" };
-            invs.push(Invitation {
-                token_hash: lookup_hash(&key.survey_token(&id)),
-                code_hash: lookup_hash(&key.paper_code(&id)),
-                id: id.clone(),
-                round_id: round.id.clone(),
-                employee_id: p.id.clone(),
-                unit_id: p.unit_id.clone(),
-                channel: channel.into(),
-                responded: false,
-                reminders_sent: 0,
-                last_reminded_at: None,
-            });
-            if let Some(email) = &p.email {
-                mails.push(crate::mail::outbox::NewMail::new(
-                    "invitation",
-                    &round.id,
-                    &id,
-                    email,
-                    now,
-                ));
-            }
-        }
-        for chunk in invs.chunks(500) {
-            crate::on_backend!(&mut *conn, |c| diesel::insert_into(invitations::table)
-                .values(chunk)
-                .execute(c))?;
-        }
-        for chunk in mails.chunks(500) {
-            crate::on_backend!(&mut *conn, |c| diesel::insert_into(outbox::table)
-                .values(chunk)
-                .execute(c))?;
-        }
+        let summary = invite(conn, key, &round, &people, sms)?;
         diesel::update(rounds::table.find(&round.id))
-            .set((rounds::status.eq("open"), rounds::opened_at.eq(now)))
+            .set((
+                rounds::status.eq("open"),
+                rounds::opened_at.eq(crate::db::now_unix()),
+            ))
             .execute(conn)?;
-        Ok(OpenSummary {
-            invited: invs.len(),
-            by_email: mails.len(),
-            on_paper: invs.len() - mails.len(),
-        })
+        Ok(summary)
     })
 }
 
-/// Queues reminders for e-mail invitations not yet answered, at most `max`
-/// per person and never more often than `interval_secs`. Returns how many.
+/// Queues reminders for invitations not yet answered, by the channel each
+/// went by (e-mail, SMS or both; never paper), at most `max` per person
+/// and never more often than `interval_secs`. Returns how many messages.
 pub fn remind(
     conn: &mut DbConnection,
     round_id: &RoundId,
@@ -306,28 +493,41 @@ pub fn remind(
             return Err(AppError::from(UserError::RemindersOnlyWhileOpen));
         }
         let now = crate::db::now_unix();
-        let due: Vec<(String, Option<String>)> = invitations::table
+        type Due = (String, String, Option<String>, Option<String>);
+        let due: Vec<Due> = invitations::table
             .inner_join(employees::table)
             .filter(invitations::round_id.eq(round_id))
             .filter(invitations::responded.eq(false))
-            .filter(invitations::channel.eq("email"))
+            .filter(invitations::withdrawn.eq(false))
+            .filter(invitations::channel.ne("paper"))
             .filter(invitations::reminders_sent.lt(max as i32))
             .filter(
                 invitations::last_reminded_at
                     .is_null()
                     .or(invitations::last_reminded_at.le(now - interval_secs)),
             )
-            .select((invitations::id, employees::email))
+            .select((
+                invitations::id,
+                invitations::channel,
+                employees::email,
+                employees::mobile,
+            ))
             .load(conn)?;
         let mails: Vec<_> = due
             .iter()
-            .filter_map(|(id, email)| {
-                email
-                    .as_ref()
-                    .map(|e| crate::mail::outbox::NewMail::new("reminder", round_id, id, e, now))
+            .flat_map(|(id, channel, email, mobile)| {
+                messages_for(
+                    "reminder",
+                    round_id,
+                    id,
+                    Channel::parse(channel),
+                    email.as_deref(),
+                    mobile.as_deref(),
+                    now,
+                )
             })
             .collect();
-        let ids: Vec<&str> = due.iter().map(|(id, _)| id.as_str()).collect();
+        let ids: Vec<&str> = due.iter().map(|(id, ..)| id.as_str()).collect();
         for chunk in ids.chunks(500) {
             diesel::update(invitations::table.filter(invitations::id.eq_any(chunk)))
                 .set((
@@ -386,11 +586,61 @@ fn close_rewriting(
         let snapshot = crate::snapshot::build_from(conn, &closed, &rows)?;
         let (kept, _) = rest::coarsen(&closed.surveys(conn)?, &snapshot, rows)?;
         rest::rewrite(conn, round_id, kept)?;
+        queue_results(conn, &closed, &snapshot)?;
         if reduce_now {
             reduce_invitations(conn, round_id)?;
         }
         Ok(n)
     })
+}
+
+/// "The results are ready" to every person invited (and not withdrawn)
+/// who is still employed, by the way their invitation went (e-mail, SMS or
+/// both; nothing for paper), each with the link to the released results of
+/// their unit's group or the nearest shown group above it
+/// ([`crate::access::linked_group`]). Answered or not, everyone gets the
+/// same: the message tells nothing of who answered. Nobody gets one where
+/// nothing above their unit is shown.
+fn queue_results(
+    conn: &mut DbConnection,
+    round: &Round,
+    snapshot: &crate::snapshot::Snapshot,
+) -> Result<usize, AppError> {
+    use crate::mail::outbox::{NewMail, Via};
+    let people: Vec<(String, String, Option<String>, Option<String>)> = invitations::table
+        .inner_join(employees::table)
+        .filter(invitations::round_id.eq(&round.id))
+        .filter(invitations::withdrawn.eq(false))
+        .filter(employees::active.eq(true))
+        .select((
+            invitations::unit_id,
+            invitations::channel,
+            employees::email,
+            employees::mobile,
+        ))
+        .load(conn)?;
+    let now = crate::db::now_unix();
+    let mut nearest: HashMap<String, Option<String>> = HashMap::new();
+    let mut mails = Vec::new();
+    for (unit, channel, email, mobile) in &people {
+        let group = nearest
+            .entry(unit.clone())
+            .or_insert_with(|| crate::access::linked_group(snapshot, unit).map(|g| g.key.clone()));
+        let Some(group) = group else { continue };
+        let channel = Channel::parse(channel);
+        if let (true, Some(e)) = (channel.email(), email) {
+            mails.push(NewMail::results(Via::Email, &round.id, group, e, now));
+        }
+        if let (true, Some(m)) = (channel.sms(), mobile) {
+            mails.push(NewMail::results(Via::Sms, &round.id, group, m, now));
+        }
+    }
+    for chunk in mails.chunks(500) {
+        crate::on_backend!(&mut *conn, |c| diesel::insert_into(outbox::table)
+            .values(chunk)
+            .execute(c))?;
+    }
+    Ok(mails.len())
 }
 
 /// Leaves no freed storage holding the old row order. On SQLite every
@@ -409,7 +659,9 @@ pub fn compact(conn: &mut DbConnection) -> Result<(), AppError> {
 }
 
 /// Replaces a closed round's invitations by per-unit counts, and deletes its
-/// outbox rows: afterwards nothing records who answered or was reminded.
+/// invitations' and reminders' outbox rows: afterwards nothing records who
+/// answered or was reminded. (The "results are ready" messages, sent to
+/// everyone invited alike, stay until sent.)
 pub fn reduce_invitations(conn: &mut DbConnection, round_id: &str) -> Result<(), AppError> {
     crate::db::write_transaction(conn, |conn| {
         let counts = counts_from_invitations(conn, round_id)?;
@@ -424,7 +676,12 @@ pub fn reduce_invitations(conn: &mut DbConnection, round_id: &str) -> Result<(),
                 ))
                 .execute(conn)?;
         }
-        diesel::delete(outbox::table.filter(outbox::round_id.eq(round_id))).execute(conn)?;
+        diesel::delete(
+            outbox::table
+                .filter(outbox::round_id.eq(round_id))
+                .filter(outbox::invitation_id.is_not_null()),
+        )
+        .execute(conn)?;
         diesel::delete(invitations::table.filter(invitations::round_id.eq(round_id)))
             .execute(conn)?;
         Ok(())
@@ -533,44 +790,6 @@ pub fn reduce_expired(conn: &mut DbConnection, retention_days: u32) -> Result<us
     Ok(n)
 }
 
-/// Unit names by id, for printing counts.
-/// A unit's counts with its code and name, for a page or the command line.
-pub struct NamedUnitCount {
-    pub code: String,
-    pub name: String,
-    pub counts: UnitCount,
-}
-
-/// Invited, answered and reminded per unit (counts only), by unit code.
-pub fn unit_counts(
-    conn: &mut DbConnection,
-    round_id: &RoundId,
-) -> Result<Vec<NamedUnitCount>, AppError> {
-    let names = unit_names(conn)?;
-    let mut out: Vec<NamedUnitCount> = counts(conn, round_id)?
-        .into_iter()
-        .map(|c| {
-            let (code, name) = names.get(&c.unit_id).cloned().unwrap_or_default();
-            NamedUnitCount {
-                code,
-                name,
-                counts: c,
-            }
-        })
-        .collect();
-    out.sort_by(|a, b| a.code.cmp(&b.code));
-    Ok(out)
-}
-
-pub fn unit_names(conn: &mut DbConnection) -> QueryResult<HashMap<String, (String, String)>> {
-    Ok(units::table
-        .select((units::id, units::code, units::name))
-        .load::<(String, String, String)>(conn)?
-        .into_iter()
-        .map(|(id, code, name)| (id, (code, name)))
-        .collect())
-}
-
 /// Responses per unit per day, for response-rate-over-time figures.
 pub fn daily(conn: &mut DbConnection, round_id: &str) -> QueryResult<Vec<(String, String, i32)>> {
     daily_counts::table
@@ -597,6 +816,7 @@ pub fn letters(
         .inner_join(units::table.on(units::id.eq(invitations::unit_id)))
         .filter(invitations::round_id.eq(round_id))
         .filter(invitations::responded.eq(false))
+        .filter(invitations::withdrawn.eq(false))
         .into_boxed();
     if !everyone {
         q = q.filter(invitations::channel.eq("paper"));

@@ -98,6 +98,8 @@ pub struct NewRoundForm {
     min_group_size: String,
     #[serde(default)]
     module: Option<String>,
+    #[serde(default)]
+    delivery: String,
 }
 
 /// `POST /admin/runder`: a new draft round with the shipped questionnaire
@@ -130,6 +132,13 @@ pub async fn create_round(
     if f.module.is_some() {
         surveys.push(crate::survey::builtin::PRESENCE_MODULE.to_string());
     }
+    let delivery = if f.delivery.trim().is_empty() {
+        rounds::Delivery::Email
+    } else {
+        rounds::Delivery::parse(&f.delivery).ok_or(UserError::BadDelivery {
+            given: f.delivery.clone(),
+        })?
+    };
     let new = NewRound {
         title: f.title.trim().to_string(),
         surveys,
@@ -137,6 +146,7 @@ pub async fn create_round(
         opens_on: date(&f.opens_on, DateField::OpensOn)?,
         closes_on: date(&f.closes_on, DateField::ClosesOn)?,
         min_group_size: k,
+        delivery,
     };
     let installation_k = state.settings.min_group_size;
     state
@@ -167,7 +177,7 @@ pub async fn round_action(
             let round = Round::find(conn, &RoundId::from(round_id))?;
             match action.as_str() {
                 "apne" => {
-                    rounds::open(conn, &settings.key()?, &round.id)?;
+                    rounds::open_reaching(conn, &settings.key()?, &round.id, settings.sms_ready())?;
                 }
                 "purring" => {
                     rounds::remind(
@@ -204,19 +214,20 @@ pub async fn round_page(
     admin: Admin,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    let (round, rows, k) = state
+    let viewer = admin.0.viewer.clone();
+    let (seen, k) = state
         .db(move |conn, cache| {
             let round = Round::find(conn, &RoundId::from(id.into_inner()))?;
-            let rows = rounds::unit_counts(conn, &round.id)?;
             let k = crate::snapshot::load_cached(conn, cache, &round.id)?.map(|s| s.k);
-            Ok((round, rows, k))
+            let tree = crate::register::org::OrgTree::load(conn)?;
+            let seen = rounds::live::seen(conn, &tree, &round, &viewer)?;
+            Ok((seen, k))
         })
         .await?;
     Ok(respond::ok(views::admin::round(
         admin.0.lang,
         &admin.0.viewer,
-        &round,
-        &rows,
+        &seen,
         k,
     )))
 }
@@ -327,9 +338,14 @@ pub async fn import_preview(
     if up.bytes.is_empty() {
         return Err(UserError::EmptyFile { name: up.name }.into());
     }
+    let (key, sms) = (state.key.clone(), state.settings.sms_ready());
     let (outcome, pending) = state
         .db(move |conn, _| {
-            let outcome = import::import(conn, kind, &up.name, &up.bytes, true);
+            let following = rounds::staff::Following {
+                key: key.as_ref(),
+                sms,
+            };
+            let outcome = following.import(conn, kind, &up.name, &up.bytes, true);
             let pending = match &outcome {
                 Ok(_) => Some(import::keep_pending(conn, kind, &up.name, &up.bytes)?),
                 Err(_) => None,
@@ -366,9 +382,14 @@ pub async fn import_apply(
 ) -> Result<HttpResponse, AppError> {
     form.signed.require(Resource::Administration)?;
     let (k, days) = (state.settings.min_group_size, state.settings.account_days);
+    let (key, sms) = (state.key.clone(), state.settings.sms_ready());
     let outcome = state
         .db(move |conn, _| {
-            let Some((kind, outcome)) = import::apply_pending(conn, &id)? else {
+            let following = rounds::staff::Following {
+                key: key.as_ref(),
+                sms,
+            };
+            let Some((kind, outcome)) = following.apply_pending(conn, &id)? else {
                 return Ok(None);
             };
             // Absence, targets or the national level changed: who is above

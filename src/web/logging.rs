@@ -8,10 +8,18 @@ use actix_web::middleware::Next;
 use std::time::Instant;
 
 /// Path prefixes whose next segment is a secret.
-const SECRET_SEGMENT_AFTER: [&str; 4] = ["/s/", "/login/", "/kode/", "/innlogging/"];
+const SECRET_SEGMENT_AFTER: [&str; 5] = ["/s/", "/r/", "/login/", "/kode/", "/innlogging/"];
+/// Path prefixes after which everything is secret (an account's id, then
+/// its token).
+const SECRET_AFTER: [&str; 1] = ["/redegjorelse/"];
 
 /// The path as it may be logged: secret segments become `[redacted]`.
 pub fn redact_path(path: &str) -> String {
+    for prefix in SECRET_AFTER {
+        if path.starts_with(prefix) {
+            return format!("{prefix}[redacted]");
+        }
+    }
     for prefix in SECRET_SEGMENT_AFTER {
         if let Some(rest) = path.strip_prefix(prefix) {
             let tail = rest.find('/').map(|i| &rest[i..]).unwrap_or("");
@@ -70,6 +78,11 @@ mod tests {
         assert_eq!(redact_path("/s/abcdef0123"), "/s/[redacted]");
         assert_eq!(redact_path("/s/abcdef0123/side/2"), "/s/[redacted]/side/2");
         assert_eq!(redact_path("/login/tok"), "/login/[redacted]");
+        assert_eq!(redact_path("/r/grouptoken"), "/r/[redacted]");
+        assert_eq!(
+            redact_path("/redegjorelse/id/token"),
+            "/redegjorelse/[redacted]"
+        );
         assert_eq!(redact_path("/healthz"), "/healthz");
     }
 }

@@ -152,11 +152,17 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/innlogging/{token}", web::get().to(auth::confirm))
         .route("/innlogging/{token}", web::post().to(auth::redeem))
         .route("/utlogging", web::post().to(auth::sign_out))
+        .route("/r/{token}", web::get().to(results::linked))
         .route("/resultater", web::get().to(results::index))
+        .route("/svarprosent", web::get().to(results::response_rates))
         .route("/resultater/{round}/{group}", web::get().to(results::unit))
         .route(
             "/resultater/{round}/{group}/utskrift",
             web::get().to(results::print),
+        )
+        .route(
+            "/resultater/{round}/{group}/kart",
+            web::get().to(results::heatmap),
         )
         .route(
             "/resultater/{round}/{group}/{format:csv|xlsx}",

@@ -49,6 +49,7 @@ pub(super) async fn load_report(
             )?;
             let surveys = crate::rounds::surveys(conn, cache, &round)?;
             let report = results::unit_report(&round, &snapshot, &surveys, &group, lang)?;
+            let report = results::compare::attach(conn, cache, &round, report)?;
             Ok(Loaded {
                 snapshot,
                 report,
@@ -56,6 +57,103 @@ pub(super) async fn load_report(
             })
         })
         .await
+}
+
+/// `GET /r/{token}`: the released results of the group a "results are
+/// ready" link names, or of the nearest shown group above it, for anyone
+/// holding the link ([`Resource::LinkedResults`]); no sign-in.
+pub async fn linked(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    lang: super::extract::PageLang,
+    token: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let lang = lang.0;
+    let token = token.into_inner();
+    let report = state
+        .db(move |conn, cache| {
+            let (round_id, linked) = results::find_link(conn, &token)?.ok_or(AppError::NotFound)?;
+            let round = Round::find(conn, &round_id)?;
+            let snapshot =
+                crate::snapshot::load_cached(conn, cache, &round.id)?.ok_or(AppError::NotFound)?;
+            let group = crate::access::linked_group(&snapshot, linked.as_str())
+                .map(|g| GroupKey::from(g.key.as_str()))
+                .ok_or(AppError::NotFound)?;
+            crate::access::require(
+                None,
+                Resource::LinkedResults {
+                    snapshot: &snapshot,
+                    linked: &linked,
+                    group: &group,
+                },
+            )?;
+            let surveys = crate::rounds::surveys(conn, cache, &round)?;
+            let report = results::unit_report(&round, &snapshot, &surveys, &group, lang)?;
+            results::compare::attach(conn, cache, &round, report)
+        })
+        .await?;
+    Ok(respond::ok(views::results::linked(
+        lang,
+        &report,
+        req.path(),
+    )))
+}
+
+/// `GET /svarprosent`: the open rounds' response counts of the viewer's
+/// units (rows of at least k invited; [`Resource::ResponseCounts`]).
+pub async fn response_rates(
+    state: web::Data<AppState>,
+    signed: Signed,
+) -> Result<HttpResponse, AppError> {
+    let viewer = signed.viewer.clone();
+    let rounds = state
+        .db(move |conn, _| crate::rounds::live::open_rounds(conn, &viewer))
+        .await?;
+    Ok(respond::ok(views::live::page(
+        signed.lang,
+        &signed.viewer,
+        &rounds,
+    )))
+}
+
+#[derive(serde::Deserialize)]
+pub struct HeatQuery {
+    #[serde(default)]
+    farge: String,
+}
+
+/// `GET /resultater/{round}/{group}/kart`: units × factors of the groups
+/// at and below `group` the viewer may open, coloured by score or by the
+/// change since the last round.
+pub async fn heatmap(
+    state: web::Data<AppState>,
+    signed: Signed,
+    path: web::Path<(String, String)>,
+    query: web::Query<HeatQuery>,
+    req: HttpRequest,
+) -> Result<HttpResponse, AppError> {
+    let (round_id, group) = path.into_inner();
+    let loaded = load_report(&state, &signed, round_id, group).await?;
+    let colour = if query.farge == "endring" {
+        results::compare::Colour::Change
+    } else {
+        results::compare::Colour::Score
+    };
+    let map = results::compare::heatmap(
+        &loaded.snapshot,
+        &loaded.surveys,
+        &signed.viewer,
+        &GroupKey::from(loaded.report.group.id.as_str()),
+        signed.lang,
+    );
+    Ok(respond::ok(views::results::heatmap(
+        signed.lang,
+        &signed.viewer,
+        &loaded.report,
+        &map,
+        colour,
+        req.path(),
+    )))
 }
 
 /// Whether the viewer may edit `group`'s plan.

@@ -26,6 +26,7 @@ fn round() -> naervaer::rounds::Round {
         created_at: 0,
         opened_at: None,
         closed_at: None,
+        delivery: "email".into(),
     }
 }
 

@@ -737,7 +737,7 @@ both_backends! {
         let round = crate::rounds::new_round(&mut t.conn(), None);
         let (code, out, err) = round_cmd(&t, &["round", "open", &round.id[..8]]);
         assert_eq!(code, 0, "{out}{err}");
-        assert!(out.contains("opened: 3 invited, 2 by e-mail (queued), 1 on paper"), "{out}");
+        assert!(out.contains("opened: 3 invited, 2 by e-mail and 0 by SMS (queued), 1 on paper"), "{out}");
         let (code, _, err) = round_cmd(&t, &["round", "open", round.id.as_str()]);
         assert_eq!(code, 1, "a round opens once");
         assert!(!err.is_empty());
@@ -789,8 +789,26 @@ both_backends! {
         let (code, out, err) = round_cmd(&t, &["round", "status", round.id.as_str()]);
         assert_eq!(code, 0, "{out}{err}");
         assert!(out.starts_with("Testrunde (open,"), "{out}");
-        let total = out.lines().last().unwrap();
-        assert!(total.starts_with("total") && total.split_whitespace().collect::<Vec<_>>() == ["total", "3", "0", "0"], "{out}");
+        // Three people in all: below k = 5, so no count at all (a count
+        // beside so few tells who has not answered).
+        assert_eq!(out.lines().last().unwrap(), "fewer than 5 invited: no counts are shown", "{out}");
+        // With k = 3 the three are one row, the small units counted in
+        // the organisation's.
+        let small = naervaer::rounds::create(&mut c, 3, naervaer::rounds::NewRound {
+            title: "Liten".into(),
+            surveys: vec![naervaer::demo::SURVEY_10_FAKTOR.into()],
+            unit_code: None,
+            opens_on: naervaer::rounds::today(),
+            closes_on: naervaer::rounds::today(),
+            min_group_size: 3,
+            delivery: naervaer::rounds::Delivery::Email,
+        }).unwrap();
+        naervaer::rounds::open(&mut c, &crate::support::key(), &small.id).unwrap();
+        let (_, out, _) = round_cmd(&t, &["round", "status", small.id.as_str()]);
+        let lines: Vec<&str> = out.lines().collect();
+        assert!(lines[2].starts_with("1000") && lines[2].split_whitespace().rev().take(3).collect::<Vec<_>>() == ["0", "0", "3"], "{out}");
+        assert!(lines[3].contains("(with Helse, Sykehjem, Oppvekst)"), "{out}");
+        assert_eq!(lines[4].split_whitespace().collect::<Vec<_>>(), ["total", "3", "0", "0"], "{out}");
         let (code, out, _) = round_cmd(&t, &["round", "list"]);
         assert_eq!(code, 0);
         assert!(out.contains(round.id.as_str()) && out.contains("open") && out.contains("Testrunde"), "{out}");

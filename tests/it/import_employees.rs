@@ -76,7 +76,7 @@ both_backends! {
         organisation(&mut c);
         assert_rejected_unchanged(&mut c, Kind::Employees,
             &format!("{HEAD}7;A;a@x.no;1000;;amu|superuser;\n"),
-            &["linje 2, kolonne 6 (roles): ukjent rolle «superuser» (bruk amu og/eller admin)"]);
+            &["linje 2, kolonne 6 (roles): ukjent rolle «superuser» (bruk amu, admin, verneombud eller tillitsvalgt, skilt med |)"]);
     }
 
     fn unknown_languages_are_rejected(t) {

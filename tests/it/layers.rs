@@ -19,6 +19,7 @@ const ORDER: &[&str] = &[
     "ids",
     "config",
     "metrics",
+    "net",
     "snapshot::model",
     "snapshot::anonymity",
     "snapshot::compute",

@@ -278,8 +278,12 @@ both_backends! {
         assert_eq!(value(&m, "naervaer_messages_total", &[("channel", "email"), ("outcome", "sent")]), n);
         assert_eq!(value(&sent, "naervaer_outbox_messages", &[("channel", "email"), ("state", "sent")]), n);
         assert_eq!(value(&sent, "naervaer_outbox_messages", &[("channel", "email")]), n);
-        // Closing reduced the invitations to counts, and their messages.
-        assert_eq!(value(&m, "naervaer_outbox_messages", &[("channel", "email")]), 0.0);
+        // Closing reduced the invitations to counts, and their messages;
+        // what is queued now is "the results are ready" to everyone
+        // invited, answered or not.
+        assert_eq!(value(&m, "naervaer_outbox_messages", &[("channel", "email"), ("state", "sent")]), 0.0);
+        assert_eq!(value(&m, "naervaer_outbox_messages", &[("channel", "email"), ("state", "pending")]), n);
+        assert_eq!(value(&m, "naervaer_outbox_messages", &[("channel", "sms")]), 0.0);
         assert_eq!(value(&m, "naervaer_snapshot_duration_seconds_count", &[]), 1.0);
         assert_eq!(value(&m, "naervaer_analysis_duration_seconds_count", &[]), 1.0);
         assert!(value(&m, "naervaer_cache_hits_total", &[]) >= acked - 1.0, "the first page comes from the cache");

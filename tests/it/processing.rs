@@ -56,13 +56,14 @@ both_backends! {
         for r in access::matrix() {
             let name = match r.role {
                 Role::Leader => "Leder",
+                Role::Representative => "Verneombud, tillitsvalgt",
                 Role::Amu => "AMU-medlem",
                 Role::Admin => "Administrator",
             };
             let yes = |b: bool| if b { "Ja" } else { "–" };
             assert_eq!(
                 row(&md, &format!("{name} |")),
-                [name, words(r.results), words(r.plans), words(r.follow_up), yes(r.overview), yes(r.administration)],
+                [name, words(r.results), words(r.plans), words(r.follow_up), words(r.edit_follow_up), yes(r.overview), yes(r.administration)],
             );
         }
         let page = fetch(&server, &mut c, "/admin/behandling?lang=nb").body;

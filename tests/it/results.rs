@@ -21,7 +21,8 @@ pub struct Fixture {
     pub round: naervaer::ids::RoundId,
     pub open_round: naervaer::ids::RoundId,
     pub unit: std::collections::HashMap<String, String>,
-    /// (role, employee id): leader of 1200, leader of 1100, AMU, admin.
+    /// (role, employee id): leader of 1200, leader of 1100, AMU, admin,
+    /// the verneombud of 1200.
     pub people: Vec<(&'static str, String)>,
 }
 
@@ -125,6 +126,7 @@ pub fn closed_round(c: &mut DbConnection) -> Fixture {
             ("other", other),
             ("amu", people[1].id.to_string()),
             ("admin", people[2].id.to_string()),
+            ("verneombud", people[3].id.to_string()),
         ],
         unit,
     }
@@ -219,6 +221,9 @@ const LEADER: usize = 1;
 const OTHER: usize = 2;
 const AMU: usize = 3;
 const ADMIN: usize = 4;
+/// The verneombud of 1200 (the leader's unit): reads what the leader may
+/// read there, changes nothing.
+const REP: usize = 5;
 
 both_backends! {
     fn every_route_answers_every_role_as_the_table_says(t) {
@@ -254,90 +259,104 @@ both_backends! {
         // asked for (a button, then an unknown token).
         let invitation = crate::rounds::invitation_ids(&mut c, &f.open_round).remove(0);
         let survey_token = crate::support::key().survey_token(&invitation);
+        // The "results are ready" messages of the closed round, sent into
+        // a folder, record the group links.
+        let outbox = tempfile::tempdir().unwrap();
+        let s = crate::support::settings(&t, &[("NAERVAER_OUTBOX_DIR", outbox.path().to_str().unwrap())]);
+        naervaer::mail::outbox::send_due(&t.pool(), &naervaer::mail::Mailer::from_settings(&s).unwrap(), &s, &key()).unwrap();
+        let results_link = crate::support::key().results_token(r.as_str(), own);
         // (method, path, form body (csrf appended), [none, leader, other, amu, admin])
-        let table: Vec<(&str, String, String, [u16; 5])> = vec![
-            ("GET", "/".into(), "".into(), [200; 5]),
-            ("GET", "/healthz".into(), "".into(), [200; 5]),
+        let table: Vec<(&str, String, String, [u16; 6])> = vec![
+            ("GET", "/".into(), "".into(), [200; 6]),
+            ("GET", "/healthz".into(), "".into(), [200; 6]),
             // Only with NAERVAER_METRICS_TOKEN, to that token (metrics.rs).
-            ("GET", "/metrics".into(), "".into(), [404; 5]),
-            ("GET", "/innlogging".into(), "".into(), [200; 5]),
-            ("GET", "/kode".into(), "".into(), [200; 5]),
-            ("GET", "/tilgjengelighet".into(), "".into(), [200; 5]),
-            ("GET", "/static/app.css".into(), "".into(), [200; 5]),
-            ("GET", "/kvittering".into(), "".into(), [200; 5]),
+            ("GET", "/metrics".into(), "".into(), [404; 6]),
+            ("GET", "/innlogging".into(), "".into(), [200; 6]),
+            ("GET", "/kode".into(), "".into(), [200; 6]),
+            ("GET", "/tilgjengelighet".into(), "".into(), [200; 6]),
+            ("GET", "/static/app.css".into(), "".into(), [200; 6]),
+            ("GET", "/kvittering".into(), "".into(), [200; 6]),
             // Answering needs the link's token, not a role; without the
             // answering cookie there is no questionnaire.
-            ("GET", format!("/s/{survey_token}"), "".into(), [303; 5]),
-            ("GET", "/svar".into(), "".into(), [404; 5]),
-            ("POST", "/svar".into(), "page=0&go=next".into(), [404; 5]),
-            ("POST", "/kode".into(), "kode=ZZZZ-ZZZZ-ZZZ".into(), [200; 5]),
-            ("POST", "/innlogging".into(), "email=nobody%40example.no".into(), [200; 5]),
-            ("GET", "/innlogging/unknowntoken".into(), "".into(), [200; 5]),
-            ("POST", "/innlogging/unknowntoken".into(), "".into(), [400; 5]),
-            ("GET", "/resultater".into(), "".into(), [401, 200, 200, 200, 200]),
-            ("GET", format!("/resultater/{r}/{own}"), "".into(), [401, 200, 403, 200, 200]),
-            ("GET", format!("/resultater/{r}/{below}"), "".into(), [401, 200, 403, 200, 200]),
-            ("GET", format!("/resultater/{r}/{small}"), "".into(), [401, 200, 403, 200, 200]),
-            ("GET", format!("/resultater/{r}/{root}"), "".into(), [401, 403, 403, 200, 200]),
-            ("GET", format!("/resultater/{r}/{others}"), "".into(), [401, 403, 200, 200, 200]),
-            ("GET", format!("/resultater/{r}/{own}/utskrift"), "".into(), [401, 200, 403, 200, 200]),
-            ("GET", format!("/resultater/{r}/{own}/csv"), "".into(), [401, 200, 403, 200, 200]),
-            ("GET", format!("/resultater/{r}/{own}/xlsx"), "".into(), [401, 200, 403, 200, 200]),
-            ("GET", format!("/resultater/{r}/nosuchgroup"), "".into(), [401, 404, 404, 404, 404]),
-            ("GET", "/api/v1/openapi.json".into(), "".into(), [200, 200, 200, 200, 200]),
-            ("GET", "/api/v1/rounds".into(), "".into(), [401, 200, 200, 200, 200]),
-            ("GET", format!("/api/v1/rounds/{r}/groups/nosuchgroup"), "".into(), [401, 404, 404, 404, 404]),
-            ("GET", format!("/api/v1/rounds/{r}/groups/{own}"), "".into(), [401, 200, 403, 200, 200]),
-            ("GET", format!("/api/v1/rounds/{r}/groups/{root}"), "".into(), [401, 403, 403, 200, 200]),
+            ("GET", format!("/s/{survey_token}"), "".into(), [303; 6]),
+            ("GET", "/svar".into(), "".into(), [404; 6]),
+            ("POST", "/svar".into(), "page=0&go=next".into(), [404; 6]),
+            ("POST", "/kode".into(), "kode=ZZZZ-ZZZZ-ZZZ".into(), [200; 6]),
+            ("POST", "/innlogging".into(), "email=nobody%40example.no".into(), [200; 6]),
+            ("GET", "/innlogging/unknowntoken".into(), "".into(), [200; 6]),
+            ("POST", "/innlogging/unknowntoken".into(), "".into(), [400; 6]),
+            ("GET", "/resultater".into(), "".into(), [401, 200, 200, 200, 200, 200]),
+            // Counts of the open round: every signed-in page shows the rows
+            // the viewer may see (none for AMU and representatives).
+            ("GET", "/svarprosent".into(), "".into(), [401, 200, 200, 200, 200, 200]),
+            // A group's results link: no sign-in, the token is the key.
+            ("GET", format!("/r/{results_link}"), "".into(), [200; 6]),
+            ("GET", "/r/unknowntoken".into(), "".into(), [404; 6]),
+            ("GET", format!("/resultater/{r}/{own}"), "".into(), [401, 200, 403, 200, 200, 200]),
+            ("GET", format!("/resultater/{r}/{below}"), "".into(), [401, 200, 403, 200, 200, 200]),
+            ("GET", format!("/resultater/{r}/{small}"), "".into(), [401, 200, 403, 200, 200, 200]),
+            ("GET", format!("/resultater/{r}/{root}"), "".into(), [401, 403, 403, 200, 200, 403]),
+            ("GET", format!("/resultater/{r}/{others}"), "".into(), [401, 403, 200, 200, 200, 403]),
+            ("GET", format!("/resultater/{r}/{own}/utskrift"), "".into(), [401, 200, 403, 200, 200, 200]),
+            ("GET", format!("/resultater/{r}/{own}/csv"), "".into(), [401, 200, 403, 200, 200, 200]),
+            ("GET", format!("/resultater/{r}/{own}/xlsx"), "".into(), [401, 200, 403, 200, 200, 200]),
+            ("GET", format!("/resultater/{r}/{own}/kart"), "".into(), [401, 200, 403, 200, 200, 200]),
+            ("GET", format!("/resultater/{r}/{root}/kart?farge=endring"), "".into(), [401, 403, 403, 200, 200, 403]),
+            ("GET", format!("/resultater/{r}/nosuchgroup"), "".into(), [401, 404, 404, 404, 404, 404]),
+            ("GET", "/api/v1/openapi.json".into(), "".into(), [200, 200, 200, 200, 200, 200]),
+            ("GET", "/api/v1/rounds".into(), "".into(), [401, 200, 200, 200, 200, 200]),
+            ("GET", format!("/api/v1/rounds/{r}/groups/nosuchgroup"), "".into(), [401, 404, 404, 404, 404, 404]),
+            ("GET", format!("/api/v1/rounds/{r}/groups/{own}"), "".into(), [401, 200, 403, 200, 200, 200]),
+            ("GET", format!("/api/v1/rounds/{r}/groups/{root}"), "".into(), [401, 403, 403, 200, 200, 403]),
             ("POST", format!("/resultater/{r}/{below}/tiltak"),
                 "factor=10-faktor%2Fmestringstro&measure=Kurs&responsible=Per&due_on=2027-01-31".into(),
-                [401, 303, 403, 403, 403]),
-            ("POST", format!("/tiltak/{item_id}"), "done=true".into(), [401, 303, 403, 403, 403]),
-            ("GET", "/tiltak".into(), "".into(), [401, 200, 200, 200, 200]),
-            ("POST", "/tiltak".into(), format!("unit={own}&title=Vernerunde&type_key=vernerunde&started_on=2026-04-01"), [401, 303, 403, 303, 303]),
-            ("POST", "/tiltak/typer".into(), "key=trivselstiltak&name_nb=Trivsel&name_nn=Trivsel&name_en=Well-being".into(), [401, 403, 403, 403, 303]),
-            ("GET", "/tiltak/effekt".into(), "".into(), [401, 403, 403, 200, 200]),
-            ("GET", "/oppfolging".into(), "".into(), [401, 200, 200, 200, 200]),
-            ("POST", "/oppfolging/sjekk".into(), "".into(), [401, 403, 403, 200, 200]),
-            ("GET", "/oppfolging/over-mal".into(), "".into(), [401, 403, 403, 200, 200]),
-            ("GET", "/oppfolging/over-mal/utskrift".into(), "".into(), [401, 403, 403, 200, 200]),
-            ("GET", format!("/oppfolging/enheter/{own}"), "".into(), [401, 200, 403, 200, 200]),
-            ("GET", format!("/oppfolging/enheter/{below}"), "".into(), [401, 200, 403, 200, 200]),
-            ("GET", format!("/oppfolging/enheter/{root}"), "".into(), [401, 403, 403, 200, 200]),
-            ("GET", "/oppfolging/enheter/nosuchunit".into(), "".into(), [401, 404, 404, 404, 404]),
-            ("POST", format!("/oppfolging/enheter/{own}/maal"), "year=2026&kind=total&value=7%2C5".into(), [401, 303, 403, 303, 303]),
-            ("POST", format!("/oppfolging/enheter/{own}/tiltak"), "title=Fokussak&type_key=fokussak_personalmote&started_on=2026-04-01".into(), [401, 303, 403, 303, 303]),
-            ("POST", format!("/oppfolging/tiltak/{measure}/status"), "status=ongoing".into(), [401, 303, 403, 303, 303]),
-            ("GET", "/oppfolging/rapporter".into(), "".into(), [401, 403, 403, 200, 200]),
-            ("GET", format!("/oppfolging/rapporter/tertial/{period}"), "".into(), [401, 403, 403, 200, 200]),
-            ("GET", format!("/oppfolging/rapporter/tertial/{period}/xlsx"), "".into(), [401, 403, 403, 200, 200]),
-            ("GET", "/oppfolging/rapporter/tertial/1999T9".into(), "".into(), [401, 403, 403, 404, 404]),
+                [401, 303, 403, 403, 403, 403]),
+            ("POST", format!("/tiltak/{item_id}"), "done=true".into(), [401, 303, 403, 403, 403, 403]),
+            ("GET", "/tiltak".into(), "".into(), [401, 200, 200, 200, 200, 200]),
+            ("POST", "/tiltak".into(), format!("unit={own}&title=Vernerunde&type_key=vernerunde&started_on=2026-04-01"), [401, 303, 403, 303, 303, 403]),
+            ("POST", "/tiltak/typer".into(), "key=trivselstiltak&name_nb=Trivsel&name_nn=Trivsel&name_en=Well-being".into(), [401, 403, 403, 403, 303, 403]),
+            ("GET", "/tiltak/effekt".into(), "".into(), [401, 403, 403, 200, 200, 403]),
+            ("GET", "/oppfolging".into(), "".into(), [401, 200, 200, 200, 200, 200]),
+            ("POST", "/oppfolging/sjekk".into(), "".into(), [401, 403, 403, 200, 200, 403]),
+            ("GET", "/oppfolging/over-mal".into(), "".into(), [401, 403, 403, 200, 200, 403]),
+            ("GET", "/oppfolging/over-mal/utskrift".into(), "".into(), [401, 403, 403, 200, 200, 403]),
+            ("GET", format!("/oppfolging/enheter/{own}"), "".into(), [401, 200, 403, 200, 200, 200]),
+            ("GET", format!("/oppfolging/enheter/{below}"), "".into(), [401, 200, 403, 200, 200, 200]),
+            ("GET", format!("/oppfolging/enheter/{root}"), "".into(), [401, 403, 403, 200, 200, 403]),
+            ("GET", "/oppfolging/enheter/nosuchunit".into(), "".into(), [401, 404, 404, 404, 404, 404]),
+            ("POST", format!("/oppfolging/enheter/{own}/maal"), "year=2026&kind=total&value=7%2C5".into(), [401, 303, 403, 303, 303, 403]),
+            ("POST", format!("/oppfolging/enheter/{own}/tiltak"), "title=Fokussak&type_key=fokussak_personalmote&started_on=2026-04-01".into(), [401, 303, 403, 303, 303, 403]),
+            ("POST", format!("/oppfolging/tiltak/{measure}/status"), "status=ongoing".into(), [401, 303, 403, 303, 303, 403]),
+            ("GET", "/oppfolging/rapporter".into(), "".into(), [401, 403, 403, 200, 200, 403]),
+            ("GET", format!("/oppfolging/rapporter/tertial/{period}"), "".into(), [401, 403, 403, 200, 200, 403]),
+            ("GET", format!("/oppfolging/rapporter/tertial/{period}/xlsx"), "".into(), [401, 403, 403, 200, 200, 403]),
+            ("GET", "/oppfolging/rapporter/tertial/1999T9".into(), "".into(), [401, 403, 403, 404, 404, 403]),
             // The account's own link: no sign-in, the token is the key.
-            ("GET", account.clone(), "".into(), [200; 5]),
-            ("POST", account.clone(), "done_now=Oppf%C3%B8lging&planned=Plan&support=hr".into(), [200; 5]),
-            ("GET", format!("/redegjorelse/{}/wrongtoken", fu.account), "".into(), [404; 5]),
-            ("GET", "/amu".into(), "".into(), [401, 403, 403, 200, 200]),
-            ("GET", format!("/amu/rapport?round={r}&window=after"), "".into(), [401, 403, 403, 200, 200]),
-            ("GET", "/amu/csv".into(), "".into(), [401, 403, 403, 200, 200]),
-            ("GET", "/amu/xlsx".into(), "".into(), [401, 403, 403, 200, 200]),
-            ("GET", format!("/api/v1/rounds/{r}/analysis"), "".into(), [401, 403, 403, 200, 200]),
-            ("GET", format!("/api/v1/rounds/{r}/analysis?window=yesterday"), "".into(), [401, 403, 403, 400, 400]),
-            ("GET", "/admin".into(), "".into(), [401, 403, 403, 403, 200]),
-            ("GET", "/admin/behandling".into(), "".into(), [401, 403, 403, 403, 200]),
-            ("GET", "/admin/behandling.md".into(), "".into(), [401, 403, 403, 403, 200]),
-            ("GET", format!("/admin/runder/{r}"), "".into(), [401, 403, 403, 403, 200]),
-            ("GET", format!("/admin/runder/{}/brev", f.open_round), "".into(), [401, 403, 403, 403, 200]),
+            ("GET", account.clone(), "".into(), [200; 6]),
+            ("POST", account.clone(), "done_now=Oppf%C3%B8lging&planned=Plan&support=hr".into(), [200; 6]),
+            ("GET", format!("/redegjorelse/{}/wrongtoken", fu.account), "".into(), [404; 6]),
+            ("GET", "/amu".into(), "".into(), [401, 403, 403, 200, 200, 403]),
+            ("GET", format!("/amu/rapport?round={r}&window=after"), "".into(), [401, 403, 403, 200, 200, 403]),
+            ("GET", "/amu/csv".into(), "".into(), [401, 403, 403, 200, 200, 403]),
+            ("GET", "/amu/xlsx".into(), "".into(), [401, 403, 403, 200, 200, 403]),
+            ("GET", format!("/api/v1/rounds/{r}/analysis"), "".into(), [401, 403, 403, 200, 200, 403]),
+            ("GET", format!("/api/v1/rounds/{r}/analysis?window=yesterday"), "".into(), [401, 403, 403, 400, 400, 403]),
+            ("GET", "/admin".into(), "".into(), [401, 403, 403, 403, 200, 403]),
+            ("GET", "/admin/behandling".into(), "".into(), [401, 403, 403, 403, 200, 403]),
+            ("GET", "/admin/behandling.md".into(), "".into(), [401, 403, 403, 403, 200, 403]),
+            ("GET", format!("/admin/runder/{r}"), "".into(), [401, 403, 403, 403, 200, 403]),
+            ("GET", format!("/admin/runder/{}/brev", f.open_round), "".into(), [401, 403, 403, 403, 200, 403]),
             ("POST", "/admin/runder".into(),
                 "title=Ny&opens_on=2027-01-01&closes_on=2027-01-14&min_group_size=5".into(),
-                [401, 403, 403, 403, 303]),
-            ("POST", format!("/admin/runder/{}/apne", draft.id), "".into(), [401, 403, 403, 403, 303]),
-            ("POST", format!("/admin/runder/{}/purring", f.open_round), "".into(), [401, 403, 403, 403, 303]),
-            ("POST", format!("/admin/runder/{r}/k"), "k=5".into(), [401, 403, 403, 403, 303]),
-            ("POST", "/admin/utsending".into(), "".into(), [401, 403, 403, 403, 303]),
-            ("POST", "/admin/import".into(), "MULTIPART".into(), [401, 403, 403, 403, 200]),
-            ("POST", "/admin/import/nosuchupload".into(), "".into(), [401, 403, 403, 403, 400]),
-            ("POST", format!("/admin/runder/{}/lukk", f.open_round), "".into(), [401, 403, 403, 403, 303]),
-            ("POST", "/utlogging".into(), "".into(), [401, 303, 303, 303, 303]),
+                [401, 403, 403, 403, 303, 403]),
+            ("POST", format!("/admin/runder/{}/apne", draft.id), "".into(), [401, 403, 403, 403, 303, 403]),
+            ("POST", format!("/admin/runder/{}/purring", f.open_round), "".into(), [401, 403, 403, 403, 303, 403]),
+            ("POST", format!("/admin/runder/{r}/k"), "k=5".into(), [401, 403, 403, 403, 303, 403]),
+            ("POST", "/admin/utsending".into(), "".into(), [401, 403, 403, 403, 303, 403]),
+            ("POST", "/admin/import".into(), "MULTIPART".into(), [401, 403, 403, 403, 200, 403]),
+            ("POST", "/admin/import/nosuchupload".into(), "".into(), [401, 403, 403, 403, 400, 403]),
+            ("POST", format!("/admin/runder/{}/lukk", f.open_round), "".into(), [401, 403, 403, 403, 303, 403]),
+            ("POST", "/utlogging".into(), "".into(), [401, 303, 303, 303, 303, 303]),
         ];
         // Every route the service declares is in the table.
         let mut covered: Vec<(&str, String)> = table
@@ -349,7 +368,7 @@ both_backends! {
         assert_eq!(covered, crate::support::declared_routes(), "every route is tried as every role");
         let mut failures = Vec::new();
         for (method, path, body, expected) in &table {
-            for role in [NONE, LEADER, OTHER, AMU, ADMIN] {
+            for role in [NONE, LEADER, OTHER, AMU, ADMIN, REP] {
                 let session = sessions[role].clone();
                 let cookie = session.as_ref().map(|s| s.0.as_str());
                 let csrf = session.as_ref().map(|s| s.1.clone()).unwrap_or_default();

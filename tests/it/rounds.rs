@@ -24,6 +24,7 @@ pub fn new_round(conn: &mut DbConnection, unit: Option<&str>) -> Round {
             opens_on: today,
             closes_on: today + chrono::Duration::days(7),
             min_group_size: 5,
+            delivery: naervaer::rounds::Delivery::Email,
         },
     )
     .unwrap()
@@ -171,6 +172,7 @@ both_backends! {
             opens_on: today - chrono::Duration::days(10),
             closes_on: today - chrono::Duration::days(1),
             min_group_size: 5,
+            delivery: naervaer::rounds::Delivery::Email,
         }).unwrap();
         rounds::open(&mut c, &key(), &round.id).unwrap();
         let current = new_round(&mut c, Some("1300"));
@@ -269,6 +271,7 @@ both_backends! {
             opens_on: today,
             closes_on: today + chrono::Duration::days(closes),
             min_group_size: k,
+            delivery: naervaer::rounds::Delivery::Email,
         };
         let e = rounds::create(&mut c, 5, mk(4, 7)).unwrap_err();
         assert_eq!(e.status(), 400);
@@ -318,6 +321,11 @@ both_backends! {
             .map(|i| answer::stored_texts(&surveys, &numbered_answers(&surveys, i)).0)
             .collect();
         let before_ids: std::collections::HashSet<String> = rows.iter().map(|r| r.0.clone()).collect();
+        let emailed: i64 = invitations::table
+            .filter(invitations::channel.eq("email"))
+            .count()
+            .get_result(&mut c)
+            .unwrap();
         rounds::close(&mut c, &round.id, true).unwrap();
         let after = stored_order(&mut c);
         assert_eq!(after.len(), n);
@@ -333,8 +341,18 @@ both_backends! {
         // Reduced at close (retention 0): nothing records who answered.
         let left: i64 = invitations::table.count().get_result(&mut c).unwrap();
         assert_eq!(left, 0);
-        let mails: i64 = outbox::table.count().get_result(&mut c).unwrap();
-        assert_eq!(mails, 0, "outbox rows (who was invited or reminded) go with the invitations");
+        let left: Vec<(String, Option<String>)> = outbox::table
+            .select((outbox::kind, outbox::invitation_id))
+            .load(&mut c)
+            .unwrap();
+        assert!(
+            left.iter().all(|(kind, inv)| kind == "results" && inv.is_none()),
+            "outbox rows (who was invited or reminded) go with the invitations: {left:?}"
+        );
+        // Everyone invited by e-mail is told the results are ready, whether
+        // they answered or not.
+        assert!(emailed > 0);
+        assert_eq!(left.len() as i64, emailed);
         let counts: Vec<(i32, i32)> = invitation_counts::table
             .select((invitation_counts::invited, invitation_counts::responded))
             .load(&mut c)
@@ -494,6 +512,7 @@ fn one_statement_batch_on_postgres_answers_as_the_general_path() {
             opens_on: today - chrono::Duration::days(10),
             closes_on: today - chrono::Duration::days(1),
             min_group_size: 5,
+            delivery: naervaer::rounds::Delivery::Email,
         },
     )
     .unwrap();

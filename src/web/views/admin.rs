@@ -101,6 +101,22 @@ pub fn index(
                     label for="min_group_size" { (lang.pick("Minste gruppestørrelse", "Minste gruppestorleik", "Minimum group size")) }
                     input #min_group_size type="number" name="min_group_size" min=(settings.min_group_size) value=(settings.min_group_size);
                 }
+                fieldset {
+                    legend { (lang.pick("Utsending av invitasjoner og påminnelser", "Utsending av invitasjonar og påminningar", "How invitations and reminders go out")) }
+                    @for (i, d) in crate::rounds::Delivery::ALL.iter().enumerate() {
+                        div.field.check {
+                            input id={ "delivery-" (d.key()) } type="radio" name="delivery" value=(d.key()) checked[i == 0];
+                            " "
+                            label for={ "delivery-" (d.key()) } { (d.name(lang)) }
+                        }
+                    }
+                    @if !settings.sms_ready() {
+                        p.hint { (lang.pick(
+                            "Ingen SMS-tjeneste er satt opp (NAERVAER_SMS_URL): alle uten e-post får brev med kode.",
+                            "Inga SMS-teneste er sett opp (NAERVAER_SMS_URL): alle utan e-post får brev med kode.",
+                            "No SMS service is set up (NAERVAER_SMS_URL): everyone without e-mail gets a letter with a code.")) }
+                    }
+                }
                 div.field.check {
                     input #module type="checkbox" name="module" value="1" checked;
                     " "
@@ -123,6 +139,7 @@ pub fn index(
                         option value="absence" { (lang.pick("Sykefravær", "Sjukefråvær", "Sickness absence")) }
                         option value="targets" { (lang.pick("Måltall", "Måltal", "Absence targets")) }
                         option value="measures" { (lang.pick("Tiltak", "Tiltak", "Measures")) }
+                        option value="norms" { (lang.pick("Normer (snitt per enhetstype)", "Normer (snitt per einingstype)", "Norms (means per unit type)")) }
                         option value="national" { (lang.pick("Nasjonalt sykefravær (SSB)", "Nasjonalt sjukefråvær (SSB)", "National absence (Statistics Norway)")) }
                     }
                 }
@@ -150,14 +167,11 @@ pub fn index(
 pub fn round(
     lang: Lang,
     viewer: &Viewer,
-    r: &Round,
-    rows: &[crate::rounds::NamedUnitCount],
+    seen: &crate::rounds::live::Seen,
     k: Option<u32>,
 ) -> Markup {
+    let r = &seen.round;
     let path = format!("/admin/runder/{}", r.id);
-    let (invited, responded): (i32, i32) = rows.iter().fold((0, 0), |a, x| {
-        (a.0 + x.counts.invited, a.1 + x.counts.responded)
-    });
     signed(
         lang,
         &r.title,
@@ -167,7 +181,8 @@ pub fn round(
             p { a href={ "/admin?lang=" (lang.code()) } { (lang.pick("← Administrasjon", "← Administrasjon", "← Administration")) } }
             h1 { (r.title) }
             p { (status_name(lang, &r.status)) " · " (r.opens_on) " – " (r.closes_on) " · "
-                (lang.pick("minste gruppe", "minste gruppe", "minimum group")) " " (k.unwrap_or(r.min_group_size.max(0) as u32)) }
+                (lang.pick("minste gruppe", "minste gruppe", "minimum group")) " " (k.unwrap_or(r.min_group_size.max(0) as u32)) " · "
+                (crate::rounds::Delivery::parse(&r.delivery).unwrap_or(crate::rounds::Delivery::Email).name(lang)) }
             p.nav {
                 @match r.status.as_str() {
                     "draft" => { (post_button(viewer, &format!("{path}/apne"), lang.pick("Åpne og send invitasjoner", "Opne og send invitasjonar", "Open and send invitations"), lang)) }
@@ -189,20 +204,17 @@ pub fn round(
                     button type="submit" { (lang.pick("Øk", "Auk", "Raise")) }
                 }
             }
-            h2 { (lang.pick("Svar per enhet", "Svar per eining", "Answers per unit")) }
-            p { (responded) " / " (invited) }
-            table {
-                thead { tr {
-                    th scope="col" { (lang.pick("Kode", "Kode", "Code")) }
-                    th scope="col" { (lang.pick("Enhet", "Eining", "Unit")) }
-                    th scope="col" { (lang.pick("Invitert", "Invitert", "Invited")) }
-                    th scope="col" { (lang.pick("Svart", "Svart", "Answered")) }
-                    th scope="col" { (lang.pick("Påminnet", "Påminte", "Reminded")) }
-                } }
-                tbody {
-                    @for r in rows {
-                        tr { td { (r.code) } td { (r.name) } td { (r.counts.invited) } td { (r.counts.responded) } td { (r.counts.reminded) } }
-                    }
+            @if r.status != "draft" {
+                h2 { (lang.pick("Svar per enhet", "Svar per eining", "Answers per unit")) }
+                @if seen.rows.is_empty() {
+                    p { (lang.pick(
+                        "For få er invitert til at tall kan vises.",
+                        "For få er inviterte til at tal kan visast.",
+                        "Too few are invited for numbers to be shown.")) }
+                } @else {
+                    (super::live::small_units_note(lang, r.min_group_size))
+                    (super::live::rows_table(lang, lang.pick("Svar per enhet", "Svar per eining", "Answers per unit"), &seen.rows, seen.total, true))
+                    @if r.status == "open" { (super::live::days(lang, seen)) }
                 }
             }
         },
@@ -251,6 +263,7 @@ pub fn import_result(
                         p role="status" { (lang.pick("Importert.", "Importert.", "Imported.")) }
                     }
                     pre.diff { (o.diff.render(lang)) }
+                    @for r in &o.rounds { p { (r.render(lang)) } }
                     @for w in &o.warnings { p.hint { (w.render(lang)) } }
                     @if let Some(id) = pending.filter(|id| !id.is_empty()) {
                         form method="post" action={ "/admin/import/" (id) "?lang=" (lang.code()) } {

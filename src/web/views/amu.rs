@@ -97,9 +97,7 @@ fn scatter(a: &Analysis, fi: usize, lang: Lang) -> Markup {
     }
 }
 
-const LINE_COLOURS: [&str; 6] = [
-    "#1f5f8b", "#8a3b00", "#2e7d32", "#6b2a8a", "#4a4a4a", "#b00020",
-];
+use super::charts::LINE_COLOURS;
 
 fn trend_chart(t: &Trend, lang: Lang) -> Markup {
     let n = t.periods.len();

@@ -4,8 +4,10 @@
 pub mod admin;
 pub mod amu;
 pub mod auth;
+pub mod charts;
 pub mod followup;
 pub mod letters;
+pub mod live;
 pub mod processing;
 pub mod results;
 pub mod survey;

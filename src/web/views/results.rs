@@ -19,6 +19,9 @@ pub fn signed(lang: Lang, title: &str, viewer: &Viewer, path: &str, body: Markup
             ul.langs {
                 li { a href={ "/resultater?lang=" (lang.code()) } { (lang.pick("Resultater", "Resultat", "Results")) } }
                 li { a href={ "/oppfolging?lang=" (lang.code()) } { (lang.pick("Oppfølging", "Oppfølging", "Follow-up")) } }
+                @if viewer.admin || !viewer.leader_of.is_empty() {
+                    li { a href={ "/svarprosent?lang=" (lang.code()) } { (lang.pick("Svarprosent", "Svarprosent", "Response rate")) } }
+                }
                 @if viewer.sees_everything() {
                     li { a href={ "/amu?lang=" (lang.code()) } { (lang.pick("AMU", "AMU", "AMU")) } }
                 }
@@ -187,13 +190,45 @@ pub fn unit(
     print: bool,
     path: &str,
 ) -> Markup {
+    let body = html! {
+        (report_body(lang, r, print, false))
+        (action_section(lang, viewer, r, actions, print))
+    };
+    if print {
+        super::document(lang, &r.group.name, None, body, None)
+    } else {
+        signed(lang, &r.group.name, viewer, path, body)
+    }
+}
+
+/// `/r/{token}`: a group's released results through the link in the
+/// "results are ready" message, for everyone in the group, without
+/// signing in: the report alone, no exports, no links to other groups.
+pub fn linked(lang: Lang, r: &UnitReport, path: &str) -> Markup {
+    let body = html! {
+        div.info {
+            p { (lang.pick(
+                "Dette er resultatene for gruppen din fra medarbeiderundersøkelsen. Lederen din går gjennom dem med dere, sammen med verneombudet og den tillitsvalgte, og dere blir enige om hva dere skal arbeide med.",
+                "Dette er resultata for gruppa di frå medarbeidarundersøkinga. Leiaren din går gjennom dei med dykk, saman med verneombodet og den tillitsvalde, og de blir samde om kva de skal arbeide med.",
+                "These are your group's results from the employee survey. Your leader will go through them with you, together with the safety representative and the union representative, and you will agree on what to work on.")) }
+        }
+        (report_body(lang, r, false, true))
+    };
+    super::layout(lang, &r.group.name, path, body)
+}
+
+/// The report of one group: its factors, answers per question, background
+/// and reliability (where the group is the organisation), and the groups
+/// below. `linked`: seen through a results link, so the group's own report
+/// alone: no exports, no groups below.
+fn report_body(lang: Lang, r: &UnitReport, print: bool, linked: bool) -> Markup {
     let k = r.min_group_size;
     let base = format!("/resultater/{}/{}", r.round_id, r.group.id);
-    let body = html! {
+    html! {
         p.hint { (r.round_title) " · " (lang.pick("avsluttet", "avslutta", "closed")) " " (r.closed_on) }
         h1 { (r.group.name) }
         p.rate { (group_line(&r.group, lang, k)) }
-        @if !print {
+        @if !print && !linked {
             p.actions-bar {
                 a href={ (base) "/utskrift?lang=" (lang.code()) } { (lang.pick("Utskriftsversjon", "Utskriftsversjon", "Printable version")) }
                 " · "
@@ -202,6 +237,8 @@ pub fn unit(
                 a href={ (base) "/xlsx?lang=" (lang.code()) } download { "Excel" }
                 " · "
                 a href={ "/api/v1/rounds/" (r.round_id) "/groups/" (r.group.id) "?lang=" (lang.code()) } { "JSON" }
+                " · "
+                a href={ (base) "/kart?lang=" (lang.code()) } { (lang.pick("Varmekart over enhetene", "Varmekart over einingane", "Heatmap of the units")) }
             }
         }
         @if !r.group.shown {
@@ -228,6 +265,9 @@ pub fn unit(
                                     " (" (decimal(s.ci_low, 2, lang)) "–" (decimal(s.ci_high, 2, lang)) ", n = " (s.n) ", " (lang.pick("SA", "SA", "SD")) " " (decimal(s.sd, 2, lang)) ")"
                                     @if let Some(a) = f.above_mean { " · " (lang.pick("nivået over", "nivået over", "level above")) " " (decimal(a, 2, lang)) }
                                     @if let Some(o) = f.organisation_mean { " · " (lang.pick("hele", "heile", "whole")) " " (decimal(o, 2, lang)) }
+                                    @for n in &f.norms {
+                                        " · " (lang.pick("norm", "norm", "norm")) " (" (r.unit_type.as_deref().unwrap_or("")) ", " (n.scope) ") " (decimal(n.mean, 2, lang))
+                                    }
                                     br;
                                     (lang.pick("Positive", "Positive", "Favourable")) " " (pct(s.favourable, lang))
                                     " · " (lang.pick("negative", "negative", "unfavourable")) " " (pct(s.unfavourable, lang))
@@ -264,6 +304,9 @@ pub fn unit(
                     }
                 }
             }
+        }
+        @if let Some(t) = &r.trend {
+            (trend_section(lang, t))
         }
         @if !r.background.is_empty() {
             h2 { (lang.pick("Etter bakgrunn (hele organisasjonen)", "Etter bakgrunn (heile organisasjonen)", "By background (whole organisation)")) }
@@ -315,12 +358,12 @@ pub fn unit(
                 }
             }
         }
-        @if !r.below.is_empty() {
+        @if !r.below.is_empty() && !linked {
             h2 { (lang.pick("Enhetene under", "Einingane under", "Units below")) }
             ul {
                 @for b in &r.below {
                     li {
-                        @if print { (b.name) } @else {
+                        @if print || linked { (b.name) } @else {
                             a href={ "/resultater/" (r.round_id) "/" (b.id) "?lang=" (lang.code()) } { (b.name) }
                         }
                         ": " (group_line(b, lang, k))
@@ -328,13 +371,150 @@ pub fn unit(
                 }
             }
         }
-        (action_section(lang, viewer, r, actions, print))
-    };
-    if print {
-        super::document(lang, &r.group.name, None, body, None)
-    } else {
-        signed(lang, &r.group.name, viewer, path, body)
     }
+}
+
+/// Each factor over the closed rounds: a small chart per factor (the
+/// values written at the points) and the same numbers as a table.
+fn trend_section(lang: Lang, t: &crate::results::compare::Trend) -> Markup {
+    let labels: Vec<String> = t
+        .rounds
+        .iter()
+        .map(|r| r.closes_on.get(..4).unwrap_or(&r.closes_on).to_string())
+        .collect();
+    let title = lang.pick("Utvikling over tid", "Utvikling over tid", "Over time");
+    html! {
+        h2 { (title) }
+        p.hint { (lang.pick(
+            "Hver faktor i alle avsluttede runder med samme undersøkelse. Et hull betyr at gruppen hadde for få svar den gangen.",
+            "Kvar faktor i alle avslutta rundar med same undersøking. Eit hol tyder at gruppa hadde for få svar den gongen.",
+            "Each factor in every closed round of the same questionnaire. A gap means the group had too few answers that time.")) }
+        div.trends {
+            @for line in &t.factors {
+                figure.trend-one {
+                    figcaption { (line.name) }
+                    (super::charts::line(&line.means, &labels, (1.0, 5.0), 2, &format!("{}: {}", line.name, title), lang))
+                }
+            }
+        }
+        div.table-scroll tabindex="0" role="region" aria-label=(title) {
+            table.trend-table {
+                caption { (title) }
+                thead { tr {
+                    th scope="col" { (lang.pick("Faktor", "Faktor", "Factor")) }
+                    @for r in &t.rounds { th scope="col" { (r.title) } }
+                } }
+                tbody {
+                    @for line in &t.factors {
+                        tr {
+                            th scope="row" { (line.name) }
+                            @for m in &line.means {
+                                td { @match m { Some(v) => (decimal(*v, 2, lang)), None => "–" } }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// `/resultater/{round}/{group}/kart`: a table of units × factors, each
+/// cell the number itself on a light background for its band, hidden
+/// groups and figures said in words.
+pub fn heatmap(
+    lang: Lang,
+    viewer: &Viewer,
+    r: &UnitReport,
+    map: &crate::results::compare::Heatmap,
+    colour: crate::results::compare::Colour,
+    path: &str,
+) -> Markup {
+    use crate::results::compare::Colour;
+    let title = format!(
+        "{}: {}",
+        lang.pick("Varmekart", "Varmekart", "Heatmap"),
+        r.group.name
+    );
+    let base = format!("/resultater/{}/{}", r.round_id, r.group.id);
+    let band = |mean: f64| match mean {
+        m if m < 2.5 => "s1",
+        m if m < 3.0 => "s2",
+        m if m < 3.5 => "s3",
+        m if m < 4.0 => "s4",
+        _ => "s5",
+    };
+    let signed_number = |x: f64| {
+        let t = decimal(x, 2, lang);
+        if x > 0.0 {
+            format!("+{t}")
+        } else {
+            t.replace('-', "−")
+        }
+    };
+    let body = html! {
+        p.hint { (r.round_title) " · " a href={ (base) "?lang=" (lang.code()) } { (lang.pick("Tilbake til resultatene", "Tilbake til resultata", "Back to the results")) } }
+        h1 { (title) }
+        p.nav {
+            @if colour == Colour::Score {
+                strong { (lang.pick("Farget etter skår", "Farga etter skår", "Coloured by score")) }
+                " · " a href={ (path) "?farge=endring&lang=" (lang.code()) } { (lang.pick("Farg etter endring siden forrige runde", "Farg etter endring sidan førre runde", "Colour by change since last round")) }
+            } @else {
+                a href={ (path) "?lang=" (lang.code()) } { (lang.pick("Farg etter skår", "Farg etter skår", "Colour by score")) }
+                " · " strong { (lang.pick("Farget etter endring siden forrige runde", "Farga etter endring sidan førre runde", "Coloured by change since last round")) }
+            }
+        }
+        @match colour {
+            Colour::Score => ul.heat-key {
+                li { span.s1 {} "1–2,49" } li { span.s2 {} "2,5–2,99" } li { span.s3 {} "3–3,49" } li { span.s4 {} "3,5–3,99" } li { span.s5 {} "4–5" }
+            },
+            Colour::Change => ul.heat-key {
+                li { span.up {} (lang.pick("Opp (sikker endring)", "Opp (sikker endring)", "Up (a real change)")) }
+                li { span.down {} (lang.pick("Ned (sikker endring)", "Ned (sikker endring)", "Down (a real change)")) }
+                li { span.same {} (lang.pick("Ingen sikker endring", "Inga sikker endring", "No real change")) }
+            },
+        }
+        p.hint { (lang.pick(
+            "Tallene er gjennomsnitt på skalaen 1–5 (eller endringen siden forrige runde). «skjult»: for få svar til at tallet kan vises.",
+            "Tala er gjennomsnitt på skalaen 1–5 (eller endringa sidan førre runde). «skjult»: for få svar til at talet kan visast.",
+            "The numbers are means on the scale 1–5 (or the change since last round). 'hidden': too few answers for the number to be shown.")) }
+        div.table-scroll tabindex="0" role="region" aria-label=(title) {
+            table.heat {
+                caption { (title) }
+                thead { tr {
+                    th scope="col" { (lang.pick("Enhet", "Eining", "Unit")) }
+                    @for f in &map.factors { th scope="col" { (f) } }
+                } }
+                tbody {
+                    @for row in &map.rows {
+                        tr {
+                            th scope="row" class={ "depth-" (row.depth.min(6)) } {
+                                a href={ "/resultater/" (r.round_id) "/" (row.key) "?lang=" (lang.code()) } { (row.name) }
+                            }
+                            @match &row.cells {
+                                None => td.h colspan=(map.factors.len()) { (lang.pick("skjult: for få svar", "skjult: for få svar", "hidden: too few answers")) },
+                                Some(cells) => {
+                                    @for c in cells {
+                                        @match (c, colour) {
+                                            (None, _) => td.h { (lang.pick("skjult", "skjult", "hidden")) },
+                                            (Some(c), Colour::Score) => td class=(band(c.mean)) { (decimal(c.mean, 2, lang)) },
+                                            (Some(c), Colour::Change) => {
+                                                @match c.change {
+                                                    None => td.h { (lang.pick("ingen forrige", "ingen førre", "no previous")) },
+                                                    Some((d, real)) => td class=(if !real { "same" } else if d > 0.0 { "up" } else { "down" }) { (signed_number(d)) },
+                                                }
+                                            }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    signed(lang, &title, viewer, path, body)
 }
 
 /// The action plan part of a unit page.

@@ -1,0 +1,286 @@
+//! Reaching everyone (issue 15), on both backends: mobile numbers and
+//! representatives in the employees file, open rounds following the staff
+//! through a re-import, the "results are ready" message and its link, and
+//! the response counts while a round runs.
+
+use crate::both_backends;
+use crate::mail::SmtpSink;
+use crate::rounds::{invitation_ids, new_round, numbered_answers};
+use crate::support::{http, key, settings, TestServer};
+use crate::{assert_rejected_unchanged, import_text, UNITS};
+use diesel::prelude::*;
+use naervaer::crypto::lookup_hash;
+use naervaer::db::models::Employee;
+use naervaer::db::schema::{employees, invitations, outbox, responses, unit_representatives};
+use naervaer::db::DbConnection;
+use naervaer::import::{Kind, RoundStaffing};
+use naervaer::mail::{outbox as mail_outbox, Mailer};
+use naervaer::rounds::{self, answer, Round};
+
+const HEAD: &str = "employee_id;name;email;unit_code;leader_of;roles;language;mobile;represents";
+
+/// Eight people: two in each unit, the first with e-mail.
+fn staff(numbers: &[u32]) -> String {
+    let units = ["1000", "1100", "1110", "1200"];
+    let mut s = format!("{HEAD}\n");
+    for n in numbers {
+        let unit = units[(*n as usize) % units.len()];
+        let email = if n % 2 == 0 {
+            format!("p{n}@test.no")
+        } else {
+            String::new()
+        };
+        s += &format!("{n};Person {n};{email};{unit};;;nb;;\n");
+    }
+    s
+}
+
+fn submit(c: &mut DbConnection, inv: &str, round: &Round, n: usize) {
+    let surveys = round.surveys(c).unwrap();
+    let hash = lookup_hash(&key().survey_token(inv));
+    assert_eq!(
+        answer::submit(c, &hash, &surveys, &numbered_answers(&surveys, n)).unwrap(),
+        answer::Submitted::Stored
+    );
+}
+
+fn invitation_of(c: &mut DbConnection, round: &Round, number: &str) -> String {
+    invitations::table
+        .inner_join(employees::table)
+        .filter(invitations::round_id.eq(&round.id))
+        .filter(employees::employee_number.eq(number))
+        .select(invitations::id)
+        .first(c)
+        .unwrap()
+}
+
+/// Where a survey link leads: 303 into the questionnaire, 404 for a link
+/// that does not (or no longer) work.
+fn follow(server: &TestServer, inv: &str) -> u16 {
+    http(
+        server.addr,
+        "GET",
+        &format!("/s/{}", key().survey_token(inv)),
+        "",
+    )
+    .status
+}
+
+both_backends! {
+    fn mobile_numbers_are_normalised_and_bad_ones_rejected_where_they_are(t) {
+        let mut c = t.conn();
+        import_text(&mut c, Kind::Units, UNITS, false).unwrap();
+        // As an HR system exports: a BOM, CR LF, spaces and +47 in the
+        // numbers, a quoted name over two lines.
+        let file = format!(
+            "\u{feff}{HEAD}\r\n1;Kari;;1000;;;nb;912 34 567;\r\n2;\"Ola\r\nNordmann\";;1000;;;nn;+47 412 34 567;\r\n3;Per;;1000;;;en;0047 91234568;\r\n4;Anne;;1000;;;nb;4741234569;\r\n5;Eva;;1000;;;nb;+46 70 123 45 67;\r\n"
+        );
+        import_text(&mut c, Kind::Employees, &file, false).unwrap();
+        let mobiles: Vec<Option<String>> = Employee::all(&mut c).unwrap().into_iter().map(|e| e.mobile).collect();
+        assert_eq!(mobiles, [
+            Some("+4791234567".to_string()), Some("+4741234567".into()), Some("+4791234568".into()),
+            Some("+4741234569".into()), Some("+46701234567".into()),
+        ]);
+        // A landline, too few digits, letters, a number as Excel writes a
+        // long one: each refused at its line (CR LF lines counted as an
+        // editor counts them) and column, nothing changed.
+        let bad = format!(
+            "{HEAD}\r\n1;Kari;;1000;;;nb;22 33 44 55;\r\n2;Ola;;1000;;;nb;912 345;\r\n3;Per;;1000;;;nb;ring meg;\r\n4;Anne;;1000;;;nb;9,12346E+07;\r\n"
+        );
+        let why = "er ikke et mobilnummer: åtte siffer som begynner med 4 eller 9 (912 34 567), eller + og landskode (+46 70 123 45 67)";
+        assert_rejected_unchanged(&mut c, Kind::Employees, &bad, &[
+            &format!("linje 2, kolonne 8 (mobile): «22 33 44 55» {why}"),
+            &format!("linje 3, kolonne 8 (mobile): «912 345» {why}"),
+            &format!("linje 4, kolonne 8 (mobile): «ring meg» {why}"),
+            &format!("linje 5, kolonne 8 (mobile): «9,12346E+07» {why}"),
+        ]);
+        // A file without the column keeps the numbers on record.
+        import_text(&mut c, Kind::Employees, "employee_id;name;unit_code\n1;Kari;1000\n2;Ola Nordmann;1000\n3;Per;1000\n4;Anne;1000\n5;Eva;1000\n", false).unwrap();
+        assert_eq!(Employee::find_by_number(&mut c, "1").unwrap().unwrap().mobile.as_deref(), Some("+4791234567"));
+    }
+
+    fn representatives_come_with_the_units_they_represent(t) {
+        let mut c = t.conn();
+        import_text(&mut c, Kind::Units, UNITS, false).unwrap();
+        import_text(&mut c, Kind::Employees, &format!(
+            "{HEAD}\n1;Vera;vera@test.no;1110;;verneombud;nb;;1100\n2;Tor;tor@test.no;1200;;tillitsvalgt|amu;nb;;1200|1000\n3;Kari;kari@test.no;1110;;;nb;;\n"
+        ), false).unwrap();
+        let represented: i64 = unit_representatives::table.count().get_result(&mut c).unwrap();
+        assert_eq!(represented, 3);
+        // A representative who can sign in; a plain employee cannot.
+        let vera = Employee::find_by_number(&mut c, "1").unwrap().unwrap();
+        assert!(naervaer::auth::request_link(&mut c, "vera@test.no").unwrap().is_some());
+        assert!(naervaer::auth::request_link(&mut c, "kari@test.no").unwrap().is_none());
+        // Every mistake at its line and column.
+        assert_rejected_unchanged(&mut c, Kind::Employees, &format!(
+            "{HEAD}\n1;Vera;vera@test.no;1110;;verneombud;nb;;\n2;Tor;tor@test.no;1200;;;nb;;1200\n3;Kari;kari@test.no;1110;;verneombud;nb;;4242\n"
+        ), &[
+            "linje 2, kolonne 9 (represents): verneombud og tillitsvalgte må ha enhetene de representerer i kolonnen represents (enhetskoder skilt med |)",
+            "linje 3, kolonne 9 (represents): bare verneombud og tillitsvalgte representerer enheter: legg til rollen i kolonnen roles, eller tøm cellen",
+            "linje 4, kolonne 9 (represents): enheten «4242» finnes ikke; importer enhetene først",
+        ]);
+        // Leaving takes the representation away with every other right.
+        import_text(&mut c, Kind::Employees, &format!("{HEAD}\n3;Kari;kari@test.no;1110;;;nb;;\n"), false).unwrap();
+        let left: i64 = unit_representatives::table
+            .filter(unit_representatives::employee_id.eq(&vera.id))
+            .count()
+            .get_result(&mut c)
+            .unwrap();
+        assert_eq!(left, 0);
+        assert!(naervaer::auth::request_link(&mut c, "vera@test.no").unwrap().is_none());
+    }
+
+    fn a_reimport_during_an_open_round_invites_newcomers_and_withdraws_those_who_left(t) {
+        let mut c = t.conn();
+        import_text(&mut c, Kind::Units, UNITS, false).unwrap();
+        import_text(&mut c, Kind::Employees, &staff(&[1, 2, 3, 4, 5, 6, 7, 8]), false).unwrap();
+        let round = new_round(&mut c, None);
+        rounds::open(&mut c, &key(), &round.id).unwrap();
+        let round = Round::find(&mut c, &round.id).unwrap();
+        let server = TestServer::start(&t);
+        // 2 answers; 4 does not. Both leave; 9 joins.
+        let (two, four) = (invitation_of(&mut c, &round, "2"), invitation_of(&mut c, &round, "4"));
+        submit(&mut c, &two, &round, 2);
+        let stored_before: Vec<(String, String)> = responses::table
+            .select((responses::id, responses::answers))
+            .load(&mut c)
+            .unwrap();
+        assert_eq!(follow(&server, &four), 303);
+        let counts_before = rounds::counts(&mut c, &round.id).unwrap();
+        let next = staff(&[1, 3, 5, 6, 7, 8, 9, 10]);
+        let f = naervaer::rounds::staff::Following { key: Some(&key()), sms: false };
+
+        // The preview says it and changes nothing.
+        let before = crate::support::dump(&mut c);
+        let preview = f.import(&mut c, Kind::Employees, "ansatte.csv", next.as_bytes(), true).unwrap();
+        let expected = RoundStaffing { round_title: "Testrunde".into(), invited: 2, withdrawn: 2, returned: 0 };
+        assert_eq!(preview.rounds, std::slice::from_ref(&expected));
+        assert_eq!(crate::support::dump(&mut c), before);
+        assert_eq!(follow(&server, &four), 303, "a dry run withdraws nothing");
+
+        let done = f.import(&mut c, Kind::Employees, "ansatte.csv", next.as_bytes(), false).unwrap();
+        assert_eq!(done.rounds, [expected]);
+        assert!(done.rounds[0].render(naervaer::lang::Lang::Nb).contains("2 nye invitert, 2 invitasjoner trukket tilbake"));
+        // The links of those who left no longer work, answered or not; the
+        // answer that was given is there, unchanged, linked to nobody.
+        assert_eq!(follow(&server, &two), 404);
+        assert_eq!(follow(&server, &four), 404);
+        let code = naervaer::crypto::format_code(&key().paper_code(&four));
+        let r = http(server.addr, "POST", "/kode", &format!("kode={code}"));
+        assert_eq!((r.status, r.header("location")), (200, None), "a withdrawn paper code opens nothing");
+        let stored_after: Vec<(String, String)> = responses::table
+            .select((responses::id, responses::answers))
+            .load(&mut c)
+            .unwrap();
+        assert_eq!(stored_after, stored_before);
+        // Both who left still count as invited, the one who answered as
+        // answered: the counts do not move when someone leaves, so they
+        // cannot tell whether the person who left had answered.
+        let counts_after = rounds::counts(&mut c, &round.id).unwrap();
+        let sum = |v: &[rounds::UnitCount]| v.iter().fold((0, 0), |a, x| (a.0 + x.invited, a.1 + x.responded));
+        assert_eq!(sum(&counts_after), (sum(&counts_before).0 + 2, 1));
+        // The newcomers are invited, and the one with an e-mail address has
+        // her invitation queued; nothing more is sent to those who left.
+        let nine = invitation_of(&mut c, &round, "9");
+        assert_eq!(follow(&server, &nine), 303);
+        let queued: Vec<(String, Option<String>)> = outbox::table
+            .filter(outbox::status.eq("pending"))
+            .select((outbox::recipient, outbox::invitation_id))
+            .load(&mut c)
+            .unwrap();
+        assert!(queued.iter().any(|(to, _)| to == "p10@test.no"));
+        assert!(queued.iter().all(|(to, _)| to != "p2@test.no" && to != "p4@test.no"), "{queued:?}");
+        let reminded = rounds::remind(&mut c, &round.id, 2, 0).unwrap();
+        let to: Vec<String> = outbox::table.filter(outbox::kind.eq("reminder")).select(outbox::recipient).load(&mut c).unwrap();
+        assert_eq!(reminded, to.len());
+        assert!(!to.contains(&"p4@test.no".to_string()), "nobody who left is reminded");
+
+        // Four comes back: the link works again; nobody new is invited.
+        let back = staff(&[1, 3, 4, 5, 6, 7, 8, 9, 10]);
+        let again = f.import(&mut c, Kind::Employees, "ansatte.csv", back.as_bytes(), false).unwrap();
+        assert_eq!(again.rounds, [RoundStaffing { round_title: "Testrunde".into(), invited: 0, withdrawn: 0, returned: 1 }]);
+        assert_eq!(follow(&server, &four), 303);
+        assert_eq!(invitation_ids(&mut c, &round.id).len(), 10);
+    }
+
+    fn newcomers_to_an_open_round_need_the_secret_key(t) {
+        let mut c = t.conn();
+        import_text(&mut c, Kind::Units, UNITS, false).unwrap();
+        import_text(&mut c, Kind::Employees, &staff(&[1, 2, 3]), false).unwrap();
+        let round = new_round(&mut c, None);
+        rounds::open(&mut c, &key(), &round.id).unwrap();
+        let before = crate::support::dump(&mut c);
+        let f = naervaer::rounds::staff::Following { key: None, sms: false };
+        let e = f.import(&mut c, Kind::Employees, "a.csv", staff(&[1, 2, 3, 4]).as_bytes(), false).unwrap_err();
+        assert!(e.to_string().contains("NAERVAER_SECRET_KEY") || format!("{e:?}").contains("KeyNeededToInvite"), "{e:?}");
+        assert_eq!(crate::support::dump(&mut c), before, "the import is all or nothing");
+        // Someone only leaving needs no key.
+        f.import(&mut c, Kind::Employees, "a.csv", staff(&[1, 2]).as_bytes(), false).unwrap();
+    }
+
+    fn everyone_invited_is_told_the_results_are_ready_and_the_link_opens_their_group(t) {
+        let mut c = t.conn();
+        let f = crate::results::closed_round(&mut c);
+        let sink = SmtpSink::start();
+        let server = TestServer::start(&t);
+        let base = format!("http://{}", server.addr);
+        let s = settings(&t, &[("NAERVAER_SMTP_URL", &sink.url()), ("NAERVAER_BASE_URL", &base), ("NAERVAER_MAIL_RATE", "1000")]);
+        // The open round's invitations, and the closed round's "results
+        // are ready" messages to everyone it invited by e-mail.
+        mail_outbox::send_due(&t.pool(), &Mailer::from_settings(&s).unwrap(), &s, &key()).unwrap();
+        let got = sink.messages();
+        let ready: Vec<_> = got.iter().filter(|m| m.text().contains("/r/")).collect();
+        let with_email: i64 = employees::table.filter(employees::email.is_not_null()).count().get_result(&mut c).unwrap();
+        assert_eq!(ready.len() as i64, with_email, "answered or not, everyone invited by e-mail");
+        assert!(ready.iter().all(|m| m.header("auto-submitted") == "auto-generated"));
+        let unit_of = |email: &str, c: &mut DbConnection| -> String {
+            employees::table.filter(employees::email.eq(email)).select(employees::unit_id).first(c).unwrap()
+        };
+        let link_of = |m: &crate::mail::Received| -> String {
+            m.text().lines().find(|l| l.contains("/r/")).unwrap().trim()[base.len()..].to_string()
+        };
+        // The same link for everyone in a group; a person in the hidden
+        // unit of three gets the nearest shown group above it, Oppvekst.
+        let small = &f.unit[crate::results::SMALL];
+        let oppvekst_direct: Vec<String> = ready.iter()
+            .filter(|m| unit_of(&m.envelope_to, &mut c) == f.unit["1200"])
+            .map(|m| link_of(m))
+            .collect();
+        let in_small: Vec<String> = ready.iter()
+            .filter(|m| &unit_of(&m.envelope_to, &mut c) == small)
+            .map(|m| link_of(m))
+            .collect();
+        assert!(!in_small.is_empty() && !oppvekst_direct.is_empty());
+        assert!(in_small.iter().chain(&oppvekst_direct).all(|l| *l == in_small[0]), "one link per group");
+        let page = http(server.addr, "GET", &in_small[0], "");
+        assert_eq!(page.status, 200, "no sign-in needed");
+        assert!(page.body.contains("<h1>Oppvekst</h1>"), "{}", page.body);
+        assert!(!page.body.contains("Tuntreet barnehage"), "the hidden unit is neither shown nor named");
+        assert!(!page.body.contains("/csv") && !page.body.contains("/api/"), "no exports through a results link");
+        // In English on request.
+        let en = http(server.addr, "GET", &format!("{}?lang=en", in_small[0]), "");
+        assert!(en.body.contains("These are your group's results"), "{}", en.body);
+        // A link opens nothing else: not another group's page by its path,
+        // not a made-up token.
+        assert_eq!(http(server.addr, "GET", &format!("/resultater/{}/{}", f.round, f.unit["1200"]), "").status, 401);
+        assert_eq!(http(server.addr, "GET", "/r/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "").status, 404);
+        // A link to a group that is hidden later (k raised) leads to the
+        // nearest group above it that is still shown.
+        let snapshot = |c: &mut DbConnection| naervaer::snapshot::load(c, &f.round).unwrap().unwrap();
+        let school = &f.unit["1230"];
+        let token = key().results_token(f.round.as_str(), school);
+        assert!(ready.iter().any(|m| link_of(m) == format!("/r/{token}")), "Fjellheim's people have its link");
+        assert_eq!(&naervaer::access::linked_group(&snapshot(&mut c), school).unwrap().key, school);
+        let before = http(server.addr, "GET", &format!("/r/{token}"), "");
+        assert!(before.body.contains("<h1>Fjellheim ungdomsskole</h1>"));
+        naervaer::rounds::raise_k(&mut c, &f.round, 60).unwrap();
+        assert_eq!(&naervaer::access::linked_group(&snapshot(&mut c), school).unwrap().key, &f.unit["1200"]);
+        let after = http(server.addr, "GET", &format!("/r/{token}"), "");
+        assert_eq!(after.status, 200);
+        assert!(after.body.contains("<h1>Oppvekst</h1>") && !after.body.contains("Fjellheim"), "{}", after.body);
+        // Sent messages are deleted by the retention run: each named an
+        // address and a group.
+        let n = naervaer::retention::run(&mut c, &s, true).unwrap().results_messages_deleted;
+        assert_eq!(n as i64, with_email);
+    }
+}
