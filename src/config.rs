@@ -14,6 +14,10 @@
 //! | `NAERVAER_OUTBOX_DIR` | `outbox_dir` | unset | write e-mails as `.eml` files (and SMS as `.sms` files) here instead of sending |
 //! | `NAERVAER_SMS_URL` | `sms_url` | unset | SMS provider, e.g. `twilio://ACCOUNT_SID:AUTH_TOKEN@api.twilio.com?from=Kommunen` (secret) |
 //! | `NAERVAER_SMS_RATE` | `sms_rate` | `10` | SMS per second at most, per process |
+//! | `NAERVAER_OIDC_ISSUER` | `oidc_issuer` | unset | the identity provider's issuer (Entra ID: `https://login.microsoftonline.com/TENANT-ID/v2.0`); sign-in through it beside the e-mailed link |
+//! | `NAERVAER_OIDC_CLIENT_ID` | `oidc_client_id` | unset | the application (client) id registered with the provider |
+//! | `NAERVAER_OIDC_CLIENT_SECRET` | `oidc_client_secret` | unset | its client secret (secret) |
+//! | `NAERVAER_OIDC_CLAIM` | `oidc_claim` | `email` | the ID-token claim matched to an employee's e-mail address (`email`, `preferred_username`, `upn` …) |
 //! | `NAERVAER_LOG_FORMAT` | `log_format` | `text` | `text` or `json` |
 //! | `NAERVAER_SECRET_KEY` | `secret_key` | unset | ≥ 32 characters; derives survey links and paper codes (secret) |
 //! | `NAERVAER_CONTACT` | `contact` | `HR-avdelingen` | who to ask, printed in e-mails and letters |
@@ -100,6 +104,11 @@ pub struct Settings {
     /// The SMS provider (see [`crate::mail::sms`]).
     pub sms_url: Option<Secret>,
     pub sms_rate: f64,
+    /// Sign-in through the identity provider (see [`crate::auth::oidc`]).
+    pub oidc_issuer: Option<String>,
+    pub oidc_client_id: Option<String>,
+    pub oidc_client_secret: Option<Secret>,
+    pub oidc_claim: String,
     pub log_format: LogFormat,
     pub secret_key: Option<Secret>,
     pub contact: String,
@@ -138,6 +147,10 @@ struct Partial {
     outbox_dir: Option<String>,
     sms_url: Option<String>,
     sms_rate: Option<String>,
+    oidc_issuer: Option<String>,
+    oidc_client_id: Option<String>,
+    oidc_client_secret: Option<String>,
+    oidc_claim: Option<String>,
     log_format: Option<String>,
     secret_key: Option<String>,
     contact: Option<String>,
@@ -188,7 +201,7 @@ fn file_partial(path: &Path) -> Result<Partial, AppError> {
 
 /// Every setting's file key; its environment variable is `NAERVAER_` and
 /// the key in upper case. Must list the fields of `Partial`.
-const KEYS: [&str; 28] = [
+const KEYS: [&str; 32] = [
     "database_url",
     "bind",
     "base_url",
@@ -200,6 +213,10 @@ const KEYS: [&str; 28] = [
     "outbox_dir",
     "sms_url",
     "sms_rate",
+    "oidc_issuer",
+    "oidc_client_id",
+    "oidc_client_secret",
+    "oidc_claim",
     "log_format",
     "secret_key",
     "contact",
@@ -357,6 +374,35 @@ impl Settings {
         if let Some(u) = &sms_url {
             crate::config::check_sms_url(u)?;
         }
+        let oidc_issuer = pick!(oidc_issuer)
+            .map(|u| u.trim().to_string())
+            .filter(|u| !u.is_empty());
+        let oidc_client_id = pick!(oidc_client_id).map(|u| u.trim().to_string());
+        let oidc_client_secret = pick!(oidc_client_secret).map(|u| u.trim().to_string());
+        if let Some(issuer) = &oidc_issuer {
+            if !(issuer.starts_with("https://") || issuer.starts_with("http://")) {
+                return Err(AppError::config(format!(
+                    "NAERVAER_OIDC_ISSUER must be the provider's issuer URL (https://login.microsoftonline.com/TENANT-ID/v2.0), got '{issuer}'"
+                )));
+            }
+            if issuer.ends_with('/') {
+                return Err(AppError::config(
+                    "NAERVAER_OIDC_ISSUER must be written exactly as the provider's discovery document names it, without a trailing slash",
+                ));
+            }
+            if issuer.contains("/common/") || issuer.contains("/organizations/") {
+                return Err(AppError::config(
+                    "NAERVAER_OIDC_ISSUER must name the municipality's own tenant (its id), not common or organizations",
+                ));
+            }
+            if oidc_client_id.as_deref().unwrap_or("").is_empty()
+                || oidc_client_secret.as_deref().unwrap_or("").is_empty()
+            {
+                return Err(AppError::config(
+                    "NAERVAER_OIDC_ISSUER is set: set NAERVAER_OIDC_CLIENT_ID and NAERVAER_OIDC_CLIENT_SECRET too (from the app registration)",
+                ));
+            }
+        }
         let metrics_token = pick!(metrics_token).map(|t| t.trim().to_string());
         if let Some(t) = &metrics_token {
             if t.len() < 32 {
@@ -431,6 +477,13 @@ impl Settings {
             outbox_dir: pick!(outbox_dir).map(PathBuf::from),
             sms_url: sms_url.map(Secret::new),
             sms_rate,
+            oidc_issuer,
+            oidc_client_id,
+            oidc_client_secret: oidc_client_secret.map(Secret::new),
+            oidc_claim: pick!(oidc_claim)
+                .map(|c| c.trim().to_string())
+                .filter(|c| !c.is_empty())
+                .unwrap_or_else(|| "email".into()),
             log_format,
         })
     }
@@ -487,6 +540,24 @@ impl Settings {
                     .unwrap_or_else(|| "(unset)".into()),
             ),
             ("NAERVAER_SMS_RATE", self.sms_rate.to_string()),
+            (
+                "NAERVAER_OIDC_ISSUER",
+                self.oidc_issuer.clone().unwrap_or_else(|| "(unset)".into()),
+            ),
+            (
+                "NAERVAER_OIDC_CLIENT_ID",
+                self.oidc_client_id
+                    .clone()
+                    .unwrap_or_else(|| "(unset)".into()),
+            ),
+            (
+                "NAERVAER_OIDC_CLIENT_SECRET",
+                self.oidc_client_secret
+                    .as_ref()
+                    .map(|_| "***".to_string())
+                    .unwrap_or_else(|| "(unset)".into()),
+            ),
+            ("NAERVAER_OIDC_CLAIM", self.oidc_claim.clone()),
             (
                 "NAERVAER_LOG_FORMAT",
                 match self.log_format {

@@ -168,9 +168,9 @@ pub fn render(m: &SurveyMail) -> (String, String, String) {
     let html = html_body(
         l,
         &subject,
-        &[&greeting],
+        &[greeting],
         (open, m.link),
-        &[&deadline, &anonymous, &dont_share, &ask],
+        &[&deadline, anonymous, dont_share, &ask],
     );
     (subject, text, html)
 }
@@ -247,7 +247,7 @@ pub fn render_results(m: &ResultsMail) -> (String, String, String) {
         m.organisation
     );
     let text = format!("{what}\n\n{open}:\n{}\n\n{anonymous}\n\n{ask}\n", m.link);
-    let html = html_body(l, &subject, &[&what], (open, m.link), &[&anonymous, &ask]);
+    let html = html_body(l, &subject, &[what], (open, m.link), &[anonymous, &ask]);
     (subject, text, html)
 }
 
@@ -334,7 +334,7 @@ pub fn render_account(m: &AccountMail) -> (String, String, String) {
         &subject,
         &[&what],
         (open, m.link),
-        &[&due, &figures, &ask],
+        &[&due, figures, &ask],
     );
     (subject, text, html)
 }

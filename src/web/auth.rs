@@ -20,9 +20,118 @@ fn session_cookie(state: &AppState, value: String, max_age: CookieDuration) -> C
         .finish()
 }
 
-/// `GET /innlogging`: the form asking for an e-mail address.
-pub async fn request_form(lang: PageLang) -> HttpResponse {
-    respond::ok(views::auth::request_form(lang.0, None))
+/// `GET /innlogging`: the form asking for an e-mail address, and the
+/// button to sign in through the identity provider where there is one.
+pub async fn request_form(state: web::Data<AppState>, lang: PageLang) -> HttpResponse {
+    respond::ok(views::auth::request_form(
+        lang.0,
+        None,
+        state.oidc.is_some(),
+    ))
+}
+
+/// The cookie that holds a sign-in's state between the redirect to the
+/// identity provider and its callback (SameSite=Lax: the callback is a
+/// navigation from the provider's site).
+const OIDC_COOKIE: &str = "naervaer_oidc";
+
+fn oidc_cookie(state: &AppState, value: String, max_age: CookieDuration) -> Cookie<'static> {
+    Cookie::build(OIDC_COOKIE, value)
+        .path("/oidc")
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .secure(state.settings.base_url.starts_with("https://"))
+        .max_age(max_age)
+        .finish()
+}
+
+/// `GET /oidc/login`: to the identity provider, with PKCE, state and
+/// nonce ([`auth::oidc::Provider::start`]). The cookie holds the state and
+/// the page's language, for the way back.
+pub async fn oidc_login(
+    state: web::Data<AppState>,
+    PageLang(lang): PageLang,
+) -> Result<HttpResponse, AppError> {
+    let provider = state.oidc.clone().ok_or(AppError::NotFound)?;
+    let (url, login_state) = state.db(move |conn, _| provider.start(conn)).await?;
+    Ok(HttpResponse::SeeOther()
+        .cookie(oidc_cookie(
+            &state,
+            format!("{login_state}.{}", lang.code()),
+            CookieDuration::minutes(auth::oidc::LOGIN_MINUTES),
+        ))
+        .insert_header((header::LOCATION, url))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .finish())
+}
+
+#[derive(serde::Deserialize)]
+pub struct Callback {
+    #[serde(default)]
+    code: String,
+    #[serde(default)]
+    state: String,
+    #[serde(default)]
+    error: String,
+}
+
+/// `GET /oidc/callback`: the provider's answer. A session when the ID
+/// token passes and names someone who may sign in; else the sign-in page
+/// saying why, and no session.
+pub async fn oidc_callback(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    PageLang(lang): PageLang,
+    query: web::Query<Callback>,
+) -> Result<HttpResponse, AppError> {
+    let provider = state.oidc.clone().ok_or(AppError::NotFound)?;
+    let q = query.into_inner();
+    let cookie = req.cookie(OIDC_COOKIE).map(|c| c.value().to_string());
+    // "{state}.{language}": the state is base64url, without dots.
+    let (cookie_state, lang) = match cookie.as_deref().and_then(|c| c.rsplit_once('.')) {
+        Some((s, l)) => (Some(s.to_string()), l.parse().unwrap_or(lang)),
+        None => (None, lang),
+    };
+    let outcome = if q.error.is_empty() {
+        state
+            .db(move |conn, _| {
+                auth::oidc::sign_in(conn, &provider, &q.state, cookie_state.as_deref(), &q.code)
+            })
+            .await?
+    } else {
+        Err(auth::oidc::Refusal::Denied(
+            q.error.chars().take(60).collect(),
+        ))
+    };
+    let clear = oidc_cookie(&state, String::new(), CookieDuration::ZERO);
+    Ok(match outcome {
+        Ok(session) => HttpResponse::SeeOther()
+            .cookie(clear)
+            .cookie(session_cookie(
+                &state,
+                session,
+                CookieDuration::hours(auth::SESSION_HOURS),
+            ))
+            .insert_header((header::LOCATION, "/resultater"))
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .finish(),
+        Err(refusal) => {
+            tracing::warn!(reason = %refusal, "sign-in through the identity provider refused");
+            let status = match refusal {
+                auth::oidc::Refusal::Provider(_) => StatusCode::SERVICE_UNAVAILABLE,
+                auth::oidc::Refusal::State | auth::oidc::Refusal::Denied(_) => {
+                    StatusCode::BAD_REQUEST
+                }
+                _ => StatusCode::FORBIDDEN,
+            };
+            let mut page = respond::page(
+                status,
+                views::auth::request_form_refused(lang, None, true, Some(&refusal)),
+            );
+            let _ = page.add_cookie(&clear);
+            page
+        }
+    })
 }
 
 #[derive(serde::Deserialize)]
@@ -45,7 +154,11 @@ pub async fn request_link(
         crate::metrics::get().limited("sign_in");
         return Ok(respond::page(
             StatusCode::TOO_MANY_REQUESTS,
-            views::auth::request_form(lang, Some(views::auth::Notice::TooMany)),
+            views::auth::request_form(
+                lang,
+                Some(views::auth::Notice::TooMany),
+                state.oidc.is_some(),
+            ),
         ));
     }
     let email = form.into_inner().email;
@@ -56,6 +169,7 @@ pub async fn request_link(
     Ok(respond::ok(views::auth::request_form(
         lang,
         Some(views::auth::Notice::Sent),
+        state.oidc.is_some(),
     )))
 }
 
@@ -85,7 +199,11 @@ pub async fn redeem(
             .finish(),
         None => respond::page(
             StatusCode::BAD_REQUEST,
-            views::auth::request_form(lang, Some(views::auth::Notice::LinkUsedOrExpired)),
+            views::auth::request_form(
+                lang,
+                Some(views::auth::Notice::LinkUsedOrExpired),
+                state.oidc.is_some(),
+            ),
         ),
     })
 }

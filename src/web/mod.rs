@@ -45,6 +45,8 @@ pub struct AppState {
     /// Answers go through one committer per process (group commit) unless
     /// `NAERVAER_GROUP_COMMIT=false`.
     pub commit: Option<crate::rounds::commit::GroupCommit>,
+    /// Sign-in through the identity provider, when configured.
+    pub oidc: Option<crate::auth::oidc::Provider>,
     pub code_limiter: std::sync::Arc<ratelimit::Failures>,
     pub login_limiter: std::sync::Arc<ratelimit::Volume>,
 }
@@ -63,7 +65,10 @@ impl AppState {
         let commit = settings
             .group_commit
             .then(|| crate::rounds::commit::GroupCommit::start(pool.clone()));
+        let oidc = crate::auth::oidc::OidcSettings::from_settings(&settings)
+            .map(crate::auth::oidc::Provider::new);
         Ok(AppState {
+            oidc,
             pool,
             settings,
             cache: std::sync::Arc::new(Cache::default()),
@@ -152,6 +157,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/innlogging/{token}", web::get().to(auth::confirm))
         .route("/innlogging/{token}", web::post().to(auth::redeem))
         .route("/utlogging", web::post().to(auth::sign_out))
+        .route("/oidc/login", web::get().to(auth::oidc_login))
+        .route("/oidc/callback", web::get().to(auth::oidc_callback))
         .route("/r/{token}", web::get().to(results::linked))
         .route("/resultater", web::get().to(results::index))
         .route("/svarprosent", web::get().to(results::response_rates))

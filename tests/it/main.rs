@@ -27,6 +27,7 @@ mod layers;
 pub mod mail;
 mod metrics;
 mod nodes;
+mod oidc;
 pub mod openapi;
 mod packaging;
 mod processing;

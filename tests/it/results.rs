@@ -292,6 +292,9 @@ both_backends! {
             // A group's results link: no sign-in, the token is the key.
             ("GET", format!("/r/{results_link}"), "".into(), [200; 6]),
             ("GET", "/r/unknowntoken".into(), "".into(), [404; 6]),
+            // No identity provider in this installation (oidc.rs has one).
+            ("GET", "/oidc/login".into(), "".into(), [404; 6]),
+            ("GET", "/oidc/callback?code=c&state=s".into(), "".into(), [404; 6]),
             ("GET", format!("/resultater/{r}/{own}"), "".into(), [401, 200, 403, 200, 200, 200]),
             ("GET", format!("/resultater/{r}/{below}"), "".into(), [401, 200, 403, 200, 200, 200]),
             ("GET", format!("/resultater/{r}/{small}"), "".into(), [401, 200, 403, 200, 200, 200]),

@@ -385,8 +385,17 @@ impl TestServer {
     }
 
     pub fn start_with(db: &TestDb, settings: naervaer::config::Settings) -> TestServer {
+        TestServer::start_on(db, settings, "127.0.0.1:0".parse().unwrap())
+    }
+
+    /// On a given address (one the settings name before it listens).
+    pub fn start_on(
+        db: &TestDb,
+        settings: naervaer::config::Settings,
+        addr: std::net::SocketAddr,
+    ) -> TestServer {
         let state = naervaer::web::AppState::new(db.pool(), settings).unwrap();
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let listener = std::net::TcpListener::bind(addr).unwrap();
         let addr = listener.local_addr().unwrap();
         let (tx, rx) = std::sync::mpsc::channel();
         let thread = std::thread::spawn(move || {

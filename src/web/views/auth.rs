@@ -11,7 +11,21 @@ pub enum Notice {
     LinkUsedOrExpired,
 }
 
-pub fn request_form(lang: Lang, notice: Option<Notice>) -> Markup {
+/// The sign-in page: the e-mailed link, and (with `oidc`) the button to
+/// sign in through the municipality's identity provider.
+pub fn request_form(lang: Lang, notice: Option<Notice>, oidc: bool) -> Markup {
+    request_form_refused(lang, notice, oidc, None)
+}
+
+/// [`request_form`], saying why a sign-in through the identity provider
+/// was refused.
+pub fn request_form_refused(
+    lang: Lang,
+    notice: Option<Notice>,
+    oidc: bool,
+    refusal: Option<&crate::auth::oidc::Refusal>,
+) -> Markup {
+    use crate::auth::oidc::Refusal;
     let title = lang.pick("Logg inn", "Logg inn", "Sign in");
     layout(
         lang,
@@ -40,10 +54,43 @@ pub fn request_form(lang: Lang, notice: Option<Notice>) -> Markup {
                 },
                 None => {},
             }
+            @if let Some(r) = refusal {
+                div.error role="alert" {
+                    p { (match r {
+                        Refusal::Unknown(_) | Refusal::NoClaim(_) => lang.pick(
+                            "Innloggingen gikk gjennom hos kommunen, men kontoen hører ikke til en leder, et verneombud, en tillitsvalgt, et AMU-medlem eller en administrator i naervaer. Ansatte ser resultatene sine gjennom lenken i meldingen om at resultatene er klare.",
+                            "Innlogginga gjekk gjennom hos kommunen, men kontoen høyrer ikkje til ein leiar, eit verneombod, ein tillitsvald, eit AMU-medlem eller ein administrator i naervaer. Tilsette ser resultata sine gjennom lenkja i meldinga om at resultata er klare.",
+                            "The sign-in went through at the municipality, but the account is not a leader, safety or union representative, AMU member or administrator in naervaer. Employees see their results through the link in the message that the results are ready."),
+                        Refusal::State => lang.pick(
+                            "Innloggingen tok for lang tid, ble brukt to ganger eller ble startet i en annen nettleser. Prøv igjen.",
+                            "Innlogginga tok for lang tid, vart brukt to gonger eller vart starta i ein annan nettlesar. Prøv igjen.",
+                            "The sign-in took too long, was used twice or was started in another browser. Try again."),
+                        Refusal::Denied(_) => lang.pick(
+                            "Innloggingen ble avbrutt eller avvist hos kommunens innlogging.",
+                            "Innlogginga vart avbroten eller avvist hos innlogginga til kommunen.",
+                            "The sign-in was cancelled or refused by the municipality's sign-in."),
+                        Refusal::Token(_) => lang.pick(
+                            "Svaret fra kommunens innlogging kunne ikke bekreftes. Prøv igjen, eller be om en lenke på e-post.",
+                            "Svaret frå innlogginga til kommunen kunne ikkje stadfestast. Prøv igjen, eller be om ei lenkje på e-post.",
+                            "The answer from the municipality's sign-in could not be verified. Try again, or ask for a link by e-mail."),
+                        Refusal::Provider(_) => lang.pick(
+                            "Kommunens innlogging svarer ikke nå. Be om en lenke på e-post i stedet.",
+                            "Innlogginga til kommunen svarar ikkje no. Be om ei lenkje på e-post i staden.",
+                            "The municipality's sign-in does not answer now. Ask for a link by e-mail instead."),
+                    }) }
+                }
+            }
+            @if oidc {
+                p { a.button.primary href={ "/oidc/login?lang=" (lang.code()) } { (lang.pick(
+                    "Logg inn med kommunens konto (Entra ID)",
+                    "Logg inn med kontoen frå kommunen (Entra ID)",
+                    "Sign in with the municipality's account (Entra ID)")) } }
+                p { (lang.pick("Eller få en lenke på e-post:", "Eller få ei lenkje på e-post:", "Or get a link by e-mail:")) }
+            }
             p { (lang.pick(
-                "Ledere, AMU-medlemmer og administratorer logger inn med en lenke på e-post. Skriv inn jobbadressen din.",
-                "Leiarar, AMU-medlemmer og administratorar loggar inn med ei lenkje på e-post. Skriv inn jobbadressa di.",
-                "Leaders, AMU members and administrators sign in with a link by e-mail. Enter your work address.")) }
+                "Ledere, verneombud, tillitsvalgte, AMU-medlemmer og administratorer logger inn med en lenke på e-post. Skriv inn jobbadressen din.",
+                "Leiarar, verneombod, tillitsvalde, AMU-medlemmer og administratorar loggar inn med ei lenkje på e-post. Skriv inn jobbadressa di.",
+                "Leaders, safety and union representatives, AMU members and administrators sign in with a link by e-mail. Enter your work address.")) }
             form method="post" action={ "/innlogging?lang=" (lang.code()) } {
                 div.field {
                     label for="email" { (lang.pick("E-postadresse", "E-postadresse", "E-mail address")) }

@@ -9,6 +9,8 @@
 //! of the database lets nobody sign in. A link works once, for
 //! [`LINK_MINUTES`] minutes; a session lasts [`SESSION_HOURS`] hours.
 
+pub mod oidc;
+
 use crate::crypto::{lookup_hash, random_token};
 use crate::db::schema::{
     employee_roles, employees, login_tokens, sessions, unit_leaders, unit_representatives,
@@ -142,7 +144,7 @@ pub fn request_link(
 
 /// A new session id (for the cookie) for a person, straight away: used by
 /// [`redeem`], and by the demo and tests through a link.
-fn start_session(conn: &mut DbConnection, employee_id: &str) -> QueryResult<String> {
+pub(crate) fn start_session(conn: &mut DbConnection, employee_id: &str) -> QueryResult<String> {
     let id = random_token();
     diesel::insert_into(sessions::table)
         .values((
