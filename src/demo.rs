@@ -339,6 +339,8 @@ pub struct DemoRounds {
     pub absence_rows: usize,
     pub open_round: crate::ids::RoundId,
     pub open_invited: usize,
+    /// Of those, invited by SMS (alone or beside an e-mail).
+    pub open_by_sms: usize,
     pub followup: DemoFollowUp,
 }
 
@@ -516,15 +518,19 @@ fn likert(rng: &mut ChaCha8Rng, mean: f64) -> u8 {
     (mean + noise).round().clamp(1.0, 5.0) as u8
 }
 
-/// Three rounds: last year's and this autumn's, closed, each answered by
-/// about 70 % through the same function a web submission calls (so this
-/// autumn's results show changes since last year); and the next, open, its
-/// invitations waiting in the outbox.
+/// Four rounds: three closed (two years ago, last year and this autumn),
+/// each answered by about 70 % through the same function a web submission
+/// calls (so this autumn's results show changes since last year, and every
+/// unit a trend of three points); and the next, open, its invitations (by
+/// e-mail, and by SMS to those with only a mobile number when `sms`)
+/// waiting in the outbox. Of the closed rounds only this autumn's "results
+/// are ready" messages wait; the older ones went out long ago.
 pub fn seed_rounds(
     conn: &mut DbConnection,
     key: &crate::crypto::SecretKey,
     k: u32,
     account_days: u32,
+    sms: bool,
 ) -> Result<DemoRounds, crate::AppError> {
     use crate::crypto::lookup_hash;
     use crate::db::schema::invitations;
@@ -550,6 +556,7 @@ pub fn seed_rounds(
     };
     let mut last = (crate::ids::RoundId::default(), 0);
     for (title, ago) in [
+        ("Medarbeiderundersøkelse høsten 2024", 730),
         ("Medarbeiderundersøkelse høsten 2025", 365),
         ("Medarbeiderundersøkelse høsten 2026", 0),
     ] {
@@ -660,6 +667,13 @@ pub fn seed_rounds(
                     r::closed_at.eq(crate::db::now_unix() - ago * 86_400),
                 ))
                 .execute(conn)?;
+            use crate::db::schema::outbox;
+            diesel::delete(
+                outbox::table
+                    .filter(outbox::round_id.eq(&closed.id))
+                    .filter(outbox::kind.eq("results")),
+            )
+            .execute(conn)?;
         }
         last = (closed.id, responses);
     }
@@ -679,16 +693,51 @@ pub fn seed_rounds(
             delivery: crate::rounds::Delivery::Email,
         },
     )?;
-    let summary = rounds::open(conn, key, &open.id)?;
+    let summary = rounds::open_reaching(conn, key, &open.id, sms)?;
     let followup = seed_followup(conn, k, account_days)?;
+    import_own(conn, Kind::Norms, "normer.csv", &norms_csv())?;
     Ok(DemoRounds {
         closed_round: closed_id,
         closed_responses: responses,
         absence_rows,
         open_round: open.id,
         open_invited: summary.invited,
+        open_by_sms: summary.by_sms,
         followup,
     })
+}
+
+/// A norm file as a municipality brings it (these figures are made up for
+/// the demo): factor means per unit type in two scopes, with decimal
+/// commas, as the published tables give them.
+pub fn norms_csv() -> String {
+    let mut csv = String::from("enhetstype;faktor;snitt;utvalg\r\n");
+    let factors = [
+        ("indre_motivasjon", 4.3),
+        ("mestringstro", 4.2),
+        ("autonomi", 4.0),
+        ("bruk_av_kompetanse", 4.1),
+        ("mestringsorientert_ledelse", 3.8),
+        ("rolleklarhet", 4.0),
+        ("relevant_kompetanseutvikling", 3.6),
+        ("fleksibilitetsvilje", 4.2),
+        ("mestringsklima", 3.9),
+        ("prososial_motivasjon", 4.5),
+    ];
+    for (t, shift) in [
+        ("sykehjem", -0.15),
+        ("hjemmetjeneste", -0.1),
+        ("skole", 0.05),
+        ("barnehage", 0.1),
+    ] {
+        for (f, mean) in factors {
+            for (scope, by) in [("nasjonalt", 0.0), ("fylket", -0.05)] {
+                let v = format!("{:.2}", mean + shift + by).replace('.', ",");
+                let _ = write!(csv, "{t};10-faktor/{f};{v};{scope}\r\n");
+            }
+        }
+    }
+    csv
 }
 
 /// The factors whose unit climate drives the demo's absence; the others

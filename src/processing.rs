@@ -285,6 +285,14 @@ fn stored(s: &Settings, l: Lang) -> Section {
             "The database (outbox); no e-mail is sent (not configured)",
         ),
     };
+    let outbox = match (&s.outbox_dir, &s.sms_url) {
+        (None, Some(url)) => format!(
+            "{outbox}; {} {}",
+            l.pick("SMS-tjenesten", "SMS-tenesta", "the SMS provider"),
+            host(url.expose())
+        ),
+        _ => outbox,
+    };
     let database = format!(
         "{} ({})",
         l.pick("Databasen", "Databasen", "The database"),
@@ -318,9 +326,9 @@ fn stored(s: &Settings, l: Lang) -> Section {
             ],
             rows: vec![
                 row(
-                    t(l, "Ansattnummer, navn, e-post, enhet, språk, roller (leder, AMU, administrator)", "Tilsettnummer, namn, e-post, eining, språk, roller (leiar, AMU, administrator)", "Employee number, name, e-mail, unit, language, roles (leader, AMU, administrator)"),
+                    t(l, "Ansattnummer, navn, e-post, mobilnummer, enhet, språk, roller (leder, verneombud og tillitsvalgt med enhetene de representerer, AMU, administrator)", "Tilsettnummer, namn, e-post, mobilnummer, eining, språk, roller (leiar, verneombod og tillitsvald med einingane dei representerer, AMU, administrator)", "Employee number, name, e-mail, mobile number, unit, language, roles (leader, safety and union representatives with the units they represent, AMU, administrator)"),
                     t(l, "Ansatte i HR-fila", "Tilsette i HR-fila", "Employees in the HR file"),
-                    db("employees, unit_leaders, employee_roles"),
+                    db("employees, unit_leaders, unit_representatives, employee_roles"),
                     people,
                 ),
                 row(
@@ -330,10 +338,10 @@ fn stored(s: &Settings, l: Lang) -> Section {
                     invitations.clone(),
                 ),
                 row(
-                    t(l, "E-postadresse og type melding (invitasjon, påminnelse); lenken lages ved sending og lagres ikke", "E-postadresse og type melding (invitasjon, påminning); lenkja blir laga ved sending og blir ikkje lagra", "E-mail address and kind of message (invitation, reminder); the link is made when sending and not stored"),
+                    t(l, "E-postadresse eller mobilnummer og type melding (invitasjon, påminnelse, resultatene er klare); teksten og lenken lages ved sending og lagres ikke", "E-postadresse eller mobilnummer og type melding (invitasjon, påminning, resultata er klare); teksten og lenkja blir laga ved sending og blir ikkje lagra", "E-mail address or mobile number and kind of message (invitation, reminder, the results are ready); the text and the link are made when sending and not stored"),
                     t(l, "De inviterte", "Dei inviterte", "The invited"),
                     outbox,
-                    t(l, "Som invitasjonene.", "Som invitasjonane.", "As the invitations."),
+                    t(l, "Som invitasjonene; meldingen om at resultatene er klare til den er sendt.", "Som invitasjonane; meldinga om at resultata er klare til ho er send.", "As the invitations; the message that the results are ready until it is sent."),
                 ),
                 row(
                     t(l, "Svar og bakgrunnssvar, med runde og enhet – ingen person, intet tidspunkt", "Svar og bakgrunnssvar, med runde og eining – ingen person, ikkje noko tidspunkt", "Answers and background answers, with round and unit – no person, no time"),

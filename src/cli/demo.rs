@@ -61,7 +61,9 @@ pub fn run_demo(
     if outbox_dir.exists() {
         for entry in std::fs::read_dir(&outbox_dir)? {
             let p = entry?.path();
-            if p.extension().is_some_and(|e| e == "eml") {
+            if p.extension().is_some_and(|e| e == "eml" || e == "sms")
+                || p.file_name().is_some_and(|n| n == "brev.html")
+            {
                 std::fs::remove_file(p)?;
             }
         }
@@ -75,6 +77,7 @@ pub fn run_demo(
             &key,
             settings.min_group_size,
             settings.account_days,
+            settings.sms_ready(),
         )?
     };
     let mailer = crate::mail::Mailer::from_settings(&settings)?;
@@ -90,8 +93,8 @@ pub fn run_demo(
         db_path.display()
     );
     println!(
-        "Closed round: {} responses. Open round: {} invited.",
-        rounds.closed_responses, rounds.open_invited
+        "Three closed rounds (the latest: {} responses), so every unit has a trend; open round: {} invited, {} of them by SMS.",
+        rounds.closed_responses, rounds.open_invited, rounds.open_by_sms
     );
     println!(
         "Absence: {} monthly rows (24 months); try `naervaer analyse --round {}` with NAERVAER_DATABASE_URL=sqlite://{}",
@@ -105,17 +108,36 @@ pub fn run_demo(
         f.targets, f.measures, f.national_quarters, f.above, f.accounts, f.answered
     );
     println!(
-        "Invitation e-mails: {} .eml files in {}",
+        "Messages: {} sent into {} (.eml e-mails, .sms texts): the open round's invitations, and \"the results are ready\" of this autumn's round, with each group's results link",
         sent.sent,
         outbox_dir.display()
     );
+    let letters = outbox_dir.join("brev.html");
+    let open = {
+        let mut conn = pool.get()?;
+        crate::rounds::Round::find(&mut conn, &rounds.open_round)?
+    };
+    std::fs::write(
+        &letters,
+        crate::web::views::letters::letters(
+            &open.title,
+            &settings.base_url,
+            open.closes_on_date(),
+            &settings.contact,
+            &paper,
+        )
+        .into_string(),
+    )?;
     if let Some(p) = paper.first() {
         println!(
-            "A paper letter's code ({}): {} at http://{addr}/kode",
+            "Paper letters with QR codes for {} people without e-mail or mobile: {} (also at /admin/runder/…/brev); one code ({}): {} at http://{addr}/kode",
+            paper.len(),
+            letters.display(),
             p.name,
             crate::crypto::format_code(&p.code)
         );
     }
+    println!("Norms for sykehjem, hjemmetjeneste, skole and barnehage (made up for the demo) beside those units' results.");
     {
         let mut conn = pool.get()?;
         println!("Sign in (each link works once, for 15 minutes; new ones at http://{addr}/innlogging land in the outbox folder):");
@@ -127,7 +149,7 @@ pub fn run_demo(
         } in demo::sign_in_people(&mut conn)?
         {
             let token = crate::auth::link_token_for(&mut conn, &id)?;
-            println!("  {role:<6} {name} <{email}>: http://{addr}/innlogging/{token}");
+            println!("  {role:<12} {name} <{email}>: http://{addr}/innlogging/{token}");
         }
     }
     let state = AppState::new(pool, settings)?;

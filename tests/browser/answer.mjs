@@ -8,27 +8,12 @@
 //   SHOTS  a folder for screenshots
 // Prints one JSON line: {"violations": [...], "pages": N, ...}; exits 1 on
 // any failed check.
-import { chromium } from "playwright-core";
-import { AxeBuilder } from "@axe-core/playwright";
+import { launch, run } from "./common.mjs";
 
 const { BASE, LINK1, LINK2, CODE1, CODE2, SHOTS } = process.env;
-const failures = [];
-const violations = [];
-const check = (ok, what) => { if (!ok) failures.push(what); };
+const { failures, check, axe, finish } = run();
 
-const browser = await chromium.launch({
-  executablePath: "/usr/bin/chromium",
-  headless: true,
-  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--no-first-run"],
-});
-
-async function axe(page, name) {
-  const result = await new AxeBuilder({ page }).withTags(["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]).analyze();
-  for (const v of result.violations) {
-    violations.push({ page: name, id: v.id, impact: v.impact, nodes: v.nodes.map((n) => n.target.join(" ")).slice(0, 5) });
-  }
-}
+const browser = await launch();
 
 async function phone() {
   return browser.newContext({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true });
@@ -159,5 +144,4 @@ await answerWithCode(CODE2, 2);
 await ctx.close();
 await browser.close();
 
-console.log(JSON.stringify({ violations, failures, pages, keyboard_steps: steps }));
-process.exit(violations.length || failures.length ? 1 : 0);
+finish({ pages, keyboard_steps: steps });

@@ -6,29 +6,12 @@
 // Run by tests/it/browser.rs with BASE, LEADER, AMU (sign-in links), UNIT
 // (the leader's unit), ACCOUNT (the account's link), TERTIAL, HALF (report
 // periods) and SHOTS. Prints one JSON line; exits 1 on any failed check.
-import { chromium } from "playwright-core";
-import { AxeBuilder } from "@axe-core/playwright";
+import { launch, run } from "./common.mjs";
 
 const { BASE, LEADER, AMU, UNIT, ACCOUNT, TERTIAL, HALF, SHOTS } = process.env;
-const failures = [];
-const violations = [];
-const checked = [];
-const check = (ok, what) => { if (!ok) failures.push(what); };
+const { check, axe, finish } = run();
 
-const browser = await chromium.launch({
-  executablePath: "/usr/bin/chromium",
-  headless: true,
-  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--no-first-run"],
-});
-
-async function axe(page, name) {
-  const result = await new AxeBuilder({ page }).withTags(["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]).analyze();
-  checked.push(name);
-  for (const v of result.violations) {
-    violations.push({ page: name, id: v.id, impact: v.impact, nodes: v.nodes.map((n) => n.target.join(" ")).slice(0, 5) });
-  }
-}
+const browser = await launch();
 
 async function signIn(link, viewport) {
   const ctx = await browser.newContext({ viewport });
@@ -130,5 +113,4 @@ check((await text(page)).includes("redegjørelsen er lagret"), "the account is s
 await page.screenshot({ path: `${SHOTS}/followup-account.png`, fullPage: true });
 
 await browser.close();
-console.log(JSON.stringify({ violations, failures, pages: checked.length }));
-process.exit(violations.length || failures.length ? 1 : 0);
+finish();

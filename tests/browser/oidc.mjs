@@ -4,28 +4,13 @@
 // tests/it/oidc.rs with BASE (the service), LEADER (a leader's e-mail),
 // UNKNOWN (an e-mail of nobody with a role) and SHOTS. Prints one JSON line;
 // exits 1 on any failed check.
-import { chromium } from "playwright-core";
-import { AxeBuilder } from "@axe-core/playwright";
+import { launch, run } from "./common.mjs";
 
 const { BASE, LEADER, UNKNOWN, SHOTS } = process.env;
-const failures = [];
-const violations = [];
-const check = (ok, what) => { if (!ok) failures.push(what); };
+const { check, axe, finish } = run();
 const out = {};
 
-const browser = await chromium.launch({
-  executablePath: "/usr/bin/chromium",
-  headless: true,
-  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--no-first-run"],
-});
-
-async function axe(page, name) {
-  const result = await new AxeBuilder({ page }).withTags(["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]).analyze();
-  for (const v of result.violations) {
-    violations.push({ page: name, id: v.id, impact: v.impact, nodes: v.nodes.map((n) => n.target.join(" ")).slice(0, 5) });
-  }
-}
+const browser = await launch();
 
 // A fresh browser for each person; the provider's pages load a web font
 // from the internet, which this closed network does not reach.
@@ -147,5 +132,4 @@ async function start(login, lang = "nb") {
 }
 
 await browser.close();
-console.log(JSON.stringify({ ...out, violations, failures }));
-process.exit(failures.length || violations.length ? 1 : 0);
+finish(out);

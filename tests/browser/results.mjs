@@ -5,30 +5,13 @@
 // Run by tests/it/browser.rs with BASE, LEADER, AMU, ADMIN (sign-in links),
 // ROUND, UNIT, HIDDEN (group ids), IMPORT (a CSV file) and SHOTS. Prints
 // one JSON line; exits 1 on any failed check.
-import { chromium } from "playwright-core";
-import { AxeBuilder } from "@axe-core/playwright";
+import { launch, run } from "./common.mjs";
 
 const { BASE, LEADER, AMU, ADMIN, ROUND, UNIT, HIDDEN, IMPORT, SHOTS } = process.env;
-const failures = [];
-const violations = [];
-const checked = [];
+const { check, axe, finish } = run();
 const charts = {};
-const check = (ok, what) => { if (!ok) failures.push(what); };
 
-const browser = await chromium.launch({
-  executablePath: "/usr/bin/chromium",
-  headless: true,
-  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--no-first-run"],
-});
-
-async function axe(page, name) {
-  const result = await new AxeBuilder({ page }).withTags(["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]).analyze();
-  checked.push(name);
-  for (const v of result.violations) {
-    violations.push({ page: name, id: v.id, impact: v.impact, nodes: v.nodes.map((n) => n.target.join(" ")).slice(0, 5) });
-  }
-}
+const browser = await launch();
 
 async function signIn(link, viewport) {
   const ctx = await browser.newContext({ viewport });
@@ -144,5 +127,4 @@ await axe(page, "admin: import done");
 check((await page.locator("main").textContent()).includes("Importert"), "the import was applied");
 
 await browser.close();
-console.log(JSON.stringify({ violations, failures, charts, pages: checked.length }));
-process.exit(violations.length || failures.length ? 1 : 0);
+finish({ charts });

@@ -12,6 +12,41 @@ use naervaer::mail::{outbox, Mailer};
 use std::path::Path;
 use std::process::Command;
 
+/// Runs `tests/browser/{script}` in Node.js with `env` (and SHOTS, the
+/// screenshot folder), and returns its report once it ran with no axe
+/// violation and no failed check.
+pub fn run_script(script: &str, env: &[(&str, &str)]) -> serde_json::Value {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser");
+    assert!(
+        dir.join("node_modules/playwright-core").exists(),
+        "browser tests need `npm ci` in tests/browser (bash .ci/run does it)"
+    );
+    assert!(
+        Path::new("/usr/bin/chromium").exists(),
+        "browser tests need Debian's chromium (bash .ci/run installs it)"
+    );
+    let shots = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/browser-shots");
+    std::fs::create_dir_all(&shots).unwrap();
+    let out = Command::new("node")
+        .arg(dir.join(script))
+        .current_dir(&dir)
+        .envs(env.iter().copied())
+        .env("SHOTS", &shots)
+        .output()
+        .expect("node is required for the browser tests");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "browser run of {script} failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap())
+        .unwrap_or_else(|e| panic!("{script} printed no report ({e}):\n{stdout}"));
+    assert_eq!(report["violations"], serde_json::json!([]), "{script}");
+    assert_eq!(report["failures"], serde_json::json!([]), "{script}");
+    report
+}
+
 #[test]
 fn a_person_answers_on_a_phone_from_the_emailed_link_with_zero_axe_violations() {
     let browser_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser");
@@ -70,26 +105,15 @@ fn a_person_answers_on_a_phone_from_the_emailed_link_with_zero_axe_violations() 
     let shots = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/browser-shots");
     let _ = std::fs::remove_dir_all(&shots);
     std::fs::create_dir_all(&shots).unwrap();
-    let out = Command::new("node")
-        .arg(browser_dir.join("answer.mjs"))
-        .current_dir(&browser_dir)
-        .env("BASE", &base)
-        .env("LINK1", &links[0])
-        .env("LINK2", &links[1])
-        .env("CODE1", &codes[0])
-        .env("CODE2", &codes[1])
-        .env("SHOTS", &shots)
-        .output()
-        .expect("node is required for the browser tests");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "browser run failed:\n{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(
-        stdout.contains(r#""violations":[]"#) && stdout.contains(r#""failures":[]"#),
-        "{stdout}"
+    run_script(
+        "answer.mjs",
+        &[
+            ("BASE", &base),
+            ("LINK1", &links[0]),
+            ("LINK2", &links[1]),
+            ("CODE1", &codes[0]),
+            ("CODE2", &codes[1]),
+        ],
     );
     let stored: i64 = responses::table.count().get_result(&mut c).unwrap();
     assert_eq!(
@@ -131,29 +155,19 @@ fn leader_amu_and_admin_pages_have_zero_axe_violations_and_readable_charts() {
     std::fs::write(&import, units).unwrap();
     let shots = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/browser-shots");
     std::fs::create_dir_all(&shots).unwrap();
-    let out = Command::new("node")
-        .arg(browser_dir.join("results.mjs"))
-        .current_dir(&browser_dir)
-        .env("BASE", &base)
-        .env("LEADER", &leader)
-        .env("AMU", &amu)
-        .env("ADMIN", &admin)
-        .env("ROUND", f.round.as_str())
-        .env("UNIT", &f.unit["1200"])
-        .env("HIDDEN", &f.unit[crate::results::SMALL])
-        .env("IMPORT", &import)
-        .env("SHOTS", &shots)
-        .output()
-        .expect("node is required for the browser tests");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "browser run failed:\n{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
+    let report = run_script(
+        "results.mjs",
+        &[
+            ("BASE", &base),
+            ("LEADER", &leader),
+            ("AMU", &amu),
+            ("ADMIN", &admin),
+            ("ROUND", f.round.as_str()),
+            ("UNIT", &f.unit["1200"]),
+            ("HIDDEN", &f.unit[crate::results::SMALL]),
+            ("IMPORT", import.to_str().unwrap()),
+        ],
     );
-    let report: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
-    assert_eq!(report["violations"], serde_json::json!([]));
-    assert_eq!(report["failures"], serde_json::json!([]));
     assert!(report["pages"].as_u64().unwrap() >= 17, "{report}");
     assert!(report["charts"]["phone"]["count"].as_u64().unwrap() >= 10);
     for shot in [
@@ -222,31 +236,110 @@ fn the_follow_up_pages_have_zero_axe_violations_in_three_languages() {
     use naervaer::followup::report::{Period, ReportKind};
     let shots = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/browser-shots");
     std::fs::create_dir_all(&shots).unwrap();
-    let out = Command::new("node")
-        .arg(browser_dir.join("followup.mjs"))
-        .current_dir(&browser_dir)
-        .env("BASE", &base)
-        .env("LEADER", &leader)
-        .env("AMU", &amu)
-        .env("UNIT", &f.unit["1200"])
-        .env(
-            "ACCOUNT",
-            format!("{base}/redegjorelse/{}/{}", fu.account, fu.token),
-        )
-        .env("TERTIAL", Period::of(ReportKind::Tertial, today).label())
-        .env("HALF", Period::of(ReportKind::Ia, today).label())
-        .env("SHOTS", &shots)
-        .output()
-        .expect("node is required for the browser tests");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "browser run failed:\n{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
+    let report = run_script(
+        "followup.mjs",
+        &[
+            ("BASE", &base),
+            ("LEADER", &leader),
+            ("AMU", &amu),
+            ("UNIT", &f.unit["1200"]),
+            (
+                "ACCOUNT",
+                &format!("{base}/redegjorelse/{}/{}", fu.account, fu.token),
+            ),
+            ("TERTIAL", &Period::of(ReportKind::Tertial, today).label()),
+            ("HALF", &Period::of(ReportKind::Ia, today).label()),
+        ],
     );
-    let report: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
-    assert_eq!(report["violations"], serde_json::json!([]));
-    assert_eq!(report["failures"], serde_json::json!([]));
     assert!(report["pages"].as_u64().unwrap() >= 19, "{report}");
     assert!(shots.join("followup-tertial-print.png").exists());
+}
+
+#[test]
+fn the_pages_that_reach_everyone_have_zero_axe_violations() {
+    let browser_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser");
+    assert!(
+        browser_dir.join("node_modules/playwright-core").exists(),
+        "browser tests need `npm ci` in tests/browser (bash .ci/run does it)"
+    );
+    let t = TestDb::new(Backend::Sqlite);
+    let mut c = t.conn();
+    naervaer::demo::seed(&mut c).unwrap();
+    let rounds = naervaer::demo::seed_rounds(&mut c, &key(), 5, 21, true).unwrap();
+    // On an address the settings name, so that the letters' links and
+    // stylesheet point at this server.
+    let addr: std::net::SocketAddr = format!("127.0.0.1:{}", crate::support::free_port())
+        .parse()
+        .unwrap();
+    let base = format!("http://{addr}");
+    let _server = TestServer::start_on(&t, settings(&t, &[("NAERVAER_BASE_URL", &base)]), addr);
+    // Some answers to the open round, so its counts have days.
+    let open = naervaer::rounds::Round::find(&mut c, &rounds.open_round).unwrap();
+    let surveys = open.surveys(&mut c).unwrap();
+    for (i, inv) in crate::rounds::invitation_ids(&mut c, &open.id)
+        .iter()
+        .enumerate()
+        .step_by(3)
+    {
+        let hash = naervaer::crypto::lookup_hash(&key().survey_token(inv));
+        naervaer::rounds::answer::submit(
+            &mut c,
+            &hash,
+            &surveys,
+            &crate::rounds::numbered_answers(&surveys, i),
+        )
+        .unwrap();
+    }
+    // The results-ready messages go out, recording the groups' links.
+    let outbox = tempfile::tempdir().unwrap();
+    let s = settings(
+        &t,
+        &[
+            ("NAERVAER_OUTBOX_DIR", outbox.path().to_str().unwrap()),
+            ("NAERVAER_BASE_URL", &base),
+        ],
+    );
+    outbox::send_due(&t.pool(), &Mailer::from_settings(&s).unwrap(), &s, &key()).unwrap();
+    let people = naervaer::demo::sign_in_people(&mut c).unwrap();
+    let person = |role: &str| people.iter().find(|p| p.role == role).unwrap().id.clone();
+    let link = |c: &mut naervaer::db::DbConnection, id: &naervaer::ids::EmployeeId| {
+        format!(
+            "{base}/innlogging/{}",
+            naervaer::auth::link_token_for(c, id).unwrap()
+        )
+    };
+    let unit = |c: &mut naervaer::db::DbConnection, code: &str| -> String {
+        use naervaer::db::schema::units;
+        units::table
+            .filter(units::code.eq(code))
+            .select(units::id)
+            .first(c)
+            .unwrap()
+    };
+    let (oppvekst, school) = (unit(&mut c, "1200"), unit(&mut c, "1210"));
+    let results = format!(
+        "{base}/r/{}",
+        key().results_token(rounds.closed_round.as_str(), &oppvekst)
+    );
+    let code = naervaer::crypto::format_code(
+        &naervaer::rounds::letters(&mut c, &key(), &open.id, false).unwrap()[0].code,
+    );
+    let shots = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/browser-shots");
+    std::fs::create_dir_all(&shots).unwrap();
+    let report = run_script(
+        "reach.mjs",
+        &[
+            ("BASE", &base),
+            ("LEADER", &link(&mut c, &person("leader"))),
+            ("REP", &link(&mut c, &person("verneombud"))),
+            ("ADMIN", &link(&mut c, &person("admin"))),
+            ("CLOSED", rounds.closed_round.as_str()),
+            ("OPEN", open.id.as_str()),
+            ("OPPVEKST", &oppvekst),
+            ("SCHOOL", &school),
+            ("RESULTS", &results),
+            ("CODE", &code),
+        ],
+    );
+    assert!(report["pages"].as_u64().unwrap() >= 19, "{report}");
 }

@@ -147,10 +147,11 @@ fn the_demo_check_seeds_serves_and_answers_healthz() {
         stdout.contains("Demo kommune: 41 units, 800 employees in naervaer-demo.db"),
         "{stdout}"
     );
-    // A closed round answered by about 70 %, and an open one whose e-mails
-    // wait as files beside the database.
+    // Three closed rounds, the latest answered by about 70 %, and an open
+    // one whose messages wait as files beside the database: e-mails, and
+    // SMS to the staff with only a mobile number.
     let closed: usize = stdout
-        .split("Closed round: ")
+        .split("(the latest: ")
         .nth(1)
         .unwrap()
         .split(' ')
@@ -159,16 +160,40 @@ fn the_demo_check_seeds_serves_and_answers_healthz() {
         .parse()
         .unwrap();
     assert!((520..=600).contains(&closed), "{closed} responses");
-    assert!(stdout.contains("Open round: 800 invited."), "{stdout}");
-    let emls = std::fs::read_dir(dir.path().join("naervaer-demo-outbox"))
-        .unwrap()
-        .count();
-    assert!(emls > 700, "{emls} e-mails");
     assert!(
-        stdout.contains(&format!("Invitation e-mails: {emls} .eml files")),
+        stdout.contains("open round: 800 invited, 25 of them by SMS."),
         "{stdout}"
     );
-    assert!(stdout.contains("A paper letter's code ("), "{stdout}");
+    let files: Vec<std::path::PathBuf> = std::fs::read_dir(dir.path().join("naervaer-demo-outbox"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    let of = |ext: &str| {
+        files
+            .iter()
+            .filter(|p| p.extension().is_some_and(|x| x == ext))
+            .count()
+    };
+    let (emls, sms) = (of("eml"), of("sms"));
+    assert!(emls > 700, "{emls} e-mails");
+    assert_eq!(sms, 25, "an SMS to each of those with only a mobile number");
+    assert!(
+        stdout.contains(&format!("Messages: {} sent into", emls + sms)),
+        "{stdout}"
+    );
+    // The letters with their QR codes, for those with neither.
+    let letters =
+        std::fs::read_to_string(dir.path().join("naervaer-demo-outbox/brev.html")).unwrap();
+    assert!(letters.matches("<svg class=\"qr\"").count() >= 20);
+    assert!(
+        stdout.contains("Paper letters with QR codes for"),
+        "{stdout}"
+    );
+    // The representatives' sign-in links.
+    assert!(
+        stdout.contains("  verneombud ") && stdout.contains("  tillitsvalgt "),
+        "{stdout}"
+    );
     assert!(
         stdout.contains(r#"GET /healthz → HTTP/1.1 200 OK {"database":"sqlite","status":"ok"}"#),
         "{stdout}"
@@ -487,6 +512,7 @@ const SUBCOMMAND_TESTS: &[(&str, &str, &str)] = &[
     ("import targets", "followup.rs", "the_follow_up_commands_import_check_remind_estimate_and_report"),
     ("import measures", "followup.rs", "the_follow_up_commands_import_check_remind_estimate_and_report"),
     ("import national", "followup.rs", "the_follow_up_commands_import_check_remind_estimate_and_report"),
+    ("import norms", "cli.rs", "import_norms_reports_its_diff_and_refuses_a_broken_file"),
     ("followup check", "followup.rs", "the_follow_up_commands_import_check_remind_estimate_and_report"),
     ("followup remind", "followup.rs", "the_follow_up_commands_import_check_remind_estimate_and_report"),
     ("effect", "followup.rs", "the_follow_up_commands_import_check_remind_estimate_and_report"),
@@ -778,6 +804,21 @@ both_backends! {
         let (code, _, err) = round_cmd(&t, &["round", "raise-k", f.round.as_str(), "6"]);
         assert_eq!(code, 1);
         assert!(!err.is_empty());
+    }
+
+    fn import_norms_reports_its_diff_and_refuses_a_broken_file(t) {
+        let dir = tempfile::tempdir().unwrap();
+        organisation_through_the_binary(&t, dir.path());
+        let file = dir.path().join("normer.csv");
+        std::fs::write(&file, "enhetstype;faktor;snitt\r\nskole;rolleklarhet;4,1\r\n").unwrap();
+        let (code, out, err) = naervaer(Some(&t), &["import", "norms", file.to_str().unwrap()]);
+        assert_eq!(code, 0, "{out}{err}");
+        assert!(out.contains("Lagt til (1):") && out.contains("skole 10-faktor/rolleklarhet (nasjonalt): 4.1"), "{out}");
+        assert!(err.contains("ingen enhet har enhetstypen «skole»"), "a warning: {err}");
+        std::fs::write(&file, "enhetstype;faktor;snitt\r\nskole;rolleklarhet;9\r\n").unwrap();
+        let (code, _, err) = naervaer(Some(&t), &["import", "norms", file.to_str().unwrap()]);
+        assert_eq!(code, 1);
+        assert!(err.contains("linje 2, kolonne 3 (snitt): «9» er ikke et gjennomsnitt"), "{err}");
     }
 
     fn round_status_and_list_show_counts_only(t) {

@@ -1,4 +1,5 @@
 use crate::both_backends;
+use diesel::prelude::*;
 use naervaer::db::models::{Employee, Unit};
 use naervaer::demo;
 
@@ -57,7 +58,26 @@ both_backends! {
         let mut c = t.conn();
         demo::seed(&mut c).unwrap();
         let key = naervaer::crypto::SecretKey::new(&naervaer::crypto::SecretKey::generate()).unwrap();
-        let r = demo::seed_rounds(&mut c, &key, 5, 21).unwrap();
+        let r = demo::seed_rounds(&mut c, &key, 5, 21, true).unwrap();
+        // Staff with only a mobile number get their link by SMS.
+        assert!(r.open_by_sms >= 10, "{}", r.open_by_sms);
+        // Three closed rounds: a unit's trend has three points, beside the
+        // norms for its unit type.
+        let round = naervaer::rounds::Round::find(&mut c, &r.closed_round).unwrap();
+        let snapshot = naervaer::snapshot::load(&mut c, &r.closed_round).unwrap().unwrap();
+        let surveys = round.surveys(&mut c).unwrap();
+        let school: String = naervaer::db::schema::units::table
+            .filter(naervaer::db::schema::units::code.eq("1210"))
+            .select(naervaer::db::schema::units::id)
+            .first(&mut c)
+            .unwrap();
+        let report = naervaer::results::unit_report(&round, &snapshot, &surveys, &school.as_str().into(), naervaer::lang::Lang::Nb).unwrap();
+        let report = naervaer::results::compare::attach(&mut c, &naervaer::cache::Cache::none(), &round, report).unwrap();
+        let trend = report.trend.as_ref().expect("a trend");
+        assert_eq!(trend.rounds.len(), 3);
+        assert!(trend.factors.iter().all(|f| f.means.iter().all(Option::is_some)), "{trend:?}");
+        assert_eq!(report.unit_type.as_deref(), Some("skole"));
+        assert!(report.factors.iter().filter(|f| f.survey == "10-faktor").all(|f| f.norms.len() == 2));
         let f = &r.followup;
         assert_eq!(f.measures, demo::MEASURES.len());
         assert!(f.national_quarters >= 8);

@@ -9,7 +9,7 @@ mod anonymity;
 mod answering;
 mod at_rest;
 mod backup;
-mod browser;
+pub mod browser;
 mod cli;
 mod config;
 pub mod crash;

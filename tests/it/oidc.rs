@@ -5,7 +5,7 @@
 //! another application, one past its expiry and one with another nonce do
 //! not.
 
-use crate::support::{free_port, settings, Backend, TestDb, TestServer};
+use crate::support::{free_port, settings, TestServer};
 use diesel::prelude::*;
 use naervaer::auth::oidc::{OidcSettings, Provider, Refusal};
 use naervaer::crypto::lookup_hash;
@@ -79,9 +79,8 @@ fn exchange(issuer: &str, code: &str, verifier: &str, callback: &str) -> String 
     v["id_token"].as_str().unwrap().to_string()
 }
 
-#[test]
-fn sign_in_through_a_real_openid_connect_provider_and_its_tokens_checked() {
-    let t = TestDb::new(Backend::Sqlite);
+crate::both_backends! {
+    fn sign_in_through_a_real_openid_connect_provider_and_its_tokens_checked(t) {
     let mut c = t.conn();
     naervaer::demo::seed(&mut c).unwrap();
     let people = naervaer::demo::sign_in_people(&mut c).unwrap();
@@ -116,27 +115,15 @@ fn sign_in_through_a_real_openid_connect_provider_and_its_tokens_checked() {
         p
     };
 
-    let browser_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser");
-    let shots = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/browser-shots");
-    std::fs::create_dir_all(&shots).unwrap();
     let sessions_before: i64 = sessions::table.count().get_result(&mut c).unwrap();
-    let out = Command::new("node")
-        .arg(browser_dir.join("oidc.mjs"))
-        .current_dir(&browser_dir)
-        .env("BASE", &base)
-        .env("LEADER", &leader.email)
-        .env("UNKNOWN", "ingen.rolle@andre.no")
-        .env("SHOTS", &shots)
-        .output()
-        .expect("node is required for the browser tests");
-    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
-    assert!(
-        out.status.success(),
-        "browser run failed:\n{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
+    let result = crate::browser::run_script(
+        "oidc.mjs",
+        &[
+            ("BASE", &base),
+            ("LEADER", &leader.email),
+            ("UNKNOWN", "ingen.rolle@andre.no"),
+        ],
     );
-    let result: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
-    assert_eq!(result["violations"], serde_json::json!([]));
     // One session: the leader's; none for the unknown, the expired, the
     // cancelled, the replayed or the other browser's callback.
     let sessions_after: i64 = sessions::table.count().get_result(&mut c).unwrap();
@@ -200,6 +187,7 @@ fn sign_in_through_a_real_openid_connect_provider_and_its_tokens_checked() {
         Err(Refusal::Token(_))
     ));
     drop(server);
+    }
 }
 
 fn base64url_decode(s: &str) -> Vec<u8> {

@@ -6,7 +6,7 @@
 use crate::both_backends;
 use crate::mail::SmtpSink;
 use crate::rounds::{invitation_ids, new_round, numbered_answers};
-use crate::support::{http, key, settings, TestServer};
+use crate::support::{http, key, settings, TestDb, TestServer};
 use crate::{assert_rejected_unchanged, import_text, UNITS};
 use diesel::prelude::*;
 use naervaer::crypto::lookup_hash;
@@ -282,5 +282,193 @@ both_backends! {
         // address and a group.
         let n = naervaer::retention::run(&mut c, &s, true).unwrap().results_messages_deleted;
         assert_eq!(n as i64, with_email);
+    }
+}
+
+/// The QR code of a printed letter, read back with a QR decoder from the
+/// SVG the page holds (the dark modules of its one path), as a phone's
+/// camera reads the paper.
+fn read_qr(svg_path: &str, size: usize) -> String {
+    let mut dark = vec![false; size * size];
+    for m in svg_path.split('M').filter(|m| !m.is_empty()) {
+        let xy: Vec<usize> = m
+            .trim_end_matches("h1v1h-1z")
+            .split(' ')
+            .map(|v| v.parse().unwrap())
+            .collect();
+        dark[xy[1] * size + xy[0]] = true;
+    }
+    let scale = 6;
+    let mut img =
+        rqrr::PreparedImage::prepare_from_greyscale(size * scale, size * scale, |x, y| {
+            if dark[(y / scale) * size + x / scale] {
+                0
+            } else {
+                255
+            }
+        });
+    let grids = img.detect_grids();
+    assert_eq!(grids.len(), 1, "one QR code");
+    grids[0].decode().unwrap().1
+}
+
+#[test]
+fn a_letters_qr_code_holds_the_code_link_and_fills_in_the_code() {
+    let t = TestDb::new(crate::support::Backend::Sqlite);
+    let (mut c, round) = crate::rounds::open_demo_round(&t);
+    let server = TestServer::start(&t);
+    let admin = naervaer::demo::sign_in_people(&mut c).unwrap()[2]
+        .id
+        .clone();
+    let (cookie, _) = crate::results::sign_in(&server, &mut c, admin.as_str());
+    let page = crate::support::http_cookie(
+        server.addr,
+        "GET",
+        &format!("/admin/runder/{}/brev", round.id),
+        "",
+        Some(&cookie),
+    );
+    assert_eq!(page.status, 200);
+    let letters = rounds::letters(&mut c, &key(), &round.id, false).unwrap();
+    let first = page
+        .body
+        .find("<svg class=\"qr\"")
+        .expect("a QR code on the letter");
+    let svg = &page.body[first..first + page.body[first..].find("</svg>").unwrap()];
+    let size: usize = svg
+        .split("viewBox=\"0 0 ")
+        .nth(1)
+        .unwrap()
+        .split(' ')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let path = svg
+        .split(" d=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap();
+    let read = read_qr(path, size);
+    let code = naervaer::crypto::format_code(&letters[0].code);
+    // The link printed on the letter (its configured base URL) with the
+    // code typed beside it.
+    let configured = crate::support::settings(&t, &[]).base_url;
+    assert_eq!(read, format!("{configured}/kode?kode={code}"));
+    assert!(page.body.contains(&code), "the code is typed beside it");
+    // Opened, the page has the code filled in and looks nothing up; sent,
+    // it opens the questionnaire.
+    let opened = http(server.addr, "GET", &format!("/kode?kode={code}"), "");
+    assert!(
+        opened.body.contains(&format!("value=\"{code}\"")),
+        "{}",
+        opened.body
+    );
+    assert_eq!(opened.header("cache-control"), Some("no-store"));
+    let sent = http(server.addr, "POST", "/kode", &format!("kode={code}"));
+    assert_eq!((sent.status, sent.header("location")), (303, Some("/svar")));
+}
+
+fn get(server: &TestServer, path: &str, cookie: &str) -> crate::support::Response {
+    crate::support::http_cookie(server.addr, "GET", path, "", Some(cookie))
+}
+
+both_backends! {
+    fn norms_are_imported_with_every_problem_located_and_shown_beside_the_units_score(t) {
+        let mut c = t.conn();
+        let f = crate::results::closed_round(&mut c);
+        // As a published table arrives: a BOM, CR LF, decimal commas, a
+        // bare factor key, a scope left out (national).
+        let file = "\u{feff}enhetstype;faktor;snitt;utvalg\r\nSkole;10-faktor/rolleklarhet;4,05;nasjonalt\r\nskole;mestringsklima;3,9;\r\nskole;rolleklarhet;3,95;fylket\r\nbibliotek;rolleklarhet;4,1;nasjonalt\r\n";
+        let done = import_text(&mut c, Kind::Norms, file, false).unwrap();
+        assert_eq!(done.diff.added.len(), 4, "{:?}", done.diff);
+        let warnings: Vec<String> = done.warnings.iter().map(|w| w.render(naervaer::lang::Lang::Nb)).collect();
+        assert_eq!(warnings, ["ingen enhet har enhetstypen «bibliotek» ennå; normene vises når en enhet får typen (kolonnen unit_type i units.csv)"]);
+        // Every mistake located; nothing changes.
+        assert_rejected_unchanged(&mut c, Kind::Norms,
+            "enhetstype;faktor;snitt\r\nskole;rolleklarhet;6,2\r\n;rolleklarhet;4\r\nskole;trivsel;4\r\nskole;rolleklarhet;4\r\nskole;10-faktor/rolleklarhet;3\r\n",
+            &[
+                "linje 2, kolonne 3 (snitt): «6,2» er ikke et gjennomsnitt på skalaen 1–5 (for eksempel 3,9)",
+                "linje 3, kolonne 1 (enhetstype): verdi mangler",
+                "linje 4, kolonne 2 (faktor): «trivsel» er ikke en faktor i undersøkelsene (for eksempel 10-faktor/rolleklarhet eller rolleklarhet)",
+                "linje 6, kolonne 2 (faktor): «skole 10-faktor/rolleklarhet nasjonalt» står også på linje 5",
+            ]);
+        // Beside a school's score, in the page and its exports.
+        let server = TestServer::start(&t);
+        let (cookie, _) = crate::results::sign_in(&server, &mut c, &f.people[2].1);
+        let school = &f.unit["1210"];
+        let page = get(&server, &format!("/resultater/{}/{school}", f.round), &cookie);
+        assert!(page.body.contains("norm (skole, nasjonalt) 4,05") && page.body.contains("norm (skole, fylket) 3,95"), "{}", page.body);
+        let csv = get(&server, &format!("/resultater/{}/{school}/csv", f.round), &cookie);
+        assert!(csv.body.contains("norm: fylket,,skole,Rolleklarhet,,3.9500"), "{}", csv.body);
+        let json = get(&server, &format!("/api/v1/rounds/{}/groups/{school}", f.round), &cookie);
+        assert!(json.body.contains("\"unit_type\":\"skole\"") && json.body.contains("\"scope\":\"nasjonalt\",\"mean\":4.05"), "{}", json.body);
+        // A unit of another type shows none.
+        let home = get(&server, &format!("/resultater/{}/{}", f.round, f.unit["1121"]), &cookie);
+        assert!(!home.body.contains("norm ("));
+    }
+
+    fn a_units_trend_and_the_heatmap_show_released_figures_only(t) {
+        let mut c = t.conn();
+        let f = crate::results::closed_round(&mut c);
+        // The open round answered by most and closed: a second point.
+        let open = Round::find(&mut c, &f.open_round).unwrap();
+        for (i, inv) in invitation_ids(&mut c, &open.id).iter().enumerate() {
+            if i % 4 != 0 {
+                submit(&mut c, inv, &open, i);
+            }
+        }
+        rounds::close(&mut c, &open.id, true).unwrap();
+        let server = TestServer::start(&t);
+        let (cookie, _) = crate::results::sign_in(&server, &mut c, &f.people[0].1);
+        let own = &f.unit["1200"];
+        let page = get(&server, &format!("/resultater/{}/{own}", open.id), &cookie);
+        assert!(page.body.contains("Utvikling over tid"), "two rounds: a trend");
+        assert_eq!(page.body.matches("<figure class=\"trend-one\">").count(), 10 + 10, "a chart per factor: {}", page.body.len());
+        // The hidden unit has no trend, nor any figure in the heatmap.
+        let small = &f.unit[crate::results::SMALL];
+        let hidden = get(&server, &format!("/resultater/{}/{small}", open.id), &cookie);
+        assert!(!hidden.body.contains("Utvikling over tid"));
+        for colour in ["", "&farge=endring"] {
+            let map = get(&server, &format!("/resultater/{}/{own}/kart?lang=nb{colour}", open.id), &cookie);
+            assert_eq!(map.status, 200);
+            // The hidden unit is a row saying so, with no number in it.
+            let at = map.body.find("Tuntreet barnehage").expect("the hidden unit's row");
+            let row = &map.body[at..at + map.body[at..].find("</tr>").unwrap()];
+            assert!(row.contains("skjult: for få svar") && !row.contains("<td class=\"s") && !row.replace("colspan=\"20\"", "").chars().any(|ch| ch.is_ascii_digit()), "{row}");
+            assert!(!map.body.contains("Helse og mestring"), "only the leader's own units");
+        }
+        let by_change = get(&server, &format!("/resultater/{}/{own}/kart?farge=endring", open.id), &cookie);
+        assert!(by_change.body.contains("class=\"same\"") || by_change.body.contains("class=\"up\"") || by_change.body.contains("class=\"down\""));
+    }
+
+    fn a_leader_follows_the_response_rate_of_her_units_in_rows_of_at_least_k(t) {
+        let mut c = t.conn();
+        let f = crate::results::closed_round(&mut c);
+        let open = Round::find(&mut c, &f.open_round).unwrap();
+        for (i, inv) in invitation_ids(&mut c, &open.id).iter().enumerate().take(200) {
+            submit(&mut c, inv, &open, i);
+        }
+        let server = TestServer::start(&t);
+        let (cookie, _) = crate::results::sign_in(&server, &mut c, &f.people[0].1);
+        let page = get(&server, "/svarprosent?lang=nb", &cookie);
+        assert_eq!(page.status, 200);
+        // Oppvekst's units; the barnehage of three is counted inside
+        // Oppvekst's own row, never alone.
+        assert!(page.body.contains("Sentrum skole") && page.body.contains("med Tuntreet barnehage"), "{}", page.body);
+        assert!(!page.body.contains("Helse og mestring"));
+        // The rows add up to the total, every row at least k = 5 invited.
+        let leader = naervaer::auth::viewer(&mut c, cookie.split('=').nth(1).unwrap()).unwrap().unwrap();
+        let live = naervaer::rounds::live::open_rounds(&mut c, &leader).unwrap();
+        let seen = &live[0];
+        assert!(seen.rows.iter().all(|r| r.count.invited >= 5));
+        assert_eq!(seen.rows.iter().map(|r| r.count.answered).sum::<u32>(), seen.total.answered);
+        assert_eq!(seen.days.last().unwrap().2, seen.total.answered, "the day counters agree");
+        // AMU sees no counts of the open round (results only after close).
+        let (amu, _) = crate::results::sign_in(&server, &mut c, &f.people[2].1);
+        let nothing = get(&server, "/svarprosent?lang=nb", &amu);
+        assert!(nothing.body.contains("Ingen runde er åpen for enhetene dine"));
     }
 }
