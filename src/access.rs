@@ -49,6 +49,16 @@ impl Viewer {
         self.amu || self.admin
     }
 
+    /// The units they represent, as long as they hold a role that
+    /// represents units (verneombud, tillitsvalgt): without one, none.
+    pub fn represented(&self) -> &[UnitId] {
+        if self.verneombud || self.tillitsvalgt {
+            &self.represents
+        } else {
+            &[]
+        }
+    }
+
     /// The operator at the command line, who may do what an administrator
     /// may (and no more).
     pub fn administrator() -> Viewer {
@@ -157,9 +167,9 @@ pub fn decide(viewer: Option<&Viewer>, resource: Resource) -> Decision {
     };
     let leads =
         |snapshot: &Snapshot, group: &str| v.leader_of.iter().any(|u| snapshot.is_within(group, u));
-    let represents = |snapshot: &Snapshot, group: &str| {
-        v.represents.iter().any(|u| snapshot.is_within(group, u))
-    };
+    let represented = v.represented();
+    let represents =
+        |snapshot: &Snapshot, group: &str| represented.iter().any(|u| snapshot.is_within(group, u));
     let allowed = match resource {
         Resource::ResultsIndex | Resource::OwnSession => true,
         Resource::LinkedResults { .. } => unreachable!("decided above"),
@@ -183,13 +193,13 @@ pub fn decide(viewer: Option<&Viewer>, resource: Resource) -> Decision {
             v.sees_everything()
                 || path
                     .iter()
-                    .any(|u| v.leader_of.contains(u) || v.represents.contains(u))
+                    .any(|u| v.leader_of.contains(u) || represented.contains(u))
         }
         Resource::EditFollowUp { path } => {
             v.sees_everything() || path.iter().any(|u| v.leader_of.contains(u))
         }
         Resource::Register => {
-            v.sees_everything() || !v.leader_of.is_empty() || !v.represents.is_empty()
+            v.sees_everything() || !v.leader_of.is_empty() || !represented.is_empty()
         }
         // Leaders follow the response rate of their own units while a
         // round runs; administrators every unit's.
@@ -555,6 +565,29 @@ mod tests {
             }
         }
         assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    }
+
+    #[test]
+    fn represented_units_without_the_role_give_nothing() {
+        let s = snapshot("root");
+        let a = GroupKey::from("a");
+        let pa = [UnitId::from("root"), UnitId::from("a")];
+        let former = Viewer {
+            tillitsvalgt: false,
+            ..representative(&["a"])
+        };
+        for r in [
+            Resource::GroupResults {
+                snapshot: &s,
+                group: &a,
+            },
+            Resource::UnitFollowUp { path: &pa },
+            Resource::Register,
+        ] {
+            assert_eq!(decide(Some(&former), r), Decision::Refused);
+            assert_eq!(decide(Some(&representative(&["a"])), r), Decision::Allowed);
+        }
+        assert!(former.represented().is_empty());
     }
 
     #[test]

@@ -631,29 +631,68 @@ impl Settings {
     }
 }
 
-/// An SMS provider URL's scheme and parts, checked when the settings are
-/// read so that a typo is found at start, not at the first message.
+/// An SMS provider's URL in its parts: `twilio://ACCOUNT_SID:AUTH_TOKEN@host?from=SENDER`
+/// (https), or `twilio+http://…` (plain HTTP, for a local proxy). Read when
+/// the settings are, so that a typo is found at start, not at the first
+/// message; the provider takes its parts from here.
+#[derive(Debug, Clone)]
+pub struct SmsUrl {
+    /// `https://host[:port]` or `http://…`.
+    pub endpoint: String,
+    pub account: String,
+    pub token: Secret,
+    pub from: String,
+}
+
+impl SmsUrl {
+    pub fn parse(url: &str) -> Result<SmsUrl, String> {
+        let parsed = url::Url::parse(url).map_err(|e| format!("not a URL: {e}"))?;
+        let scheme = match parsed.scheme() {
+            "twilio" => "https",
+            "twilio+http" => "http",
+            other => return Err(format!("unknown SMS provider «{other}»")),
+        };
+        let host = parsed
+            .host_str()
+            .filter(|h| !h.is_empty())
+            .ok_or("the URL names no host (api.twilio.com)")?;
+        let endpoint = match parsed.port() {
+            Some(p) => format!("{scheme}://{host}:{p}"),
+            None => format!("{scheme}://{host}"),
+        };
+        let decode = |s: &str| {
+            percent_encoding::percent_decode_str(s)
+                .decode_utf8_lossy()
+                .into_owned()
+        };
+        let account = decode(parsed.username());
+        let token = decode(parsed.password().unwrap_or(""));
+        if account.is_empty() || token.is_empty() {
+            return Err("the account SID and auth token are missing".into());
+        }
+        let from = parsed
+            .query_pairs()
+            .find(|(k, _)| k == "from")
+            .map(|(_, v)| v.into_owned())
+            .filter(|v| !v.trim().is_empty())
+            .ok_or("?from= (the sender: a number, an 11-character name, or a messaging service MG…) is missing")?;
+        Ok(SmsUrl {
+            endpoint,
+            account,
+            token: Secret::new(token),
+            from,
+        })
+    }
+}
+
+/// [`SmsUrl::parse`] as a configuration error.
 pub fn check_sms_url(url: &str) -> Result<(), AppError> {
-    let bad = |why: &str| {
+    SmsUrl::parse(url).map(|_| ()).map_err(|why| {
         AppError::config(format!(
             "NAERVAER_SMS_URL '{}': {why}; use twilio://ACCOUNT_SID:AUTH_TOKEN@api.twilio.com?from=SENDER",
             mask_url(url)
         ))
-    };
-    let parsed = url::Url::parse(url).map_err(|_| bad("not a URL"))?;
-    if !matches!(parsed.scheme(), "twilio" | "twilio+http") {
-        return Err(bad("unknown provider"));
-    }
-    if parsed.username().is_empty() || parsed.password().unwrap_or("").is_empty() {
-        return Err(bad("the account SID and auth token are missing"));
-    }
-    if !parsed
-        .query_pairs()
-        .any(|(k, v)| k == "from" && !v.trim().is_empty())
-    {
-        return Err(bad("?from= (the sender) is missing"));
-    }
-    Ok(())
+    })
 }
 
 /// `10.0.0.5, 10.1.0.0/16, ::1`: addresses (as /32 or /128) and networks,

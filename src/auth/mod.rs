@@ -65,11 +65,12 @@ fn may_sign_in(conn: &mut DbConnection, employee_id: &str) -> QueryResult<bool> 
         .filter(employee_roles::employee_id.eq(employee_id))
         .select(employee_roles::role)
         .load(conn)?;
+    let has = |role: &str| roles.iter().any(|r| r == role);
     Ok(crate::access::may_sign_in(
         leads > 0,
-        represents > 0,
-        roles.iter().any(|r| r == "amu"),
-        roles.iter().any(|r| r == "admin"),
+        represents > 0 && (has("verneombud") || has("tillitsvalgt")),
+        has("amu"),
+        has("admin"),
     ))
 }
 
@@ -249,7 +250,7 @@ pub fn viewer(conn: &mut DbConnection, session_id: &str) -> Result<Option<Viewer
     };
     if !crate::access::may_sign_in(
         !viewer.leader_of.is_empty(),
-        !viewer.represents.is_empty(),
+        !viewer.represented().is_empty(),
         viewer.amu,
         viewer.admin,
     ) {
@@ -271,13 +272,15 @@ pub fn sign_out(conn: &mut DbConnection, session_id: &str) -> Result<(), AppErro
     Ok(())
 }
 
-/// Deletes expired sign-in links and sessions (`serve` calls it every few
+/// Deletes expired sign-in links, sessions and sign-ins through the
+/// identity provider that never came back (`serve` calls it every few
 /// seconds).
 pub fn sweep(conn: &mut DbConnection) -> QueryResult<usize> {
     let now = now_unix();
     Ok(
         diesel::delete(login_tokens::table.filter(login_tokens::expires_at.lt(now)))
             .execute(conn)?
-            + diesel::delete(sessions::table.filter(sessions::expires_at.lt(now))).execute(conn)?,
+            + diesel::delete(sessions::table.filter(sessions::expires_at.lt(now))).execute(conn)?
+            + oidc::sweep(conn)?,
     )
 }

@@ -182,10 +182,11 @@ impl Provider {
     }
 
     /// Starts a sign-in: the provider's authorisation URL (with the PKCE
-    /// challenge, the state and the nonce), and the state for the
-    /// browser's cookie. The verifier and the nonce wait in the database.
-    pub fn start(&self, conn: &mut DbConnection) -> Result<(String, String), AppError> {
-        let client = self.client(false).map_err(refused)?;
+    /// challenge, the state and the nonce). Talks to the provider (its
+    /// metadata, at most once an hour), so it runs without a database
+    /// connection; [`remember`] keeps the rest.
+    pub fn start(&self) -> Result<Started, Refusal> {
+        let client = self.client(false)?;
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
         let (url, state, nonce) = client
             .authorize_url(
@@ -197,79 +198,52 @@ impl Provider {
             .add_scope(Scope::new("profile".into()))
             .set_pkce_challenge(challenge)
             .url();
-        let now = now_unix();
-        diesel::delete(oidc_logins::table.filter(oidc_logins::expires_at.lt(now))).execute(conn)?;
-        diesel::insert_into(oidc_logins::table)
-            .values((
-                oidc_logins::state_hash.eq(lookup_hash(state.secret())),
-                oidc_logins::pkce_verifier.eq(verifier.secret()),
-                oidc_logins::nonce.eq(nonce.secret()),
-                oidc_logins::expires_at.eq(now + LOGIN_MINUTES * 60),
-            ))
-            .execute(conn)?;
-        Ok((url.to_string(), state.secret().clone()))
+        Ok(Started {
+            url: url.to_string(),
+            state: state.secret().clone(),
+            verifier: verifier.secret().clone(),
+            nonce: nonce.secret().clone(),
+        })
     }
 
-    /// The callback: the state must be the browser's and unused; the code
-    /// is exchanged (with the PKCE verifier) for the ID token, which is
-    /// checked, and the person found by the configured claim. Returns the
-    /// employee's id.
-    pub fn finish(
-        &self,
-        conn: &mut DbConnection,
-        state: &str,
-        cookie_state: Option<&str>,
-        code: &str,
-    ) -> Result<String, Refusal> {
-        if cookie_state != Some(state) || state.is_empty() {
-            return Err(Refusal::State);
-        }
-        // One use: the row is deleted by the statement that finds it.
-        let h = lookup_hash(state);
-        let found: Option<(String, String, i64)> = oidc_logins::table
-            .find(&h)
-            .select((
-                oidc_logins::pkce_verifier,
-                oidc_logins::nonce,
-                oidc_logins::expires_at,
-            ))
-            .first(conn)
-            .optional()
-            .map_err(|e| Refusal::Provider(e.to_string()))?;
-        let taken = diesel::delete(oidc_logins::table.find(&h))
-            .execute(conn)
-            .map_err(|e| Refusal::Provider(e.to_string()))?;
-        let Some((verifier, nonce, expires_at)) = found.filter(|_| taken == 1) else {
-            return Err(Refusal::State);
-        };
-        if expires_at < now_unix() {
-            return Err(Refusal::State);
-        }
+    /// The callback's middle step, without a database connection: the
+    /// code exchanged (with the PKCE verifier) for the ID token, which is
+    /// checked against `nonce`.
+    pub fn exchange(&self, code: &str, pending: &Pending) -> Result<Claims, Refusal> {
         let client = self.client(false)?;
         let http = |req| call(&self.agent, req);
         let response = client
             .exchange_code(AuthorizationCode::new(code.to_string()))
             .map_err(|e| Refusal::Provider(e.to_string()))?
-            .set_pkce_verifier(PkceCodeVerifier::new(verifier))
+            .set_pkce_verifier(PkceCodeVerifier::new(pending.verifier.clone()))
             .request(&http)
             .map_err(|e| Refusal::Denied(format!("token endpoint: {e}")))?;
         let raw = response
             .id_token()
             .ok_or_else(|| Refusal::Token("no ID token in the answer".into()))?
             .to_string();
-        let claims = match self.verify(&client, &raw, &nonce, None) {
+        match self.verify(&client, &raw, &pending.nonce, None) {
             // The provider may have turned its keys: fetch them once more.
             Err(Refusal::Token(e)) if e.contains("key") => {
                 let fresh = self.client(true)?;
-                self.verify(&fresh, &raw, &nonce, None)?
+                self.verify(&fresh, &raw, &pending.nonce, None)
             }
-            other => other?,
-        };
-        let value = claim(&claims, &self.settings.claim)
-            .ok_or_else(|| Refusal::NoClaim(self.settings.claim.clone()))?;
+            other => other,
+        }
+    }
+
+    /// The person the checked claims name: the configured claim matched to
+    /// an active employee who may sign in. Where the provider says the
+    /// e-mail is not verified, it is not used.
+    pub fn person(&self, conn: &mut DbConnection, claims: &Claims) -> Result<String, Refusal> {
+        let name = &self.settings.claim;
+        if name == "email" && claims.email_verified() == Some(false) {
+            return Err(Refusal::NoClaim("verified email".into()));
+        }
+        let value = claim(claims, name).ok_or_else(|| Refusal::NoClaim(name.clone()))?;
         employee_by_claim(conn, &value)
             .map_err(|e| Refusal::Provider(e.to_string()))?
-            .ok_or_else(|| Refusal::Unknown(self.settings.claim.clone()))
+            .ok_or_else(|| Refusal::Unknown(name.clone()))
     }
 
     /// Checks an ID token as a callback does: signature with the
@@ -309,10 +283,6 @@ impl Provider {
     }
 }
 
-fn refused(r: Refusal) -> AppError {
-    AppError::config(format!("sign-in through the identity provider: {r}"))
-}
-
 /// A claim's text: the standard ones by name, any other from the extra
 /// claims.
 pub fn claim(claims: &Claims, name: &str) -> Option<String> {
@@ -349,18 +319,77 @@ fn employee_by_claim(conn: &mut DbConnection, value: &str) -> QueryResult<Option
     Ok(None)
 }
 
-/// Signs in through the provider's callback: the person as
-/// [`Provider::finish`] finds them, and a new session for them (its id for
-/// the cookie).
-pub fn sign_in(
+/// A sign-in on its way to the provider.
+pub struct Started {
+    /// Where the browser goes.
+    pub url: String,
+    /// For the browser's cookie (and, hashed, the database).
+    pub state: String,
+    verifier: String,
+    nonce: String,
+}
+
+/// What waits in the database for the callback.
+pub struct Pending {
+    verifier: String,
+    nonce: String,
+}
+
+/// Keeps a started sign-in's PKCE verifier and nonce under the state's
+/// hash for [`LOGIN_MINUTES`].
+pub fn remember(conn: &mut DbConnection, s: &Started) -> Result<(), AppError> {
+    let now = now_unix();
+    diesel::insert_into(oidc_logins::table)
+        .values((
+            oidc_logins::state_hash.eq(lookup_hash(&s.state)),
+            oidc_logins::pkce_verifier.eq(&s.verifier),
+            oidc_logins::nonce.eq(&s.nonce),
+            oidc_logins::expires_at.eq(now + LOGIN_MINUTES * 60),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// The callback's first step: the state must be the one this browser was
+/// given (its cookie) and unused; the waiting verifier and nonce are taken,
+/// once (a second callback with the same state finds nothing).
+pub fn take(
     conn: &mut DbConnection,
-    provider: &Provider,
     state: &str,
     cookie_state: Option<&str>,
-    code: &str,
-) -> Result<Result<String, Refusal>, AppError> {
-    match provider.finish(conn, state, cookie_state, code) {
-        Ok(id) => Ok(Ok(super::start_session(conn, &id)?)),
-        Err(r) => Ok(Err(r)),
+) -> Result<Result<Pending, Refusal>, AppError> {
+    if cookie_state != Some(state) || state.is_empty() {
+        return Ok(Err(Refusal::State));
     }
+    let h = lookup_hash(state);
+    crate::db::write_transaction(conn, |conn| {
+        let found: Option<(String, String, i64)> = oidc_logins::table
+            .find(&h)
+            .select((
+                oidc_logins::pkce_verifier,
+                oidc_logins::nonce,
+                oidc_logins::expires_at,
+            ))
+            .first(conn)
+            .optional()?;
+        // The delete is the claim: of two callbacks at once, one deletes.
+        let taken = diesel::delete(oidc_logins::table.find(&h)).execute(conn)?;
+        Ok(match found.filter(|_| taken == 1) {
+            Some((verifier, nonce, expires_at)) if expires_at >= now_unix() => {
+                Ok(Pending { verifier, nonce })
+            }
+            _ => Err(Refusal::State),
+        })
+    })
+}
+
+/// The callback's last step: a session for the person (its id for the
+/// cookie).
+pub fn session_for(conn: &mut DbConnection, employee_id: &str) -> Result<String, AppError> {
+    Ok(super::start_session(conn, employee_id)?)
+}
+
+/// Deletes sign-ins that never came back (with `serve`'s sweep).
+pub fn sweep(conn: &mut DbConnection) -> QueryResult<usize> {
+    diesel::delete(oidc_logins::table.filter(oidc_logins::expires_at.lt(now_unix()))).execute(conn)
 }

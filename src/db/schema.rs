@@ -294,6 +294,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    live_rows (round_id, unit_id) {
+        round_id -> Text,
+        unit_id -> Text,
+        row_unit_id -> Text,
+    }
+}
+
+diesel::table! {
     result_links (token_hash) {
         token_hash -> Text,
         round_id -> Text,
@@ -358,6 +366,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     pending_imports,
     absence,
     norms,
+    live_rows,
     result_links,
     oidc_logins,
 );

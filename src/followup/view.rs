@@ -377,7 +377,7 @@ pub fn register(
         viewer
             .leader_of
             .iter()
-            .chain(&viewer.represents)
+            .chain(viewer.represented())
             .filter_map(|u| tree.get(u))
             .collect::<Vec<_>>()
     });

@@ -67,6 +67,13 @@ pub const ROLES: [&str; 4] = ["amu", "admin", "verneombud", "tillitsvalgt"];
 /// The roles that represent units (listed in `represents`).
 pub const REPRESENTATIVE_ROLES: [&str; 2] = ["verneombud", "tillitsvalgt"];
 
+/// Whether these roles include one that represents units.
+fn is_representative(roles: &BTreeSet<String>) -> bool {
+    roles
+        .iter()
+        .any(|r| REPRESENTATIVE_ROLES.contains(&r.as_str()))
+}
+
 #[derive(Debug, Clone)]
 struct EmployeeRow {
     number: String,
@@ -226,14 +233,14 @@ pub(super) fn run(conn: &mut DbConnection, table: &Table) -> Result<Outcome, Imp
                 }
             }
         }
-        let representative = roles
-            .iter()
-            .any(|r| REPRESENTATIVE_ROLES.contains(&r.as_str()));
-        if representative && represents.is_empty() && ok {
+        // Checked where the file has both columns; otherwise the roles or
+        // the represented units on record decide (see `apply`).
+        let representative = is_representative(&roles);
+        if representative && represents.is_empty() && ok && cols.has("represents") {
             problems.push(cols.loc(row, "represents"), IssueKind::RepresentsNothing);
             ok = false;
         }
-        if !representative && !represents.is_empty() {
+        if !representative && !represents.is_empty() && cols.has("roles") {
             problems.push(
                 cols.loc(row, "represents"),
                 IssueKind::RepresentsWithoutRole,
@@ -569,6 +576,20 @@ fn apply(
                 id
             }
             Some(old) => {
+                // A person who is no longer verneombud or tillitsvalgt
+                // represents nothing, whatever the file's `represents` says
+                // or (without the column) the record held.
+                let old_represents = current.represents.get(&old.id).unwrap_or(&empty);
+                let roles_after = if present.roles {
+                    &r.roles
+                } else {
+                    current.roles.get(&old.id).unwrap_or(&empty)
+                };
+                let represents_after = match (is_representative(roles_after), present.represents) {
+                    (false, _) => BTreeSet::new(),
+                    (true, true) => r.represents.clone(),
+                    (true, false) => old_represents.clone(),
+                };
                 let sets = [
                     Set {
                         column: "leader_of",
@@ -582,8 +603,8 @@ fn apply(
                     },
                     Set {
                         column: "represents",
-                        old: current.represents.get(&old.id).unwrap_or(&empty),
-                        want: present.represents.then_some(&r.represents),
+                        old: old_represents,
+                        want: Some(&represents_after),
                     },
                 ];
                 // A file without the column keeps the number on record.
@@ -622,12 +643,17 @@ fn apply(
                 continue;
             }
         };
+        let represents = if is_representative(&r.roles) {
+            r.represents.clone()
+        } else {
+            BTreeSet::new()
+        };
         push_sets(
             &mut w,
             &id,
             &r.leader_of,
             &r.roles,
-            &r.represents,
+            &represents,
             &unit_id_of,
         );
     }

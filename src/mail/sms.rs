@@ -185,48 +185,20 @@ pub struct Twilio {
 }
 
 impl Twilio {
-    /// `twilio://ACCOUNT_SID:AUTH_TOKEN@api.twilio.com?from=SENDER`.
+    /// `twilio://ACCOUNT_SID:AUTH_TOKEN@api.twilio.com?from=SENDER`
+    /// ([`crate::config::SmsUrl`]).
     pub fn from_url(url: &str) -> Result<Twilio, String> {
-        let parsed = url::Url::parse(url).map_err(|e| format!("not a URL: {e}"))?;
-        let scheme = match parsed.scheme() {
-            "twilio" => "https",
-            "twilio+http" => "http",
-            other => {
-                return Err(format!(
-                    "unknown SMS provider «{other}»: use twilio://ACCOUNT_SID:AUTH_TOKEN@api.twilio.com?from=SENDER"
-                ))
-            }
-        };
-        let host = parsed
-            .host_str()
-            .filter(|h| !h.is_empty())
-            .ok_or("the URL names no host (api.twilio.com)")?;
-        let endpoint = match parsed.port() {
-            Some(p) => format!("{scheme}://{host}:{p}"),
-            None => format!("{scheme}://{host}"),
-        };
-        let account = percent_encoding::percent_decode_str(parsed.username())
-            .decode_utf8_lossy()
-            .into_owned();
-        let token = percent_encoding::percent_decode_str(parsed.password().unwrap_or(""))
-            .decode_utf8_lossy()
-            .into_owned();
-        if account.is_empty() || token.is_empty() {
-            return Err(
-                "the URL needs the account SID and auth token: twilio://SID:TOKEN@host".into(),
-            );
-        }
-        let from = parsed
-            .query_pairs()
-            .find(|(k, _)| k == "from")
-            .map(|(_, v)| v.into_owned())
-            .filter(|v| !v.trim().is_empty())
-            .ok_or("the URL needs ?from= with the sender (a number, an 11-character name, or a messaging service MG…)")?;
+        let crate::config::SmsUrl {
+            endpoint,
+            account,
+            token,
+            from,
+        } = crate::config::SmsUrl::parse(url)?;
         let agent = crate::net::agent(Duration::from_secs(30));
         Ok(Twilio {
             endpoint,
             account,
-            token: crate::config::Secret::new(token),
+            token,
             from,
             agent,
         })
@@ -257,7 +229,10 @@ impl Provider for Twilio {
         };
         let auth = format!(
             "Basic {}",
-            base64_encode(format!("{}:{}", self.account, self.token.expose()).as_bytes())
+            base64::Engine::encode(
+                &base64::engine::general_purpose::STANDARD,
+                format!("{}:{}", self.account, self.token.expose())
+            )
         );
         let answer = self
             .agent
@@ -280,10 +255,13 @@ impl Provider for Twilio {
                     None => said,
                 };
                 let message = format!("Twilio answered {status}{code}: {said}");
-                // 429 (too many requests) and 5xx are tried again; every
-                // other answer (an invalid or landline number, a refused
-                // sender, wrong credentials) would only be refused again.
-                let permanent = !(status == 429 || status >= 500);
+                // 429 (too many requests) and 5xx are tried again, and so
+                // are refused credentials (401, 403): a rotated auth token
+                // is put right in the settings, and the messages still go
+                // within the retries. Any other answer (an invalid or
+                // landline number, a refused sender) would only be refused
+                // again.
+                let permanent = !(status == 429 || status >= 500 || status == 401 || status == 403);
                 Err(SendError { permanent, message })
             }
             Err(e) => Err(SendError {
@@ -292,28 +270,6 @@ impl Provider for Twilio {
             }),
         }
     }
-}
-
-/// Standard base64 with padding, for the Basic authorisation header.
-fn base64_encode(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let b = [
-            chunk[0],
-            chunk.get(1).copied().unwrap_or(0),
-            chunk.get(2).copied().unwrap_or(0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
 }
 
 #[cfg(test)]
@@ -361,12 +317,5 @@ mod tests {
         };
         assert_eq!(longest(MAX_ONE_SEGMENT_BASE_URL), 1);
         assert_eq!(longest(MAX_ONE_SEGMENT_BASE_URL + 1), 2);
-    }
-
-    #[test]
-    fn base64_is_standard() {
-        assert_eq!(base64_encode(b"AC123:secret"), "QUMxMjM6c2VjcmV0");
-        assert_eq!(base64_encode(b"a"), "YQ==");
-        assert_eq!(base64_encode(b"ab"), "YWI=");
     }
 }

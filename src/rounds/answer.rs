@@ -336,10 +336,13 @@ pub fn submit_uncounted(
         if !round.accepts_answers(today()) {
             return Ok((Submitted::RoundClosed, None));
         }
+        // Not withdrawn meanwhile (the person left while answering): the
+        // condition is checked again on the row as it is when updated.
         let claimed = diesel::update(
             invitations::table
                 .find(&inv.id)
-                .filter(invitations::responded.eq(false)),
+                .filter(invitations::responded.eq(false))
+                .filter(invitations::withdrawn.eq(false)),
         )
         .set(invitations::responded.eq(true))
         .execute(conn)?;
@@ -454,6 +457,7 @@ const BATCH_SUBMIT: [&str; 6] = [
          FROM (SELECT DISTINCT ON (invitation_id) invitation_id, pos FROM found \
                WHERE open ORDER BY invitation_id, pos) f \
          WHERE invitations.id = f.invitation_id AND NOT invitations.responded \
+               AND NOT invitations.withdrawn \
          RETURNING f.pos, invitations.round_id, invitations.unit_id \
      ), stored AS ( \
          INSERT INTO responses (id, round_id, unit_id, answers, background) \

@@ -7,17 +7,20 @@
 //! reaches k. The rows partition the people, so no row is the difference
 //! of others; where the top unit's own row stays below k, the smallest
 //! shown row directly below it is counted into it too, so that the total
-//! (which administrators see) cannot be used to work it out.
+//! (which administrators see) cannot be used to work it out. Which unit is
+//! counted in which row is decided once, when the round opens
+//! ([`layout`]), so that people joining later never split a row and let
+//! the difference tell a small unit's count.
 //!
 //! [`counts`] is pure; [`load`] reads what it needs.
 
-use crate::db::schema::daily_counts;
+use crate::db::schema::live_rows;
 use crate::db::DbConnection;
 use crate::register::org::OrgTree;
 use crate::AppError;
 use chrono::NaiveDate;
 use diesel::prelude::*;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 
 /// Invited, answered and reminded at least once.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -81,95 +84,168 @@ impl Live {
     }
 }
 
-/// The rows of a round: `per_unit` are the invitations' counts by unit
-/// (tree index), `daily` the answers per unit and day index.
+/// Where each unit is counted: `layout[i]` is the unit whose row unit `i`'s
+/// people are counted in (itself, or an ancestor), None where no row is
+/// shown (an organisation with fewer than k invited in all). Decided from
+/// the invited counts when a round opens and kept for the round
+/// ([`store_layout`]): were it decided again as people join, a unit
+/// reaching k would leave its parent's row, and the parent's count before
+/// and after would tell the small unit's.
+pub fn layout(tree: &OrgTree, invited: &HashMap<usize, u32>, k: u32) -> Vec<Option<usize>> {
+    let n = tree.units.len();
+    let mut acc: Vec<u32> = (0..n)
+        .map(|i| invited.get(&i).copied().unwrap_or(0))
+        .collect();
+    let mut into: Vec<usize> = (0..n).collect();
+    // Children come after their parents in the tree: walking backwards, a
+    // unit's row is complete when it is reached.
+    for i in (0..n).rev() {
+        if let Some(p) = tree.units[i].parent {
+            if acc[i] < k {
+                acc[p] += acc[i];
+                into[i] = p;
+            }
+        }
+    }
+    // A top unit's own row below k: the smallest row below it (at any
+    // depth) joins it, ties by code, until it reaches k or nothing is left;
+    // else the total less the rows would tell the top row's count.
+    for root in tree.roots() {
+        while acc[root] > 0 && acc[root] < k {
+            let smallest = (0..n)
+                .filter(|c| *c != root && into[*c] == *c && tree.is_within(*c, root))
+                .filter(|c| acc[*c] > 0)
+                .min_by(|a, b| {
+                    acc[*a]
+                        .cmp(&acc[*b])
+                        .then_with(|| tree.units[*a].code.cmp(&tree.units[*b].code))
+                });
+            let Some(c) = smallest else { break };
+            acc[root] += acc[c];
+            into[c] = root;
+        }
+    }
+    // Follow each unit up to the row it ends in.
+    (0..n)
+        .map(|i| {
+            let mut at = i;
+            while into[at] != at {
+                at = into[at];
+            }
+            (acc[at] >= k).then_some(at)
+        })
+        .collect()
+}
+
+/// The rows of a round by `layout`: `per_unit` are the invitations' counts
+/// by unit (tree index), `daily` the answers per unit and day index. A row
+/// names the units counted in it that have anyone invited.
 pub fn counts(
     tree: &OrgTree,
     per_unit: &HashMap<usize, Count>,
     daily: &HashMap<(usize, usize), u32>,
     days: Vec<NaiveDate>,
-    k: u32,
+    layout: &[Option<usize>],
 ) -> Live {
-    let n = tree.units.len();
-    let mut acc: Vec<Count> = (0..n)
-        .map(|i| per_unit.get(&i).copied().unwrap_or_default())
-        .collect();
-    let mut per_day: Vec<Vec<u32>> = (0..n)
-        .map(|i| {
-            (0..days.len())
-                .map(|d| daily.get(&(i, d)).copied().unwrap_or(0))
-                .collect()
-        })
-        .collect();
-    let mut includes: Vec<BTreeSet<usize>> = vec![BTreeSet::new(); n];
-    let mut merged = vec![false; n];
-    let absorb = |into: usize,
-                  from: usize,
-                  acc: &mut Vec<Count>,
-                  per_day: &mut Vec<Vec<u32>>,
-                  includes: &mut Vec<BTreeSet<usize>>| {
-        let c = acc[from];
-        acc[into].add(c);
-        let days_from = std::mem::take(&mut per_day[from]);
-        for (a, b) in per_day[into].iter_mut().zip(&days_from) {
-            *a += b;
+    let mut rows: std::collections::BTreeMap<usize, Row> = std::collections::BTreeMap::new();
+    for i in 0..tree.units.len() {
+        let Some(r) = layout.get(i).copied().flatten() else {
+            continue;
+        };
+        let row = rows.entry(r).or_insert_with(|| Row {
+            unit: r,
+            count: Count::default(),
+            includes: Vec::new(),
+            cumulative: vec![0; days.len()],
+        });
+        let c = per_unit.get(&i).copied().unwrap_or_default();
+        row.count.add(c);
+        if i != r && c.invited > 0 {
+            row.includes.push(i);
         }
-        let inner = std::mem::take(&mut includes[from]);
-        includes[into].insert(from);
-        includes[into].extend(inner);
-    };
-    // Children come after their parents in the tree: walking backwards, a
-    // unit's row is complete when it is reached.
-    for i in (0..n).rev() {
-        if let Some(p) = tree.units[i].parent {
-            if acc[i].invited < k {
-                absorb(p, i, &mut acc, &mut per_day, &mut includes);
-                merged[i] = true;
-            }
+        for (d, x) in row.cumulative.iter_mut().enumerate() {
+            *x += daily.get(&(i, d)).copied().unwrap_or(0);
         }
     }
-    // A top unit's own row below k: the smallest shown row directly below
-    // it joins it (ties by code), until it reaches k or nothing is left.
-    for root in tree.roots() {
-        while acc[root].invited > 0 && acc[root].invited < k {
-            let smallest = (0..n)
-                .filter(|c| tree.units[*c].parent == Some(root) && !merged[*c])
-                .filter(|c| acc[*c].invited > 0)
-                .min_by(|a, b| {
-                    acc[*a]
-                        .invited
-                        .cmp(&acc[*b].invited)
-                        .then_with(|| tree.units[*a].code.cmp(&tree.units[*b].code))
-                });
-            let Some(c) = smallest else { break };
-            absorb(root, c, &mut acc, &mut per_day, &mut includes);
-            merged[c] = true;
-        }
-    }
-    let rows = (0..n)
-        .filter(|i| !merged[*i] && acc[*i].invited >= k)
-        .map(|i| {
+    let rows = rows
+        .into_values()
+        .map(|mut r| {
             let mut running = 0;
-            Row {
-                unit: i,
-                count: acc[i],
-                includes: includes[i].iter().copied().collect(),
-                cumulative: per_day[i]
-                    .iter()
-                    .map(|x| {
-                        running += x;
-                        running
-                    })
-                    .collect(),
+            for x in &mut r.cumulative {
+                running += *x;
+                *x = running;
             }
+            r
         })
         .collect();
     Live { days, rows }
 }
 
+/// Keeps a round's layout ([`layout`]) from its invitations as they are
+/// when it opens.
+pub fn store_layout(conn: &mut DbConnection, round: &super::Round, k: u32) -> Result<(), AppError> {
+    let tree = OrgTree::load(conn)?;
+    let mut invited: HashMap<usize, u32> = HashMap::new();
+    for c in super::counts(conn, &round.id)? {
+        if let Some(i) = tree.get(&c.unit_id) {
+            invited.insert(i, u32::try_from(c.invited).unwrap_or(0));
+        }
+    }
+    let rows: Vec<_> = layout(&tree, &invited, k)
+        .into_iter()
+        .enumerate()
+        .filter_map(|(i, r)| {
+            r.map(|r| {
+                (
+                    live_rows::round_id.eq(round.id.to_string()),
+                    live_rows::unit_id.eq(tree.units[i].id.to_string()),
+                    live_rows::row_unit_id.eq(tree.units[r].id.to_string()),
+                )
+            })
+        })
+        .collect();
+    for chunk in rows.chunks(500) {
+        crate::on_backend!(&mut *conn, |c| diesel::insert_into(live_rows::table)
+            .values(chunk)
+            .execute(c))?;
+    }
+    Ok(())
+}
+
+/// A round's stored layout over `tree`: a unit that came after the round
+/// opened is counted where its nearest ancestor is. None when the round
+/// has none stored (opened before layouts were kept).
+fn stored_layout(
+    conn: &mut DbConnection,
+    tree: &OrgTree,
+    round: &super::Round,
+) -> Result<Option<Vec<Option<usize>>>, AppError> {
+    let stored: Vec<(String, String)> = live_rows::table
+        .filter(live_rows::round_id.eq(&round.id))
+        .select((live_rows::unit_id, live_rows::row_unit_id))
+        .load(conn)?;
+    if stored.is_empty() {
+        return Ok(None);
+    }
+    let by_unit: HashMap<usize, usize> = stored
+        .iter()
+        .filter_map(|(u, r)| Some((tree.get(u)?, tree.get(r)?)))
+        .collect();
+    Ok(Some(
+        (0..tree.units.len())
+            .map(|i| {
+                tree.path(i)
+                    .into_iter()
+                    .rev()
+                    .find_map(|a| by_unit.get(&a).copied())
+            })
+            .collect(),
+    ))
+}
+
 /// A round's rows, from its invitations (or, once reduced, the counts
-/// stored in their place) and daily counters: the days run from the day
-/// it opened to today or its last day, whichever is first.
+/// stored in their place) and daily counters, by its layout: the days run
+/// from the day it opened to today or its last day, whichever is first.
 pub fn load(
     conn: &mut DbConnection,
     tree: &OrgTree,
@@ -204,21 +280,21 @@ pub fn load(
         .map(|(i, d)| (d.format(super::DATE_FORMAT).to_string(), i))
         .collect();
     let mut daily: HashMap<(usize, usize), u32> = HashMap::new();
-    for (unit, day, n) in daily_counts::table
-        .filter(daily_counts::round_id.eq(&round.id))
-        .select((
-            daily_counts::unit_id,
-            daily_counts::day,
-            daily_counts::responses,
-        ))
-        .load::<(String, String, i32)>(conn)?
-    {
+    for (unit, day, n) in super::daily(conn, &round.id)? {
         let (Some(u), Some(d)) = (tree.get(&unit), index.get(&day)) else {
             continue;
         };
         *daily.entry((u, *d)).or_default() += n.max(0) as u32;
     }
-    Ok(counts(tree, &per_unit, &daily, days, k))
+    let layout = match stored_layout(conn, tree, round)? {
+        Some(l) => l,
+        None => layout(
+            tree,
+            &per_unit.iter().map(|(u, c)| (*u, c.invited)).collect(),
+            k,
+        ),
+    };
+    Ok(counts(tree, &per_unit, &daily, days, &layout))
 }
 
 /// One row as a page shows it.
@@ -370,7 +446,11 @@ mod tests {
             .iter()
             .map(|(id, _, a)| ((t.get(id).unwrap(), 0), *a))
             .collect();
-        let l = counts(&t, &per_unit, &daily, vec![day], k);
+        let invited = sizes
+            .iter()
+            .map(|(id, i, _)| (t.get(id).unwrap(), *i))
+            .collect();
+        let l = counts(&t, &per_unit, &daily, vec![day], &layout(&t, &invited, k));
         (t, l)
     }
 
@@ -446,5 +526,67 @@ mod tests {
     fn an_organisation_smaller_than_k_shows_no_row() {
         let (_, l) = live(5, &[("root", 1, 1), ("a1", 2, 1)]);
         assert!(l.rows.is_empty());
+    }
+
+    #[test]
+    fn people_joining_later_never_split_a_row() {
+        // Opened with a1 at 2 (counted in a); then three join a1.
+        let t = tree();
+        let at_open: HashMap<usize, u32> = [("root", 2), ("a", 3), ("a1", 2), ("a2", 6), ("b", 9)]
+            .into_iter()
+            .map(|(id, n)| (t.get(id).unwrap(), n))
+            .collect();
+        let fixed = layout(&t, &at_open, 5);
+        let later: HashMap<usize, Count> = [("root", 2), ("a", 3), ("a1", 5), ("a2", 6), ("b", 9)]
+            .into_iter()
+            .map(|(id, n)| (t.get(id).unwrap(), count(n, 1)))
+            .collect();
+        let l = counts(&t, &later, &HashMap::new(), vec![], &fixed);
+        let units: Vec<&str> = l
+            .rows
+            .iter()
+            .map(|r| t.units[r.unit].code.as_str())
+            .collect();
+        assert_eq!(units, ["root", "a2", "b"], "a1 stays inside the root's row");
+        assert_eq!(l.rows[0].count.invited, 10);
+        // Decided again, a1 would have had a row of its own.
+        assert!(
+            layout(&t, &later.iter().map(|(u, c)| (*u, c.invited)).collect(), 5)
+                [t.get("a1").unwrap()]
+            .is_some_and(|r| r == t.get("a1").unwrap())
+        );
+    }
+
+    proptest::proptest! {
+        /// On any tree and any sizes: every row has at least k invited,
+        /// and the rows count everyone exactly once (when there are k in
+        /// all); a row only names units counted in it.
+        #[test]
+        fn rows_have_k_and_count_everyone_once(
+            parents in proptest::collection::vec(0usize..1000, 1..25),
+            sizes in proptest::collection::vec(0u32..9, 25),
+            k in 3u32..8,
+        ) {
+            let rows: Vec<(String, String, Option<String>, String, bool)> = (0..=parents.len())
+                .map(|i| {
+                    let parent = (i > 0).then(|| format!("u{:02}", parents[i - 1] % i));
+                    (format!("u{i:02}"), format!("u{i:02}"), parent, format!("u{i:02}"), true)
+                })
+                .collect();
+            let t = OrgTree::from_rows(rows).unwrap();
+            let per_unit: HashMap<usize, Count> = (0..t.units.len())
+                .map(|i| (i, count(sizes[i], sizes[i] / 2)))
+                .collect();
+            let invited = per_unit.iter().map(|(u, c)| (*u, c.invited)).collect();
+            let l = counts(&t, &per_unit, &HashMap::new(), vec![], &layout(&t, &invited, k));
+            let total: u32 = per_unit.values().map(|c| c.invited).sum();
+            proptest::prop_assert!(l.rows.iter().all(|r| r.count.invited >= k));
+            let shown: u32 = l.rows.iter().map(|r| r.count.invited).sum();
+            if total >= k {
+                proptest::prop_assert_eq!(shown, total);
+            } else {
+                proptest::prop_assert_eq!(shown, 0);
+            }
+        }
     }
 }

@@ -308,6 +308,25 @@ impl Channel {
     }
 }
 
+/// One message per way `channel` goes (e-mail, SMS, or both), to the
+/// person's address and number, each made by `make`.
+pub fn by_channel(
+    channel: Channel,
+    email: Option<&str>,
+    mobile: Option<&str>,
+    make: impl Fn(crate::mail::outbox::Via, &str) -> crate::mail::outbox::NewMail,
+) -> Vec<crate::mail::outbox::NewMail> {
+    use crate::mail::outbox::Via;
+    let mut out = Vec::new();
+    if let (true, Some(e)) = (channel.email(), email) {
+        out.push(make(Via::Email, e));
+    }
+    if let (true, Some(m)) = (channel.sms(), mobile) {
+        out.push(make(Via::Sms, m));
+    }
+    out
+}
+
 /// The messages of one invitation (an invitation or a reminder) by its
 /// channel: one to the e-mail address, one to the mobile number, or both.
 pub fn messages_for(
@@ -319,29 +338,9 @@ pub fn messages_for(
     mobile: Option<&str>,
     now: i64,
 ) -> Vec<crate::mail::outbox::NewMail> {
-    use crate::mail::outbox::{NewMail, Via};
-    let mut out = Vec::new();
-    if let (true, Some(e)) = (channel.email(), email) {
-        out.push(NewMail::new(
-            kind,
-            Via::Email,
-            round_id,
-            invitation_id,
-            e,
-            now,
-        ));
-    }
-    if let (true, Some(m)) = (channel.sms(), mobile) {
-        out.push(NewMail::new(
-            kind,
-            Via::Sms,
-            round_id,
-            invitation_id,
-            m,
-            now,
-        ));
-    }
-    out
+    by_channel(channel, email, mobile, |via, to| {
+        crate::mail::outbox::NewMail::new(kind, via, round_id, invitation_id, to, now)
+    })
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -468,6 +467,12 @@ pub fn open_reaching(
             return Err(AppError::from(UserError::NobodyInScope));
         }
         let summary = invite(conn, key, &round, &people, sms)?;
+        // The rows of the live counts, fixed for the round (live.rs).
+        live::store_layout(
+            conn,
+            &round,
+            u32::try_from(round.min_group_size).unwrap_or(crate::config::MIN_GROUP_SIZE_FLOOR),
+        )?;
         diesel::update(rounds::table.find(&round.id))
             .set((
                 rounds::status.eq("open"),
@@ -606,7 +611,7 @@ fn queue_results(
     round: &Round,
     snapshot: &crate::snapshot::Snapshot,
 ) -> Result<usize, AppError> {
-    use crate::mail::outbox::{NewMail, Via};
+    use crate::mail::outbox::NewMail;
     let people: Vec<(String, String, Option<String>, Option<String>)> = invitations::table
         .inner_join(employees::table)
         .filter(invitations::round_id.eq(&round.id))
@@ -627,13 +632,12 @@ fn queue_results(
             .entry(unit.clone())
             .or_insert_with(|| crate::access::linked_group(snapshot, unit).map(|g| g.key.clone()));
         let Some(group) = group else { continue };
-        let channel = Channel::parse(channel);
-        if let (true, Some(e)) = (channel.email(), email) {
-            mails.push(NewMail::results(Via::Email, &round.id, group, e, now));
-        }
-        if let (true, Some(m)) = (channel.sms(), mobile) {
-            mails.push(NewMail::results(Via::Sms, &round.id, group, m, now));
-        }
+        mails.extend(by_channel(
+            Channel::parse(channel),
+            email.as_deref(),
+            mobile.as_deref(),
+            |via, to| NewMail::results(via, &round.id, group, to, now),
+        ));
     }
     for chunk in mails.chunks(500) {
         crate::on_backend!(&mut *conn, |c| diesel::insert_into(outbox::table)

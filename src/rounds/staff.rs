@@ -32,14 +32,16 @@ pub struct Following<'a> {
 
 impl Following<'_> {
     /// Brings every open round up to date with the employees as they are
-    /// now, after an employees import (other kinds change no one).
+    /// now, after an employees import, or a units import (which may close
+    /// units or move them out of a round's units); other kinds change no
+    /// one.
     pub fn after(
         &self,
         conn: &mut DbConnection,
         kind: Kind,
         outcome: &mut Outcome,
     ) -> Result<(), AppError> {
-        if kind != Kind::Employees {
+        if !matches!(kind, Kind::Employees | Kind::Units) {
             return Ok(());
         }
         outcome.rounds = follow(conn, *self)?;
@@ -167,7 +169,8 @@ fn withdraw(conn: &mut DbConnection, ids: &[&str]) -> Result<(), AppError> {
 }
 
 /// A person back in the round's units (re-hired, or moved back): their
-/// link and code work again; they were sent before, so nothing is queued.
+/// link and code work again. Where their invitation never went out (it
+/// was withdrawn while still queued), it is queued again.
 fn restore(conn: &mut DbConnection, key: &SecretKey, id: &str) -> Result<(), AppError> {
     diesel::update(invitations::table.find(id))
         .set((
@@ -176,5 +179,35 @@ fn restore(conn: &mut DbConnection, key: &SecretKey, id: &str) -> Result<(), App
             invitations::code_hash.eq(lookup_hash(&key.paper_code(id))),
         ))
         .execute(conn)?;
+    let went_out: i64 = outbox::table
+        .filter(outbox::invitation_id.eq(id))
+        .filter(outbox::kind.eq("invitation"))
+        .count()
+        .get_result(conn)?;
+    if went_out == 0 {
+        let (round, channel, email, mobile): (String, String, Option<String>, Option<String>) =
+            invitations::table
+                .inner_join(employees::table)
+                .filter(invitations::id.eq(id))
+                .select((
+                    invitations::round_id,
+                    invitations::channel,
+                    employees::email,
+                    employees::mobile,
+                ))
+                .first(conn)?;
+        let mails = super::messages_for(
+            "invitation",
+            &round,
+            id,
+            super::Channel::parse(&channel),
+            email.as_deref(),
+            mobile.as_deref(),
+            crate::db::now_unix(),
+        );
+        for m in &mails {
+            diesel::insert_into(outbox::table).values(m).execute(conn)?;
+        }
+    }
     Ok(())
 }

@@ -64,9 +64,13 @@ pub async fn index(state: web::Data<AppState>, admin: Admin) -> Result<HttpRespo
             let mut rounds_out = Vec::new();
             for r in Round::all(conn)? {
                 let counts = rounds::counts(conn, &r.id)?;
-                let invited = counts.iter().map(|c| c.invited as i64).sum();
+                let invited: i64 = counts.iter().map(|c| c.invited as i64).sum();
                 let responded = counts.iter().map(|c| c.responded as i64).sum();
-                rounds_out.push((r, invited, responded));
+                // Beside fewer than k invited, a count tells who has not
+                // answered (ANONYMITY.md §6b).
+                let shown =
+                    (invited >= i64::from(r.min_group_size)).then_some((invited, responded));
+                rounds_out.push((r, shown));
             }
             Ok(views::admin::Overview {
                 rounds: rounds_out,

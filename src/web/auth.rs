@@ -47,13 +47,31 @@ fn oidc_cookie(state: &AppState, value: String, max_age: CookieDuration) -> Cook
 
 /// `GET /oidc/login`: to the identity provider, with PKCE, state and
 /// nonce ([`auth::oidc::Provider::start`]). The cookie holds the state and
-/// the page's language, for the way back.
+/// the page's language, for the way back. Limited per client address like
+/// the request for a link; the provider is asked without holding a
+/// database connection.
 pub async fn oidc_login(
+    req: HttpRequest,
     state: web::Data<AppState>,
     PageLang(lang): PageLang,
 ) -> Result<HttpResponse, AppError> {
     let provider = state.oidc.clone().ok_or(AppError::NotFound)?;
-    let (url, login_state) = state.db(move |conn, _| provider.start(conn)).await?;
+    let client = super::client::client_addr(&req, &state.settings.trusted_proxies);
+    if !state.login_limiter.allow(client) {
+        crate::metrics::get().limited("sign_in");
+        return Ok(respond::page(
+            StatusCode::TOO_MANY_REQUESTS,
+            views::auth::request_form(lang, Some(views::auth::Notice::TooMany), true),
+        ));
+    }
+    let started = match web::block(move || provider.start()).await? {
+        Ok(s) => s,
+        Err(refusal) => return Ok(refused(&state, lang, refusal)),
+    };
+    let (url, login_state) = (started.url.clone(), started.state.clone());
+    state
+        .db(move |conn, _| auth::oidc::remember(conn, &started))
+        .await?;
     Ok(HttpResponse::SeeOther()
         .cookie(oidc_cookie(
             &state,
@@ -63,6 +81,27 @@ pub async fn oidc_login(
         .insert_header((header::LOCATION, url))
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .finish())
+}
+
+/// The sign-in page saying why a sign-in through the identity provider
+/// did not go through; the state cookie cleared.
+fn refused(
+    state: &AppState,
+    lang: crate::lang::Lang,
+    refusal: auth::oidc::Refusal,
+) -> HttpResponse {
+    tracing::warn!(reason = %refusal, "sign-in through the identity provider refused");
+    let status = match refusal {
+        auth::oidc::Refusal::Provider(_) => StatusCode::SERVICE_UNAVAILABLE,
+        auth::oidc::Refusal::State | auth::oidc::Refusal::Denied(_) => StatusCode::BAD_REQUEST,
+        _ => StatusCode::FORBIDDEN,
+    };
+    let mut page = respond::page(
+        status,
+        views::auth::request_form_refused(lang, None, true, Some(&refusal)),
+    );
+    let _ = page.add_cookie(&oidc_cookie(state, String::new(), CookieDuration::ZERO));
+    page
 }
 
 #[derive(serde::Deserialize)]
@@ -92,21 +131,37 @@ pub async fn oidc_callback(
         Some((s, l)) => (Some(s.to_string()), l.parse().unwrap_or(lang)),
         None => (None, lang),
     };
-    let outcome = if q.error.is_empty() {
-        state
-            .db(move |conn, _| {
-                auth::oidc::sign_in(conn, &provider, &q.state, cookie_state.as_deref(), &q.code)
-            })
-            .await?
-    } else {
-        Err(auth::oidc::Refusal::Denied(
-            q.error.chars().take(60).collect(),
-        ))
+    if !q.error.is_empty() {
+        let said = q.error.chars().take(60).collect();
+        return Ok(refused(&state, lang, auth::oidc::Refusal::Denied(said)));
+    }
+    // Three steps, the provider asked between two short uses of the
+    // database: the waiting sign-in taken (once), the code exchanged and
+    // the token checked, the person found and a session started.
+    let (code, login_state) = (q.code, q.state);
+    let taken = state
+        .db(move |conn, _| auth::oidc::take(conn, &login_state, cookie_state.as_deref()))
+        .await?;
+    let pending = match taken {
+        Ok(p) => p,
+        Err(refusal) => return Ok(refused(&state, lang, refusal)),
     };
-    let clear = oidc_cookie(&state, String::new(), CookieDuration::ZERO);
-    Ok(match outcome {
+    let exchanging = provider.clone();
+    let claims = match web::block(move || exchanging.exchange(&code, &pending)).await? {
+        Ok(c) => c,
+        Err(refusal) => return Ok(refused(&state, lang, refusal)),
+    };
+    let session = state
+        .db(move |conn, _| {
+            Ok(match provider.person(conn, &claims) {
+                Ok(id) => Ok(auth::oidc::session_for(conn, &id)?),
+                Err(r) => Err(r),
+            })
+        })
+        .await?;
+    Ok(match session {
         Ok(session) => HttpResponse::SeeOther()
-            .cookie(clear)
+            .cookie(oidc_cookie(&state, String::new(), CookieDuration::ZERO))
             .cookie(session_cookie(
                 &state,
                 session,
@@ -115,22 +170,7 @@ pub async fn oidc_callback(
             .insert_header((header::LOCATION, "/resultater"))
             .insert_header((header::CACHE_CONTROL, "no-store"))
             .finish(),
-        Err(refusal) => {
-            tracing::warn!(reason = %refusal, "sign-in through the identity provider refused");
-            let status = match refusal {
-                auth::oidc::Refusal::Provider(_) => StatusCode::SERVICE_UNAVAILABLE,
-                auth::oidc::Refusal::State | auth::oidc::Refusal::Denied(_) => {
-                    StatusCode::BAD_REQUEST
-                }
-                _ => StatusCode::FORBIDDEN,
-            };
-            let mut page = respond::page(
-                status,
-                views::auth::request_form_refused(lang, None, true, Some(&refusal)),
-            );
-            let _ = page.add_cookie(&clear);
-            page
-        }
+        Err(refusal) => refused(&state, lang, refusal),
     })
 }
 

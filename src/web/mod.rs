@@ -145,6 +145,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/healthz", web::get().to(healthz))
         .route("/metrics", web::get().to(metrics::with_token))
         .route("/static/app.css", web::get().to(stylesheet))
+        .route("/static/kode.js", web::get().to(code_script))
         .route("/s/{token}", web::get().to(survey::enter))
         .route("/svar", web::get().to(survey::start))
         .route("/svar", web::post().to(survey::step))
@@ -332,6 +333,13 @@ async fn stylesheet() -> HttpResponse {
         .content_type("text/css; charset=utf-8")
         .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
         .body(include_str!("../../static/app.css"))
+}
+
+async fn code_script() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/javascript; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
+        .body(include_str!("../../static/kode.js"))
 }
 
 async fn not_found(req: HttpRequest, lang: extract::PageLang) -> HttpResponse {

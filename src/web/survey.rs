@@ -255,22 +255,11 @@ pub async fn receipt(req: HttpRequest, PageLang(lang): PageLang) -> HttpResponse
     ok(views::survey::receipt(lang, next))
 }
 
-/// `GET /kode`, and `GET /kode?kode=…` from a letter's QR code: the form,
-/// the code filled in when it reads as one (nothing is looked up before
-/// the person presses the button).
-pub async fn code_form(req: HttpRequest, PageLang(lang): PageLang) -> HttpResponse {
-    let given = serde_urlencoded::from_str::<Vec<(String, String)>>(req.query_string())
-        .unwrap_or_default()
-        .into_iter()
-        .find(|(k, _)| k == "kode")
-        .and_then(|(_, v)| normalise_code(&v))
-        .map(|c| crate::crypto::format_code(&c));
-    let mut page = ok(views::survey::code_form_with(lang, false, given.as_deref()));
-    page.headers_mut().insert(
-        header::CACHE_CONTROL,
-        header::HeaderValue::from_static("no-store"),
-    );
-    page
+/// `GET /kode` (and `/kode#CODE` from a letter's QR code: the page's
+/// script fills the code in from the fragment, which never reaches the
+/// server).
+pub async fn code_form(PageLang(lang): PageLang) -> HttpResponse {
+    ok(views::survey::code_form(lang, false))
 }
 
 /// `POST /kode`: one answer for every failure (no such code, used, closed,

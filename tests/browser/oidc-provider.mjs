@@ -4,7 +4,8 @@
 //   PORT: where it listens (issuer http://127.0.0.1:PORT)
 //   CALLBACK: naervaer's redirect URL (…/oidc/callback)
 // Env: EXPIRED_EMAIL — the e-mail of the account «utlopt», whose ID token
-// lives one second and is handed over after two (it arrives expired).
+// lives one second and is handed over after two (it arrives expired), and
+// of «ubekreftet», whose e-mail the provider says is not verified.
 // Any login with an @ is an account with that e-mail address; «anna» is
 // anna@test.no. Two clients: naervaer, and «annen-app» (another
 // application of the same provider, for tokens with another audience).
@@ -17,6 +18,8 @@ const ISSUER = `http://127.0.0.1:${PORT}`;
 
 const account = (sub) => {
   if (sub === "utlopt") return { email: process.env.EXPIRED_EMAIL || "utlopt@test.no", expired: true };
+  // The same address, which this provider says is not verified.
+  if (sub === "ubekreftet") return { email: process.env.EXPIRED_EMAIL || "utlopt@test.no", unverified: true };
   if (sub === "anna") return { email: "anna@test.no" };
   if (sub.includes("@")) return { email: sub };
   return undefined;
@@ -62,7 +65,7 @@ const configuration = {
     return {
       accountId: sub,
       async claims() {
-        return { sub, email: a.email, email_verified: true, name: a.email };
+        return { sub, email: a.email, email_verified: !a.unverified, name: a.email };
       },
     };
   },

@@ -41,11 +41,14 @@ async function until(get) {
 }
 
 const callbacks = [];
+let stateCookie;
 async function start(login, lang = "nb") {
   const { ctx, page } = await fresh();
   page.on("request", (r) => { if (r.url().includes("/oidc/callback")) callbacks.push(r.url()); });
   await page.goto(`${BASE}/innlogging?lang=${lang}`);
   await page.locator('a[href^="/oidc/login"]').click();
+  await page.waitForSelector('input[name="login"]');
+  stateCookie = (await ctx.cookies()).find((c) => c.name === "naervaer_oidc");
   await throughProvider(page, login);
   await page.waitForURL(`${BASE}/**`);
   await page.waitForLoadState();
@@ -66,11 +69,15 @@ async function start(login, lang = "nb") {
   check(cookies.some((c) => c.name === "naervaer_okt" && c.httpOnly), "a session cookie, HttpOnly");
   check(!cookies.some((c) => c.name === "naervaer_oidc" && c.value), "the sign-in's state cookie is cleared");
   await p.screenshot({ path: `${SHOTS}/oidc-signed-in.png` });
-  // The same callback again (its code and state used): refused.
+  // The same callback again, with the state's cookie put back as it was:
+  // the sign-in it belonged to is used up, so it is refused.
   const first = callbacks[callbacks.length - 1];
+  check(!!stateCookie, "the state's cookie was set");
+  await ctx.addCookies([stateCookie]);
   const again = await p.goto(first);
   out.replay_status = again.status();
   check(again.status() === 400, `a callback used twice should be refused, got ${again.status()}`);
+  check((await p.locator("main").textContent()).includes("brukt to ganger"), "said to be used twice");
   await ctx.close();
 }
 
@@ -93,6 +100,14 @@ async function start(login, lang = "nb") {
   check(text.includes("kunne ikke bekreftes"), `an expired token is refused: ${text}`);
   const res = await page.goto(`${BASE}/resultater`);
   check(res.status() === 401, `no session from an expired token, got ${res.status()}`);
+  await ctx.close();
+}
+
+// 3b. An address the provider says is not verified: not used.
+{
+  const { ctx, page } = await start("ubekreftet");
+  const res = await page.goto(`${BASE}/resultater`);
+  check(res.status() === 401, `no session from an unverified address, got ${res.status()}`);
   await ctx.close();
 }
 
@@ -129,6 +144,13 @@ async function start(login, lang = "nb") {
   const res = await page.goto(`${BASE}/resultater`);
   check(res.status() === 401, `no session from another browser's callback, got ${res.status()}`);
   await ctx.close();
+  // In a browser with a sign-in of its own under way, but not that one.
+  const other = await fresh();
+  await other.page.goto(`${BASE}/oidc/login`);
+  await other.page.waitForSelector('input[name="login"]');
+  const mine = await other.page.goto(caught);
+  check(mine.status() === 400, `a callback with another sign-in's state should be refused, got ${mine.status()}`);
+  await other.ctx.close();
 }
 
 await browser.close();

@@ -82,15 +82,19 @@ check((await page.locator("form.plan[method=post]").count()) === 0, "no form to 
 // A results link, without signing in, in three languages.
 const anon = await (await browser.newContext({ viewport: phone })).newPage();
 for (const lang of ["nb", "nn", "en"]) {
-  await anon.goto(`${RESULTS}?lang=${lang}`);
+  const res = await anon.goto(`${RESULTS}?lang=${lang}`);
+  check(res.status() === 200, `the results link opens (${lang}): ${res.status()}`);
   await axe(anon, `results link (${lang})`);
 }
 check((await anon.locator("h1").textContent()).length > 0, "the group's name");
 await anon.screenshot({ path: `${SHOTS}/results-link-phone.png`, fullPage: true });
-// A letter's QR link: the code filled in, on a phone.
-await anon.goto(`${BASE}/kode?kode=${CODE}&lang=nb`);
+// A letter's QR link (/kode#CODE): the code filled in, and taken out of
+// the address and the history.
+await anon.goto(`${BASE}/kode?lang=nb#${CODE}`);
+await anon.waitForFunction(() => document.getElementById("kode").value !== "");
 await axe(anon, "code page filled in from a QR code");
 check((await anon.inputValue("#kode")) === CODE, "the code is filled in");
+check(!anon.url().includes(CODE), `the code has left the address: ${anon.url()}`);
 
 // The administrator.
 page = await signIn(ADMIN, { width: 1280, height: 900 });

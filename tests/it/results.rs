@@ -275,6 +275,7 @@ both_backends! {
             ("GET", "/kode".into(), "".into(), [200; 6]),
             ("GET", "/tilgjengelighet".into(), "".into(), [200; 6]),
             ("GET", "/static/app.css".into(), "".into(), [200; 6]),
+            ("GET", "/static/kode.js".into(), "".into(), [200; 6]),
             ("GET", "/kvittering".into(), "".into(), [200; 6]),
             // Answering needs the link's token, not a role; without the
             // answering cookie there is no questionnaire.

@@ -293,14 +293,19 @@ both_backends! {
         assert_eq!((last.sent, last.retrying, last.failed), (1, 0, 0), "{last:?}");
         assert_eq!(provider.messages().len(), 3);
 
-        // Wrong credentials: refused, given up, and the token is nowhere.
-        let wrong = settings(&t, &[("NAERVAER_SMS_URL", &provider.url_with("not-the-token"))]);
+        // Wrong credentials (a rotated auth token): refused, kept for the
+        // next try, and the token is nowhere; with the right one they go.
+        let wrong = settings(&t, &[("NAERVAER_SMS_URL", &provider.url_with("not-the-token")), ("NAERVAER_SMS_RATE", "1000")]);
         rounds::remind(&mut c, &round.id, 2, 0).unwrap();
         let r = mail_outbox::send_due(&t.pool(), &mailer, &wrong, &key()).unwrap();
-        assert_eq!(r.failed, 5, "a reminder to each, none taken: {r:?}");
+        assert_eq!((r.sent, r.retrying, r.failed), (0, 5, 0), "a reminder to each, none taken: {r:?}");
         let errors = format!("{:?}", state(&mut c));
         assert!(errors.contains("401 20003"), "{errors}");
         assert!(!errors.contains("not-the-token") && !errors.contains(TOKEN));
+        due_now(&mut c);
+        let r = mail_outbox::send_due(&t.pool(), &mailer, &s, &key()).unwrap();
+        // The two numbers Twilio refuses are refused again, for good.
+        assert_eq!((r.sent, r.retrying, r.failed), (3, 0, 2), "{r:?}");
     }
 }
 

@@ -1,6 +1,7 @@
 DROP TABLE oidc_logins;
 DROP TABLE norms;
 DROP TABLE result_links;
+DROP TABLE live_rows;
 DELETE FROM outbox WHERE kind = 'results' OR channel = 'sms';
 ALTER TABLE outbox DROP CONSTRAINT outbox_names_something;
 ALTER TABLE outbox ADD CONSTRAINT outbox_names_something
@@ -10,7 +11,9 @@ ALTER TABLE outbox ADD CONSTRAINT outbox_kind_check
     CHECK (kind IN ('invitation', 'reminder', 'account', 'account_reminder'));
 ALTER TABLE outbox DROP COLUMN group_key;
 ALTER TABLE outbox DROP COLUMN channel;
-DELETE FROM invitations WHERE channel IN ('sms', 'both');
+-- Before SMS an invitation went by e-mail or on paper.
+UPDATE invitations SET channel = 'email' WHERE channel = 'both';
+UPDATE invitations SET channel = 'paper' WHERE channel = 'sms';
 ALTER TABLE invitations DROP COLUMN withdrawn;
 ALTER TABLE invitations DROP CONSTRAINT invitations_channel_check;
 ALTER TABLE invitations ADD CONSTRAINT invitations_channel_check CHECK (channel IN ('email', 'paper'));

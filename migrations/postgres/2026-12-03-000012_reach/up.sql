@@ -45,6 +45,16 @@ ALTER TABLE outbox ADD CONSTRAINT outbox_names_something
            OR account_id IS NOT NULL
            OR (kind = 'results' AND round_id IS NOT NULL AND group_key IS NOT NULL));
 
+-- The rows of a round's live response counts, decided when it opens and
+-- kept: each unit's people are counted in its own row or in an ancestor's
+-- (rounds::live), so that people joining later never split a row.
+CREATE TABLE live_rows (
+    round_id TEXT NOT NULL REFERENCES rounds(id),
+    unit_id TEXT NOT NULL REFERENCES units(id),
+    row_unit_id TEXT NOT NULL REFERENCES units(id),
+    PRIMARY KEY (round_id, unit_id)
+);
+
 -- After close, each invited person may open their own group's released
 -- results through a link in a "results are ready" message. A link names a
 -- group of a round, never a person: one per group, its token's hash here.

@@ -1,10 +1,13 @@
 DROP TABLE oidc_logins;
 DROP TABLE norms;
 DROP TABLE result_links;
+DROP TABLE live_rows;
 DELETE FROM outbox WHERE kind = 'results' OR channel = 'sms';
 CREATE TABLE outbox_copy AS SELECT * FROM outbox;
 DROP TABLE outbox;
-DELETE FROM invitations WHERE channel IN ('sms', 'both');
+-- Before SMS an invitation went by e-mail or on paper.
+UPDATE invitations SET channel = 'email' WHERE channel = 'both';
+UPDATE invitations SET channel = 'paper' WHERE channel = 'sms';
 CREATE TABLE invitations_old (
     id TEXT PRIMARY KEY NOT NULL,
     round_id TEXT NOT NULL REFERENCES rounds(id),

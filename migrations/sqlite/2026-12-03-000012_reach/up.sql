@@ -90,6 +90,16 @@ CREATE INDEX outbox_invitation ON outbox(invitation_id);
 CREATE INDEX outbox_round ON outbox(round_id);
 CREATE INDEX outbox_account ON outbox(account_id);
 
+-- The rows of a round's live response counts, decided when it opens and
+-- kept: each unit's people are counted in its own row or in an ancestor's
+-- (rounds::live), so that people joining later never split a row.
+CREATE TABLE live_rows (
+    round_id TEXT NOT NULL REFERENCES rounds(id),
+    unit_id TEXT NOT NULL REFERENCES units(id),
+    row_unit_id TEXT NOT NULL REFERENCES units(id),
+    PRIMARY KEY (round_id, unit_id)
+);
+
 -- After close, each invited person may open their own group's released
 -- results through a link in a "results are ready" message. A link names a
 -- group of a round, never a person: one per group, its token's hash here.

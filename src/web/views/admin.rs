@@ -9,8 +9,8 @@ use crate::rounds::Round;
 use maud::{html, Markup};
 
 pub struct Overview {
-    /// Each round with invited and answered counts.
-    pub rounds: Vec<(Round, i64, i64)>,
+    /// Each round, with (invited, answered) where at least k are invited.
+    pub rounds: Vec<(Round, Option<(i64, i64)>)>,
     pub outbox: Vec<(String, i64)>,
     pub failures: Vec<(String, String, String)>,
 }
@@ -67,12 +67,15 @@ pub fn index(
                         th scope="col" { (lang.pick("Svar", "Svar", "Answers")) }
                     } }
                     tbody {
-                        @for (r, invited, responded) in &o.rounds {
+                        @for (r, counts) in &o.rounds {
                             tr {
                                 td { a href={ "/admin/runder/" (r.id) "?lang=" (lang.code()) } { (r.title) } }
                                 td { (status_name(lang, &r.status)) }
                                 td { (r.opens_on) " – " (r.closes_on) }
-                                td { (responded) " / " (invited) }
+                                td { @match counts {
+                                    Some((invited, responded)) => { (responded) " / " (invited) }
+                                    None => { (lang.pick("for få invitert", "for få inviterte", "too few invited")) }
+                                } }
                             }
                         }
                     }

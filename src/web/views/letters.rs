@@ -5,10 +5,12 @@
 use crate::crypto::format_code;
 use maud::{html, Markup, DOCTYPE};
 
-/// The address a letter's QR code holds: the code page with the code
-/// filled in (nothing is looked up until the person presses the button).
+/// The address a letter's QR code holds: the code page, the code in the
+/// fragment (which a browser never sends to a server, so no proxy logs
+/// it); the page fills it in and takes it out of the address. Nothing is
+/// looked up until the person presses the button.
 pub fn code_link(base_url: &str, code: &str) -> String {
-    format!("{base_url}/kode?kode={}", format_code(code))
+    format!("{base_url}/kode#{}", format_code(code))
 }
 
 /// A QR code of `text` as SVG written here (one path of the dark modules,
@@ -75,9 +77,9 @@ pub fn letters(
                                     "QR-kode: lenkje til undersøkinga med koden over fylt inn",
                                     "QR code: a link to the survey with the code above filled in")))
                                 p { (lang.pick(
-                                    "Eller skann QR-koden med kameraet på din egen mobil: koden er da fylt inn. (På et nettbrett dere deler, skriv inn koden i stedet.)",
-                                    "Eller skann QR-koden med kameraet på din eigen mobil: koden er då fylt inn. (På eit nettbrett de deler, skriv inn koden i staden.)",
-                                    "Or scan the QR code with your own phone's camera: the code is then filled in. (On a tablet you share, type the code instead.)")) }
+                                    "Eller skann QR-koden med kameraet på mobilen: koden er da fylt inn.",
+                                    "Eller skann QR-koden med kameraet på mobilen: koden er då fylt inn.",
+                                    "Or scan the QR code with your phone's camera: the code is then filled in.")) }
                             }
                             p { (lang.pick("Undersøkelsen er åpen til og med", "Undersøkinga er open til og med", "The survey is open until and including")) " " (date) "." }
                             p { (lang.pick(

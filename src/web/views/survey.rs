@@ -226,11 +226,6 @@ pub fn receipt(lang: Lang, next_person: bool) -> Markup {
 
 /// The code entry page; `refused` adds the one answer every failure gets.
 pub fn code_form(lang: Lang, refused: bool) -> Markup {
-    code_form_with(lang, refused, None)
-}
-
-/// The code form, with `code` filled in (from a letter's QR code).
-pub fn code_form_with(lang: Lang, refused: bool, code: Option<&str>) -> Markup {
     let title = lang.pick(
         "Skriv inn koden fra brevet",
         "Skriv inn koden frå brevet",
@@ -252,9 +247,11 @@ pub fn code_form_with(lang: Lang, refused: bool, code: Option<&str>) -> Markup {
             }
             form method="post" action={ "/kode?lang=" (lang.code()) } {
                 label for="kode" { (lang.pick("Kode (11 tegn, for eksempel 7K3M-QX9P-2RT)", "Kode (11 teikn, til dømes 7K3M-QX9P-2RT)", "Code (11 characters, for example 7K3M-QX9P-2RT)")) }
-                input #kode type="text" name="kode" autocomplete="off" autocapitalize="characters" spellcheck="false" required value=[code];
+                input #kode type="text" name="kode" autocomplete="off" autocapitalize="characters" spellcheck="false" required;
                 div.nav { button.primary type="submit" { (lang.pick("Gå til undersøkelsen", "Gå til undersøkinga", "Go to the survey")) } }
             }
+            // Fills the code in from a letter's QR code (/kode#CODE).
+            script src="/static/kode.js" defer {}
         },
     )
 }
