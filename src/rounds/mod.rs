@@ -639,7 +639,8 @@ fn queue_results(
             |via, to| NewMail::results(via, &round.id, group, to, now),
         ));
     }
-    for chunk in mails.chunks(500) {
+    NewMail::ids_in_order(&mut mails);
+    for chunk in mails.chunks(2000) {
         crate::on_backend!(&mut *conn, |c| diesel::insert_into(outbox::table)
             .values(chunk)
             .execute(c))?;
