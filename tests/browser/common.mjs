@@ -38,3 +38,19 @@ export function run() {
     },
   };
 }
+
+/// Opens a sign-in link in a new context of `browser` at `viewport`, lets
+/// `onPage` look at the sign-in page (e.g. axe), presses the button and
+/// waits for the results page.
+export async function signIn(browser, link, viewport, onPage) {
+  const ctx = await browser.newContext({ viewport });
+  const page = await ctx.newPage();
+  await page.goto(link);
+  if (onPage) await onPage(page);
+  await page.locator("main button[type=submit]").click();
+  await page.waitForURL("**/resultater");
+  return page;
+}
+
+/// The text of a page's main landmark.
+export const text = async (page) => (await page.locator("main").textContent()) || "";

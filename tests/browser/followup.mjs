@@ -6,27 +6,18 @@
 // Run by tests/it/browser.rs with BASE, LEADER, AMU (sign-in links), UNIT
 // (the leader's unit), ACCOUNT (the account's link), TERTIAL, HALF (report
 // periods) and SHOTS. Prints one JSON line; exits 1 on any failed check.
-import { launch, run } from "./common.mjs";
+import { launch, run, signIn, text } from "./common.mjs";
 
 const { BASE, LEADER, AMU, UNIT, ACCOUNT, TERTIAL, HALF, SHOTS } = process.env;
 const { check, axe, finish } = run();
 
 const browser = await launch();
 
-async function signIn(link, viewport) {
-  const ctx = await browser.newContext({ viewport });
-  const page = await ctx.newPage();
-  await page.goto(link);
-  await page.locator("main button[type=submit]").click();
-  await page.waitForURL("**/resultater");
-  return page;
-}
-
-const text = async (page) => (await page.locator("main").textContent()) || "";
+const signInAs = (link, viewport) => signIn(browser, link, viewport);
 
 // A leader on a phone.
 const phone = { width: 390, height: 844 };
-let page = await signIn(LEADER, phone);
+let page = await signInAs(LEADER, phone);
 await page.goto(`${BASE}/oppfolging?lang=nb`);
 await axe(page, "leader: follow-up home (phone)");
 check((await page.locator("html").evaluate((e) => e.scrollWidth)) <= phone.width, "phone: no sideways scrolling on the follow-up home");
@@ -52,7 +43,7 @@ await page.goto(`${BASE}/tiltak?lang=nb`);
 await axe(page, "leader: register (own units)");
 
 // AMU on a desktop.
-page = await signIn(AMU, { width: 1280, height: 900 });
+page = await signInAs(AMU, { width: 1280, height: 900 });
 await page.goto(`${BASE}/oppfolging?lang=nb`);
 await axe(page, "AMU: follow-up home");
 await page.goto(`${BASE}/oppfolging/over-mal?lang=nb`);

@@ -7,29 +7,21 @@
 // axe-core (WCAG 2.1 A and AA) checks every page. Run by tests/it/browser.rs
 // with BASE, LEADER, REP, ADMIN (sign-in links), CLOSED, OPEN (rounds),
 // OPPVEKST, SCHOOL (group ids), RESULTS (a results link), CODE and SHOTS.
-import { launch, run } from "./common.mjs";
+import { launch, run, signIn, text } from "./common.mjs";
 
 const { BASE, LEADER, REP, ADMIN, CLOSED, OPEN, OPPVEKST, SCHOOL, RESULTS, CODE, SHOTS } = process.env;
 const { check, axe, finish } = run();
 
 const browser = await launch();
 
-async function signIn(link, viewport) {
-  const ctx = await browser.newContext({ viewport });
-  const page = await ctx.newPage();
-  await page.goto(link);
-  await page.locator("main button[type=submit]").click();
-  await page.waitForURL("**/resultater");
-  return page;
-}
+const signInAs = (link, viewport) => signIn(browser, link, viewport);
 
-const text = async (page) => (await page.locator("main").textContent()) || "";
 const phone = { width: 390, height: 844 };
 const noSideways = async (page, what) =>
   check((await page.locator("html").evaluate((e) => e.scrollWidth)) <= phone.width, `${what}: no sideways scrolling`);
 
 // The leader of Oppvekst, on a phone.
-let page = await signIn(LEADER, phone);
+let page = await signInAs(LEADER, phone);
 for (const lang of ["nb", "nn", "en"]) {
   await page.goto(`${BASE}/svarprosent?lang=${lang}`);
   await axe(page, `leader: response rate (${lang})`);
@@ -66,7 +58,7 @@ await dpage.goto(`${BASE}/resultater/${CLOSED}/${OPPVEKST}/kart?lang=nb&farge=en
 await dpage.screenshot({ path: `${SHOTS}/heatmap-change.png`, fullPage: true });
 
 // The verneombud of Oppvekst reads; nothing to change.
-page = await signIn(REP, phone);
+page = await signInAs(REP, phone);
 await axe(page, "verneombud: results list");
 check((await text(page)).includes("Oppvekst"), "the verneombud sees the unit she represents");
 await page.goto(`${BASE}/resultater/${CLOSED}/${OPPVEKST}?lang=nb`);
@@ -97,7 +89,7 @@ check((await anon.inputValue("#kode")) === CODE, "the code is filled in");
 check(!anon.url().includes(CODE), `the code has left the address: ${anon.url()}`);
 
 // The administrator.
-page = await signIn(ADMIN, { width: 1280, height: 900 });
+page = await signInAs(ADMIN, { width: 1280, height: 900 });
 await page.goto(`${BASE}/admin?lang=nb`);
 await axe(page, "admin: overview with the delivery choice");
 check((await page.locator('input[name="delivery"]').count()) === 3, "three ways of sending");

@@ -5,7 +5,7 @@
 // Run by tests/it/browser.rs with BASE, LEADER, AMU, ADMIN (sign-in links),
 // ROUND, UNIT, HIDDEN (group ids), IMPORT (a CSV file) and SHOTS. Prints
 // one JSON line; exits 1 on any failed check.
-import { launch, run } from "./common.mjs";
+import { launch, run, signIn } from "./common.mjs";
 
 const { BASE, LEADER, AMU, ADMIN, ROUND, UNIT, HIDDEN, IMPORT, SHOTS } = process.env;
 const { check, axe, finish } = run();
@@ -13,15 +13,7 @@ const charts = {};
 
 const browser = await launch();
 
-async function signIn(link, viewport) {
-  const ctx = await browser.newContext({ viewport });
-  const page = await ctx.newPage();
-  await page.goto(link);
-  await axe(page, "sign-in button");
-  await page.locator("main button[type=submit]").click();
-  await page.waitForURL("**/resultater");
-  return page;
-}
+const signInAs = (link, viewport) => signIn(browser, link, viewport, (p) => axe(p, "sign-in button"));
 
 async function measureCharts(page, name) {
   const boxes = await page.locator("svg.chart").evaluateAll((els) => els.map((e) => {
@@ -34,7 +26,7 @@ async function measureCharts(page, name) {
 
 // The leader, on a phone.
 const phone = { width: 390, height: 844 };
-let page = await signIn(LEADER, phone);
+let page = await signInAs(LEADER, phone);
 await axe(page, "leader: results list");
 await page.goto(`${BASE}/resultater/${ROUND}/${UNIT}?lang=nb`);
 await axe(page, "leader: unit page (phone)");
@@ -74,7 +66,7 @@ await dpage.screenshot({ path: `${SHOTS}/leader-desktop.png`, fullPage: false })
 await axe(dpage, "leader: unit page (desktop)");
 
 // An AMU member.
-page = await signIn(AMU, { width: 1280, height: 900 });
+page = await signInAs(AMU, { width: 1280, height: 900 });
 await page.locator("main a").first().click();
 await axe(page, "AMU: organisation page");
 check((await page.locator("table.background").count()) >= 3, "background tables on the organisation page");
@@ -97,7 +89,7 @@ await axe(page, "AMU: action plans across units");
 check((await page.locator("main").textContent()).includes("Oppvekst"), "AMU sees the leader's plan");
 
 // The administrator.
-page = await signIn(ADMIN, { width: 1280, height: 900 });
+page = await signInAs(ADMIN, { width: 1280, height: 900 });
 await page.goto(`${BASE}/admin?lang=nb`);
 await axe(page, "admin: overview");
 await page.screenshot({ path: `${SHOTS}/admin.png`, fullPage: true });

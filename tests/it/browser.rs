@@ -12,10 +12,9 @@ use naervaer::mail::{outbox, Mailer};
 use std::path::Path;
 use std::process::Command;
 
-/// Runs `tests/browser/{script}` in Node.js with `env` (and SHOTS, the
-/// screenshot folder), and returns its report once it ran with no axe
-/// violation and no failed check.
-pub fn run_script(script: &str, env: &[(&str, &str)]) -> serde_json::Value {
+/// The browser scripts' folder, after checking that what they need is
+/// there (fails loudly, never skips): playwright-core and Debian's Chromium.
+pub fn needs_browser() -> std::path::PathBuf {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser");
     assert!(
         dir.join("node_modules/playwright-core").exists(),
@@ -25,6 +24,14 @@ pub fn run_script(script: &str, env: &[(&str, &str)]) -> serde_json::Value {
         Path::new("/usr/bin/chromium").exists(),
         "browser tests need Debian's chromium (bash .ci/run installs it)"
     );
+    dir
+}
+
+/// Runs `tests/browser/{script}` in Node.js with `env` (and SHOTS, the
+/// screenshot folder), and returns its report once it ran with no axe
+/// violation and no failed check.
+pub fn run_script(script: &str, env: &[(&str, &str)]) -> serde_json::Value {
+    let dir = needs_browser();
     let shots = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/browser-shots");
     std::fs::create_dir_all(&shots).unwrap();
     let out = Command::new("node")
@@ -49,15 +56,7 @@ pub fn run_script(script: &str, env: &[(&str, &str)]) -> serde_json::Value {
 
 #[test]
 fn a_person_answers_on_a_phone_from_the_emailed_link_with_zero_axe_violations() {
-    let browser_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser");
-    assert!(
-        browser_dir.join("node_modules/playwright-core").exists(),
-        "browser tests need `npm ci` in tests/browser (bash .ci/run does it)"
-    );
-    assert!(
-        Path::new("/usr/bin/chromium").exists(),
-        "browser tests need Debian's chromium (bash .ci/run installs it)"
-    );
+    needs_browser();
 
     let t = TestDb::new(Backend::Sqlite);
     let (mut c, round) = open_demo_round(&t);
@@ -125,11 +124,7 @@ fn a_person_answers_on_a_phone_from_the_emailed_link_with_zero_axe_violations() 
 
 #[test]
 fn leader_amu_and_admin_pages_have_zero_axe_violations_and_readable_charts() {
-    let browser_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser");
-    assert!(
-        browser_dir.join("node_modules/playwright-core").exists(),
-        "browser tests need `npm ci` in tests/browser (bash .ci/run does it)"
-    );
+    needs_browser();
     let t = TestDb::new(Backend::Sqlite);
     let mut c = t.conn();
     let f = crate::results::closed_round(&mut c);
@@ -195,11 +190,7 @@ fn leader_amu_and_admin_pages_have_zero_axe_violations_and_readable_charts() {
 
 #[test]
 fn the_follow_up_pages_have_zero_axe_violations_in_three_languages() {
-    let browser_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser");
-    assert!(
-        browser_dir.join("node_modules/playwright-core").exists(),
-        "browser tests need `npm ci` in tests/browser (bash .ci/run does it)"
-    );
+    needs_browser();
     let t = TestDb::new(Backend::Sqlite);
     let mut c = t.conn();
     let f = crate::results::closed_round(&mut c);
@@ -257,11 +248,7 @@ fn the_follow_up_pages_have_zero_axe_violations_in_three_languages() {
 
 #[test]
 fn the_pages_that_reach_everyone_have_zero_axe_violations() {
-    let browser_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser");
-    assert!(
-        browser_dir.join("node_modules/playwright-core").exists(),
-        "browser tests need `npm ci` in tests/browser (bash .ci/run does it)"
-    );
+    needs_browser();
     let t = TestDb::new(Backend::Sqlite);
     let mut c = t.conn();
     naervaer::demo::seed(&mut c).unwrap();
