@@ -1,7 +1,7 @@
 //! Open rounds follow the staff: an employees import while a round is open
 //! invites the people newly in its scope (and queues their messages) and
-//! withdraws the unanswered invitations of those who left it (deactivated,
-//! or moved out of the round's units), in the import's own transaction.
+//! withdraws the invitations of those who left it (deactivated, or moved
+//! out of the round's units), in the import's own transaction.
 //!
 //! An answer is never touched, and neither the counts nor the report of an
 //! import tell whether someone who left had answered: every invitation of

@@ -307,6 +307,75 @@ both_backends! {
     }
 }
 
+both_backends! {
+    fn the_results_are_ready_message_goes_the_way_each_invitation_went(t) {
+        let mut c = t.conn();
+        import_text(&mut c, Kind::Units, UNITS, false).unwrap();
+        // In a round of Helse's units: 1 by e-mail, 2 by SMS, 3 by both,
+        // 4 on paper, 5–12 by e-mail, 13 and 14 by both; while the round
+        // runs, 13 moves to Oppvekst (still employed) and 14, who has
+        // answered, leaves: both invitations are withdrawn.
+        let person = |n: u32, unit: &str| {
+            let email = if n == 2 || n == 4 { String::new() } else { format!("p{n}@test.no") };
+            let mobile = match n { 2 | 3 | 13 | 14 => format!("912 34 5{n:02}"), _ => String::new() };
+            format!("{n};Person {n};{email};{unit};;;nb;{mobile};\n")
+        };
+        let before: String = (1..=14).fold(format!("{HEAD}\n"), |s, n| s + &person(n, "1110"));
+        let after: String = (1..=12).fold(format!("{HEAD}\n"), |s, n| s + &person(n, "1110")) + &person(13, "1200");
+        import_text(&mut c, Kind::Employees, &before, false).unwrap();
+        let today = rounds::today();
+        let round = rounds::create(&mut c, 5, rounds::NewRound {
+            title: "Runden".into(),
+            surveys: vec![naervaer::demo::SURVEY_10_FAKTOR.into()],
+            unit_code: Some("1100".into()),
+            opens_on: today,
+            closes_on: today + chrono::Duration::days(7),
+            min_group_size: 5,
+            delivery: rounds::Delivery::Both,
+        }).unwrap();
+        let summary = rounds::open_reaching(&mut c, &key(), &round.id, true).unwrap();
+        assert_eq!((summary.invited, summary.by_email, summary.by_sms, summary.on_paper), (14, 12, 4, 1));
+        let round = Round::find(&mut c, &round.id).unwrap();
+        for n in [1, 2, 3, 4, 5, 6, 7, 8, 9, 14] {
+            let inv = invitation_of(&mut c, &round, &n.to_string());
+            submit(&mut c, &inv, &round, n as usize);
+        }
+        let f = naervaer::rounds::staff::Following { key: Some(&key()), sms: true };
+        let moved = f.import(&mut c, Kind::Employees, "ansatte.csv", after.as_bytes(), false).unwrap();
+        assert_eq!(moved.rounds[0].withdrawn, 2);
+        rounds::close(&mut c, &round.id, true).unwrap();
+
+        type Row = (String, String, String, Option<String>, Option<String>, String, i64);
+        let ready: Vec<Row> = outbox::table
+            .filter(outbox::kind.eq("results"))
+            .select((outbox::id, outbox::channel, outbox::recipient, outbox::round_id, outbox::group_key, outbox::status, outbox::next_attempt_at))
+            .order(outbox::recipient)
+            .load(&mut c)
+            .unwrap();
+        let mut got: Vec<(&str, &str)> = ready.iter().map(|m| (m.1.as_str(), m.2.as_str())).collect();
+        got.sort();
+        let mut expected: Vec<(String, String)> = [1, 3, 5, 6, 7, 8, 9, 10, 11, 12]
+            .iter()
+            .map(|n| ("email".to_string(), format!("p{n}@test.no")))
+            .chain([("sms".into(), "+4791234502".into()), ("sms".into(), "+4791234503".into())])
+            .collect();
+        expected.sort();
+        let expected: Vec<(&str, &str)> = expected.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+        assert_eq!(got, expected, "by e-mail, by SMS, both ways for both; nothing on paper, to the one who moved or to the one who left");
+        let snapshot = naervaer::snapshot::load(&mut c, &round.id).unwrap().unwrap();
+        let unit: String = employees::table.filter(employees::employee_number.eq("1")).select(employees::unit_id).first(&mut c).unwrap();
+        let group = naervaer::access::linked_group(&snapshot, &unit).unwrap().key.clone();
+        let mut ids = std::collections::HashSet::new();
+        for (id, _, _, round_id, group_key, status, due) in &ready {
+            assert!(id.len() == 32 && id.chars().all(|ch| ch.is_ascii_hexdigit() && !ch.is_ascii_uppercase()), "{id}");
+            assert!(ids.insert(id.clone()), "ids are unique");
+            assert_eq!(round_id.as_deref(), Some(round.id.as_str()));
+            assert_eq!(group_key.as_deref(), Some(group.as_str()));
+            assert_eq!((status.as_str(), *due > 0), ("pending", true));
+        }
+    }
+}
+
 /// The QR code of a printed letter, read back with a QR decoder from the
 /// SVG the page holds (the dark modules of its one path), as a phone's
 /// camera reads the paper.
