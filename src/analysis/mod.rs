@@ -108,12 +108,43 @@ pub fn own_absence(
     Ok(out)
 }
 
-/// Every distinct imported absence period, for [`Coverage`].
+/// Every distinct imported absence period, for [`Coverage`], oldest first.
+///
+/// A `SELECT DISTINCT` reads every row of the index on (period_start,
+/// period_end) — 72 000 for 3 000 units over two years, ~10 ms on SQLite —
+/// to find two dozen periods. This skips through the same index instead:
+/// from each period to the next one, one index seek per period found.
 pub fn absence_periods(conn: &mut DbConnection) -> Result<Vec<(NaiveDate, NaiveDate)>, AppError> {
-    let rows: Vec<(String, String)> = absence::table
-        .select((absence::period_start, absence::period_end))
-        .distinct()
-        .load(conn)?;
+    #[derive(QueryableByName)]
+    struct Period {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        s: String,
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        e: String,
+    }
+    // The next period after (p.s, p.e): a later end on the same first
+    // day, else the first period of the next first day. The step after
+    // the last period gives NULLs, which end the recursion.
+    const NEXT_SAME_START: &str = "FROM absence a WHERE a.period_start = p.s \
+        AND a.period_end > p.e ORDER BY a.period_end LIMIT 1";
+    const NEXT_START: &str = "FROM absence a WHERE a.period_start > p.s \
+        ORDER BY a.period_start, a.period_end LIMIT 1";
+    let query = format!(
+        "WITH RECURSIVE p(s, e) AS ( \
+           SELECT first.period_start, first.period_end FROM ( \
+             SELECT period_start, period_end FROM absence \
+             ORDER BY period_start, period_end LIMIT 1) first \
+           UNION ALL \
+           SELECT COALESCE((SELECT a.period_start {NEXT_SAME_START}), \
+                           (SELECT a.period_start {NEXT_START})), \
+                  COALESCE((SELECT a.period_end {NEXT_SAME_START}), \
+                           (SELECT a.period_end {NEXT_START})) \
+           FROM p WHERE p.s IS NOT NULL) \
+         SELECT s, e FROM p WHERE s IS NOT NULL"
+    );
+    let found: Vec<Period> =
+        crate::on_backend!(conn, |c| diesel::sql_query(&query).load::<Period>(c))?;
+    let rows: Vec<(String, String)> = found.into_iter().map(|p| (p.s, p.e)).collect();
     let date = |s: &str| {
         NaiveDate::parse_from_str(s, "%Y-%m-%d")
             .map_err(|e| AppError::damaged_by(format!("absence period {s}"), e))

@@ -147,17 +147,21 @@ pub fn within_area(x: &[f64], y: &[f64], area: &[usize]) -> Result<Correlation, 
     if m < a + 3 {
         return Err(NoCoefficient::TooFew);
     }
+    // Each value's area as an index into `areas`.
+    let at: Vec<usize> = area
+        .iter()
+        .map(|ar| areas.binary_search(ar).expect("every area is listed"))
+        .collect();
     let centred = |v: &[f64]| -> Vec<f64> {
-        let mut sums = std::collections::HashMap::new();
-        for (val, ar) in v.iter().zip(area) {
-            let e = sums.entry(*ar).or_insert((0.0, 0usize));
-            e.0 += val;
-            e.1 += 1;
+        let mut sums = vec![(0.0, 0usize); a];
+        for (val, &i) in v.iter().zip(&at) {
+            sums[i].0 += val;
+            sums[i].1 += 1;
         }
         v.iter()
-            .zip(area)
-            .map(|(val, ar)| {
-                let (s, n) = sums[ar];
+            .zip(&at)
+            .map(|(val, &i)| {
+                let (s, n) = sums[i];
                 val - s / n as f64
             })
             .collect()

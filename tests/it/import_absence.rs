@@ -116,4 +116,42 @@ both_backends! {
         naervaer::import::import(&mut c, Kind::Absence, "fravaer.xlsx", &bytes, false).unwrap();
         assert_eq!(rows(&mut c), vec![("1110".into(), "2025-01-01".into(), "2025-03-31".into(), 1210.5, 131.5, None, None)]);
     }
+
+    fn the_imported_periods_are_listed_once_each_with_several_ends_on_one_first_day(t) {
+        let mut c = with_units(&t);
+        assert_eq!(naervaer::analysis::absence_periods(&mut c).unwrap(), []);
+        // Months, quarters and an odd period; the same first day with
+        // different last days; the same period in several units.
+        let file = format!("{HEAD}\
+            1110;01.01.2025;31.01.2025;100;1;;\n\
+            1110;01.02.2025;28.02.2025;100;1;;\n\
+            1110;01.03.2025;31.03.2025;100;1;;\n\
+            1200;01.01.2025;31.03.2025;300;3;;\n\
+            1200;01.04.2025;30.06.2025;300;3;;\n\
+            1100;01.01.2025;31.01.2025;100;1;;\n\
+            1100;01.02.2025;30.06.2025;500;5;;\n");
+        import_text(&mut c, Kind::Absence, &file, false).unwrap();
+        let d = |s: &str| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+        let listed = naervaer::analysis::absence_periods(&mut c).unwrap();
+        // As SELECT DISTINCT gives them, in order.
+        let mut distinct: Vec<(String, String)> = absence::table
+            .select((absence::period_start, absence::period_end))
+            .distinct()
+            .load(&mut c)
+            .unwrap();
+        distinct.sort();
+        let distinct: Vec<_> = distinct.iter().map(|(a, b)| (d(a), d(b))).collect();
+        assert_eq!(listed, distinct);
+        assert_eq!(
+            listed,
+            [
+                (d("2025-01-01"), d("2025-01-31")),
+                (d("2025-01-01"), d("2025-03-31")),
+                (d("2025-02-01"), d("2025-02-28")),
+                (d("2025-02-01"), d("2025-06-30")),
+                (d("2025-03-01"), d("2025-03-31")),
+                (d("2025-04-01"), d("2025-06-30")),
+            ]
+        );
+    }
 }
