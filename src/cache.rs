@@ -47,8 +47,8 @@ pub enum Key {
         window: String,
         level: Option<u32>,
         lang: Lang,
-        /// Rows of absence and the newest import time.
-        absence: (i64, Option<i64>),
+        /// The absence data's revision (`db::absence_series::revision`).
+        absence: i64,
         /// Rows and newest change of the targets and the national rates.
         targets: (i64, Option<i64>, i64, Option<i64>),
     },

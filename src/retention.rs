@@ -165,8 +165,13 @@ fn absence_rows(conn: &mut DbConnection, s: &Settings, c: &mut Counts) -> Result
         .unwrap_or(chrono::NaiveDate::MIN)
         .format(crate::db::models::DATE_FORMAT)
         .to_string();
-    c.absence_rows_deleted +=
+    let deleted =
         diesel::delete(absence::table.filter(absence::period_end.lt(cutoff))).execute(conn)?;
+    if deleted > 0 {
+        // The analysis reads the kept series, which must lose them too.
+        crate::db::absence_series::rebuild(conn)?;
+    }
+    c.absence_rows_deleted += deleted;
     Ok(())
 }
 

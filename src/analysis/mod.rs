@@ -14,6 +14,7 @@ pub use export::{table, to_csv, to_xlsx};
 pub use model::*;
 
 use crate::cache::{Cache, Key};
+use crate::db::absence_series::{self, Series, WindowSums, MICRO};
 use crate::db::models::Round;
 use crate::db::schema::{absence, employees};
 use crate::db::DbConnection;
@@ -25,11 +26,92 @@ use chrono::NaiveDate;
 use diesel::prelude::*;
 use std::collections::HashMap;
 
-/// Working days are summed in millionths of a day (see [`own_absence`]).
-const MICRO: i64 = 1_000_000;
-
 /// Each unit's own absence in the window, keyed by unit id.
 pub fn own_absence(
+    conn: &mut DbConnection,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<HashMap<String, Sums>, AppError> {
+    OwnAbsence::load(conn)?.window(conn, from, to)
+}
+
+/// Every unit's absence, read once ([`absence_series`]) and summed for as
+/// many windows as asked: the analysis asks for its round's and the
+/// previous round's, the trend for every imported period.
+pub struct OwnAbsence {
+    series: Series,
+    staff: Option<HashMap<String, i64>>,
+}
+
+impl OwnAbsence {
+    pub fn load(conn: &mut DbConnection) -> Result<OwnAbsence, AppError> {
+        Ok(OwnAbsence {
+            series: absence_series::load(conn)?,
+            staff: None,
+        })
+    }
+
+    /// Each unit's own absence in the window, keyed by unit id. SQL's
+    /// `SUM` and `MAX` semantics: parts and headcounts that some rows
+    /// leave out add up as they do there ([`Series::window`]).
+    pub fn window(
+        &mut self,
+        conn: &mut DbConnection,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<HashMap<String, Sums>, AppError> {
+        to_sums(conn, &mut self.staff, self.series.window(from, to))
+    }
+}
+
+/// Working days from millionths; units that report no headcount count
+/// their current staff (read once, when first needed).
+fn to_sums(
+    conn: &mut DbConnection,
+    staff: &mut Option<HashMap<String, i64>>,
+    sums: Vec<(&str, WindowSums)>,
+) -> Result<HashMap<String, Sums>, AppError> {
+    if staff.is_none() && sums.iter().any(|(_, s)| s.headcount.is_none()) {
+        *staff = Some(
+            employees::table
+                .filter(employees::active.eq(true))
+                .group_by(employees::unit_id)
+                .select((employees::unit_id, diesel::dsl::count_star()))
+                .load::<(String, i64)>(conn)?
+                .into_iter()
+                .collect(),
+        );
+    }
+    let days = |micro: i64| micro as f64 / MICRO as f64;
+    let mut out: HashMap<String, Sums> = HashMap::with_capacity(sums.len());
+    for (unit, s) in sums {
+        let headcount = match s.headcount {
+            Some(h) => h.max(0) as u32,
+            None => staff
+                .as_ref()
+                .and_then(|st| st.get(unit))
+                .copied()
+                .unwrap_or(0) as u32,
+        };
+        out.insert(
+            unit.to_string(),
+            Sums {
+                agreed: days(s.agreed),
+                lost: days(s.lost),
+                self_certified: s.self_certified.map(days),
+                doctor_certified: s.doctor_certified.map(days),
+                long_term: s.long_term.map(days),
+                headcount,
+            },
+        );
+    }
+    Ok(out)
+}
+
+/// The same as [`own_absence`] by one SQL aggregate over the absence rows
+/// (36 000 of them per twelve months at 3 000 units): the reference the
+/// kept [`absence_series`] are checked against, on both backends.
+pub fn own_absence_by_sql(
     conn: &mut DbConnection,
     from: NaiveDate,
     to: NaiveDate,
@@ -74,38 +156,26 @@ pub fn own_absence(
             max(absence::headcount),
         ))
         .load(conn)?;
-    let days = |micro: Option<i64>| micro.map(|m| m as f64 / MICRO as f64);
-    // Units that report no headcount count their current staff.
-    let staff: HashMap<String, i64> = if rows.iter().any(|r| r.6.is_none()) {
-        employees::table
-            .filter(employees::active.eq(true))
-            .group_by(employees::unit_id)
-            .select((employees::unit_id, diesel::dsl::count_star()))
-            .load::<(String, i64)>(conn)?
-            .into_iter()
-            .collect()
-    } else {
-        HashMap::new()
-    };
-    let mut out: HashMap<String, Sums> = HashMap::new();
-    for (unit, agreed, lost, sc, dc, lt, hc) in rows {
-        let headcount = match hc {
-            Some(h) => h.max(0) as u32,
-            None => staff.get(&unit).copied().unwrap_or(0) as u32,
-        };
-        out.insert(
-            unit,
-            Sums {
-                agreed: days(agreed).unwrap_or(0.0),
-                lost: days(lost).unwrap_or(0.0),
-                self_certified: days(sc),
-                doctor_certified: days(dc),
-                long_term: days(lt),
-                headcount,
-            },
-        );
-    }
-    Ok(out)
+    let sums = rows
+        .into_iter()
+        .map(|(unit, agreed, lost, sc, dc, lt, hc)| {
+            let s = WindowSums {
+                agreed: agreed.unwrap_or(0),
+                lost: lost.unwrap_or(0),
+                self_certified: sc,
+                doctor_certified: dc,
+                long_term: lt,
+                headcount: hc,
+            };
+            (unit, s)
+        });
+    let sums: Vec<(String, WindowSums)> = sums.collect();
+    let mut staff = None;
+    to_sums(
+        conn,
+        &mut staff,
+        sums.iter().map(|(u, s)| (u.as_str(), *s)).collect(),
+    )
 }
 
 /// Every distinct imported absence period, for [`Coverage`], oldest first.
@@ -178,12 +248,7 @@ pub fn cached(
 ) -> Result<std::sync::Arc<(Analysis, Trend)>, AppError> {
     let w = Window::parse(window)?;
     let revision = crate::snapshot::revision(conn, round_id)?.ok_or(AppError::NotFound)?;
-    let absence_state: (i64, Option<i64>) = absence::table
-        .select((
-            diesel::dsl::count_star(),
-            diesel::dsl::max(absence::imported_at),
-        ))
-        .get_result(conn)?;
+    let absence_state = absence_series::revision(conn)?;
     let key = Key::Analysis {
         round: round_id.clone(),
         revision,
@@ -268,6 +333,12 @@ fn targets_state(
 }
 
 /// The analysis of a closed round, from its snapshot and the absence data.
+///
+/// The two cores share the work: the scores (1.9 MB of JSON at 3 000
+/// units) are parsed on another thread while this one reads the absence
+/// and the targets, and the previous round's comparison is computed there
+/// while this one computes the round's own. Every figure is the same as
+/// one thread gives; only the order of the work differs.
 pub fn run(
     conn: &mut DbConnection,
     cache: &Cache,
@@ -277,47 +348,62 @@ pub fn run(
     lang: Lang,
 ) -> Result<Analysis, AppError> {
     let round = Round::find(conn, round_id)?;
-    let snapshot = crate::snapshot::load_scores(conn, cache, &round.id)?
+    let read = crate::snapshot::read_scores(conn, cache, &round.id)?
         .ok_or(crate::error::UserError::NoResultsYet)?;
-    let surveys = round.surveys(conn)?;
     let (from, to) = window.dates(round.last_day());
-    let own = own_absence(conn, from, to)?;
     let periods = absence_periods(conn)?;
-    let mut analysis = compute(&Input {
-        round_id: &round.id,
-        round_title: &round.title,
-        snapshot: &snapshot,
-        surveys: &surveys,
-        own: &own,
-        window: (from, to),
-        periods: &periods,
-        level,
-        lang,
-    });
-    let targets = TargetsBeside::load(conn)?;
-    for g in &mut analysis.groups {
-        g.target = targets.total(g.key.trim_end_matches("#rest"), (from, to));
-    }
-    for f in &mut analysis.summary.flagged {
-        f.target = targets.total(f.key.trim_end_matches("#rest"), (from, to));
-    }
-    if let Some(prev_id) = &snapshot.previous_round {
-        let prev_round = Round::find(conn, prev_id)?;
-        if let Some(prev_snap) = crate::snapshot::load_scores(conn, cache, prev_id)? {
-            let prev_surveys = prev_round.surveys(conn)?;
-            let (pf, pt) = Window::Before.dates(prev_round.last_day());
-            let prev_own = own_absence(conn, pf, pt)?;
-            let p = compute(&Input {
-                round_id: &prev_round.id,
-                round_title: &prev_round.title,
-                snapshot: &prev_snap,
-                surveys: &prev_surveys,
-                own: &prev_own,
-                window: (pf, pt),
-                periods: &periods,
-                level: None,
-                lang,
-            });
+    let periods = &periods;
+    std::thread::scope(|threads| {
+        let parsing = threads.spawn(|| read.parse(cache));
+        let surveys = round.surveys(conn)?;
+        let mut absence = OwnAbsence::load(conn)?;
+        let own = absence.window(conn, from, to)?;
+        let targets = TargetsBeside::load(conn)?;
+        let snapshot = joined(parsing)?;
+        // The previous round's inputs, read here; computed on the other
+        // core while this one computes the round's own.
+        let mut previous = None;
+        if let Some(prev_id) = &snapshot.previous_round {
+            let prev_round = Round::find(conn, prev_id)?;
+            if let Some(prev_read) = crate::snapshot::read_scores(conn, cache, prev_id)? {
+                let prev_surveys = prev_round.surveys(conn)?;
+                let (pf, pt) = Window::Before.dates(prev_round.last_day());
+                let prev_own = absence.window(conn, pf, pt)?;
+                previous = Some(threads.spawn(move || -> Result<Analysis, AppError> {
+                    let prev_snap = prev_read.parse(cache)?;
+                    Ok(compute(&Input {
+                        round_id: &prev_round.id,
+                        round_title: &prev_round.title,
+                        snapshot: &prev_snap,
+                        surveys: &prev_surveys,
+                        own: &prev_own,
+                        window: (pf, pt),
+                        periods,
+                        level: None,
+                        lang,
+                    }))
+                }));
+            }
+        }
+        let mut analysis = compute(&Input {
+            round_id: &round.id,
+            round_title: &round.title,
+            snapshot: &snapshot,
+            surveys: &surveys,
+            own: &own,
+            window: (from, to),
+            periods,
+            level,
+            lang,
+        });
+        for g in &mut analysis.groups {
+            g.target = targets.total(g.key.trim_end_matches("#rest"), (from, to));
+        }
+        for f in &mut analysis.summary.flagged {
+            f.target = targets.total(f.key.trim_end_matches("#rest"), (from, to));
+        }
+        if let Some(previous) = previous {
+            let p = joined(previous)?;
             analysis.previous = Some(Previous {
                 round_id: p.round_id.clone(),
                 round_title: p.round_title.clone(),
@@ -335,17 +421,21 @@ pub fn run(
                     .collect(),
             });
         }
-    }
-    Ok(analysis)
+        Ok(analysis)
+    })
+}
+
+/// What a scoped thread gave; its panic goes on in this thread.
+fn joined<T>(
+    handle: std::thread::ScopedJoinHandle<'_, Result<T, AppError>>,
+) -> Result<T, AppError> {
+    handle
+        .join()
+        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
 }
 
 pub fn trend(conn: &mut DbConnection, snapshot: &Scores, lang: Lang) -> Result<Trend, AppError> {
-    let periods: Vec<(String, String)> = absence::table
-        .select((absence::period_start, absence::period_end))
-        .distinct()
-        .order((absence::period_start, absence::period_end))
-        .load(conn)?;
-    let parse = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap_or(NaiveDate::MIN);
+    let periods = absence_periods(conn)?;
     let areas: Vec<usize> = snapshot
         .groups
         .iter()
@@ -356,9 +446,9 @@ pub fn trend(conn: &mut DbConnection, snapshot: &Scores, lang: Lang) -> Result<T
     let beside = TargetsBeside::load(conn)?;
     let mut rates: Vec<Vec<Option<f64>>> = vec![Vec::new(); areas.len()];
     let mut out_periods = Vec::new();
-    for (s, e) in &periods {
-        let (from, to) = (parse(s), parse(e));
-        let own = own_absence(conn, from, to)?;
+    let mut absence = OwnAbsence::load(conn)?;
+    for &(from, to) in &periods {
+        let own = absence.window(conn, from, to)?;
         let released = protect(snapshot, &own, snapshot.k);
         for (j, &i) in areas.iter().enumerate() {
             rates[j].push(released[i].sums().and_then(|x| x.rate()));

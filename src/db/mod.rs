@@ -3,7 +3,8 @@
 //!
 //! Queries are written once against [`DbConnection`], diesel's
 //! `MultiConnection` enum. Only SQL types common to both backends are used
-//! (text, integers, booleans, doubles); ids are random 128-bit hex text and
+//! (text, integers, booleans, doubles, and bytes for the one compact
+//! [`absence_series`]); ids are random 128-bit hex text and
 //! times are Unix seconds in a `BIGINT`, so both backends store the same
 //! values.
 //!
@@ -13,6 +14,7 @@
 //! diesel's cached statement was parsed and planned anew on every call —
 //! a fifth of the server's CPU in the answering flow.
 
+pub mod absence_series;
 pub mod models;
 pub mod schema;
 
@@ -128,26 +130,38 @@ impl DbConnection {
 
 /// Applies pending migrations and returns how many ran. On PostgreSQL an
 /// advisory lock keeps several app nodes starting at once from racing.
+/// A migration that made a table the program fills from others (the
+/// encoding is the program's, not SQL's) is followed by that filling.
 pub fn run_migrations(conn: &mut DbConnection) -> Result<usize, AppError> {
     let err = |e: Box<dyn std::error::Error + Send + Sync>| {
         AppError::Migration("applying the pending migrations".into(), Some(e))
     };
-    match conn {
-        DbConnection::Sqlite(c) => c
-            .run_pending_migrations(SQLITE_MIGRATIONS)
-            .map(|v| v.len())
-            .map_err(err),
-        DbConnection::Pg(c) => {
-            c.batch_execute("SELECT pg_advisory_lock(7316001)")?;
-            let result = c
-                .run_pending_migrations(PG_MIGRATIONS)
-                .map(|v| v.len())
-                .map_err(err);
-            c.batch_execute("SELECT pg_advisory_unlock(7316001)")?;
-            result
-        }
+    let pg = matches!(conn, DbConnection::Pg(_));
+    if pg {
+        conn.batch_execute("SELECT pg_advisory_lock(7316001)")?;
     }
+    let result = (|| {
+        let applied: Vec<String> = match conn {
+            DbConnection::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS),
+            DbConnection::Pg(c) => c.run_pending_migrations(PG_MIGRATIONS),
+        }
+        .map_err(err)?
+        .iter()
+        .map(|v| v.to_string().replace('-', ""))
+        .collect();
+        if applied.iter().any(|v| v == ABSENCE_SERIES_MIGRATION) {
+            conn.transaction(|c| absence_series::rebuild(c).map(drop))?;
+        }
+        Ok(applied.len())
+    })();
+    if pg {
+        conn.batch_execute("SELECT pg_advisory_unlock(7316001)")?;
+    }
+    result
 }
+
+/// The version of the migration that made `absence_series`.
+const ABSENCE_SERIES_MIGRATION: &str = "20261203000013";
 
 pub struct Manager {
     url: String,

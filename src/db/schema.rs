@@ -164,6 +164,20 @@ diesel::table! {
 }
 
 diesel::table! {
+    absence_revision (id) {
+        id -> Integer,
+        revision -> BigInt,
+    }
+}
+
+diesel::table! {
+    absence_series (unit_id) {
+        unit_id -> Text,
+        periods -> Binary,
+    }
+}
+
+diesel::table! {
     login_tokens (token_hash) {
         token_hash -> Text,
         employee_id -> Text,

@@ -299,6 +299,7 @@ pub(super) fn run(conn: &mut DbConnection, table: &Table) -> Result<Outcome, Imp
             .values(chunk)
             .execute(c))?;
     }
+    crate::db::absence_series::rebuild(conn)?;
     let replaced: std::collections::HashSet<String> =
         diff.changed.iter().map(|c| c.key.clone()).collect();
     for r in &rows {

@@ -728,6 +728,32 @@ fn a_leader_signs_in_from_the_link_in_the_email() {
 }
 
 both_backends! {
+    fn the_amu_analysis_kept_in_the_cache_is_made_anew_when_the_absence_changes(t) {
+        use naervaer::lang::Lang;
+        let mut c = t.conn();
+        let f = closed_round(&mut c);
+        absence_for_the_year(&mut c);
+        let cache = naervaer::cache::Cache::new(100, 1 << 28);
+        let first = naervaer::analysis::cached(&mut c, &cache, &f.round, "before", None, Lang::Nb).unwrap();
+        let again = naervaer::analysis::cached(&mut c, &cache, &f.round, "before", None, Lang::Nb).unwrap();
+        assert!(std::sync::Arc::ptr_eq(&first, &again), "the second asking is answered from the cache");
+        // One month of one unit imported again with other figures: as many
+        // rows as before, and likely within the same second.
+        let (code, _, _, people) = demo::UNITS.iter().find(|u| u.3 > 0).unwrap();
+        let end = rounds::today();
+        let start = end - chrono::Duration::days(29);
+        let agreed = *people as f64 * 21.0;
+        let csv = format!("unit_code;period_start;period_end;agreed_workdays;lost_workdays\n{code};{start};{end};{agreed};{agreed}\n");
+        naervaer::import::import(&mut c, naervaer::import::Kind::Absence, "b.csv", csv.as_bytes(), false).unwrap();
+        let after = naervaer::analysis::cached(&mut c, &cache, &f.round, "before", None, Lang::Nb).unwrap();
+        assert!(!std::sync::Arc::ptr_eq(&first, &after), "an analysis of the absence before the import");
+        assert!(after.0.organisation_rate > first.0.organisation_rate, "{:?} {:?}", first.0.organisation_rate, after.0.organisation_rate);
+        let direct = naervaer::analysis::run(&mut c, &naervaer::cache::Cache::none(), &f.round, naervaer::analysis::Window::Before, None, Lang::Nb).unwrap();
+        assert_eq!(serde_json::to_string(&after.0).unwrap(), serde_json::to_string(&direct).unwrap());
+    }
+}
+
+both_backends! {
     fn closing_freezes_a_snapshot_that_only_raising_k_changes(t) {
         let mut c = t.conn();
         let f = closed_round(&mut c);

@@ -101,6 +101,15 @@ both_backends! {
         }
         let absence_rows: i64 = absence::table.count().get_result(&mut c).unwrap();
         assert!(absence_rows > 100, "this year's absence stays");
+        // The analysis's kept series lose the deleted period too, and
+        // still hold every period that stays.
+        let series = naervaer::db::absence_series::load(&mut c).unwrap();
+        let kept: usize = series.units().iter().map(|(_, p)| p.len()).sum();
+        assert_eq!(kept as i64, absence_rows);
+        assert!(
+            series.units().iter().flat_map(|(_, p)| p).all(|p| p.end > old),
+            "a deleted period is still in the absence series"
+        );
         // The results stay: the snapshot, and the analysis from it.
         let snapshot = naervaer::snapshot::load(&mut c, &f.round).unwrap().unwrap();
         assert!(snapshot.groups.iter().filter(|g| g.figures.is_some()).count() >= 15);

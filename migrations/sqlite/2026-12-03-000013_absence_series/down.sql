@@ -1,0 +1,2 @@
+DROP TABLE absence_series;
+DROP TABLE absence_revision;

@@ -1,0 +1,440 @@
+//! Each unit's absence periods in one compact row, kept beside the
+//! `absence` table (issue 17).
+//!
+//! The AMU analysis sums each unit's absence over a window of twelve
+//! months, for its round and the round before, and the trend for every
+//! imported period. As one SQL aggregate per window that read 36 000 of
+//! 72 000 rows of a 5.6 MB index for 3 000 units (17 ms warm, ~30 ms in a
+//! fresh process, twice per analysis). Read from here it is 3 000 rows
+//! once, and every window is summed in memory.
+//!
+//! `absence_revision` counts the rebuilds: the analysis cache's key.
+//!
+//! **Kept in step**: the only writers of `absence` (the absence import and
+//! the retention) call [`rebuild`] in the same transaction; the migration
+//! that made the table is followed by a rebuild ([`super::run_migrations`]).
+//! A test compares [`Series::window`] with the SQL aggregate on both
+//! backends after imports, replacements and retention.
+//!
+//! **Format** of `periods`, version 1: the byte `1`, then one record per
+//! period, oldest first (by first day, then last day). Every number is a
+//! LEB128 varint (7 bits a byte, low first), signed ones zigzagged; a
+//! month of a unit takes 7–10 bytes (52 as fixed-width integers, and the
+//! cold read of the table was what cost). A record:
+//!
+//! | field | |
+//! |---|---|
+//! | first day | days after the previous record's first day (the first record: since 0001-01-01), unsigned |
+//! | last day | days after its first day, unsigned |
+//! | flags | bit 0–2: self-, doctor-certified, long-term given; bit 3: headcount given; bit 4: the days below are in hundredths, not millionths |
+//! | days | agreed, lost, then the parts given, each unsigned, in millionths of a working day or (bit 4) hundredths |
+//! | headcount | if given, signed |
+//!
+//! Millionths are integers: sums are exact, so every window gives the same
+//! figures on SQLite and PostgreSQL and in any order, as the SQL aggregate
+//! before did (`ROUND(days × 10⁶)` per row, summed as integers).
+
+use super::schema::{absence, absence_revision, absence_series};
+use super::DbConnection;
+use crate::AppError;
+use chrono::{Datelike, NaiveDate};
+use diesel::prelude::*;
+
+/// Working days are kept in millionths of a day.
+pub const MICRO: i64 = 1_000_000;
+const VERSION: u8 = 1;
+/// Millionths per hundredth: most files give days to two decimals.
+const HUNDREDTH: i64 = MICRO / 100;
+const HUNDREDTHS: u8 = 1 << 4;
+const HEADCOUNT: u8 = 1 << 3;
+
+/// One imported period of one unit.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Period {
+    pub start: NaiveDate,
+    pub end: NaiveDate,
+    /// Millionths of a working day.
+    pub agreed: i64,
+    pub lost: i64,
+    pub self_certified: Option<i64>,
+    pub doctor_certified: Option<i64>,
+    pub long_term: Option<i64>,
+    pub headcount: Option<i32>,
+}
+
+/// A unit's sums over a window, as SQL's `SUM` and `MAX` give them: a
+/// column every row of the window leaves out is `None`.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct WindowSums {
+    pub agreed: i64,
+    pub lost: i64,
+    pub self_certified: Option<i64>,
+    pub doctor_certified: Option<i64>,
+    pub long_term: Option<i64>,
+    pub headcount: Option<i32>,
+}
+
+/// Days in millionths, rounded half away from zero.
+pub fn micro(days: f64) -> i64 {
+    (days * MICRO as f64).round() as i64
+}
+
+fn day_number(d: NaiveDate) -> i32 {
+    d.num_days_from_ce()
+}
+
+fn put(out: &mut Vec<u8>, mut v: u64) {
+    while v >= 0x80 {
+        out.push((v as u8) | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
+fn zigzag(v: i64) -> u64 {
+    ((v << 1) ^ (v >> 63)) as u64
+}
+
+fn encode(periods: &[Period]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(1 + periods.len() * 10);
+    out.push(VERSION);
+    let mut previous = 0i64;
+    for p in periods {
+        let start = i64::from(day_number(p.start));
+        put(&mut out, (start - previous) as u64);
+        previous = start;
+        put(&mut out, (i64::from(day_number(p.end)) - start) as u64);
+        let parts = [p.self_certified, p.doctor_certified, p.long_term];
+        let days: Vec<i64> = [Some(p.agreed), Some(p.lost)]
+            .into_iter()
+            .chain(parts)
+            .flatten()
+            .collect();
+        let mut flags = 0u8;
+        for (bit, part) in parts.iter().enumerate() {
+            if part.is_some() {
+                flags |= 1 << bit;
+            }
+        }
+        if p.headcount.is_some() {
+            flags |= HEADCOUNT;
+        }
+        let scale = if days.iter().all(|d| d % HUNDREDTH == 0) {
+            flags |= HUNDREDTHS;
+            HUNDREDTH
+        } else {
+            1
+        };
+        out.push(flags);
+        for d in days {
+            put(&mut out, (d / scale) as u64);
+        }
+        if let Some(h) = p.headcount {
+            put(&mut out, zigzag(i64::from(h)));
+        }
+    }
+    out
+}
+
+/// Reads what [`encode`] wrote.
+struct Reader<'a> {
+    bytes: &'a [u8],
+    at: usize,
+}
+
+impl Reader<'_> {
+    fn byte(&mut self) -> Option<u8> {
+        let b = *self.bytes.get(self.at)?;
+        self.at += 1;
+        Some(b)
+    }
+
+    fn uint(&mut self) -> Option<u64> {
+        let mut v = 0u64;
+        for shift in (0..64).step_by(7) {
+            let b = self.byte()?;
+            v |= u64::from(b & 0x7f) << shift;
+            if b < 0x80 {
+                return Some(v);
+            }
+        }
+        None
+    }
+}
+
+fn decode(unit: &str, bytes: &[u8]) -> Result<Vec<Period>, AppError> {
+    let damaged = || AppError::damaged(format!("absence series of unit {unit}"));
+    let (&version, _) = bytes.split_first().ok_or_else(damaged)?;
+    if version != VERSION {
+        return Err(AppError::damaged(format!(
+            "absence series of unit {unit}: unknown format version {version}"
+        )));
+    }
+    let mut r = Reader { bytes, at: 1 };
+    let mut out = Vec::new();
+    let mut start = 0i64;
+    while r.at < bytes.len() {
+        let mut next = || -> Option<Period> {
+            start = start.checked_add(r.uint()? as i64)?;
+            let end = start.checked_add(r.uint()? as i64)?;
+            let day = |n: i64| NaiveDate::from_num_days_from_ce_opt(i32::try_from(n).ok()?);
+            let flags = r.byte()?;
+            let scale = if flags & HUNDREDTHS != 0 {
+                HUNDREDTH
+            } else {
+                1
+            };
+            let mut days = || -> Option<i64> { (r.uint()? as i64).checked_mul(scale) };
+            let agreed = days()?;
+            let lost = days()?;
+            let mut part = |bit: u8| -> Option<Option<i64>> {
+                if flags & (1 << bit) != 0 {
+                    days().map(Some)
+                } else {
+                    Some(None)
+                }
+            };
+            let (sc, dc, lt) = (part(0)?, part(1)?, part(2)?);
+            let headcount = if flags & HEADCOUNT != 0 {
+                let z = r.uint()?;
+                Some(i32::try_from((z >> 1) as i64 ^ -((z & 1) as i64)).ok()?)
+            } else {
+                None
+            };
+            Some(Period {
+                start: day(start)?,
+                end: day(end)?,
+                agreed,
+                lost,
+                self_certified: sc,
+                doctor_certified: dc,
+                long_term: lt,
+                headcount,
+            })
+        };
+        out.push(next().ok_or_else(damaged)?);
+    }
+    Ok(out)
+}
+
+/// Writes every unit's series anew from the `absence` table. Call it in
+/// the transaction that changed `absence`.
+pub fn rebuild(conn: &mut DbConnection) -> Result<usize, AppError> {
+    type Row = (
+        String,
+        String,
+        String,
+        f64,
+        f64,
+        Option<f64>,
+        Option<f64>,
+        Option<f64>,
+        Option<i32>,
+    );
+    let rows: Vec<Row> = absence::table
+        .order((absence::unit_id, absence::period_start, absence::period_end))
+        .select((
+            absence::unit_id,
+            absence::period_start,
+            absence::period_end,
+            absence::agreed_workdays,
+            absence::lost_workdays,
+            absence::lost_self_certified,
+            absence::lost_doctor_certified,
+            absence::lost_long_term,
+            absence::headcount,
+        ))
+        .load(conn)?;
+    let date = |s: &str| {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d")
+            .map_err(|e| AppError::damaged_by(format!("absence period {s}"), e))
+    };
+    let mut series: Vec<(String, Vec<u8>)> = Vec::new();
+    let mut periods: Vec<Period> = Vec::new();
+    let mut current: Option<String> = None;
+    for (unit, s, e, agreed, lost, sc, dc, lt, hc) in rows {
+        if current.as_deref() != Some(unit.as_str()) {
+            if let Some(done) = current.take() {
+                series.push((done, encode(&periods)));
+            }
+            periods.clear();
+            current = Some(unit);
+        }
+        periods.push(Period {
+            start: date(&s)?,
+            end: date(&e)?,
+            agreed: micro(agreed),
+            lost: micro(lost),
+            self_certified: sc.map(micro),
+            doctor_certified: dc.map(micro),
+            long_term: lt.map(micro),
+            headcount: hc,
+        });
+    }
+    if let Some(done) = current {
+        series.push((done, encode(&periods)));
+    }
+    diesel::delete(absence_series::table).execute(conn)?;
+    let values: Vec<_> = series
+        .iter()
+        .map(|(u, p)| (absence_series::unit_id.eq(u), absence_series::periods.eq(p)))
+        .collect();
+    for chunk in values.chunks(500) {
+        crate::on_backend!(&mut *conn, |c| diesel::insert_into(absence_series::table)
+            .values(chunk)
+            .execute(c))?;
+    }
+    diesel::update(absence_revision::table)
+        .set(absence_revision::revision.eq(absence_revision::revision + 1))
+        .execute(conn)?;
+    Ok(series.len())
+}
+
+/// Counts the changes of the absence data: one more with every
+/// [`rebuild`]. Results computed from the absence are kept under it.
+pub fn revision(conn: &mut DbConnection) -> Result<i64, AppError> {
+    Ok(absence_revision::table
+        .select(absence_revision::revision)
+        .get_result(conn)?)
+}
+
+/// Every unit's periods, as [`load`] reads them.
+pub struct Series {
+    units: Vec<(String, Vec<Period>)>,
+}
+
+/// Reads every unit's series.
+pub fn load(conn: &mut DbConnection) -> Result<Series, AppError> {
+    let rows: Vec<(String, Vec<u8>)> = absence_series::table
+        .select((absence_series::unit_id, absence_series::periods))
+        .load(conn)?;
+    let units = rows
+        .into_iter()
+        .map(|(u, b)| {
+            let p = decode(&u, &b)?;
+            Ok((u, p))
+        })
+        .collect::<Result<_, AppError>>()?;
+    Ok(Series { units })
+}
+
+fn add(a: Option<i64>, b: Option<i64>) -> Option<i64> {
+    match (a, b) {
+        (None, y) => y,
+        (x, None) => x,
+        (Some(x), Some(y)) => Some(x + y),
+    }
+}
+
+impl Series {
+    /// Each unit's sums over the periods that lie wholly in `from..=to`;
+    /// units without such a period are left out.
+    pub fn window(&self, from: NaiveDate, to: NaiveDate) -> Vec<(&str, WindowSums)> {
+        let mut out = Vec::with_capacity(self.units.len());
+        for (unit, periods) in &self.units {
+            let mut sums: Option<WindowSums> = None;
+            for p in periods.iter().filter(|p| p.start >= from && p.end <= to) {
+                let s = sums.get_or_insert_with(WindowSums::default);
+                s.agreed += p.agreed;
+                s.lost += p.lost;
+                s.self_certified = add(s.self_certified, p.self_certified);
+                s.doctor_certified = add(s.doctor_certified, p.doctor_certified);
+                s.long_term = add(s.long_term, p.long_term);
+                s.headcount = s.headcount.max(p.headcount);
+            }
+            if let Some(s) = sums {
+                out.push((unit.as_str(), s));
+            }
+        }
+        out
+    }
+
+    /// Every unit's periods (for tests and checks).
+    pub fn units(&self) -> &[(String, Vec<Period>)] {
+        &self.units
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn period(start: &str, end: &str, days: [Option<i64>; 5], headcount: Option<i32>) -> Period {
+        let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+        Period {
+            start: d(start),
+            end: d(end),
+            agreed: days[0].unwrap(),
+            lost: days[1].unwrap(),
+            self_certified: days[2],
+            doctor_certified: days[3],
+            long_term: days[4],
+            headcount,
+        }
+    }
+
+    #[test]
+    fn every_period_reads_back_as_written() {
+        let periods = vec![
+            period(
+                "2024-12-01",
+                "2024-12-31",
+                [Some(132_000_000), Some(14_000_000), None, None, None],
+                None,
+            ),
+            period(
+                "2025-01-01",
+                "2025-03-31",
+                [
+                    Some(1_210_500_000),
+                    Some(131_125_000),
+                    Some(333_333),
+                    Some(0),
+                    None,
+                ],
+                Some(14),
+            ),
+            period(
+                "2025-01-01",
+                "2025-06-30",
+                [Some(0), Some(0), None, Some(5_000_000), Some(7)],
+                Some(-3),
+            ),
+            period(
+                "9999-01-01",
+                "9999-12-31",
+                [Some(i64::MAX / 2), Some(1), Some(2), Some(3), Some(4)],
+                Some(i32::MAX),
+            ),
+        ];
+        let bytes = encode(&periods);
+        assert_eq!(decode("u", &bytes).unwrap(), periods);
+        // Hundredths make a month of a unit small.
+        assert!(
+            encode(&periods[..1]).len() <= 1 + 10,
+            "{:?}",
+            encode(&periods[..1])
+        );
+        assert_eq!(decode("u", &encode(&[])).unwrap(), []);
+    }
+
+    #[test]
+    fn a_damaged_series_is_an_error_not_a_figure() {
+        let periods = vec![period(
+            "2025-01-01",
+            "2025-01-31",
+            [Some(100), Some(1), Some(1), None, None],
+            Some(4),
+        )];
+        let bytes = encode(&periods);
+        // Cut anywhere inside the record (the version byte alone is an
+        // empty series).
+        for cut in 2..bytes.len() {
+            assert!(decode("u", &bytes[..cut]).is_err(), "cut at {cut}");
+        }
+        let mut other = bytes.clone();
+        other[0] = 2;
+        assert!(decode("u", &other).is_err());
+        assert!(decode("u", &[]).is_err());
+    }
+}
