@@ -364,7 +364,7 @@ fn stored(s: &Settings, l: Lang) -> Section {
                 row(
                     t(l, "Sykefravær per enhet og periode (avtalte og tapte dagsverk, egenmeldt/legemeldt)", "Sjukefråvær per eining og periode (avtalte og tapte dagsverk, eigenmeldt/legemeldt)", "Sickness absence per unit and period (agreed and lost days, self-/doctor-certified)"),
                     t(l, "De ansatte i enheten, som summer; i små enheter nær helseopplysninger om én person – vises derfor bare for grupper med minst k", "Dei tilsette i eininga, som summar; i små einingar nær helseopplysningar om éin person – blir difor berre viste for grupper med minst k", "The unit's employees, as sums; in small units close to health data about one person – so shown only for groups of at least k"),
-                    db("absence"),
+                    db("absence, absence_series"),
                     absence,
                 ),
                 row(
