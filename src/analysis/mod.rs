@@ -14,7 +14,7 @@ pub use export::{table, to_csv, to_xlsx};
 pub use model::*;
 
 use crate::cache::{Cache, Key};
-use crate::db::absence_series::{self, Series, WindowSums, MICRO};
+use crate::db::absence_series::{self, Figures, Series, MICRO};
 use crate::db::models::Round;
 use crate::db::schema::{absence, employees};
 use crate::db::DbConnection;
@@ -69,7 +69,7 @@ impl OwnAbsence {
 fn to_sums(
     conn: &mut DbConnection,
     staff: &mut Option<HashMap<String, i64>>,
-    sums: Vec<(&str, WindowSums)>,
+    sums: Vec<(&str, Figures)>,
 ) -> Result<HashMap<String, Sums>, AppError> {
     if staff.is_none() && sums.iter().any(|(_, s)| s.headcount.is_none()) {
         *staff = Some(
@@ -159,7 +159,7 @@ pub fn own_absence_by_sql(
     let sums = rows
         .into_iter()
         .map(|(unit, agreed, lost, sc, dc, lt, hc)| {
-            let s = WindowSums {
+            let s = Figures {
                 agreed: agreed.unwrap_or(0),
                 lost: lost.unwrap_or(0),
                 self_certified: sc,
@@ -169,7 +169,7 @@ pub fn own_absence_by_sql(
             };
             (unit, s)
         });
-    let sums: Vec<(String, WindowSums)> = sums.collect();
+    let sums: Vec<(String, Figures)> = sums.collect();
     let mut staff = None;
     to_sums(
         conn,

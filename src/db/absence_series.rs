@@ -53,19 +53,14 @@ const HEADCOUNT: u8 = 1 << 3;
 pub struct Period {
     pub start: NaiveDate,
     pub end: NaiveDate,
-    /// Millionths of a working day.
-    pub agreed: i64,
-    pub lost: i64,
-    pub self_certified: Option<i64>,
-    pub doctor_certified: Option<i64>,
-    pub long_term: Option<i64>,
-    pub headcount: Option<i32>,
+    pub figures: Figures,
 }
 
-/// A unit's sums over a window, as SQL's `SUM` and `MAX` give them: a
-/// column every row of the window leaves out is `None`.
+/// A unit's absence in one period, or summed over a window as SQL's `SUM`
+/// and `MAX` give them: a part every row of the window leaves out is
+/// `None`. Days in millionths of a working day.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
-pub struct WindowSums {
+pub struct Figures {
     pub agreed: i64,
     pub lost: i64,
     pub self_certified: Option<i64>,
@@ -99,13 +94,14 @@ fn encode(periods: &[Period]) -> Vec<u8> {
     let mut out = Vec::with_capacity(1 + periods.len() * 10);
     out.push(VERSION);
     let mut previous = 0i64;
-    for p in periods {
+    for period in periods {
+        let (p, f) = (period, &period.figures);
         let start = i64::from(day_number(p.start));
         put(&mut out, (start - previous) as u64);
         previous = start;
         put(&mut out, (i64::from(day_number(p.end)) - start) as u64);
-        let parts = [p.self_certified, p.doctor_certified, p.long_term];
-        let days: Vec<i64> = [Some(p.agreed), Some(p.lost)]
+        let parts = [f.self_certified, f.doctor_certified, f.long_term];
+        let days: Vec<i64> = [Some(f.agreed), Some(f.lost)]
             .into_iter()
             .chain(parts)
             .flatten()
@@ -116,7 +112,7 @@ fn encode(periods: &[Period]) -> Vec<u8> {
                 flags |= 1 << bit;
             }
         }
-        if p.headcount.is_some() {
+        if f.headcount.is_some() {
             flags |= HEADCOUNT;
         }
         let scale = if days.iter().all(|d| d % HUNDREDTH == 0) {
@@ -129,7 +125,7 @@ fn encode(periods: &[Period]) -> Vec<u8> {
         for d in days {
             put(&mut out, (d / scale) as u64);
         }
-        if let Some(h) = p.headcount {
+        if let Some(h) = f.headcount {
             put(&mut out, zigzag(i64::from(h)));
         }
     }
@@ -204,12 +200,14 @@ fn decode(unit: &str, bytes: &[u8]) -> Result<Vec<Period>, AppError> {
             Some(Period {
                 start: day(start)?,
                 end: day(end)?,
-                agreed,
-                lost,
-                self_certified: sc,
-                doctor_certified: dc,
-                long_term: lt,
-                headcount,
+                figures: Figures {
+                    agreed,
+                    lost,
+                    self_certified: sc,
+                    doctor_certified: dc,
+                    long_term: lt,
+                    headcount,
+                },
             })
         };
         out.push(next().ok_or_else(damaged)?);
@@ -263,12 +261,14 @@ pub fn rebuild(conn: &mut DbConnection) -> Result<usize, AppError> {
         periods.push(Period {
             start: date(&s)?,
             end: date(&e)?,
-            agreed: micro(agreed),
-            lost: micro(lost),
-            self_certified: sc.map(micro),
-            doctor_certified: dc.map(micro),
-            long_term: lt.map(micro),
-            headcount: hc,
+            figures: Figures {
+                agreed: micro(agreed),
+                lost: micro(lost),
+                self_certified: sc.map(micro),
+                doctor_certified: dc.map(micro),
+                long_term: lt.map(micro),
+                headcount: hc,
+            },
         });
     }
     if let Some(done) = current {
@@ -326,21 +326,26 @@ fn add(a: Option<i64>, b: Option<i64>) -> Option<i64> {
     }
 }
 
+impl Figures {
+    fn add(&mut self, o: &Figures) {
+        self.agreed += o.agreed;
+        self.lost += o.lost;
+        self.self_certified = add(self.self_certified, o.self_certified);
+        self.doctor_certified = add(self.doctor_certified, o.doctor_certified);
+        self.long_term = add(self.long_term, o.long_term);
+        self.headcount = self.headcount.max(o.headcount);
+    }
+}
+
 impl Series {
     /// Each unit's sums over the periods that lie wholly in `from..=to`;
     /// units without such a period are left out.
-    pub fn window(&self, from: NaiveDate, to: NaiveDate) -> Vec<(&str, WindowSums)> {
+    pub fn window(&self, from: NaiveDate, to: NaiveDate) -> Vec<(&str, Figures)> {
         let mut out = Vec::with_capacity(self.units.len());
         for (unit, periods) in &self.units {
-            let mut sums: Option<WindowSums> = None;
+            let mut sums: Option<Figures> = None;
             for p in periods.iter().filter(|p| p.start >= from && p.end <= to) {
-                let s = sums.get_or_insert_with(WindowSums::default);
-                s.agreed += p.agreed;
-                s.lost += p.lost;
-                s.self_certified = add(s.self_certified, p.self_certified);
-                s.doctor_certified = add(s.doctor_certified, p.doctor_certified);
-                s.long_term = add(s.long_term, p.long_term);
-                s.headcount = s.headcount.max(p.headcount);
+                sums.get_or_insert_with(Figures::default).add(&p.figures);
             }
             if let Some(s) = sums {
                 out.push((unit.as_str(), s));
@@ -364,12 +369,14 @@ mod tests {
         Period {
             start: d(start),
             end: d(end),
-            agreed: days[0].unwrap(),
-            lost: days[1].unwrap(),
-            self_certified: days[2],
-            doctor_certified: days[3],
-            long_term: days[4],
-            headcount,
+            figures: Figures {
+                agreed: days[0].unwrap(),
+                lost: days[1].unwrap(),
+                self_certified: days[2],
+                doctor_certified: days[3],
+                long_term: days[4],
+                headcount,
+            },
         }
     }
 
