@@ -60,7 +60,20 @@ impl OwnAbsence {
         from: NaiveDate,
         to: NaiveDate,
     ) -> Result<HashMap<String, Sums>, AppError> {
-        to_sums(conn, &mut self.staff, self.series.window(from, to))
+        let sums = self.series.window(from, to)?;
+        to_sums(conn, &mut self.staff, sums)
+    }
+
+    /// [`OwnAbsence::window`] for several windows, in one pass.
+    pub fn windows(
+        &mut self,
+        conn: &mut DbConnection,
+        windows: &[(NaiveDate, NaiveDate)],
+    ) -> Result<Vec<HashMap<String, Sums>>, AppError> {
+        let all = self.series.windows(windows)?;
+        all.into_iter()
+            .map(|sums| to_sums(conn, &mut self.staff, sums))
+            .collect()
     }
 }
 
@@ -446,10 +459,9 @@ pub fn trend(conn: &mut DbConnection, snapshot: &Scores, lang: Lang) -> Result<T
     let beside = TargetsBeside::load(conn)?;
     let mut rates: Vec<Vec<Option<f64>>> = vec![Vec::new(); areas.len()];
     let mut out_periods = Vec::new();
-    let mut absence = OwnAbsence::load(conn)?;
-    for &(from, to) in &periods {
-        let own = absence.window(conn, from, to)?;
-        let released = protect(snapshot, &own, snapshot.k);
+    let own_per_period = OwnAbsence::load(conn)?.windows(conn, &periods)?;
+    for (&(from, to), own) in periods.iter().zip(&own_per_period) {
+        let released = protect(snapshot, own, snapshot.k);
         for (j, &i) in areas.iter().enumerate() {
             rates[j].push(released[i].sums().and_then(|x| x.rate()));
         }
