@@ -139,3 +139,44 @@ both_backends! {
         assert_eq!(after.coverage.periods, vec![(first, rounds::today())]);
     }
 }
+
+both_backends! {
+    fn the_comparison_with_the_previous_round_is_that_rounds_own_r(t) {
+        use naervaer::cache::Cache;
+        let mut c = t.conn();
+        naervaer::demo::seed(&mut c).unwrap();
+        let key = naervaer::crypto::SecretKey::new(&naervaer::crypto::SecretKey::generate()).unwrap();
+        let r = naervaer::demo::seed_rounds(&mut c, &key, 5, 21, false).unwrap();
+        let run = |c: &mut DbConnection, round: &naervaer::ids::RoundId, cache: &Cache| {
+            analysis::run(c, cache, round, Window::Before, None, Lang::Nb).unwrap()
+        };
+        let snapshot = naervaer::snapshot::load(&mut c, &r.closed_round).unwrap().unwrap();
+        let prev_id = snapshot.previous_round.clone().expect("last year's round");
+        let a = run(&mut c, &r.closed_round, &Cache::none());
+        let previous = a.previous.as_ref().expect("a comparison");
+        assert_eq!(previous.round_id, prev_id);
+        // What it shows (computed on the other core) is last year's
+        // analysis's own r per factor.
+        let p = run(&mut c, &prev_id, &Cache::none());
+        assert_eq!(previous.groups, p.groups.len());
+        let expected: Vec<Option<f64>> = a
+            .factors
+            .iter()
+            .map(|f| {
+                let x = p.factors.iter().find(|x| x.survey == f.survey && x.key == f.key)?;
+                x.ranked(p.within_used).map(|c| c.r)
+            })
+            .collect();
+        assert_eq!(previous.r, expected);
+        assert!(expected.iter().filter(|r| r.is_some()).count() >= 5, "{expected:?}");
+        // The same from a cache that holds both rounds' scores already.
+        let json = serde_json::to_string(&a).unwrap();
+        let cache = Cache::new(100, 1 << 28);
+        run(&mut c, &r.closed_round, &cache);
+        assert_eq!(serde_json::to_string(&run(&mut c, &r.closed_round, &cache)).unwrap(), json);
+        assert!(cache.stats().hits >= 2, "{:?}", cache.stats().hits);
+        // The first round compares with none.
+        let first = naervaer::snapshot::load(&mut c, &prev_id).unwrap().unwrap().previous_round.clone().expect("two years ago");
+        assert!(run(&mut c, &first, &Cache::none()).previous.is_none());
+    }
+}
