@@ -254,6 +254,14 @@ fn decode(unit: &str, bytes: &[u8]) -> Result<Vec<Period>, AppError> {
 /// Writes every unit's series anew from the `absence` table. Call it in
 /// the transaction that changed `absence`.
 pub fn rebuild(conn: &mut DbConnection) -> Result<usize, AppError> {
+    // Two app nodes importing at once on PostgreSQL: the second waits here
+    // until the first commits, then reads the absence with its rows
+    // (each statement sees what is committed) instead of failing on the
+    // first one's series or writing series without its rows.
+    if let DbConnection::Pg(c) = conn {
+        use diesel::connection::SimpleConnection;
+        c.batch_execute("SELECT pg_advisory_xact_lock(7316002)")?;
+    }
     type Row = (
         String,
         String,

@@ -237,3 +237,33 @@ both_backends! {
         assert_eq!(naervaer::db::absence_series::revision(&mut c).unwrap(), 1);
     }
 }
+
+both_backends! {
+    fn two_absence_imports_at_once_keep_series_with_both(t) {
+        let mut c = with_units(&t);
+        let mut first = t.conn();
+        let second = t.conn();
+        let file1 = format!("{HEAD}1110;01.01.2025;31.01.2025;100;1;;\n1200;01.01.2025;31.01.2025;200;2;;\n");
+        let file2 = format!("{HEAD}1110;01.02.2025;28.02.2025;100;3;;\n1100;01.02.2025;28.02.2025;300;4;;\n");
+        // The first import's transaction stays open while the second one
+        // starts on another connection (another app node); the second
+        // waits for it and then keeps the first one's periods too.
+        let waiting = first
+            .transaction::<_, diesel::result::Error, _>(|c| {
+                import_text(c, Kind::Absence, &file1, false).unwrap();
+                let handle = std::thread::spawn(move || {
+                    let mut c2 = second;
+                    import_text(&mut c2, Kind::Absence, &file2, false)
+                        .map(|o| o.diff.added.len())
+                        .map_err(|e| format!("{e:?}"))
+                });
+                std::thread::sleep(std::time::Duration::from_millis(500));
+                Ok(handle)
+            })
+            .unwrap();
+        assert_eq!(waiting.join().unwrap(), Ok(2), "the second import went through");
+        series_agree_with_the_rows(&mut c);
+        let series = naervaer::db::absence_series::load(&mut c).unwrap().units().unwrap();
+        assert_eq!(series.iter().map(|(_, p)| p.len()).sum::<usize>(), 4);
+    }
+}
