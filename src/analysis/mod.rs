@@ -16,7 +16,7 @@ pub use model::*;
 use crate::cache::{Cache, Key};
 use crate::db::absence_series::{self, Figures, Series, MICRO};
 use crate::db::models::Round;
-use crate::db::schema::{absence, employees};
+use crate::db::schema::employees;
 use crate::db::DbConnection;
 use crate::ids::RoundId;
 use crate::lang::Lang;
@@ -119,76 +119,6 @@ fn to_sums(
         );
     }
     Ok(out)
-}
-
-/// The same as [`own_absence`] by one SQL aggregate over the absence rows
-/// (36 000 of them per twelve months at 3 000 units): the reference the
-/// kept [`absence_series`] are checked against, on both backends.
-pub fn own_absence_by_sql(
-    conn: &mut DbConnection,
-    from: NaiveDate,
-    to: NaiveDate,
-) -> Result<HashMap<String, Sums>, AppError> {
-    let (f, t) = (
-        from.format("%Y-%m-%d").to_string(),
-        to.format("%Y-%m-%d").to_string(),
-    );
-    // Summed in the database: SQL's SUM and MAX skip NULLs and give NULL
-    // when every value is NULL, which is exactly how parts and headcounts
-    // that some rows leave out add up. Days are summed as whole millionths
-    // of a day: integer sums are exact, so the figures are the same on
-    // SQLite and PostgreSQL and in any row order (floating-point SUM is
-    // compensated on one and plain on the other, and follows the order).
-    use diesel::dsl::{max, sql};
-    use diesel::sql_types::{BigInt, Nullable};
-    fn micro_sum(column: &str) -> diesel::expression::SqlLiteral<Nullable<BigInt>> {
-        sql::<Nullable<BigInt>>(&format!(
-            "CAST(SUM(CAST(ROUND({column} * {MICRO}) AS BIGINT)) AS BIGINT)"
-        ))
-    }
-    type Row = (
-        String,
-        Option<i64>,
-        Option<i64>,
-        Option<i64>,
-        Option<i64>,
-        Option<i64>,
-        Option<i32>,
-    );
-    let rows: Vec<Row> = absence::table
-        .filter(absence::period_start.ge(&f))
-        .filter(absence::period_end.le(&t))
-        .group_by(absence::unit_id)
-        .select((
-            absence::unit_id,
-            micro_sum("agreed_workdays"),
-            micro_sum("lost_workdays"),
-            micro_sum("lost_self_certified"),
-            micro_sum("lost_doctor_certified"),
-            micro_sum("lost_long_term"),
-            max(absence::headcount),
-        ))
-        .load(conn)?;
-    let sums = rows
-        .into_iter()
-        .map(|(unit, agreed, lost, sc, dc, lt, hc)| {
-            let s = Figures {
-                agreed: agreed.unwrap_or(0),
-                lost: lost.unwrap_or(0),
-                self_certified: sc,
-                doctor_certified: dc,
-                long_term: lt,
-                headcount: hc,
-            };
-            (unit, s)
-        });
-    let sums: Vec<(String, Figures)> = sums.collect();
-    let mut staff = None;
-    to_sums(
-        conn,
-        &mut staff,
-        sums.iter().map(|(u, s)| (u.as_str(), *s)).collect(),
-    )
 }
 
 /// Every distinct imported absence period, for [`Coverage`], oldest first.
