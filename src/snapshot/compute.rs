@@ -60,61 +60,145 @@ pub enum ComputeError {
     Response(#[from] crate::survey::stored::Unreadable),
 }
 
-/// Every respondent, read once into flat arrays in the round's order: per
-/// respondent their unit, then a row of item answers, a row of factor
-/// scores and a row of background answers (option positions).
-struct Parsed {
-    units: Vec<usize>,
-    items: Vec<Option<Answer>>,
-    scores: Vec<Option<Score>>,
-    background: Vec<Option<u8>>,
-    n_items: usize,
-    n_factors: usize,
-    n_background: usize,
+/// What one pass over some of the responses gathers: each unit's own
+/// respondents' sums (None for a unit none of them belongs to), each
+/// background question's cells by option, and each factor's reliability
+/// sums. Whole numbers throughout, so shares gathered apart and merged
+/// give exactly the sums of a single pass, in any order.
+struct Gathered {
+    own: Vec<Option<Sums>>,
+    cells: Vec<Vec<Option<Sums>>>,
+    alpha: Vec<AlphaSums>,
 }
 
-impl Parsed {
-    fn len(&self) -> usize {
-        self.units.len()
-    }
-    fn items(&self, r: usize) -> &[Option<Answer>] {
-        &self.items[r * self.n_items..(r + 1) * self.n_items]
-    }
-    fn scores(&self, r: usize) -> &[Option<Score>] {
-        &self.scores[r * self.n_factors..(r + 1) * self.n_factors]
-    }
-    fn background(&self, r: usize) -> &[Option<u8>] {
-        &self.background[r * self.n_background..(r + 1) * self.n_background]
+impl Gathered {
+    fn merge(&mut self, other: Gathered) {
+        fn into(a: &mut Option<Sums>, b: Option<Sums>) {
+            match (a.as_mut(), b) {
+                (Some(a), Some(b)) => a.merge(&b),
+                (None, b) => *a = b,
+                (_, None) => {}
+            }
+        }
+        for (a, b) in self.own.iter_mut().zip(other.own) {
+            into(a, b);
+        }
+        for (a, b) in self.cells.iter_mut().zip(other.cells) {
+            for (a, b) in a.iter_mut().zip(b) {
+                into(a, b);
+            }
+        }
+        for (a, b) in self.alpha.iter_mut().zip(&other.alpha) {
+            a.merge(b);
+        }
     }
 }
 
-fn parse_all(input: &Input, c: &Catalogue) -> Result<Parsed, ComputeError> {
-    let layout = Layout::of(input.surveys);
-    let n = input.responses.len();
-    let mut p = Parsed {
-        units: Vec::with_capacity(n),
-        items: Vec::with_capacity(n * c.items.len()),
-        scores: Vec::with_capacity(n * c.factors.len()),
-        background: Vec::with_capacity(n * layout.background.len()),
-        n_items: c.items.len(),
-        n_factors: c.factors.len(),
-        n_background: layout.background.len(),
+/// Reads the responses at `which` (indexes into [`Input::responses`]) once
+/// each: decodes them, scores every factor, and adds them to their unit's
+/// sums, their background cells and the reliability sums.
+fn gather(
+    input: &Input,
+    c: &Catalogue,
+    layout: &Layout,
+    which: &[usize],
+) -> Result<Gathered, ComputeError> {
+    let (n_factors, n_items) = (c.factors.len(), c.items.len());
+    let mut g = Gathered {
+        own: vec![None; input.units.len()],
+        cells: layout
+            .background
+            .iter()
+            .map(|&(s, q)| vec![None; input.surveys[s].background[q].options.len()])
+            .collect(),
+        alpha: c
+            .factor_items
+            .iter()
+            .map(|(flat, _)| AlphaSums::new(flat.len()))
+            .collect(),
     };
     let (mut items, mut background) = (Vec::new(), Vec::new());
     let mut answers: Vec<Option<Answer>> = Vec::new();
-    for r in &input.responses {
-        decode_items(input.surveys, &layout, r.answers, &mut items)?;
-        decode_background(input.surveys, &layout, r.background, &mut background)?;
+    let mut scores: Vec<Option<Score>> = Vec::with_capacity(n_factors);
+    let mut row: Vec<u64> = Vec::new();
+    for &r in which {
+        let response = &input.responses[r];
+        decode_items(input.surveys, layout, response.answers, &mut items)?;
+        decode_background(input.surveys, layout, response.background, &mut background)?;
+        scores.clear();
         for (flat, reverse) in &c.factor_items {
             answers.clear();
             answers.extend(flat.iter().map(|i| items[*i]));
-            p.scores.push(respondent_score_exact(&answers, reverse));
+            scores.push(respondent_score_exact(&answers, reverse));
         }
-        p.units.push(r.unit);
-        p.items.extend_from_slice(&items);
-        p.background.extend_from_slice(&background);
+        let own = g.own[response.unit].get_or_insert_with(|| Sums::new(n_factors, n_items));
+        own.add_scores(&scores);
+        own.add_items(&items);
+        for (cells, option) in g.cells.iter_mut().zip(&background) {
+            if let Some(o) = option {
+                cells[usize::from(*o)]
+                    .get_or_insert_with(|| Sums::new(n_factors, 0))
+                    .add_scores(&scores);
+            }
+        }
+        // Reliability: over respondents who answered all of a factor's
+        // items, reverse-coded.
+        for ((flat, reverse), sums) in c.factor_items.iter().zip(&mut g.alpha) {
+            row.clear();
+            for (i, rev) in flat.iter().zip(reverse) {
+                match items[*i] {
+                    Some(Answer::Value(v)) => row.push(u64::from(if *rev { 6 - v } else { v })),
+                    _ => break,
+                }
+            }
+            if row.len() == flat.len() {
+                sums.add(row.iter().copied());
+            }
+        }
     }
-    Ok(p)
+    Ok(g)
+}
+
+/// [`gather`] over every response, on every core: the responses are taken
+/// in the order of their units (each unit's sums stay in cache while its
+/// respondents are added) and split into one share per core.
+fn gather_all(input: &Input, c: &Catalogue) -> Result<Gathered, ComputeError> {
+    let layout = Layout::of(input.surveys);
+    let mut order: Vec<usize> = (0..input.responses.len()).collect();
+    order.sort_by_key(|&r| input.responses[r].unit);
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
+    let shares = if order.len() < 2_000 { 1 } else { cores };
+    gather_shares(input, c, &layout, &order, shares)
+}
+
+/// [`gather`] over `order` in `shares` parts at once, merged.
+fn gather_shares(
+    input: &Input,
+    c: &Catalogue,
+    layout: &Layout,
+    order: &[usize],
+    shares: usize,
+) -> Result<Gathered, ComputeError> {
+    if shares <= 1 {
+        return gather(input, c, layout, order);
+    }
+    let per = order.len().div_ceil(shares).max(1);
+    let shares: Vec<Result<Gathered, ComputeError>> = std::thread::scope(|s| {
+        let running: Vec<_> = order
+            .chunks(per)
+            .map(|share| s.spawn(move || gather(input, c, layout, share)))
+            .collect();
+        running
+            .into_iter()
+            .map(|t| t.join().expect("a snapshot worker panicked"))
+            .collect()
+    });
+    let mut shares = shares.into_iter();
+    let mut all = shares.next().expect("at least one share")?;
+    for share in shares {
+        all.merge(share?);
+    }
+    Ok(all)
 }
 
 /// Sums of one group (or cell): respondents, factor moments, item counts.
@@ -309,15 +393,18 @@ struct TreeSums {
     invited: Vec<u32>,
 }
 
-fn tree_sums(units: &[TreeUnit], depth: &[usize], parsed: &Parsed, c: &Catalogue) -> TreeSums {
-    let mut sums = vec![Sums::new(c.factors.len(), c.items.len()); units.len()];
-    let mut direct = vec![0u32; units.len()];
-    for r in 0..parsed.len() {
-        let u = parsed.units[r];
-        sums[u].add_scores(parsed.scores(r));
-        sums[u].add_items(parsed.items(r));
-        direct[u] += 1;
-    }
+fn tree_sums(
+    units: &[TreeUnit],
+    depth: &[usize],
+    own: Vec<Option<Sums>>,
+    c: &Catalogue,
+) -> TreeSums {
+    let sums: Vec<Sums> = own
+        .into_iter()
+        .map(|o| o.unwrap_or_else(|| Sums::new(c.factors.len(), c.items.len())))
+        .collect();
+    let direct: Vec<u32> = sums.iter().map(|s| s.n).collect();
+    let mut sums = sums;
     let mut invited: Vec<u32> = units.iter().map(|u| u.invited).collect();
     // Deepest first, so each child is complete before its parent takes it.
     let mut order: Vec<usize> = (0..units.len()).collect();
@@ -486,7 +573,7 @@ fn groups(input: &Input, depth: &[usize], t: &TreeSums, c: &Catalogue, r: &Relea
 /// factor's figure by it again.
 fn background(
     input: &Input,
-    parsed: &Parsed,
+    cells: Vec<Vec<Option<Sums>>>,
     org: &Sums,
     c: &Catalogue,
 ) -> Vec<BackgroundQuestion> {
@@ -496,15 +583,7 @@ fn background(
         .surveys
         .iter()
         .flat_map(|s| s.background.iter().map(move |q| (s, q)));
-    for (qi, (s, q)) in questions.enumerate() {
-        let mut cells: Vec<Option<Sums>> = vec![None; q.options.len()];
-        for r in 0..parsed.len() {
-            if let Some(o) = parsed.background(r)[qi] {
-                cells[usize::from(o)]
-                    .get_or_insert_with(|| Sums::new(c.factors.len(), 0))
-                    .add_scores(parsed.scores(r));
-            }
-        }
+    for ((s, q), cells) in questions.zip(cells) {
         let key = |o: usize| q.options[o].key.clone();
         let counts: BTreeMap<String, u32> = cells
             .iter()
@@ -557,25 +636,10 @@ fn background(
 
 /// Cronbach's alpha of each factor for the organisation, over the
 /// respondents who answered all its items, when at least k did.
-fn reliability(input: &Input, parsed: &Parsed, c: &Catalogue) -> Vec<Option<AlphaFig>> {
-    c.factor_items
+fn reliability(input: &Input, alpha: &[AlphaSums]) -> Vec<Option<AlphaFig>> {
+    alpha
         .iter()
-        .map(|(flat, reverse)| {
-            let mut sums = AlphaSums::new(flat.len());
-            let mut row = Vec::with_capacity(flat.len());
-            for r in 0..parsed.len() {
-                let items = parsed.items(r);
-                row.clear();
-                for (i, rev) in flat.iter().zip(reverse) {
-                    match items[*i] {
-                        Some(Answer::Value(v)) => row.push(u64::from(if *rev { 6 - v } else { v })),
-                        _ => break,
-                    }
-                }
-                if row.len() == flat.len() {
-                    sums.add(row.iter().copied());
-                }
-            }
+        .map(|sums| {
             (sums.rows() >= u64::from(input.k))
                 .then(|| sums.alpha())
                 .flatten()
@@ -587,21 +651,21 @@ fn reliability(input: &Input, parsed: &Parsed, c: &Catalogue) -> Vec<Option<Alph
         .collect()
 }
 
-/// The snapshot of a round: its responses parsed once, summed up the unit
+/// The snapshot of a round: its responses read once (on every core), summed up the unit
 /// tree, released by the engine (groups, then factor figures and items
 /// within them), and for the whole organisation its background cells and
 /// reliability.
 pub fn compute(input: &Input) -> Result<Snapshot, ComputeError> {
     let depth = depths(&input.units)?;
     let c = catalogue(input.surveys);
-    let parsed = parse_all(input, &c)?;
-    let t = tree_sums(&input.units, &depth, &parsed, &c);
+    let gathered = gather_all(input, &c)?;
+    let t = tree_sums(&input.units, &depth, gathered.own, &c);
     let r = released(&input.units, &t, &c, input.k)?;
     let groups = groups(input, &depth, &t, &c, &r);
     let (background, alpha) = if r.groups[0] {
         (
-            background(input, &parsed, &t.sums[0], &c),
-            reliability(input, &parsed, &c),
+            background(input, gathered.cells, &t.sums[0], &c),
+            reliability(input, &gathered.alpha),
         )
     } else {
         (Vec::new(), vec![None; c.factors.len()])
@@ -710,4 +774,113 @@ pub fn raise_k(snapshot: &Snapshot, k: u32) -> Snapshot {
 
 fn factor_at(g: &Group, f: usize) -> Option<&FactorStat> {
     g.figures.as_ref()?.factors[f].as_ref()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::survey::stored::{encode_background, encode_items};
+    use rand::{Rng, SeedableRng};
+
+    /// Sums gathered in several shares on several threads and merged are
+    /// exactly those of one pass: the snapshots are byte-identical.
+    #[test]
+    fn gathering_in_shares_gives_the_figures_of_one_pass() {
+        let surveys = vec![
+            crate::survey::parse(crate::survey::builtin::TEN_FACTOR).unwrap(),
+            crate::survey::parse(crate::survey::builtin::PRESENCE_MODULE).unwrap(),
+        ];
+        let layout = Layout::of(&surveys);
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
+        let mut units = vec![TreeUnit {
+            key: "root".into(),
+            code: "0".into(),
+            name: "Kommunen".into(),
+            parent: None,
+            invited: 0,
+        }];
+        for i in 1..40 {
+            units.push(TreeUnit {
+                key: format!("u{i}"),
+                code: format!("{i:03}"),
+                name: format!("Enhet {i}"),
+                parent: Some(if i < 5 { 0 } else { rng.gen_range(1..5) }),
+                invited: 30,
+            });
+        }
+        let texts: Vec<(usize, String, String)> = (0..1_500)
+            .map(|_| {
+                let items: Vec<Option<Answer>> = layout
+                    .items
+                    .iter()
+                    .map(|_| match rng.gen_range(0..8) {
+                        0 => None,
+                        1 => Some(Answer::DontKnow),
+                        _ => Some(Answer::Value(rng.gen_range(1..=5))),
+                    })
+                    .collect();
+                let background: Vec<Option<u8>> = layout
+                    .background
+                    .iter()
+                    .map(|&(s, q)| {
+                        let options = surveys[s].background[q].options.len() as u8;
+                        rng.gen_bool(0.8).then(|| rng.gen_range(0..options))
+                    })
+                    .collect();
+                (
+                    rng.gen_range(1..40),
+                    encode_items(&items),
+                    encode_background(&background),
+                )
+            })
+            .collect();
+        let round_id = crate::ids::RoundId::new("round");
+        let input = Input {
+            round_id: &round_id,
+            k: 5,
+            computed_at: 0,
+            surveys: &surveys,
+            units,
+            responses: texts
+                .iter()
+                .map(|(unit, answers, background)| RawResponse {
+                    unit: *unit,
+                    answers,
+                    background,
+                })
+                .collect(),
+            previous: None,
+        };
+        let c = catalogue(&surveys);
+        // In the order of their units, as `gather_all` takes them: most
+        // units' respondents fall in one share only.
+        let mut order: Vec<usize> = (0..texts.len()).collect();
+        order.sort_by_key(|&r| input.responses[r].unit);
+        let snapshot = |shares: usize| {
+            let g = gather_shares(&input, &c, &layout, &order, shares).unwrap();
+            let depth = depths(&input.units).unwrap();
+            let t = tree_sums(&input.units, &depth, g.own, &c);
+            let r = released(&input.units, &t, &c, input.k).unwrap();
+            assert!(r.groups[0], "the organisation is shown");
+            let alpha = reliability(&input, &g.alpha);
+            assert!(
+                alpha.iter().all(Option::is_some),
+                "every factor has an alpha"
+            );
+            serde_json::to_string(&(
+                groups(&input, &depth, &t, &c, &r),
+                background(&input, g.cells, &t.sums[0], &c),
+                alpha,
+            ))
+            .unwrap()
+        };
+        let one = snapshot(1);
+        assert!(one.len() > 50_000);
+        for shares in [2, 3, 7] {
+            assert!(
+                snapshot(shares) == one,
+                "{shares} shares differ from one pass"
+            );
+        }
+    }
 }

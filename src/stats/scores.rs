@@ -307,6 +307,20 @@ impl AlphaSums {
         self.total_sq += total * total;
     }
 
+    /// Adds the rows another gathered (of the same items).
+    pub fn merge(&mut self, other: &AlphaSums) {
+        debug_assert_eq!(self.item_sum.len(), other.item_sum.len());
+        self.rows += other.rows;
+        for (a, b) in self.item_sum.iter_mut().zip(&other.item_sum) {
+            *a += b;
+        }
+        for (a, b) in self.item_sq.iter_mut().zip(&other.item_sq) {
+            *a += b;
+        }
+        self.total_sum += other.total_sum;
+        self.total_sq += other.total_sq;
+    }
+
     pub fn alpha(&self) -> Option<f64> {
         let items = self.item_sum.len();
         if self.rows < 2 || items < 2 {
