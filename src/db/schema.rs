@@ -158,8 +158,10 @@ diesel::table! {
         min_group_size -> Integer,
         computed_at -> BigInt,
         revision -> Integer,
-        body -> Text,
+        body -> Nullable<Text>,
         scores -> Nullable<Text>,
+        data -> Nullable<Binary>,
+        scores_data -> Nullable<Binary>,
     }
 }
 

@@ -7,6 +7,7 @@
 pub mod anonymity;
 pub mod compute;
 pub mod model;
+pub mod stored;
 
 pub use model::*;
 
@@ -261,11 +262,11 @@ fn previous_scores(
     }
 }
 
-/// Writes a snapshot and, beside it, its [`Scores`] for the analysis.
+/// Writes a snapshot and, beside it, its [`Scores`] for the analysis, in
+/// the compact stored form ([`stored`]).
 fn store(conn: &mut DbConnection, s: &Snapshot, revision: i32) -> Result<(), AppError> {
-    let json = |e: serde_json::Error| AppError::damaged(e.to_string());
-    let body = serde_json::to_string(s).map_err(json)?;
-    let scores = serde_json::to_string(&Scores::from(s)).map_err(json)?;
+    let data = stored::encode(s);
+    let scores = stored::encode(&Scores::from(s));
     // One transaction (or savepoint): a reader never sees the round
     // without its snapshot, and SQLite syncs once.
     crate::db::write_transaction(conn, |conn| {
@@ -276,12 +277,43 @@ fn store(conn: &mut DbConnection, s: &Snapshot, revision: i32) -> Result<(), App
                 snapshots::min_group_size.eq(s.k as i32),
                 snapshots::computed_at.eq(s.computed_at),
                 snapshots::revision.eq(revision),
-                snapshots::body.eq(body),
-                snapshots::scores.eq(scores),
+                snapshots::data.eq(data),
+                snapshots::scores_data.eq(scores),
             ))
             .execute(conn)
     })?;
     Ok(())
+}
+
+/// A stored snapshot or scores as read: the compact bytes ([`stored`]), or
+/// the JSON text of a snapshot stored before them.
+pub enum Stored {
+    Bytes(Vec<u8>),
+    Json(String),
+}
+
+impl Stored {
+    /// The form a row holds, from its bytes column and its text column.
+    fn of(bytes: Option<Vec<u8>>, text: Option<String>) -> Option<Stored> {
+        bytes.map(Stored::Bytes).or(text.map(Stored::Json))
+    }
+
+    fn parse<T: serde::de::DeserializeOwned>(&self, round_id: &str) -> Result<T, AppError> {
+        let what = || format!("snapshot of round {round_id}");
+        match self {
+            Stored::Bytes(b) => stored::decode(b).map_err(|e| AppError::damaged_by(what(), e)),
+            Stored::Json(t) => serde_json::from_str(t).map_err(|e| AppError::damaged_by(what(), e)),
+        }
+    }
+
+    /// About what the parsed value weighs in a cache: its JSON's length
+    /// (the compact form is about a third of it).
+    fn weight(&self) -> usize {
+        match self {
+            Stored::Bytes(b) => b.len() * 3,
+            Stored::Json(t) => t.len(),
+        }
+    }
 }
 
 /// A round's snapshot, None while the round has none.
@@ -308,13 +340,14 @@ pub fn load_cached(
     };
     cache
         .get_or_try(key, || {
-            let body: String = snapshots::table
+            let (data, body): (Option<Vec<u8>>, Option<String>) = snapshots::table
                 .find(round_id)
                 .filter(snapshots::revision.eq(revision))
-                .select(snapshots::body)
+                .select((snapshots::data, snapshots::body))
                 .get_result(conn)?;
-            let parsed: Snapshot = serde_json::from_str(&body).map_err(|e| damaged(round_id, e))?;
-            Ok((parsed, body.len()))
+            let stored = Stored::of(data, body).ok_or_else(|| empty(round_id))?;
+            let parsed: Snapshot = stored.parse(round_id)?;
+            Ok((parsed, stored.weight()))
         })
         .map(Some)
 }
@@ -334,16 +367,17 @@ pub fn load_scores(
 }
 
 /// A round's [`Scores`] as read from the database: parsed already (from
-/// the cache), or the stored text still to parse. Parsing is most of the
-/// cost (1.9 MB at 3 000 units), and needs no connection, so the analysis
-/// parses on another core while it reads the rest.
+/// the cache), or the stored form still to parse. Parsing needs no
+/// connection, so the analysis parses on another core while it reads the
+/// rest.
 pub enum ScoresRead {
     Ready(Arc<Scores>),
-    Text {
+    Stored {
         key: Key,
         round_id: RoundId,
-        text: String,
-        /// A snapshot stored before scores were kept beside it.
+        stored: Stored,
+        /// A snapshot stored before scores were kept beside it: the
+        /// scores are made from the whole snapshot.
         from_body: bool,
     },
 }
@@ -364,26 +398,27 @@ pub fn read_scores(
     if let Some(ready) = cache.get::<Scores>(&key) {
         return Ok(Some(ScoresRead::Ready(ready)));
     }
-    let scores: Option<String> = snapshots::table
-        .find(round_id)
-        .filter(snapshots::revision.eq(revision))
-        .select(snapshots::scores)
-        .get_result(conn)?;
-    let (text, from_body) = match scores {
-        Some(text) => (text, false),
-        None => (
-            snapshots::table
-                .find(round_id)
-                .filter(snapshots::revision.eq(revision))
-                .select(snapshots::body)
-                .get_result(conn)?,
-            true,
-        ),
+    let row = || {
+        snapshots::table
+            .find(round_id)
+            .filter(snapshots::revision.eq(revision))
     };
-    Ok(Some(ScoresRead::Text {
+    let (bytes, text): (Option<Vec<u8>>, Option<String>) = row()
+        .select((snapshots::scores_data, snapshots::scores))
+        .get_result(conn)?;
+    let (stored, from_body) = match Stored::of(bytes, text) {
+        Some(stored) => (stored, false),
+        None => {
+            let (data, body) = row()
+                .select((snapshots::data, snapshots::body))
+                .get_result(conn)?;
+            (Stored::of(data, body).ok_or_else(|| empty(round_id))?, true)
+        }
+    };
+    Ok(Some(ScoresRead::Stored {
         key,
         round_id: round_id.clone(),
-        text,
+        stored,
         from_body,
     }))
 }
@@ -391,25 +426,23 @@ pub fn read_scores(
 impl ScoresRead {
     /// The scores, parsed and kept in `cache` if they were not yet.
     pub fn parse(self, cache: &Cache) -> Result<Arc<Scores>, AppError> {
-        let (key, round_id, text, from_body) = match self {
+        let (key, round_id, stored, from_body) = match self {
             ScoresRead::Ready(ready) => return Ok(ready),
-            ScoresRead::Text {
+            ScoresRead::Stored {
                 key,
                 round_id,
-                text,
+                stored,
                 from_body,
-            } => (key, round_id, text, from_body),
+            } => (key, round_id, stored, from_body),
         };
-        let (parsed, bytes) = if from_body {
-            (
-                serde_json::from_str::<Snapshot>(&text).map(|s| Scores::from(&s)),
-                text.len() / 6,
-            )
+        let (scores, weight) = if from_body {
+            let snapshot: Snapshot = stored.parse(&round_id)?;
+            (Scores::from(&snapshot), stored.weight() / 6)
         } else {
-            (serde_json::from_str(&text), text.len())
+            (stored.parse(&round_id)?, stored.weight())
         };
-        let scores = Arc::new(parsed.map_err(|e| damaged(&round_id, e))?);
-        cache.insert(key, scores.clone(), bytes);
+        let scores = Arc::new(scores);
+        cache.insert(key, scores.clone(), weight);
         Ok(scores)
     }
 }
@@ -423,9 +456,9 @@ pub fn revision(conn: &mut DbConnection, round_id: &RoundId) -> Result<Option<i3
         .optional()?)
 }
 
-/// A stored snapshot's text that no longer parses.
-fn damaged(round_id: &str, e: serde_json::Error) -> AppError {
-    AppError::damaged_by(format!("snapshot of round {round_id}"), e)
+/// A snapshot row that holds neither form (the table's check forbids it).
+fn empty(round_id: &str) -> AppError {
+    AppError::damaged(format!("snapshot of round {round_id}: no stored figures"))
 }
 
 /// Raises a closed round's minimum group size and re-applies suppression:

@@ -760,12 +760,14 @@ both_backends! {
         let first = naervaer::snapshot::load(&mut c, &f.round).unwrap().unwrap();
         crate::snapshot::check_released(&first);
         // Stored as released: the hidden unit has no figures in the row.
-        let body: String = naervaer::db::schema::snapshots::table
+        let (data, body): (Option<Vec<u8>>, Option<String>) = naervaer::db::schema::snapshots::table
             .find(&f.round)
-            .select(naervaer::db::schema::snapshots::body)
+            .select((naervaer::db::schema::snapshots::data, naervaer::db::schema::snapshots::body))
             .first(&mut c)
             .unwrap();
-        let stored: naervaer::snapshot::Snapshot = serde_json::from_str(&body).unwrap();
+        assert!(body.is_none(), "a new snapshot is stored in the compact form only");
+        let stored: naervaer::snapshot::Snapshot =
+            naervaer::snapshot::stored::decode(&data.expect("stored")).unwrap();
         assert_eq!(&stored, first.as_ref());
         assert!(stored.group(&f.unit[SMALL]).unwrap().figures.is_none());
         // Reading it again gives the same; the responses no longer matter.
@@ -802,12 +804,12 @@ both_backends! {
 
 fn stored_scores(c: &mut DbConnection, round: &str) -> Option<naervaer::snapshot::Scores> {
     use naervaer::db::schema::snapshots;
-    let text: Option<String> = snapshots::table
+    let bytes: Option<Vec<u8>> = snapshots::table
         .find(round)
-        .select(snapshots::scores)
+        .select(snapshots::scores_data)
         .first(c)
         .unwrap();
-    text.map(|t| serde_json::from_str(&t).unwrap())
+    bytes.map(|b| naervaer::snapshot::stored::decode(&b).unwrap())
 }
 
 both_backends! {
@@ -843,7 +845,7 @@ both_backends! {
         // cache holds it): the same scores and the same analysis, from the body.
         diesel::update(snapshots::table.find(&f.round))
             .set((
-                snapshots::scores.eq(None::<String>),
+                snapshots::scores_data.eq(None::<Vec<u8>>),
                 snapshots::revision.eq(snapshots::revision + 1),
             ))
             .execute(&mut c)
@@ -856,6 +858,39 @@ both_backends! {
             analyse(&mut c),
             analysed
         );
+        // A snapshot stored as JSON text, before the compact form: read as
+        // it is, with its scores beside it or without, to the same figures.
+        for with_scores in [true, false] {
+            diesel::update(snapshots::table.find(&f.round))
+                .set((
+                    snapshots::body.eq(Some(serde_json::to_string(snapshot.as_ref()).unwrap())),
+                    snapshots::scores.eq(with_scores.then(|| serde_json::to_string(&scores).unwrap())),
+                    snapshots::data.eq(None::<Vec<u8>>),
+                    snapshots::scores_data.eq(None::<Vec<u8>>),
+                    snapshots::revision.eq(snapshots::revision + 1),
+                ))
+                .execute(&mut c)
+                .unwrap();
+            assert_eq!(naervaer::snapshot::load(&mut c, &f.round).unwrap().unwrap(), snapshot);
+            assert_eq!(
+                naervaer::snapshot::load_scores(&mut c, &naervaer::cache::Cache::none(), &f.round).unwrap().unwrap().as_ref(),
+                &scores
+            );
+            assert_eq!(analyse(&mut c), analysed);
+        }
+        // A row can hold only one form.
+        let both = diesel::update(snapshots::table.find(&f.round))
+            .set(snapshots::data.eq(Some(naervaer::snapshot::stored::encode(snapshot.as_ref()))))
+            .execute(&mut c);
+        assert!(both.is_err(), "a row with both forms is refused");
+        // Raising k writes the compact form again.
+        naervaer::snapshot::raise_k(&mut c, &f.round, snapshot.k + 1).unwrap();
+        let (data, body): (Option<Vec<u8>>, Option<String>) = snapshots::table
+            .find(&f.round)
+            .select((snapshots::data, snapshots::body))
+            .first(&mut c)
+            .unwrap();
+        assert!(data.is_some() && body.is_none());
     }
 }
 
