@@ -250,7 +250,12 @@ fn finest_groups(input: &Input, absence: &[GroupAbsence]) -> Vec<ReportingGroup>
 
 /// Every coefficient of one factor over the reporting groups that have a
 /// score on it (none below [`MIN_GROUPS`]).
-fn factor_result(input: &Input, groups: &[ReportingGroup], fi: usize) -> FactorResult {
+fn factor_result(
+    input: &Input,
+    groups: &[ReportingGroup],
+    area_of: &[usize],
+    fi: usize,
+) -> FactorResult {
     let s = input.snapshot;
     let f = &s.factors[fi];
     let factor_name = |f: &FactorRef| {
@@ -261,21 +266,17 @@ fn factor_result(input: &Input, groups: &[ReportingGroup], fi: usize) -> FactorR
             .and_then(|x| x.factors.iter().find(|y| y.key == f.key))
             .map_or(f.key.clone(), |y| y.name.get(input.lang).to_string())
     };
-    let rows: Vec<&ReportingGroup> = groups.iter().filter(|g| g.scores[fi].is_some()).collect();
+    let (rows, area_ids): (Vec<&ReportingGroup>, Vec<usize>) = groups
+        .iter()
+        .zip(area_of)
+        .filter(|(g, _)| g.scores[fi].is_some())
+        .unzip();
     let x: Vec<f64> = rows
         .iter()
         .map(|g| g.scores[fi].unwrap_or_default())
         .collect();
     let y: Vec<f64> = rows.iter().map(|g| g.absence_rate).collect();
     let w: Vec<f64> = rows.iter().map(|g| g.agreed).collect();
-    let area_ids: Vec<usize> = {
-        let mut names: Vec<&str> = rows.iter().map(|g| g.area.as_str()).collect();
-        names.sort_unstable();
-        names.dedup();
-        rows.iter()
-            .map(|g| names.binary_search(&g.area.as_str()).unwrap_or(0))
-            .collect()
-    };
     let m = rows.len();
     let mut out = FactorResult {
         survey: f.survey.clone(),
@@ -349,8 +350,18 @@ pub fn compute(input: &Input) -> Analysis {
     let areas = area_counts.len();
     let within_used = areas >= 2 && area_counts.values().all(|n| *n >= MIN_GROUPS_PER_AREA);
     let too_few = groups.len() < MIN_GROUPS;
+    // Each group's area as its place among the areas' names in order, once
+    // for every factor: within-area coefficients follow that order.
+    let area_of: Vec<usize> = {
+        let mut names: Vec<&str> = area_counts.keys().copied().collect();
+        names.sort_unstable();
+        groups
+            .iter()
+            .map(|g| names.binary_search(&g.area.as_str()).unwrap_or(0))
+            .collect()
+    };
     let mut factors: Vec<FactorResult> = (0..s.factors.len())
-        .map(|fi| factor_result(input, &groups, fi))
+        .map(|fi| factor_result(input, &groups, &area_of, fi))
         .collect();
     // q across the factors, for the r the ranking uses.
     let ps: Vec<(usize, f64)> = factors
