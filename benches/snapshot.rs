@@ -121,14 +121,15 @@ fn main() {
     let t = Instant::now();
     let s = snapshot::build(&mut conn, &closed).unwrap();
     let build = t.elapsed().as_secs_f64();
-    let body: String = naervaer::db::schema::snapshots::table
+    let body: Vec<u8> = naervaer::db::schema::snapshots::table
         .find(&round.id)
-        .select(naervaer::db::schema::snapshots::body)
-        .first(&mut conn)
-        .unwrap();
+        .select(naervaer::db::schema::snapshots::data)
+        .first::<Option<Vec<u8>>>(&mut conn)
+        .unwrap()
+        .expect("stored in the compact form");
     let shown = s.groups.iter().filter(|g| g.figures.is_some()).count();
     let t = Instant::now();
-    let loaded: snapshot::Snapshot = serde_json::from_str(&body).unwrap();
+    let loaded: snapshot::Snapshot = snapshot::stored::decode(&body).unwrap();
     let parse = t.elapsed().as_secs_f64();
     assert_eq!(loaded.groups.len(), s.groups.len());
     // The AMU analysis: one absence row per unit for the 12 months up to
