@@ -726,16 +726,26 @@ pub fn compact(conn: &mut DbConnection) -> Result<(), AppError> {
 pub fn reduce_invitations(conn: &mut DbConnection, round_id: &str) -> Result<(), AppError> {
     crate::db::write_transaction(conn, |conn| {
         let counts = counts_from_invitations(conn, round_id)?;
-        for c in &counts {
-            diesel::insert_into(invitation_counts::table)
-                .values((
+        // Many rows per statement: one statement per unit was 3 000 round
+        // trips on PostgreSQL, 0.4 s of a 50 000-person close.
+        let rows: Vec<_> = counts
+            .iter()
+            .map(|c| {
+                (
                     invitation_counts::round_id.eq(round_id),
                     invitation_counts::unit_id.eq(&c.unit_id),
                     invitation_counts::invited.eq(c.invited),
                     invitation_counts::responded.eq(c.responded),
                     invitation_counts::reminded.eq(c.reminded),
-                ))
-                .execute(conn)?;
+                )
+            })
+            .collect();
+        for chunk in rows.chunks(1000) {
+            crate::on_backend!(&mut *conn, |c| diesel::insert_into(
+                invitation_counts::table
+            )
+            .values(chunk)
+            .execute(c))?;
         }
         diesel::delete(
             outbox::table
