@@ -8,7 +8,8 @@
 //! fresh process, twice per analysis). Read from here it is 3 000 rows
 //! once, and every window is summed in memory.
 //!
-//! `absence_revision` counts the rebuilds: the analysis cache's key.
+//! `absence_revision` counts the rebuilds and the employees imports (the
+//! staff of units without a headcount): the analysis cache's key.
 //!
 //! **Kept in step**: the only writers of `absence` (the absence import and
 //! the retention) call [`rebuild`] in the same transaction; the migration
@@ -328,14 +329,23 @@ pub fn rebuild(conn: &mut DbConnection) -> Result<usize, AppError> {
             .values(chunk)
             .execute(c))?;
     }
-    diesel::update(absence_revision::table)
-        .set(absence_revision::revision.eq(absence_revision::revision + 1))
-        .execute(conn)?;
+    bump_revision(conn)?;
     Ok(series.len())
 }
 
+/// One more change of what the analysis reads as absence: a [`rebuild`],
+/// or an employees import (a unit whose file gives no headcount counts its
+/// active staff, which decides whether its absence may be shown). In the
+/// caller's transaction.
+pub fn bump_revision(conn: &mut DbConnection) -> diesel::QueryResult<usize> {
+    diesel::update(absence_revision::table)
+        .set(absence_revision::revision.eq(absence_revision::revision + 1))
+        .execute(conn)
+}
+
 /// Counts the changes of the absence data: one more with every
-/// [`rebuild`]. Results computed from the absence are kept under it.
+/// [`rebuild`] and [`bump_revision`]. Results computed from the absence
+/// are kept under it.
 pub fn revision(conn: &mut DbConnection) -> Result<i64, AppError> {
     Ok(absence_revision::table
         .select(absence_revision::revision)

@@ -661,6 +661,10 @@ fn apply(
     write_new(conn, &w)?;
 
     diff.deactivated = deactivate_missing(conn, &existing, rows, now)?;
+    // The staff per unit may have changed, which the analysis counts for
+    // units whose absence file gives no headcount: a cached analysis of
+    // the staff before is not used again.
+    crate::db::absence_series::bump_revision(conn)?;
     Ok(diff)
 }
 

@@ -754,6 +754,47 @@ both_backends! {
 }
 
 both_backends! {
+    fn the_amu_analysis_kept_in_the_cache_is_made_anew_when_the_staff_changes(t) {
+        use naervaer::lang::Lang;
+        let mut c = t.conn();
+        let f = closed_round(&mut c);
+        // The absence file gives no headcount: each unit counts its staff.
+        absence_for_the_year(&mut c);
+        let cache = naervaer::cache::Cache::new(100, 1 << 28);
+        let first = naervaer::analysis::cached(&mut c, &cache, &f.round, "before", None, Lang::Nb).unwrap();
+        // The employees file again, with one large unit down to two people:
+        // fewer than k, so its absence may no longer be shown on its own.
+        let (code, ..) = demo::UNITS.iter().rfind(|u| u.3 >= 8).unwrap();
+        let file = demo::generate(demo::SEED).employees_csv;
+        let mut kept_there = 0;
+        let csv: String = file
+            .lines()
+            .filter(|line| {
+                if line.split(';').nth(3) != Some(*code) {
+                    return true;
+                }
+                kept_there += 1;
+                kept_there <= 2
+            })
+            .map(|line| format!("{line}\n"))
+            .collect();
+        assert!(kept_there >= 8, "{kept_there} people in {code}");
+        naervaer::import::import(&mut c, naervaer::import::Kind::Employees, "e.csv", csv.as_bytes(), false).unwrap();
+        let after = naervaer::analysis::cached(&mut c, &cache, &f.round, "before", None, Lang::Nb).unwrap();
+        assert!(!std::sync::Arc::ptr_eq(&first, &after), "an analysis of the staff before the import");
+        let direct = naervaer::analysis::run(&mut c, &naervaer::cache::Cache::none(), &f.round, naervaer::analysis::Window::Before, None, Lang::Nb).unwrap();
+        let (before, after, direct) = (serde_json::to_string(&first.0).unwrap(), serde_json::to_string(&after.0).unwrap(), serde_json::to_string(&direct).unwrap());
+        assert_eq!(after, direct);
+        assert_ne!(before, after, "the staff matters to this analysis");
+        // A preview of the same file changes nothing, and keeps the cache.
+        let again = naervaer::analysis::cached(&mut c, &cache, &f.round, "before", None, Lang::Nb).unwrap();
+        naervaer::import::import(&mut c, naervaer::import::Kind::Employees, "e.csv", csv.as_bytes(), true).unwrap();
+        let previewed = naervaer::analysis::cached(&mut c, &cache, &f.round, "before", None, Lang::Nb).unwrap();
+        assert!(std::sync::Arc::ptr_eq(&again, &previewed), "a preview is not an import");
+    }
+}
+
+both_backends! {
     fn closing_freezes_a_snapshot_that_only_raising_k_changes(t) {
         let mut c = t.conn();
         let f = closed_round(&mut c);
