@@ -179,7 +179,7 @@ fn gather_shares(
     order: &[usize],
     shares: usize,
 ) -> Result<Gathered, ComputeError> {
-    if shares <= 1 {
+    if shares <= 1 || order.is_empty() {
         return gather(input, c, layout, order);
     }
     let per = order.len().div_ceil(shares).max(1);
@@ -874,6 +874,10 @@ mod tests {
             ))
             .unwrap()
         };
+        // No responses in several shares: empty sums, as in one pass.
+        let none = gather_shares(&input, &c, &layout, &[], 3).unwrap();
+        assert!(none.own.iter().all(Option::is_none));
+        assert!(none.alpha.iter().all(|a| a.rows() == 0));
         let one = snapshot(1);
         assert!(one.len() > 50_000);
         for shares in [2, 3, 7] {
