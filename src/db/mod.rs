@@ -70,23 +70,34 @@ pub fn map_reads(conn: &mut DbConnection) -> Result<(), AppError> {
 /// for a transaction that touches most of a large table (the close
 /// rewrites every response and deletes every invitation of a round): with
 /// the default 2 MB, dirty pages spill to the log mid-transaction and the
-/// close of 50 000 invitations took twice as long. Restored afterwards.
+/// close of 50 000 invitations took twice as long. On PostgreSQL it raises
+/// work_mem to [`PG_LARGE_WORK_MEM_KIB`] instead. Restored afterwards.
 pub fn with_large_cache<T>(
     conn: &mut DbConnection,
     f: impl FnOnce(&mut DbConnection) -> Result<T, AppError>,
 ) -> Result<T, AppError> {
-    if let DbConnection::Sqlite(c) = conn {
-        c.batch_execute(&format!("PRAGMA cache_size = -{SQLITE_LARGE_CACHE_KIB};"))?;
+    match conn {
+        DbConnection::Sqlite(c) => {
+            c.batch_execute(&format!("PRAGMA cache_size = -{SQLITE_LARGE_CACHE_KIB};"))?
+        }
+        // The statement-level reference checks keep a statement's new rows
+        // (35 000 responses at a large close) in memory up to work_mem, and
+        // write them to a temporary file beyond it.
+        DbConnection::Pg(c) => c.batch_execute(&format!("SET work_mem = '{PG_LARGE_WORK_MEM_KIB}kB'"))?,
     }
     let out = f(conn);
-    if let DbConnection::Sqlite(c) = conn {
-        c.batch_execute("PRAGMA cache_size = -2000;")?;
+    match conn {
+        DbConnection::Sqlite(c) => c.batch_execute("PRAGMA cache_size = -2000;")?,
+        DbConnection::Pg(c) => c.batch_execute("RESET work_mem")?,
     }
     out
 }
 
 /// The page cache of [`with_large_cache`], in KiB.
 pub const SQLITE_LARGE_CACHE_KIB: u32 = 131_072;
+
+/// PostgreSQL's work_mem in [`with_large_cache`], in KiB.
+pub const PG_LARGE_WORK_MEM_KIB: u32 = 65_536;
 
 /// Opens one connection and prepares it for use (SQLite pragmas).
 pub fn connect(url: &str) -> Result<DbConnection, AppError> {
@@ -111,11 +122,16 @@ pub fn connect(url: &str) -> Result<DbConnection, AppError> {
             .map_err(|e| AppError::connection_by(format!("SQLite {path}"), e))?;
             Ok(DbConnection::Sqlite(conn))
         }
-        Backend::Postgres => PgConnection::establish(url)
-            .map(DbConnection::Pg)
-            .map_err(|e| {
-                AppError::connection_by(format!("PostgreSQL {}", crate::crypto::mask_url(url)), e)
-            }),
+        Backend::Postgres => {
+            let by = |e: diesel::ConnectionError| AppError::connection_by(format!("PostgreSQL {}", crate::crypto::mask_url(url)), e);
+            let mut conn = PgConnection::establish(url).map_err(by)?;
+            // The set-based reference checks of the responses and the
+            // outbox (migration 2026-12-03-000015) rely on READ COMMITTED,
+            // whatever default the server or database was given.
+            conn.batch_execute("SET default_transaction_isolation = 'read committed'")
+                .map_err(|e| by(diesel::ConnectionError::CouldntSetupConfiguration(e)))?;
+            Ok(DbConnection::Pg(conn))
+        }
     }
 }
 

@@ -32,6 +32,7 @@ pub mod openapi;
 mod packaging;
 mod processing;
 mod reach;
+mod references;
 pub mod results;
 mod retention;
 pub mod rounds;
