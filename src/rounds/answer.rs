@@ -425,7 +425,10 @@ pub fn submit_batch_pg(
 /// [`submit_batch_pg`]'s statement with a static query id, so that each
 /// connection prepares it once (a `sql_query` is parsed and planned on
 /// every call, which cost a single submission more than the round trips
-/// it saves).
+/// it saves). The work is the database function `submit_answers`
+/// (migration `2026-12-03-000016_submit_function`), whose plan PostgreSQL
+/// keeps: the same statement sent as a prepared statement was planned
+/// again on every call.
 struct BatchSubmit<'a> {
     hashes: &'a [String],
     ids: &'a [String],
@@ -437,45 +440,13 @@ struct BatchSubmit<'a> {
 /// The statement, split where its parameters go: the day, then the arrays
 /// of token hashes, new ids, item texts and background texts.
 const BATCH_SUBMIT: [&str; 6] = [
-    "WITH params AS (SELECT CAST(",
-    " AS text) AS day), \
-     input AS ( \
-         SELECT * FROM unnest(CAST(",
+    "SELECT r_pos AS pos, r_found AS found, r_open AS open, r_stored AS stored \
+     FROM submit_answers(CAST(",
+    " AS text), CAST(",
     " AS text[]), CAST(",
     " AS text[]), CAST(",
     " AS text[]), CAST(",
-    " AS text[])) \
-             WITH ORDINALITY AS t(token_hash, new_id, answers, background, pos) \
-     ), found AS ( \
-         SELECT input.pos, i.id AS invitation_id, \
-                (r.status = 'open' AND (SELECT day FROM params) <= r.closes_on) AS open \
-         FROM input \
-         JOIN invitations i ON i.token_hash = input.token_hash \
-         JOIN rounds r ON r.id = i.round_id \
-     ), claimed AS ( \
-         UPDATE invitations SET responded = TRUE \
-         FROM (SELECT DISTINCT ON (invitation_id) invitation_id, pos FROM found \
-               WHERE open ORDER BY invitation_id, pos) f \
-         WHERE invitations.id = f.invitation_id AND NOT invitations.responded \
-               AND NOT invitations.withdrawn \
-         RETURNING f.pos, invitations.round_id, invitations.unit_id \
-     ), stored AS ( \
-         INSERT INTO responses (id, round_id, unit_id, answers, background) \
-         SELECT input.new_id, claimed.round_id, claimed.unit_id, input.answers, \
-                input.background \
-         FROM claimed JOIN input USING (pos) \
-         RETURNING round_id, unit_id \
-     ), counted AS ( \
-         INSERT INTO daily_counts (round_id, unit_id, day, responses) \
-         SELECT round_id, unit_id, (SELECT day FROM params), count(*)::integer FROM stored \
-         GROUP BY round_id, unit_id ORDER BY round_id, unit_id \
-         ON CONFLICT (round_id, unit_id, day) \
-         DO UPDATE SET responses = daily_counts.responses + EXCLUDED.responses \
-     ) \
-     SELECT input.pos, found.pos IS NOT NULL AS found, \
-            COALESCE(found.open, FALSE) AS open, claimed.pos IS NOT NULL AS stored \
-     FROM input LEFT JOIN found USING (pos) LEFT JOIN claimed USING (pos) \
-     ORDER BY input.pos",
+    " AS text[]))",
 ];
 
 impl diesel::query_builder::QueryId for BatchSubmit<'_> {

@@ -1,0 +1,1 @@
+DROP FUNCTION submit_answers(TEXT, TEXT[], TEXT[], TEXT[], TEXT[]);
