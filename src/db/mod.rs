@@ -83,7 +83,9 @@ pub fn with_large_cache<T>(
         // The statement-level reference checks keep a statement's new rows
         // (35 000 responses at a large close) in memory up to work_mem, and
         // write them to a temporary file beyond it.
-        DbConnection::Pg(c) => c.batch_execute(&format!("SET work_mem = '{PG_LARGE_WORK_MEM_KIB}kB'"))?,
+        DbConnection::Pg(c) => {
+            c.batch_execute(&format!("SET work_mem = '{PG_LARGE_WORK_MEM_KIB}kB'"))?
+        }
     }
     let out = f(conn);
     match conn {
@@ -123,7 +125,9 @@ pub fn connect(url: &str) -> Result<DbConnection, AppError> {
             Ok(DbConnection::Sqlite(conn))
         }
         Backend::Postgres => {
-            let by = |e: diesel::ConnectionError| AppError::connection_by(format!("PostgreSQL {}", crate::crypto::mask_url(url)), e);
+            let by = |e: diesel::ConnectionError| {
+                AppError::connection_by(format!("PostgreSQL {}", crate::crypto::mask_url(url)), e)
+            };
             let mut conn = PgConnection::establish(url).map_err(by)?;
             // The set-based reference checks of the responses and the
             // outbox (migration 2026-12-03-000015) rely on READ COMMITTED,

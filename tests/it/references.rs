@@ -42,9 +42,18 @@ fn insert_responses(c: &mut DbConnection, rows: &[String]) -> QueryResult<usize>
     )
 }
 
-fn message(id: &str, round: Option<&str>, invitation: Option<&str>, account: Option<&str>) -> String {
+fn message(
+    id: &str,
+    round: Option<&str>,
+    invitation: Option<&str>,
+    account: Option<&str>,
+) -> String {
     let q = |v: Option<&str>| v.map_or("NULL".to_string(), |v| format!("'{v}'"));
-    let kind = if account.is_some() { "account" } else { "invitation" };
+    let kind = if account.is_some() {
+        "account"
+    } else {
+        "invitation"
+    };
     format!(
         "INSERT INTO outbox (id, kind, channel, round_id, invitation_id, account_id, recipient, \
          status, attempts, next_attempt_at, created_at) \
@@ -248,7 +257,11 @@ both_backends! {
 fn concurrent_naming_and_deleting_on_postgresql_never_leave_a_dangling_reference() {
     let t = TestDb::new(Backend::Postgres);
     let (mut c, round) = open_demo_round(&t);
-    exec(&mut c, &format!("DELETE FROM outbox WHERE round_id = '{}'", round.id)).unwrap();
+    exec(
+        &mut c,
+        &format!("DELETE FROM outbox WHERE round_id = '{}'", round.id),
+    )
+    .unwrap();
     let invs = invitation_ids(&mut c, &round.id);
 
     // The application's connections run at READ COMMITTED whatever the
@@ -265,20 +278,29 @@ fn concurrent_naming_and_deleting_on_postgresql_never_leave_a_dangling_reference
         transaction_isolation: String,
     }
     let mut fresh = t.conn();
-    let level: Level = diesel::sql_query("SHOW transaction_isolation").get_result(&mut fresh).unwrap();
+    let level: Level = diesel::sql_query("SHOW transaction_isolation")
+        .get_result(&mut fresh)
+        .unwrap();
     assert_eq!(level.transaction_isolation, "read committed");
 
     // 1. Naming first: the delete waits for the naming transaction, then
     // sees its row and fails.
     let mut namer = t.conn();
     exec(&mut namer, "BEGIN").unwrap();
-    exec(&mut namer, &message("race1", Some(&round.id), Some(&invs[0]), None)).unwrap();
+    exec(
+        &mut namer,
+        &message("race1", Some(&round.id), Some(&invs[0]), None),
+    )
+    .unwrap();
     let (tx, rx) = mpsc::channel();
     let url = t.url.clone();
     let inv = invs[0].clone();
     let deleter = std::thread::spawn(move || {
         let mut d = naervaer::db::connect(&url).unwrap();
-        let r = exec(&mut d, &format!("DELETE FROM invitations WHERE id = '{inv}'"));
+        let r = exec(
+            &mut d,
+            &format!("DELETE FROM invitations WHERE id = '{inv}'"),
+        );
         tx.send(()).unwrap();
         r
     });
@@ -287,13 +309,23 @@ fn concurrent_naming_and_deleting_on_postgresql_never_leave_a_dangling_reference
         "the delete did not wait for the transaction naming the invitation"
     );
     exec(&mut namer, "COMMIT").unwrap();
-    refused(deleter.join().unwrap(), "deleting an invitation a concurrent transaction named");
+    refused(
+        deleter.join().unwrap(),
+        "deleting an invitation a concurrent transaction named",
+    );
 
     // 2. Deleting first: the naming waits for the delete, then finds the
     // invitation gone and fails.
     let mut deleter = t.conn();
     exec(&mut deleter, "BEGIN").unwrap();
-    assert_eq!(exec(&mut deleter, &format!("DELETE FROM invitations WHERE id = '{}'", invs[1])).unwrap(), 1);
+    assert_eq!(
+        exec(
+            &mut deleter,
+            &format!("DELETE FROM invitations WHERE id = '{}'", invs[1])
+        )
+        .unwrap(),
+        1
+    );
     let (tx, rx) = mpsc::channel();
     let url = t.url.clone();
     let (rid, inv) = (round.id.to_string(), invs[1].clone());
@@ -308,7 +340,10 @@ fn concurrent_naming_and_deleting_on_postgresql_never_leave_a_dangling_reference
         "the naming did not wait for the transaction deleting the invitation"
     );
     exec(&mut deleter, "COMMIT").unwrap();
-    refused(namer.join().unwrap(), "naming an invitation a concurrent transaction deleted");
+    refused(
+        namer.join().unwrap(),
+        "naming an invitation a concurrent transaction deleted",
+    );
 
     #[derive(QueryableByName)]
     struct N {
@@ -328,7 +363,10 @@ fn concurrent_naming_and_deleting_on_postgresql_never_leave_a_dangling_reference
     // 3. At REPEATABLE READ the parent-side check could miss a concurrent
     // child, so deleting a referenced table's rows is refused there.
     exec(&mut c, "BEGIN ISOLATION LEVEL REPEATABLE READ").unwrap();
-    let r = exec(&mut c, &format!("DELETE FROM invitations WHERE id = '{}'", invs[2]));
+    let r = exec(
+        &mut c,
+        &format!("DELETE FROM invitations WHERE id = '{}'", invs[2]),
+    );
     let msg = format!("{r:?}");
     assert!(r.is_err() && msg.contains("READ COMMITTED"), "{msg}");
     exec(&mut c, "ROLLBACK").unwrap();
