@@ -250,6 +250,26 @@ both_backends! {
     }
 }
 
+/// Runs `sql` on a connection of its own while `holder`'s transaction is
+/// open: checks that it waits for that transaction (no answer within
+/// 500 ms), then commits `holder` and returns what `sql` gave.
+fn waits_for(t: &TestDb, holder: &mut DbConnection, sql: String, what: &str) -> QueryResult<usize> {
+    let (tx, rx) = mpsc::channel();
+    let url = t.url.clone();
+    let other = std::thread::spawn(move || {
+        let mut c = naervaer::db::connect(&url).unwrap();
+        let r = exec(&mut c, &sql);
+        tx.send(()).unwrap();
+        r
+    });
+    assert!(
+        rx.recv_timeout(Duration::from_millis(500)).is_err(),
+        "{what} did not wait for the other transaction"
+    );
+    exec(holder, "COMMIT").unwrap();
+    other.join().unwrap()
+}
+
 /// Two PostgreSQL connections race: one names an invitation, the other
 /// deletes it. Whichever comes first, the other waits for it and then
 /// fails; no message is left naming nothing.
@@ -292,25 +312,9 @@ fn concurrent_naming_and_deleting_on_postgresql_never_leave_a_dangling_reference
         &message("race1", Some(&round.id), Some(&invs[0]), None),
     )
     .unwrap();
-    let (tx, rx) = mpsc::channel();
-    let url = t.url.clone();
-    let inv = invs[0].clone();
-    let deleter = std::thread::spawn(move || {
-        let mut d = naervaer::db::connect(&url).unwrap();
-        let r = exec(
-            &mut d,
-            &format!("DELETE FROM invitations WHERE id = '{inv}'"),
-        );
-        tx.send(()).unwrap();
-        r
-    });
-    assert!(
-        rx.recv_timeout(Duration::from_millis(500)).is_err(),
-        "the delete did not wait for the transaction naming the invitation"
-    );
-    exec(&mut namer, "COMMIT").unwrap();
+    let delete = format!("DELETE FROM invitations WHERE id = '{}'", invs[0]);
     refused(
-        deleter.join().unwrap(),
+        waits_for(&t, &mut namer, delete, "the delete"),
         "deleting an invitation a concurrent transaction named",
     );
 
@@ -326,22 +330,9 @@ fn concurrent_naming_and_deleting_on_postgresql_never_leave_a_dangling_reference
         .unwrap(),
         1
     );
-    let (tx, rx) = mpsc::channel();
-    let url = t.url.clone();
-    let (rid, inv) = (round.id.to_string(), invs[1].clone());
-    let namer = std::thread::spawn(move || {
-        let mut n = naervaer::db::connect(&url).unwrap();
-        let r = exec(&mut n, &message("race2", Some(&rid), Some(&inv), None));
-        tx.send(()).unwrap();
-        r
-    });
-    assert!(
-        rx.recv_timeout(Duration::from_millis(500)).is_err(),
-        "the naming did not wait for the transaction deleting the invitation"
-    );
-    exec(&mut deleter, "COMMIT").unwrap();
+    let name = message("race2", Some(&round.id), Some(&invs[1]), None);
     refused(
-        namer.join().unwrap(),
+        waits_for(&t, &mut deleter, name, "the naming"),
         "naming an invitation a concurrent transaction deleted",
     );
 
