@@ -667,13 +667,15 @@ pub fn seed_rounds(
                     r::closed_at.eq(crate::db::now_unix() - ago * 86_400),
                 ))
                 .execute(conn)?;
-            use crate::db::schema::outbox;
+            use crate::db::schema::{outbox, results_batches};
             diesel::delete(
                 outbox::table
                     .filter(outbox::round_id.eq(&closed.id))
                     .filter(outbox::kind.eq("results")),
             )
             .execute(conn)?;
+            diesel::delete(results_batches::table.filter(results_batches::round_id.eq(&closed.id)))
+                .execute(conn)?;
         }
         last = (closed.id, responses);
     }

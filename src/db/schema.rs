@@ -153,6 +153,18 @@ diesel::table! {
 }
 
 diesel::table! {
+    results_batches (id) {
+        id -> Text,
+        round_id -> Text,
+        group_key -> Text,
+        channel -> Text,
+        recipients -> Text,
+        recipient_count -> Integer,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
     snapshots (round_id) {
         round_id -> Text,
         min_group_size -> Integer,
@@ -342,6 +354,7 @@ diesel::joinable!(invitations -> employees (employee_id));
 diesel::joinable!(invitations -> rounds (round_id));
 diesel::joinable!(outbox -> invitations (invitation_id));
 diesel::joinable!(outbox -> rounds (round_id));
+diesel::joinable!(results_batches -> rounds (round_id));
 diesel::joinable!(unit_leaders -> employees (employee_id));
 diesel::joinable!(unit_leaders -> units (unit_id));
 diesel::joinable!(employee_roles -> employees (employee_id));
@@ -370,6 +383,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     daily_counts,
     invitation_counts,
     outbox,
+    results_batches,
     snapshots,
     login_tokens,
     sessions,

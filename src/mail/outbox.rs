@@ -12,13 +12,17 @@
 //! `NAERVAER_MAIL_CLAIM_TIMEOUT_SECS` it is released and sent again. So a
 //! crash sends again at most one message per connection (the one the
 //! relay accepted last), with the same Message-ID.
+//!
+//! "The results are ready" is queued by the close as one batch per group
+//! and way ([`expand_results`]); a sender turns batches into messages when
+//! it finds fewer messages due than it claims at a time.
 
 use super::{Mailer, SurveyMail};
 use crate::config::Settings;
 use crate::crypto::new_id;
 use crate::crypto::SecretKey;
 use crate::db::models::Round;
-use crate::db::schema::{employees, invitations, outbox, rounds, units};
+use crate::db::schema::{employees, invitations, outbox, results_batches, rounds, units};
 use crate::db::{now_unix, DbConnection, Pool};
 use crate::lang::Lang;
 use crate::AppError;
@@ -239,6 +243,76 @@ pub fn claim(conn: &mut DbConnection, sender: &str, limit: i32) -> QueryResult<V
             .bind::<Integer, _>(limit)
             .load(c),
     }
+}
+
+/// Batches of "results are ready" a sender turns into messages at a time
+/// ([`expand_results`]).
+pub const EXPAND_BATCHES: i64 = 20;
+
+#[derive(Debug, QueryableByName)]
+struct Batch {
+    #[diesel(sql_type = Text)]
+    round_id: String,
+    #[diesel(sql_type = Text)]
+    group_key: String,
+    #[diesel(sql_type = Text)]
+    channel: String,
+    #[diesel(sql_type = Text)]
+    recipients: String,
+    #[diesel(sql_type = BigInt)]
+    created_at: i64,
+}
+
+const TAKE_BATCHES_PG: &str = "DELETE FROM results_batches WHERE id IN \
+     (SELECT id FROM results_batches ORDER BY created_at, id LIMIT $1 FOR UPDATE SKIP LOCKED) \
+     RETURNING round_id, group_key, channel, recipients, created_at";
+const TAKE_BATCHES_SQLITE: &str = "DELETE FROM results_batches WHERE id IN \
+     (SELECT id FROM results_batches ORDER BY created_at, id LIMIT ?1) \
+     RETURNING round_id, group_key, channel, recipients, created_at";
+
+/// Turns up to `limit` batches of "results are ready" (queued by the close,
+/// one per group and way) into one pending message per address, in one
+/// transaction: a batch is taken and its messages written together or not
+/// at all, and two senders never take the same batch. Returns the messages
+/// written.
+pub fn expand_results(conn: &mut DbConnection, limit: i64) -> Result<usize, AppError> {
+    // Most runs find none: a read, not a write transaction, says so.
+    let waiting: i64 = results_batches::table.count().get_result(conn)?;
+    if waiting == 0 {
+        return Ok(0);
+    }
+    crate::db::write_transaction(conn, |conn| {
+        let batches: Vec<Batch> = match conn {
+            DbConnection::Pg(c) => diesel::sql_query(TAKE_BATCHES_PG)
+                .bind::<BigInt, _>(limit)
+                .load(c)?,
+            DbConnection::Sqlite(c) => diesel::sql_query(TAKE_BATCHES_SQLITE)
+                .bind::<BigInt, _>(limit)
+                .load(c)?,
+        };
+        let now = now_unix();
+        let mails: Vec<NewMail> = batches
+            .iter()
+            .flat_map(|b| {
+                b.recipients
+                    .split('\n')
+                    .filter(|r| !r.is_empty())
+                    .map(|recipient| NewMail {
+                        round_id: Some(b.round_id.clone()),
+                        group_key: Some(b.group_key.clone()),
+                        channel: b.channel.clone(),
+                        created_at: b.created_at,
+                        ..NewMail::queued("results", Via::Email, recipient, now)
+                    })
+            })
+            .collect();
+        for chunk in mails.chunks(500) {
+            crate::on_backend!(&mut *conn, |c| diesel::insert_into(outbox::table)
+                .values(chunk)
+                .execute(c))?;
+        }
+        Ok(mails.len())
+    })
 }
 
 /// Releases claims older than `timeout_secs`: their sender died mid-send.
@@ -665,7 +739,12 @@ fn worker(
             let mut conn = pool.get()?;
             let batch = {
                 let _turn = marker.writes.lock().unwrap_or_else(|e| e.into_inner());
-                claim(&mut conn, sender, CLAIM_BATCH)?
+                let mut batch = claim(&mut conn, sender, CLAIM_BATCH)?;
+                let short = CLAIM_BATCH - batch.len() as i32;
+                if short > 0 && expand_results(&mut conn, EXPAND_BATCHES)? > 0 {
+                    batch.extend(claim(&mut conn, sender, short)?);
+                }
+                batch
             };
             if batch.is_empty() {
                 return Ok(());
@@ -766,28 +845,51 @@ pub fn failures(conn: &mut DbConnection) -> QueryResult<Vec<(String, String, Str
         .load(conn)
 }
 
-/// Count of messages per status.
+/// Count of messages per status; those still in a batch of "results are
+/// ready" are pending.
 pub fn status_counts(conn: &mut DbConnection) -> QueryResult<Vec<(String, i64)>> {
-    outbox::table
-        .group_by(outbox::status)
-        .select((outbox::status, diesel::dsl::count_star()))
-        .order(outbox::status)
-        .load(conn)
+    let mut counts: Vec<(String, i64)> = Vec::new();
+    for row in tally(conn)? {
+        match counts.iter_mut().find(|(s, _)| *s == row.status) {
+            Some(slot) => slot.1 += row.n,
+            None => counts.push((row.status, row.n)),
+        }
+    }
+    counts.sort();
+    Ok(counts)
+}
+
+#[derive(QueryableByName)]
+struct Tally {
+    #[diesel(sql_type = Text)]
+    channel: String,
+    #[diesel(sql_type = Text)]
+    status: String,
+    #[diesel(sql_type = Integer)]
+    attempts: i32,
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+/// Messages per channel, status and attempts, those still in a batch of
+/// "results are ready" as pending: one statement, so that a batch being
+/// turned into messages meanwhile is counted once.
+fn tally(conn: &mut DbConnection) -> QueryResult<Vec<Tally>> {
+    const SQL: &str = "SELECT channel, status, attempts, count(*) AS n FROM outbox \
+         GROUP BY channel, status, attempts \
+         UNION ALL \
+         SELECT channel, 'pending' AS status, 0 AS attempts, sum(recipient_count) AS n \
+         FROM results_batches GROUP BY channel";
+    match conn {
+        DbConnection::Pg(c) => diesel::sql_query(SQL).load(c),
+        DbConnection::Sqlite(c) => diesel::sql_query(SQL).load(c),
+    }
 }
 
 /// Messages per channel and state, for the metrics: pending (not yet
 /// tried), retrying (pending after a failed attempt), sending, sent,
 /// failed. Every state of both channels appears, with 0 when empty.
 pub fn depth(conn: &mut DbConnection) -> QueryResult<Vec<(&'static str, String, i64)>> {
-    let rows: Vec<(String, String, i32, i64)> = outbox::table
-        .group_by((outbox::channel, outbox::status, outbox::attempts))
-        .select((
-            outbox::channel,
-            outbox::status,
-            outbox::attempts,
-            diesel::dsl::count_star(),
-        ))
-        .load(conn)?;
     let mut out: Vec<(&'static str, String, i64)> = ["email", "sms"]
         .iter()
         .flat_map(|c| {
@@ -796,7 +898,13 @@ pub fn depth(conn: &mut DbConnection) -> QueryResult<Vec<(&'static str, String, 
                 .map(move |s| (*c, s.to_string(), 0))
         })
         .collect();
-    for (channel, status, attempts, n) in rows {
+    for Tally {
+        channel,
+        status,
+        attempts,
+        n,
+    } in tally(conn)?
+    {
         let channel = if channel == "sms" { "sms" } else { "email" };
         let state = match status.as_str() {
             "pending" if attempts > 0 => "retrying",

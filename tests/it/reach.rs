@@ -11,7 +11,9 @@ use crate::{assert_rejected_unchanged, import_text, UNITS};
 use diesel::prelude::*;
 use naervaer::crypto::lookup_hash;
 use naervaer::db::models::Employee;
-use naervaer::db::schema::{employees, invitations, outbox, responses, unit_representatives};
+use naervaer::db::schema::{
+    employees, invitations, outbox, responses, results_batches, unit_representatives,
+};
 use naervaer::db::DbConnection;
 use naervaer::import::{Kind, RoundStaffing};
 use naervaer::mail::{outbox as mail_outbox, Mailer};
@@ -344,6 +346,38 @@ both_backends! {
         let moved = f.import(&mut c, Kind::Employees, "ansatte.csv", after.as_bytes(), false).unwrap();
         assert_eq!(moved.rounds[0].withdrawn, 2);
         rounds::close(&mut c, &round.id, true).unwrap();
+
+        // Queued as one batch per group and way; the sender turns them into
+        // one message per address, exactly once, even with two at it.
+        let batches: Vec<(String, String, i32)> = results_batches::table
+            .select((results_batches::channel, results_batches::recipients, results_batches::recipient_count))
+            .order(results_batches::channel)
+            .load(&mut c)
+            .unwrap();
+        assert_eq!(batches.len(), 2, "one group, two ways: {batches:?}");
+        for (_, recipients, n) in &batches {
+            assert_eq!(recipients.lines().count(), *n as usize);
+        }
+        let status = |c: &mut DbConnection| -> Vec<(String, i64)> { mail_outbox::status_counts(c).unwrap() };
+        assert_eq!(status(&mut c), [("pending".to_string(), 12)], "batched messages count as pending");
+        let expanded: usize = std::thread::scope(|s| {
+            let two: Vec<_> = (0..2)
+                .map(|_| {
+                    s.spawn(|| {
+                        let mut c = t.conn();
+                        let mut n = 0;
+                        while let m @ 1.. = mail_outbox::expand_results(&mut c, 1).unwrap() {
+                            n += m;
+                        }
+                        n
+                    })
+                })
+                .collect();
+            two.into_iter().map(|h| h.join().unwrap()).sum()
+        });
+        assert_eq!(expanded, 12);
+        assert_eq!(results_batches::table.count().get_result::<i64>(&mut c).unwrap(), 0);
+        assert_eq!(status(&mut c), [("pending".to_string(), 12)], "the same count once they are messages");
 
         type Row = (String, String, String, Option<String>, Option<String>, String, i64);
         let ready: Vec<Row> = outbox::table

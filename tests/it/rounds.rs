@@ -5,7 +5,7 @@ use crate::support::{key, TestDb};
 use diesel::prelude::*;
 use naervaer::crypto::lookup_hash;
 use naervaer::db::schema::{
-    daily_counts, invitation_counts, invitations, outbox, responses, round_surveys,
+    daily_counts, invitation_counts, invitations, outbox, responses, results_batches, round_surveys,
 };
 use naervaer::db::DbConnection;
 use naervaer::demo;
@@ -341,17 +341,24 @@ both_backends! {
         // Reduced at close (retention 0): nothing records who answered.
         let left: i64 = invitations::table.count().get_result(&mut c).unwrap();
         assert_eq!(left, 0);
+        let left: i64 = outbox::table.count().get_result(&mut c).unwrap();
+        assert_eq!(left, 0, "outbox rows (who was invited or reminded) go with the invitations");
+        // Everyone invited by e-mail is told the results are ready, whether
+        // they answered or not: queued as one batch per group, which the
+        // sender turns into messages.
+        assert!(emailed > 0);
+        let batched: Vec<i32> = results_batches::table
+            .select(results_batches::recipient_count)
+            .load(&mut c)
+            .unwrap();
+        assert_eq!(batched.iter().map(|&n| i64::from(n)).sum::<i64>(), emailed);
+        let expanded = naervaer::mail::outbox::expand_results(&mut c, i64::MAX).unwrap();
+        assert_eq!(expanded as i64, emailed);
         let left: Vec<(String, Option<String>)> = outbox::table
             .select((outbox::kind, outbox::invitation_id))
             .load(&mut c)
             .unwrap();
-        assert!(
-            left.iter().all(|(kind, inv)| kind == "results" && inv.is_none()),
-            "outbox rows (who was invited or reminded) go with the invitations: {left:?}"
-        );
-        // Everyone invited by e-mail is told the results are ready, whether
-        // they answered or not.
-        assert!(emailed > 0);
+        assert!(left.iter().all(|(kind, inv)| kind == "results" && inv.is_none()), "{left:?}");
         assert_eq!(left.len() as i64, emailed);
         let counts: Vec<(i32, i32)> = invitation_counts::table
             .select((invitation_counts::invited, invitation_counts::responded))
