@@ -444,7 +444,7 @@ pub fn open_reaching(
     round_id: &RoundId,
     sms: bool,
 ) -> Result<OpenSummary, AppError> {
-    crate::db::write_transaction(conn, |conn| {
+    let summary = crate::db::write_transaction(conn, |conn| {
         let round = Round::find(conn, round_id)?;
         if round.status != "draft" {
             return Err(AppError::from(UserError::CannotOpen {
@@ -480,7 +480,16 @@ pub fn open_reaching(
             ))
             .execute(conn)?;
         Ok(summary)
-    })
+    })?;
+    // Tens of thousands of invitations arrived at once. PostgreSQL's
+    // planner would go on believing the table holds what it held before
+    // (empty, after the last round's reduction) until autovacuum next
+    // samples it; a close in the meantime then joined 50 000 invitations
+    // row by row (0.43 s instead of 0.10 s for the "results are ready").
+    if let DbConnection::Pg(c) = conn {
+        c.batch_execute("ANALYZE invitations")?;
+    }
+    Ok(summary)
 }
 
 /// Queues reminders for invitations not yet answered, by the channel each
