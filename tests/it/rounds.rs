@@ -646,3 +646,31 @@ fn one_statement_batch_on_postgres_answers_as_the_general_path() {
     );
     assert_eq!(state(&mut c, &past.id), "[]\n[]\n[]");
 }
+
+#[derive(QueryableByName)]
+struct Estimate {
+    #[diesel(sql_type = diesel::sql_types::Double)]
+    rows: f64,
+}
+
+/// A round's invitations arrive by the tens of thousands at once; the
+/// planner must know of them before autovacuum next samples the table, or a
+/// close soon after joins them row by row.
+#[test]
+fn after_a_round_opens_postgresql_knows_how_many_invitations_there_are() {
+    let t = TestDb::new(crate::support::Backend::Postgres);
+    let (mut c, round) = open_demo_round(&t);
+    let invited = invitation_ids(&mut c, &round.id).len() as f64;
+    assert!(invited > 100.0, "{invited}");
+    let estimate: Estimate = diesel::sql_query(
+        "SELECT reltuples::float8 AS rows FROM pg_class WHERE relname = 'invitations'",
+    )
+    .get_result(&mut c)
+    .unwrap();
+    // Sampled, so not exact; before any ANALYZE it is -1.
+    assert!(
+        (estimate.rows - invited).abs() <= invited * 0.1,
+        "the planner believes {} invitations, there are {invited}",
+        estimate.rows
+    );
+}
