@@ -1,0 +1,2 @@
+DROP INDEX employees_mobile;
+DROP INDEX employees_email;
