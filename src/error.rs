@@ -49,6 +49,17 @@ pub enum AppError {
 }
 
 impl AppError {
+    /// Whether trying again later may succeed: the database busy or its
+    /// connection lost for a moment, an I/O error. Not a row that is
+    /// gone, nor anything damaged, refused or misconfigured.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            AppError::Database(e) => !matches!(e, diesel::result::Error::NotFound),
+            AppError::Connection(..) | AppError::Io(_) => true,
+            _ => false,
+        }
+    }
+
     pub fn config(what: impl Into<String>) -> AppError {
         AppError::Config(what.into(), None)
     }
@@ -733,6 +744,20 @@ impl UserError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_busy_database_is_worth_another_try_a_missing_row_is_not() {
+        use diesel::result::{DatabaseErrorKind, Error};
+        let busy = Error::DatabaseError(
+            DatabaseErrorKind::Unknown,
+            Box::new("database is locked".to_string()),
+        );
+        assert!(AppError::from(busy).is_transient());
+        assert!(AppError::connection_by("SQLite x", std::io::Error::other("gone")).is_transient());
+        assert!(!AppError::from(Error::NotFound).is_transient());
+        assert!(!AppError::damaged("an outbox row names nothing").is_transient());
+        assert!(!AppError::config("no key").is_transient());
+    }
 
     #[test]
     fn every_user_error_reads_in_every_language_and_the_chain_is_kept() {

@@ -752,9 +752,12 @@ fn worker(
             batch
                 .into_iter()
                 .map(|m| {
+                    // A database busy for a moment (SQLite's lock while
+                    // another sender records a link) is tried again later;
+                    // a message whose invitation is gone never will be.
                     let msg = compose(&mut conn, settings, key, &mut cache, &organisation, &m)
                         .map_err(|e| super::SendError {
-                            permanent: true,
+                            permanent: !e.is_transient(),
                             message: e.to_string(),
                         });
                     (m, msg)
