@@ -70,18 +70,91 @@ pub fn answering(
     }
 }
 
-/// Starts `naervaer serve` on `url` at a free loopback port.
+/// The server on one CPU and the load generator on another, through
+/// util-linux's `taskset` (a direct `sched_setaffinity` would need
+/// `unsafe`, which this code forbids).
+pub struct Pinning {
+    /// The CPU `naervaer serve` runs on.
+    pub server: String,
+    /// The CPU the respondents' threads run on.
+    pub load: String,
+    /// What this process could run on before.
+    all: String,
+}
+
+impl Pinning {
+    /// The first two CPUs this process may run on, or why not.
+    pub fn two_cpus() -> Result<Pinning, String> {
+        let out = std::process::Command::new("taskset")
+            .args(["-c", "-p", &std::process::id().to_string()])
+            .output()
+            .map_err(|e| format!("taskset: {e}"))?;
+        let text = String::from_utf8_lossy(&out.stdout);
+        // "pid 123's current affinity list: 0,1" (or "0-3", "0,2-5").
+        let all = text
+            .rsplit_once(':')
+            .map(|(_, l)| l.trim().to_string())
+            .filter(|l| out.status.success() && !l.is_empty())
+            .ok_or_else(|| format!("taskset said {text:?}"))?;
+        let cpus: Vec<u32> = all
+            .split(',')
+            .flat_map(|part| {
+                let (a, b) = part.split_once('-').unwrap_or((part, part));
+                let (a, b) = (a.parse().unwrap_or(0), b.parse().unwrap_or(0));
+                a..=b
+            })
+            .take(2)
+            .collect();
+        match cpus[..] {
+            [server, load] => Ok(Pinning {
+                server: server.to_string(),
+                load: load.to_string(),
+                all,
+            }),
+            _ => Err(format!("one CPU to run on ({all})")),
+        }
+    }
+
+    /// Every thread of this process, and those it starts later, on the
+    /// load generator's CPU (`true`) or back on all it had (`false`).
+    pub fn load_here(&self, pinned: bool) -> Result<(), AppError> {
+        let cpus = if pinned { &self.load } else { &self.all };
+        let status = std::process::Command::new("taskset")
+            .args(["-a", "-p", "-c", cpus, &std::process::id().to_string()])
+            .stdout(std::process::Stdio::null())
+            .status()?;
+        if status.success() {
+            Ok(())
+        } else {
+            Err(AppError::internal(format!("taskset -c {cpus}: {status}")))
+        }
+    }
+}
+
+/// Starts `naervaer serve` on `url` at a free loopback port; with `cpu`,
+/// on that CPU only.
 pub fn start_serve(
     exe: &std::path::Path,
     url: &str,
     pool_size: usize,
     group_commit: bool,
+    cpu: Option<&str>,
 ) -> Result<(std::process::Child, SocketAddr), AppError> {
     let port = std::net::TcpListener::bind("127.0.0.1:0")?
         .local_addr()?
         .port();
     let addr: SocketAddr = ([127, 0, 0, 1], port).into();
-    let mut child = std::process::Command::new(exe)
+    // taskset runs the program in its own place: the child's id is the
+    // server's.
+    let mut command = match cpu {
+        Some(cpu) => {
+            let mut c = std::process::Command::new("taskset");
+            c.args(["-c", cpu]).arg(exe);
+            c
+        }
+        None => std::process::Command::new(exe),
+    };
+    let mut child = command
         .arg("serve")
         .env("NAERVAER_DATABASE_URL", url)
         .env("NAERVAER_SECRET_KEY", KEY)

@@ -33,7 +33,7 @@ pub fn hold(
     let invs = invitations_of(&mut conn, &round.id)?;
     drop(conn);
     let exe = std::env::current_exe()?;
-    let (mut serve, addr) = start_serve(&exe, &url, 16, true)?;
+    let (mut serve, addr) = start_serve(&exe, &url, 16, true, None)?;
     progress(&format!("{clients} clients for {seconds} s against {addr}"));
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let stop = std::sync::atomic::AtomicBool::new(false);

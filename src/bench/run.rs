@@ -454,7 +454,7 @@ impl Bench<'_> {
 
     /// A leader's page over HTTP from a `naervaer serve` process.
     fn leader_page(&mut self, closed: &rounds::Round) -> Result<(), AppError> {
-        let (mut serve, addr) = start_serve(&self.exe, &self.url, self.pool_size(), true)?;
+        let (mut serve, addr) = start_serve(&self.exe, &self.url, self.pool_size(), true, None)?;
         let result = (|| -> Result<(), AppError> {
             use crate::db::schema::unit_leaders;
             let leader: crate::ids::EmployeeId = unit_leaders::table
@@ -497,7 +497,8 @@ impl Bench<'_> {
 
     /// The answering flow against a `naervaer serve` process, with one
     /// commit per answer and with group commit, each beside the same
-    /// durable transaction called directly (the raw rate).
+    /// durable transaction called directly (the raw rate); group commit
+    /// again with the server on one CPU and the respondents on another.
     fn answering(&mut self) -> Result<(), AppError> {
         let round = new_round(&mut self.conn, "Bench nå", 14)?;
         rounds::open(&mut self.conn, &self.key, &round.id)?;
@@ -506,20 +507,48 @@ impl Bench<'_> {
         let invs = invitations_of(&mut self.conn, &round.id)?;
         // Per mode, `respondents` through HTTP and as many directly; each
         // run takes its own share.
-        let n = self.opts.respondents.min(invs.len() / 4);
+        let n = self.opts.respondents.min(invs.len() / 6);
         let share = n.div_ceil(self.runs).max(1);
         let mut rss: f64 = 0.0;
-        for (mode, group_commit) in [("one commit per answer", false), ("group commit", true)] {
-            let offset = if group_commit { 2 * n } else { 0 };
+        let modes = [
+            ("one commit per answer", false, false),
+            ("group commit", true, false),
+            (
+                "group commit, server and respondents on a CPU each",
+                true,
+                true,
+            ),
+        ];
+        for (m, (mode, group_commit, pinned)) in modes.into_iter().enumerate() {
+            let pinning = match (pinned, super::answering::Pinning::two_cpus()) {
+                (false, _) => None,
+                (true, Ok(p)) => Some(p),
+                (true, Err(why)) => {
+                    self.note(&format!("answering, {mode}: not measured: {why}"));
+                    continue;
+                }
+            };
+            let offset = 2 * n * m;
             let http_part = &invs[offset..offset + n];
             let raw_part = &invs[offset + n..offset + 2 * n];
-            let (mut serve, addr) =
-                start_serve(&self.exe, &self.url, self.pool_size(), group_commit)?;
+            let (mut serve, addr) = start_serve(
+                &self.exe,
+                &self.url,
+                self.pool_size(),
+                group_commit,
+                pinning.as_ref().map(|p| p.server.as_str()),
+            )?;
             let measured = (|| -> Result<_, AppError> {
                 let (mut flows, mut p50, mut p99, mut raws, mut errors) =
                     (vec![], vec![], vec![], vec![], 0);
                 for (run, batch) in http_part.chunks(share).enumerate() {
+                    if let Some(p) = &pinning {
+                        p.load_here(true)?;
+                    }
                     let a = answering(addr, &self.key, &surveys, batch, self.opts.concurrency);
+                    if let Some(p) = &pinning {
+                        p.load_here(false)?;
+                    }
                     flows.push(a.flows);
                     p50.push(a.p50);
                     p99.push(a.p99);

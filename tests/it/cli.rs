@@ -432,6 +432,10 @@ fn the_bench_command_measures_a_small_municipality_and_writes_every_figure() {
         "leader page over HTTP",
         "answering flows, 4 concurrent, one commit per answer",
         "answering flows, 4 concurrent, group commit",
+        // The server on one CPU and the respondents on the other (the CI
+        // machine has two, and util-linux's taskset).
+        "answering flows, 4 concurrent, group commit, server and respondents on a CPU each",
+        "answering flows ÷ raw rate, group commit, server and respondents on a CPU each",
         "submit latency p99",
         "raw durable answer transaction",
         "naervaer serve peak RSS",
@@ -457,6 +461,10 @@ fn the_bench_command_measures_a_small_municipality_and_writes_every_figure() {
     assert_eq!(figure("snapshot of a closed round")["runs"], 2);
     assert_eq!(figure("answering errors, one commit")["median"], 0.0);
     assert_eq!(figure("answering errors, group commit")["median"], 0.0);
+    assert_eq!(
+        figure("answering errors, group commit, server and respondents")["median"],
+        0.0
+    );
 }
 
 #[test]
