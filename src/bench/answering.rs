@@ -96,15 +96,15 @@ impl Pinning {
             .map(|(_, l)| l.trim().to_string())
             .filter(|l| out.status.success() && !l.is_empty())
             .ok_or_else(|| format!("taskset said {text:?}"))?;
-        let cpus: Vec<u32> = all
-            .split(',')
-            .flat_map(|part| {
-                let (a, b) = part.split_once('-').unwrap_or((part, part));
-                let (a, b) = (a.parse().unwrap_or(0), b.parse().unwrap_or(0));
-                a..=b
-            })
-            .take(2)
-            .collect();
+        let mut cpus: Vec<u32> = Vec::new();
+        for part in all.split(',') {
+            let (a, b) = part.split_once('-').unwrap_or((part, part));
+            match (a.trim().parse::<u32>(), b.trim().parse::<u32>()) {
+                (Ok(a), Ok(b)) => cpus.extend((a..=b).take(2)),
+                _ => return Err(format!("taskset said {text:?}")),
+            }
+        }
+        cpus.truncate(2);
         match cpus[..] {
             [server, load] => Ok(Pinning {
                 server: server.to_string(),

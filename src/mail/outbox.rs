@@ -294,15 +294,19 @@ pub fn expand_results(conn: &mut DbConnection, limit: i64) -> Result<usize, AppE
         let mails: Vec<NewMail> = batches
             .iter()
             .flat_map(|b| {
+                let via = if b.channel == Via::Sms.key() {
+                    Via::Sms
+                } else {
+                    Via::Email
+                };
                 b.recipients
                     .split('\n')
                     .filter(|r| !r.is_empty())
-                    .map(|recipient| NewMail {
+                    .map(move |recipient| NewMail {
                         round_id: Some(b.round_id.clone()),
                         group_key: Some(b.group_key.clone()),
-                        channel: b.channel.clone(),
                         created_at: b.created_at,
-                        ..NewMail::queued("results", Via::Email, recipient, now)
+                        ..NewMail::queued("results", via, recipient, now)
                     })
             })
             .collect();
