@@ -17,11 +17,20 @@ use std::collections::HashMap;
 /// the remainder rule holds for the lost-days sums (they are sums over the
 /// same people). `own` is keyed by the snapshot's group keys.
 pub fn protect(snapshot: &Scores, own: &HashMap<String, Sums>, k: u32) -> Vec<GroupAbsence> {
-    let parent = snapshot.parent_indexes();
+    protect_with(snapshot, &snapshot.parent_indexes(), own, k)
+}
+
+/// [`protect`] with the snapshot's parent indexes already at hand.
+fn protect_with(
+    snapshot: &Scores,
+    parent: &[Option<usize>],
+    own: &HashMap<String, Sums>,
+    k: u32,
+) -> Vec<GroupAbsence> {
     let tree: Vec<(&str, &str, Option<usize>)> = snapshot
         .groups
         .iter()
-        .zip(&parent)
+        .zip(parent)
         .map(|(g, p)| (g.key.as_str(), g.code.as_str(), *p))
         .collect();
     protect_tree(&tree, own, k)
@@ -35,19 +44,21 @@ pub fn protect_tree(
     own: &HashMap<String, Sums>,
     k: u32,
 ) -> Vec<GroupAbsence> {
-    let nodes: Vec<Node> = tree
-        .iter()
-        .map(|(key, code, parent)| Node {
-            id: code.to_string(),
-            parent: *parent,
-            direct: own.get(*key).map_or(0, |s| s.headcount),
-        })
-        .collect();
-    let shown = release(&nodes, k).expect("a unit tree is a tree").shown;
+    // Each unit's own sums, looked up once.
     let mut sums: Vec<Sums> = tree
         .iter()
         .map(|(key, _, _)| own.get(*key).copied().unwrap_or_default())
         .collect();
+    let nodes: Vec<Node> = tree
+        .iter()
+        .zip(&sums)
+        .map(|((_, code, parent), s)| Node {
+            id: code.to_string(),
+            parent: *parent,
+            direct: s.headcount,
+        })
+        .collect();
+    let shown = release(&nodes, k).expect("a unit tree is a tree").shown;
     // Parents come before children: add up from the end.
     for i in (0..sums.len()).rev() {
         if let Some(p) = tree[i].2 {
@@ -127,10 +138,14 @@ fn less(whole: (f64, f64, f64), part: (f64, f64, f64)) -> Option<(f64, f64, f64)
 /// The reporting groups at `level`: groups whose survey results and
 /// absence are both released, each with its area (the group just below the
 /// root on the way up), ordered by code.
-fn reporting_groups(input: &Input, absence: &[GroupAbsence], level: u32) -> Vec<ReportingGroup> {
+fn reporting_groups(
+    input: &Input,
+    parents: &[Option<usize>],
+    absence: &[GroupAbsence],
+    level: u32,
+) -> Vec<ReportingGroup> {
     let s = input.snapshot;
-    let parents = s.parent_indexes();
-    let area_of = |at: usize| area_key(s, &parents, at);
+    let area_of = |at: usize| area_key(s, parents, at);
     let mut groups = Vec::new();
     for (i, g) in s.groups.iter().enumerate() {
         if g.depth != level {
@@ -169,10 +184,13 @@ fn reporting_groups(input: &Input, absence: &[GroupAbsence], level: u32) -> Vec<
 /// whose figures follow from released ones by subtraction (Σx and Σx² of
 /// the scores, the absence sums) and, by the engine's remainder rule, hold
 /// 0 or at least k people — a rest below k is left out all the same.
-fn finest_groups(input: &Input, absence: &[GroupAbsence]) -> Vec<ReportingGroup> {
+fn finest_groups(
+    input: &Input,
+    parents: &[Option<usize>],
+    absence: &[GroupAbsence],
+) -> Vec<ReportingGroup> {
     let s = input.snapshot;
     let k = f64::from(s.k);
-    let parents = s.parent_indexes();
     let both: Vec<bool> = (0..s.groups.len())
         .map(|i| s.groups[i].figures.is_some() && absence[i].sums().is_some())
         .collect();
@@ -192,7 +210,7 @@ fn finest_groups(input: &Input, absence: &[GroupAbsence]) -> Vec<ReportingGroup>
             below[p].push(i);
         }
     }
-    let area_of = |at: usize| area_key(s, &parents, at);
+    let area_of = |at: usize| area_key(s, parents, at);
     let l = input.lang;
     let mut groups = Vec::new();
     for i in (0..s.groups.len()).filter(|i| both[*i]) {
@@ -254,6 +272,7 @@ fn factor_result(
     input: &Input,
     groups: &[ReportingGroup],
     area_of: &[usize],
+    by_rate: &[usize],
     fi: usize,
 ) -> FactorResult {
     let s = input.snapshot;
@@ -303,7 +322,25 @@ fn factor_result(
         Err(NoCoefficient::TooFew) => out.missing = Some("too_few"),
     }
     out.weighted_r = correlation::weighted_pearson_r(&x, &y, &w);
-    out.spearman = correlation::spearman(&x, &y).ok();
+    // Spearman's ρ (`correlation::spearman`): the rates' ranks from the
+    // groups already in order of rate, those with a score on the factor.
+    let mut place = vec![usize::MAX; groups.len()];
+    for (at, g) in groups
+        .iter()
+        .enumerate()
+        .filter(|(_, g)| g.scores[fi].is_some())
+        .map(|(g, _)| g)
+        .enumerate()
+    {
+        place[g] = at;
+    }
+    let y_sorted: Vec<(f64, usize)> = by_rate
+        .iter()
+        .filter(|&&g| place[g] != usize::MAX)
+        .map(|&g| (groups[g].absence_rate, place[g]))
+        .collect();
+    let y_ranks = correlation::ranks_of_sorted(&y_sorted);
+    out.spearman = correlation::pearson(&correlation::average_ranks(&x), &y_ranks).ok();
     out.within_area = correlation::within_area(&x, &y, &area_ids).ok();
     let lost: Vec<f64> = rows.iter().map(|g| g.lost).collect();
     out.contrast = correlation::quartile_contrast(&x, &lost, &w);
@@ -335,13 +372,14 @@ fn factor_result(
 pub fn compute(input: &Input) -> Analysis {
     let s = input.snapshot;
     let k = s.k;
-    let absence = protect(s, input.own, k);
+    let parents = s.parent_indexes();
+    let absence = protect_with(s, &parents, input.own, k);
     let level = input.level.unwrap_or_else(|| default_level(s));
     let finest = input.level.is_none();
     let groups = if finest {
-        finest_groups(input, &absence)
+        finest_groups(input, &parents, &absence)
     } else {
-        reporting_groups(input, &absence, level)
+        reporting_groups(input, &parents, &absence, level)
     };
     let mut area_counts: HashMap<&str, usize> = HashMap::new();
     for g in &groups {
@@ -360,8 +398,11 @@ pub fn compute(input: &Input) -> Analysis {
             .map(|g| names.binary_search(&g.area.as_str()).unwrap_or(0))
             .collect()
     };
+    // The groups in order of absence rate, once for every factor's ranks.
+    let mut by_rate: Vec<usize> = (0..groups.len()).collect();
+    by_rate.sort_unstable_by(|a, b| groups[*a].absence_rate.total_cmp(&groups[*b].absence_rate));
     let mut factors: Vec<FactorResult> = (0..s.factors.len())
-        .map(|fi| factor_result(input, &groups, &area_of, fi))
+        .map(|fi| factor_result(input, &groups, &area_of, &by_rate, fi))
         .collect();
     // q across the factors, for the r the ranking uses.
     let ps: Vec<(usize, f64)> = factors

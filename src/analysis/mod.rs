@@ -16,7 +16,6 @@ pub use model::*;
 use crate::cache::{Cache, Key};
 use crate::db::absence_series::{self, Figures, Series, MICRO};
 use crate::db::models::Round;
-use crate::db::schema::employees;
 use crate::db::DbConnection;
 use crate::ids::RoundId;
 use crate::lang::Lang;
@@ -40,7 +39,7 @@ pub fn own_absence(
 /// previous round's, the trend for every imported period.
 pub struct OwnAbsence {
     series: Series,
-    staff: Option<HashMap<String, i64>>,
+    staff: Option<foldhash::HashMap<String, i64>>,
 }
 
 impl OwnAbsence {
@@ -81,19 +80,11 @@ impl OwnAbsence {
 /// their current staff (read once, when first needed).
 fn to_sums(
     conn: &mut DbConnection,
-    staff: &mut Option<HashMap<String, i64>>,
+    staff: &mut Option<foldhash::HashMap<String, i64>>,
     sums: Vec<(&str, Figures)>,
 ) -> Result<HashMap<String, Sums>, AppError> {
     if staff.is_none() && sums.iter().any(|(_, s)| s.headcount.is_none()) {
-        *staff = Some(
-            employees::table
-                .filter(employees::active.eq(true))
-                .group_by(employees::unit_id)
-                .select((employees::unit_id, diesel::dsl::count_star()))
-                .load::<(String, i64)>(conn)?
-                .into_iter()
-                .collect(),
-        );
+        *staff = Some(absence_series::staff(conn)?.into_iter().collect());
     }
     let days = |micro: i64| micro as f64 / MICRO as f64;
     let mut out: HashMap<String, Sums> = HashMap::with_capacity(sums.len());
@@ -277,11 +268,13 @@ fn targets_state(
 
 /// The analysis of a closed round, from its snapshot and the absence data.
 ///
-/// The two cores share the work: the scores (1.9 MB of JSON at 3 000
-/// units) are parsed on another thread while this one reads the absence
-/// and the targets, and the previous round's comparison is computed there
-/// while this one computes the round's own. Every figure is the same as
-/// one thread gives; only the order of the work differs.
+/// The two cores share the work. This thread reads the database; the
+/// other parses the round's scores (1.9 MB of JSON at 3 000 units) as soon
+/// as they are read, then the previous round's scores and questionnaires,
+/// and computes the previous round's comparison once its absence is
+/// summed here, while this thread reads the targets and computes the
+/// round's own. Every figure is the same as one thread gives; only the
+/// order of the work differs.
 pub fn run(
     conn: &mut DbConnection,
     cache: &Cache,
@@ -298,36 +291,57 @@ pub fn run(
     let periods = &periods;
     std::thread::scope(|threads| {
         let parsing = threads.spawn(|| read.parse(cache));
-        let surveys = round.surveys(conn)?;
+        let surveys_read = crate::rounds::read_surveys(conn, cache, &round.id)?;
         let mut absence = OwnAbsence::load(conn)?;
-        let own = absence.window(conn, from, to)?;
-        let targets = TargetsBeside::load(conn)?;
         let snapshot = joined(parsing)?;
-        // The previous round's inputs, read here; computed on the other
-        // core while this one computes the round's own.
+        // The previous round's scores and questionnaires are parsed on
+        // the other core while this one sums both windows' absence; its
+        // absence is sent over when summed.
         let mut previous = None;
+        let mut windows = vec![(from, to)];
         if let Some(prev_id) = &snapshot.previous_round {
             let prev_round = Round::find(conn, prev_id)?;
             if let Some(prev_read) = crate::snapshot::read_scores(conn, cache, prev_id)? {
-                let prev_surveys = prev_round.surveys(conn)?;
-                let (pf, pt) = Window::Before.dates(prev_round.last_day());
-                let prev_own = absence.window(conn, pf, pt)?;
-                previous = Some(threads.spawn(move || -> Result<Analysis, AppError> {
+                let prev_surveys = crate::rounds::read_surveys(conn, cache, prev_id)?;
+                let prev_window = Window::Before.dates(prev_round.last_day());
+                windows.push(prev_window);
+                let (send, receive) = std::sync::mpsc::channel::<HashMap<String, Sums>>();
+                let handle = threads.spawn(move || -> Result<Analysis, AppError> {
                     let prev_snap = prev_read.parse(cache)?;
+                    let prev_surveys = prev_surveys.parse(cache)?;
+                    // Nothing sent: this thread's caller failed, and
+                    // gives its own error.
+                    let prev_own = receive
+                        .recv()
+                        .map_err(|_| AppError::internal("the absence was never summed"))?;
                     Ok(compute(&Input {
                         round_id: &prev_round.id,
                         round_title: &prev_round.title,
                         snapshot: &prev_snap,
                         surveys: &prev_surveys,
                         own: &prev_own,
-                        window: (pf, pt),
+                        window: prev_window,
                         periods,
                         level: None,
                         lang,
                     }))
-                }));
+                });
+                previous = Some((handle, send));
             }
         }
+        let mut sums = absence.windows(conn, &windows)?.into_iter();
+        let own = sums.next().unwrap_or_default();
+        let previous = match (previous, sums.next()) {
+            (Some((handle, send)), Some(prev_own)) => {
+                // A send fails only when the other thread has failed
+                // already; its join below gives that error.
+                let _ = send.send(prev_own);
+                Some(handle)
+            }
+            _ => None,
+        };
+        let targets = TargetsBeside::load(conn)?;
+        let surveys = surveys_read.parse(cache)?;
         let mut analysis = compute(&Input {
             round_id: &round.id,
             round_title: &round.title,

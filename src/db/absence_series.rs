@@ -343,6 +343,33 @@ pub fn bump_revision(conn: &mut DbConnection) -> diesel::QueryResult<usize> {
         .execute(conn)
 }
 
+/// Rebuilds `unit_staff`, each unit's active staff, from the employees:
+/// what a unit whose absence file gives no headcount counts instead. The
+/// employees import, the only writer of who is active where, calls it in
+/// its transaction; a test compares it with the employees after imports.
+pub fn rebuild_staff(conn: &mut DbConnection) -> diesel::QueryResult<usize> {
+    use crate::db::schema::{employees, unit_staff};
+    diesel::delete(unit_staff::table).execute(conn)?;
+    diesel::insert_into(unit_staff::table)
+        .values(
+            employees::table
+                .filter(employees::active.eq(true))
+                .group_by(employees::unit_id)
+                .select((employees::unit_id, diesel::dsl::count_star())),
+        )
+        .into_columns((unit_staff::unit_id, unit_staff::active))
+        .execute(conn)
+}
+
+/// Each unit's active staff as [`rebuild_staff`] keeps it; units without
+/// active staff are left out.
+pub fn staff(conn: &mut DbConnection) -> Result<Vec<(String, i64)>, AppError> {
+    use crate::db::schema::unit_staff;
+    Ok(unit_staff::table
+        .select((unit_staff::unit_id, unit_staff::active))
+        .load(conn)?)
+}
+
 /// Counts the changes of the absence data: one more with every
 /// [`rebuild`] and [`bump_revision`]. Results computed from the absence
 /// are kept under it.

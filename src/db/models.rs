@@ -142,6 +142,36 @@ pub struct RoundSurvey {
     pub content: String,
 }
 
+impl RoundSurvey {
+    /// A round's questionnaires as stored, in order, not yet parsed
+    /// ([`RoundSurvey::parse_all`]).
+    pub fn of_round(
+        conn: &mut DbConnection,
+        round_id: &RoundId,
+    ) -> Result<Vec<RoundSurvey>, AppError> {
+        Ok(round_surveys::table
+            .filter(round_surveys::round_id.eq(round_id))
+            .order(round_surveys::position)
+            .select(RoundSurvey::as_select())
+            .load(conn)?)
+    }
+
+    /// Each stored questionnaire parsed, in order.
+    pub fn parse_all(stored: &[RoundSurvey]) -> Result<Vec<Survey>, AppError> {
+        stored
+            .iter()
+            .map(|s| {
+                survey::parse(&s.content).map_err(|e| {
+                    AppError::damaged(format!(
+                        "stored survey {} no longer parses: {}",
+                        s.survey_id, e[0]
+                    ))
+                })
+            })
+            .collect()
+    }
+}
+
 impl Round {
     pub fn find(conn: &mut DbConnection, id: &RoundId) -> Result<Round, AppError> {
         rounds::table
@@ -206,22 +236,8 @@ impl Round {
         &self,
         conn: &mut DbConnection,
     ) -> Result<std::sync::Arc<Vec<Survey>>, AppError> {
-        let stored: Vec<RoundSurvey> = round_surveys::table
-            .filter(round_surveys::round_id.eq(&self.id))
-            .order(round_surveys::position)
-            .select(RoundSurvey::as_select())
-            .load(conn)?;
-        let parsed = stored
-            .iter()
-            .map(|s| {
-                survey::parse(&s.content).map_err(|e| {
-                    AppError::damaged(format!(
-                        "stored survey {} no longer parses: {}",
-                        s.survey_id, e[0]
-                    ))
-                })
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(std::sync::Arc::new(parsed))
+        Ok(std::sync::Arc::new(RoundSurvey::parse_all(
+            &RoundSurvey::of_round(conn, &self.id)?,
+        )?))
     }
 }

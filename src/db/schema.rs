@@ -192,6 +192,13 @@ diesel::table! {
 }
 
 diesel::table! {
+    unit_staff (unit_id) {
+        unit_id -> Text,
+        active -> BigInt,
+    }
+}
+
+diesel::table! {
     login_tokens (token_hash) {
         token_hash -> Text,
         employee_id -> Text,

@@ -664,6 +664,7 @@ fn apply(
     // The staff per unit may have changed, which the analysis counts for
     // units whose absence file gives no headcount: a cached analysis of
     // the staff before is not used again.
+    crate::db::absence_series::rebuild_staff(conn)?;
     crate::db::absence_series::bump_revision(conn)?;
     Ok(diff)
 }

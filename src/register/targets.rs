@@ -11,7 +11,6 @@ use crate::ids::UnitId;
 use crate::AppError;
 use chrono::NaiveDate;
 use diesel::prelude::*;
-use std::collections::HashMap;
 
 pub use crate::analysis::model::AbsenceKind as Kind;
 
@@ -34,8 +33,9 @@ pub struct Target {
     pub value: Value,
 }
 
-/// Every stored target, by (unit, year, kind).
-pub struct Targets(HashMap<(UnitId, i32, Kind), Value>);
+/// Every stored target, by unit, then (year, kind): a unit holds a few,
+/// and looking one up borrows the unit's id.
+pub struct Targets(foldhash::HashMap<UnitId, Vec<(i32, Kind, Value)>>);
 
 impl Targets {
     pub fn load(conn: &mut DbConnection) -> Result<Targets, AppError> {
@@ -48,7 +48,7 @@ impl Targets {
                 absence_targets::national,
             ))
             .load(conn)?;
-        let mut map = HashMap::new();
+        let mut map: foldhash::HashMap<UnitId, Vec<(i32, Kind, Value)>> = Default::default();
         for (unit, year, kind, percent, national) in rows {
             let kind = Kind::parse(&kind)
                 .ok_or_else(|| AppError::damaged(format!("a target of unknown kind {kind}")))?;
@@ -57,14 +57,22 @@ impl Targets {
                 (false, Some(p)) => Value::Percent(p),
                 (false, None) => return Err(AppError::damaged("a target without a value")),
             };
-            map.insert((UnitId::from(unit), year, kind), value);
+            let own = map.entry(UnitId::from(unit)).or_default();
+            match own.iter_mut().find(|(y, k, _)| (*y, *k) == (year, kind)) {
+                Some(held) => held.2 = value,
+                None => own.push((year, kind, value)),
+            }
         }
         Ok(Targets(map))
     }
 
     /// The unit's own target.
     pub fn own(&self, unit: &UnitId, year: i32, kind: Kind) -> Option<Value> {
-        self.0.get(&(unit.clone(), year, kind)).copied()
+        self.0
+            .get(unit)?
+            .iter()
+            .find(|(y, k, _)| (*y, *k) == (year, kind))
+            .map(|(_, _, v)| *v)
     }
 
     /// The target that holds for `unit`: its own, else its nearest
@@ -76,21 +84,28 @@ impl Targets {
         year: i32,
         kind: Kind,
     ) -> Option<(Value, usize)> {
-        tree.path(unit)
-            .into_iter()
-            .rev()
-            .find_map(|u| self.own(&tree.units[u].id, year, kind).map(|v| (v, u)))
+        // From the unit up to the root.
+        let mut at = Some(unit);
+        while let Some(u) = at {
+            if let Some(v) = self.own(&tree.units[u].id, year, kind) {
+                return Some((v, u));
+            }
+            at = tree.units[u].parent;
+        }
+        None
     }
 
     pub fn all(&self) -> Vec<Target> {
         let mut out: Vec<Target> = self
             .0
             .iter()
-            .map(|((unit_id, year, kind), value)| Target {
-                unit_id: unit_id.clone(),
-                year: *year,
-                kind: *kind,
-                value: *value,
+            .flat_map(|(unit_id, own)| {
+                own.iter().map(|(year, kind, value)| Target {
+                    unit_id: unit_id.clone(),
+                    year: *year,
+                    kind: *kind,
+                    value: *value,
+                })
             })
             .collect();
         out.sort_by(|a, b| (&a.unit_id, a.year, a.kind).cmp(&(&b.unit_id, b.year, b.kind)));

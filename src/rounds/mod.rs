@@ -75,20 +75,54 @@ pub fn surveys(
     cache: &crate::cache::Cache,
     round: &Round,
 ) -> Result<std::sync::Arc<Vec<Survey>>, AppError> {
+    read_surveys(conn, cache, &round.id)?.parse(cache)
+}
+
+/// A round's questionnaires as read: parsed already (from the cache), or
+/// as stored, still to parse. Parsing needs no connection, so the
+/// analysis parses on another core while it reads the rest.
+pub enum SurveysRead {
+    Ready(std::sync::Arc<Vec<Survey>>),
+    Stored(RoundId, Vec<crate::db::models::RoundSurvey>),
+}
+
+/// Reads a round's questionnaires without parsing them.
+pub fn read_surveys(
+    conn: &mut DbConnection,
+    cache: &crate::cache::Cache,
+    round_id: &RoundId,
+) -> Result<SurveysRead, AppError> {
     let key = crate::cache::Key::Surveys {
-        round: round.id.clone(),
+        round: round_id.clone(),
     };
     if let Some(s) = cache.get(&key) {
-        return Ok(s);
+        return Ok(SurveysRead::Ready(s));
     }
-    let parsed = round.surveys(conn)?;
-    // A draft's files are stored with it at creation: never keep an empty
-    // list read before they were written.
-    if !parsed.is_empty() {
-        let bytes = parsed.iter().map(|s| s.items.len() * 2048).sum();
-        cache.insert(key, parsed.clone(), bytes);
+    Ok(SurveysRead::Stored(
+        round_id.clone(),
+        RoundSurvey::of_round(conn, round_id)?,
+    ))
+}
+
+impl SurveysRead {
+    /// The questionnaires, parsed and kept in `cache` where they were not.
+    pub fn parse(
+        self,
+        cache: &crate::cache::Cache,
+    ) -> Result<std::sync::Arc<Vec<Survey>>, AppError> {
+        let (round, stored) = match self {
+            SurveysRead::Ready(s) => return Ok(s),
+            SurveysRead::Stored(round, stored) => (round, stored),
+        };
+        let parsed = std::sync::Arc::new(RoundSurvey::parse_all(&stored)?);
+        // A draft's files are stored with it at creation: never keep an
+        // empty list read before they were written.
+        if !parsed.is_empty() {
+            let bytes = parsed.iter().map(|s| s.items.len() * 2048).sum();
+            cache.insert(crate::cache::Key::Surveys { round }, parsed.clone(), bytes);
+        }
+        Ok(parsed)
     }
-    Ok(parsed)
 }
 
 /// Raises a closed round's minimum group size: the snapshot hides more

@@ -269,7 +269,7 @@ impl Scores {
 fn parent_indexes<'a>(
     groups: impl Iterator<Item = (&'a String, &'a Option<String>)> + Clone,
 ) -> Vec<Option<usize>> {
-    let pos: std::collections::HashMap<&str, usize> = groups
+    let pos: foldhash::HashMap<&str, usize> = groups
         .clone()
         .enumerate()
         .map(|(i, (key, _))| (key.as_str(), i))

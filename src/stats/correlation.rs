@@ -110,18 +110,27 @@ pub fn weighted_pearson_r(x: &[f64], y: &[f64], w: &[f64]) -> Option<f64> {
 
 /// Ranks from 1, ties sharing their mean rank.
 pub fn average_ranks(x: &[f64]) -> Vec<f64> {
-    let mut idx: Vec<usize> = (0..x.len()).collect();
-    idx.sort_by(|a, b| x[*a].total_cmp(&x[*b]));
-    let mut ranks = vec![0.0; x.len()];
+    // Values beside their places, sorted by value: values equal by
+    // `total_cmp` are the same bits, so their order among themselves
+    // changes no rank and an unstable sort does.
+    let mut sorted: Vec<(f64, usize)> = x.iter().copied().zip(0..).collect();
+    sorted.sort_unstable_by(|a, b| a.0.total_cmp(&b.0));
+    ranks_of_sorted(&sorted)
+}
+
+/// [`average_ranks`] of values already in order (by `total_cmp`), each
+/// beside its place: the rank goes to that place.
+pub fn ranks_of_sorted(sorted: &[(f64, usize)]) -> Vec<f64> {
+    let mut ranks = vec![0.0; sorted.len()];
     let mut i = 0;
-    while i < idx.len() {
+    while i < sorted.len() {
         let mut j = i;
-        while j + 1 < idx.len() && x[idx[j + 1]] == x[idx[i]] {
+        while j + 1 < sorted.len() && sorted[j + 1].0 == sorted[i].0 {
             j += 1;
         }
         let rank = (i + j) as f64 / 2.0 + 1.0;
-        for k in i..=j {
-            ranks[idx[k]] = rank;
+        for &(_, at) in &sorted[i..=j] {
+            ranks[at] = rank;
         }
         i = j + 1;
     }
@@ -140,18 +149,32 @@ pub fn spearman(x: &[f64], y: &[f64]) -> Result<Correlation, NoCoefficient> {
 /// (what `pingouin.partial_corr` does with a − 1 area dummies).
 pub fn within_area(x: &[f64], y: &[f64], area: &[usize]) -> Result<Correlation, NoCoefficient> {
     let m = x.len();
-    let mut areas: Vec<usize> = area.to_vec();
-    areas.sort_unstable();
-    areas.dedup();
-    let a = areas.len();
+    // Each value's area as its place among the distinct areas in order.
+    let at: Vec<usize> = match area.iter().max() {
+        // Areas numbered from 0 (as the analysis numbers them): marked.
+        Some(&top) if top < m => {
+            let mut place = vec![usize::MAX; top + 1];
+            for &ar in area {
+                place[ar] = 0;
+            }
+            for (next, p) in place.iter_mut().filter(|p| **p == 0).enumerate() {
+                *p = next;
+            }
+            area.iter().map(|&ar| place[ar]).collect()
+        }
+        _ => {
+            let mut areas: Vec<usize> = area.to_vec();
+            areas.sort_unstable();
+            areas.dedup();
+            area.iter()
+                .map(|ar| areas.binary_search(ar).expect("every area is listed"))
+                .collect()
+        }
+    };
+    let a = at.iter().max().map_or(0, |top| top + 1);
     if m < a + 3 {
         return Err(NoCoefficient::TooFew);
     }
-    // Each value's area as an index into `areas`.
-    let at: Vec<usize> = area
-        .iter()
-        .map(|ar| areas.binary_search(ar).expect("every area is listed"))
-        .collect();
     let centred = |v: &[f64]| -> Vec<f64> {
         let mut sums = vec![(0.0, 0usize); a];
         for (val, &i) in v.iter().zip(&at) {
@@ -214,11 +237,13 @@ pub fn quartile_contrast(score: &[f64], lost: &[f64], agreed: &[f64]) -> Option<
     if q == 0 {
         return None;
     }
-    let mut idx: Vec<usize> = (0..m).collect();
-    idx.sort_by(|a, b| score[*a].total_cmp(&score[*b]).then(a.cmp(b)));
-    let rate = |ids: &[usize]| {
-        let l: f64 = ids.iter().map(|i| lost[*i]).sum();
-        let a: f64 = ids.iter().map(|i| agreed[*i]).sum();
+    // By score, ties by place: a total order, so unstable sorting gives
+    // the one order there is.
+    let mut idx: Vec<(f64, usize)> = score.iter().copied().zip(0..).collect();
+    idx.sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+    let rate = |ids: &[(f64, usize)]| {
+        let l: f64 = ids.iter().map(|(_, i)| lost[*i]).sum();
+        let a: f64 = ids.iter().map(|(_, i)| agreed[*i]).sum();
         (a > 0.0).then(|| l / a * 100.0)
     };
     let low_rate = rate(&idx[..q])?;

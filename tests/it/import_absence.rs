@@ -290,6 +290,44 @@ both_backends! {
         let before = naervaer::db::absence_series::load(&mut c).unwrap().units().unwrap();
         assert!(import_text(&mut c, Kind::Absence, &format!("{HEAD}1110;01.02.2025;31.03.2025;90;9;4;5\n"), false).is_err());
         assert_eq!(naervaer::db::absence_series::load(&mut c).unwrap().units().unwrap(), before);
+        // The staff changes: Ola moves to 1110, Per leaves, three join
+        // 1200. Its absence gives no headcount, so it counts them now
+        // (the staff is kept per unit by the employees import).
+        let people = "employee_id;name;email;unit_code;leader_of;roles;language\n\
+            1;Kari Nordmann;kari@test.no;1110;1110|1100;amu;nb\n\
+            2;Ola Nordmann;;1110;;admin;nn\n\
+            4;Liv Berg;liv@test.no;1200;;;nb\n\
+            5;Nils Dahl;nils@test.no;1200;;;nb\n\
+            6;Siri Moe;;1200;;;nb\n";
+        import_text(&mut c, Kind::Employees, people, false).unwrap();
+        series_agree_with_the_rows(&mut c);
+        let q1 = naervaer::analysis::own_absence(&mut c, d("2025-01-01"), d("2025-03-31")).unwrap();
+        assert_eq!(q1[&unit("1200", &mut c)].headcount, 3);
+        // A rejected employees file leaves the staff as it was.
+        let bad = "employee_id;name;email;unit_code;leader_of;roles;language\n7;Tor Lie;tor@test.no;9999;;;nb\n";
+        assert!(import_text(&mut c, Kind::Employees, bad, false).is_err());
+        let q1 = naervaer::analysis::own_absence(&mut c, d("2025-01-01"), d("2025-03-31")).unwrap();
+        assert_eq!(q1[&unit("1200", &mut c)].headcount, 3);
+        series_agree_with_the_rows(&mut c);
+    }
+
+    fn the_migration_that_keeps_the_staff_per_unit_counts_the_employees(t) {
+        let mut c = with_units(&t);
+        import_text(&mut c, Kind::Employees, crate::EMPLOYEES, false).unwrap();
+        import_text(&mut c, Kind::Absence, &format!("{HEAD}1110;01.01.2025;31.03.2025;1000;100;50;50\n1200;01.01.2025;31.03.2025;640;12;;\n1000;01.01.2025;31.03.2025;640;12;;\n"), false).unwrap();
+        // As a database from before it: no table, the migration not yet run.
+        diesel::sql_query("DROP TABLE unit_staff").execute(&mut c).unwrap();
+        diesel::sql_query("DELETE FROM __diesel_schema_migrations WHERE version = '20261203000019'").execute(&mut c).unwrap();
+        assert_eq!(naervaer::db::run_migrations(&mut c).unwrap(), 1);
+        let mut staff = naervaer::db::absence_series::staff(&mut c).unwrap();
+        staff.sort();
+        let unit = |code: &str, c: &mut DbConnection| -> String {
+            units::table.filter(units::code.eq(code)).select(units::id).get_result(c).unwrap()
+        };
+        let mut expected = vec![(unit("1110", &mut c), 1), (unit("1200", &mut c), 1), (unit("1000", &mut c), 1)];
+        expected.sort();
+        assert_eq!(staff, expected);
+        series_agree_with_the_rows(&mut c);
     }
 
     fn the_migration_that_made_the_series_fills_them_from_the_rows(t) {

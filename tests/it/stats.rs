@@ -166,6 +166,14 @@ mod correlation {
                 &format!("{i} weighted"),
             );
             let wa = within_area(&x, &y, &area).unwrap();
+            // The same areas numbered far apart (not 0, 1, …) are placed
+            // another way; the coefficient is the same to the bit.
+            let far: Vec<usize> = area.iter().map(|a| 1000 + 7 * a).collect();
+            assert_eq!(
+                within_area(&x, &y, &far).unwrap(),
+                wa,
+                "{i}: areas numbered apart"
+            );
             close(wa.r, &c["within"]["r"], &format!("{i} within r"));
             close(wa.p, &c["within"]["p"], &format!("{i} within p"));
             close(wa.low, &c["within"]["low"], &format!("{i} within low"));
@@ -228,6 +236,11 @@ mod correlation {
         assert_eq!(
             average_ranks(&[3.0, 1.0, 3.0, 2.0, 3.0]),
             vec![4.0, 1.0, 4.0, 2.0, 4.0]
+        );
+        // Minus and plus zero are one value, tied.
+        assert_eq!(
+            average_ranks(&[0.0, -1.0, -0.0, 2.0]),
+            vec![2.5, 1.0, 2.5, 4.0]
         );
         assert_eq!(strength(-0.05), Strength::Negligible);
         assert_eq!(strength(0.29), Strength::Weak);
