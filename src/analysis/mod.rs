@@ -269,12 +269,14 @@ fn targets_state(
 /// The analysis of a closed round, from its snapshot and the absence data.
 ///
 /// The two cores share the work. This thread reads the database; the
-/// other parses the round's scores (1.9 MB of JSON at 3 000 units) as soon
-/// as they are read, then the previous round's scores and questionnaires,
-/// and computes the previous round's comparison once its absence is
-/// summed here, while this thread reads the targets and computes the
-/// round's own. Every figure is the same as one thread gives; only the
-/// order of the work differs.
+/// other parses the round's scores (0.9 MB at 3 000 units) as soon as they
+/// are read, then the previous round's scores and questionnaires, and
+/// computes the previous round's comparison once its absence is summed
+/// here, while this thread reads the targets and computes the round's own.
+/// Which round came before is read from the head of the stored scores, so
+/// the previous round is read before this round's scores are parsed. Every
+/// figure is the same as one thread gives; only the order of the work
+/// differs.
 pub fn run(
     conn: &mut DbConnection,
     cache: &Cache,
@@ -290,53 +292,30 @@ pub fn run(
     let periods = absence_periods(conn)?;
     let periods = &periods;
     std::thread::scope(|threads| {
+        let peeked = read.previous_round();
         let parsing = threads.spawn(|| read.parse(cache));
+        let mut previous = match &peeked {
+            Some(Some(prev_id)) => start_previous(threads, conn, cache, prev_id, periods, lang)?,
+            _ => None,
+        };
         let surveys_read = crate::rounds::read_surveys(conn, cache, &round.id)?;
         let mut absence = OwnAbsence::load(conn)?;
         let snapshot = joined(parsing)?;
-        // The previous round's scores and questionnaires are parsed on
-        // the other core while this one sums both windows' absence; its
-        // absence is sent over when summed.
-        let mut previous = None;
-        let mut windows = vec![(from, to)];
-        if let Some(prev_id) = &snapshot.previous_round {
-            let prev_round = Round::find(conn, prev_id)?;
-            if let Some(prev_read) = crate::snapshot::read_scores(conn, cache, prev_id)? {
-                let prev_surveys = crate::rounds::read_surveys(conn, cache, prev_id)?;
-                let prev_window = Window::Before.dates(prev_round.last_day());
-                windows.push(prev_window);
-                let (send, receive) = std::sync::mpsc::channel::<HashMap<String, Sums>>();
-                let handle = threads.spawn(move || -> Result<Analysis, AppError> {
-                    let prev_snap = prev_read.parse(cache)?;
-                    let prev_surveys = prev_surveys.parse(cache)?;
-                    // Nothing sent: this thread's caller failed, and
-                    // gives its own error.
-                    let prev_own = receive
-                        .recv()
-                        .map_err(|_| AppError::internal("the absence was never summed"))?;
-                    Ok(compute(&Input {
-                        round_id: &prev_round.id,
-                        round_title: &prev_round.title,
-                        snapshot: &prev_snap,
-                        surveys: &prev_surveys,
-                        own: &prev_own,
-                        window: prev_window,
-                        periods,
-                        level: None,
-                        lang,
-                    }))
-                });
-                previous = Some((handle, send));
+        if peeked.is_none() {
+            if let Some(prev_id) = &snapshot.previous_round {
+                previous = start_previous(threads, conn, cache, prev_id, periods, lang)?;
             }
         }
+        let mut windows = vec![(from, to)];
+        windows.extend(previous.as_ref().map(|p| p.window));
         let mut sums = absence.windows(conn, &windows)?.into_iter();
         let own = sums.next().unwrap_or_default();
         let previous = match (previous, sums.next()) {
-            (Some((handle, send)), Some(prev_own)) => {
+            (Some(p), Some(prev_own)) => {
                 // A send fails only when the other thread has failed
                 // already; its join below gives that error.
-                let _ = send.send(prev_own);
-                Some(handle)
+                let _ = p.absence.send(prev_own);
+                Some(p.computing)
             }
             _ => None,
         };
@@ -380,6 +359,58 @@ pub fn run(
         }
         Ok(analysis)
     })
+}
+
+/// The previous round's comparison under way on another thread: it waits
+/// for that round's absence, summed by the caller over `window`.
+struct PreviousRun<'scope> {
+    computing: std::thread::ScopedJoinHandle<'scope, Result<Analysis, AppError>>,
+    absence: std::sync::mpsc::Sender<HashMap<String, Sums>>,
+    window: (NaiveDate, NaiveDate),
+}
+
+/// Reads the previous round and starts its comparison on another thread:
+/// its scores and questionnaires are parsed there while the caller sums
+/// the absence. None when that round has no snapshot.
+fn start_previous<'scope, 'env>(
+    threads: &'scope std::thread::Scope<'scope, 'env>,
+    conn: &mut DbConnection,
+    cache: &'env Cache,
+    prev_id: &RoundId,
+    periods: &'env [(NaiveDate, NaiveDate)],
+    lang: Lang,
+) -> Result<Option<PreviousRun<'scope>>, AppError> {
+    let prev_round = Round::find(conn, prev_id)?;
+    let Some(prev_read) = crate::snapshot::read_scores(conn, cache, prev_id)? else {
+        return Ok(None);
+    };
+    let prev_surveys = crate::rounds::read_surveys(conn, cache, prev_id)?;
+    let window = Window::Before.dates(prev_round.last_day());
+    let (send, receive) = std::sync::mpsc::channel::<HashMap<String, Sums>>();
+    let computing = threads.spawn(move || -> Result<Analysis, AppError> {
+        let prev_snap = prev_read.parse(cache)?;
+        let prev_surveys = prev_surveys.parse(cache)?;
+        // Nothing sent: the caller failed, and gives its own error.
+        let prev_own = receive
+            .recv()
+            .map_err(|_| AppError::internal("the absence was never summed"))?;
+        Ok(compute(&Input {
+            round_id: &prev_round.id,
+            round_title: &prev_round.title,
+            snapshot: &prev_snap,
+            surveys: &prev_surveys,
+            own: &prev_own,
+            window,
+            periods,
+            level: None,
+            lang,
+        }))
+    });
+    Ok(Some(PreviousRun {
+        computing,
+        absence: send,
+        window,
+    }))
 }
 
 /// What a scoped thread gave; its panic goes on in this thread.

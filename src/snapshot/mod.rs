@@ -425,6 +425,33 @@ pub fn read_scores(
 
 impl ScoresRead {
     /// The scores, parsed and kept in `cache` if they were not yet.
+    /// The round the scores compare with, read from the head of the
+    /// stored bytes without parsing the rest: Some(None) when there is
+    /// none, None when only parsing tells (scores stored as JSON or made
+    /// from an older snapshot's body).
+    pub fn previous_round(&self) -> Option<Option<RoundId>> {
+        /// The first fields of [`Scores`], as stored.
+        #[derive(serde::Deserialize)]
+        struct Head {
+            #[allow(dead_code)]
+            round_id: RoundId,
+            #[allow(dead_code)]
+            k: u32,
+            previous_round: Option<RoundId>,
+        }
+        match self {
+            ScoresRead::Ready(scores) => Some(scores.previous_round.clone()),
+            ScoresRead::Stored {
+                stored: Stored::Bytes(bytes),
+                from_body: false,
+                ..
+            } => stored::decode_head::<Head>(bytes)
+                .ok()
+                .map(|h| h.previous_round),
+            ScoresRead::Stored { .. } => None,
+        }
+    }
+
     pub fn parse(self, cache: &Cache) -> Result<Arc<Scores>, AppError> {
         let (key, round_id, stored, from_body) = match self {
             ScoresRead::Ready(ready) => return Ok(ready),

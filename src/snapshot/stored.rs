@@ -65,6 +65,16 @@ pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Unreadable> {
     }
 }
 
+/// The first fields of a stored value, the rest left unread: `T` must
+/// declare exactly the stored struct's first fields, in its order.
+pub fn decode_head<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Unreadable> {
+    match bytes.split_first() {
+        None => Err(Unreadable::Empty),
+        Some((&VERSION, rest)) => Ok(postcard::take_from_bytes(rest)?.0),
+        Some((other, _)) => Err(Unreadable::Version(*other)),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

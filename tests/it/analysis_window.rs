@@ -152,6 +152,11 @@ both_backends! {
         };
         let snapshot = naervaer::snapshot::load(&mut c, &r.closed_round).unwrap().unwrap();
         let prev_id = snapshot.previous_round.clone().expect("last year's round");
+        // Which round came before is read from the head of the stored
+        // scores, before they are parsed (the analysis reads that round
+        // meanwhile).
+        let read = naervaer::snapshot::read_scores(&mut c, &Cache::none(), &r.closed_round).unwrap().unwrap();
+        assert_eq!(read.previous_round(), Some(Some(prev_id.clone())));
         let a = run(&mut c, &r.closed_round, &Cache::none());
         let previous = a.previous.as_ref().expect("a comparison");
         assert_eq!(previous.round_id, prev_id);
@@ -175,6 +180,9 @@ both_backends! {
         run(&mut c, &r.closed_round, &cache);
         assert_eq!(serde_json::to_string(&run(&mut c, &r.closed_round, &cache)).unwrap(), json);
         assert!(cache.stats().hits >= 2, "{:?}", cache.stats().hits);
+        let cached = naervaer::snapshot::read_scores(&mut c, &cache, &r.closed_round).unwrap().unwrap();
+        assert!(matches!(cached, naervaer::snapshot::ScoresRead::Ready(_)));
+        assert_eq!(cached.previous_round(), Some(Some(prev_id.clone())));
         // The first round compares with none.
         let first = naervaer::snapshot::load(&mut c, &prev_id).unwrap().unwrap().previous_round.clone().expect("two years ago");
         assert!(run(&mut c, &first, &Cache::none()).previous.is_none());
