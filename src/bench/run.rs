@@ -59,6 +59,7 @@ pub fn run(opts: &Options, mut progress: impl FnMut(&str)) -> Result<Report, App
     b.follow_up(&closed)?;
     b.leader_page(&closed)?;
     b.answering()?;
+    b.claiming()?;
     b.sending()?;
     if opts.database_url.is_none() {
         let _ = std::fs::remove_dir_all(&b.temp);
@@ -603,6 +604,44 @@ impl Bench<'_> {
         }
         self.figures
             .push(Figure::of("naervaer serve peak RSS", "MB", vec![rss]));
+        Ok(())
+    }
+
+    /// A sender claiming its next 10 messages while the round opened for
+    /// answering has its 50 000 invitations queued, each claim rolled back
+    /// (the queue stays as it is).
+    fn claiming(&mut self) -> Result<(), AppError> {
+        use crate::db::schema::outbox;
+        let queued: i64 = outbox::table
+            .filter(outbox::status.eq("pending"))
+            .count()
+            .get_result(&mut self.conn)?;
+        let mut claims = Vec::new();
+        for _ in 0..self.runs.max(5) {
+            let mut t = 0.0;
+            let mut claimed = 0;
+            let undone = self.conn.transaction::<(), AppError, _>(|c| {
+                let (got, ms) = time(|| crate::mail::outbox::claim(c, "bench", 10));
+                (claimed, t) = (got?.len(), ms);
+                Err(AppError::internal("rolled back on purpose"))
+            });
+            if claimed == 0 {
+                return Err(undone
+                    .err()
+                    .unwrap_or(AppError::internal("nothing to claim")));
+            }
+            claims.push(t);
+        }
+        let f = Figure::of(
+            &format!("claiming the next 10 of {queued} queued messages"),
+            "ms",
+            claims,
+        );
+        self.note(&format!(
+            "claiming: {:.2} ms with {queued} queued",
+            f.median
+        ));
+        self.figures.push(f);
         Ok(())
     }
 

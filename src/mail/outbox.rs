@@ -218,13 +218,19 @@ pub struct Claimed {
     pub attempts: i32,
 }
 
-const CLAIM_PG: &str = "UPDATE outbox SET status = 'sending', claimed_by = $1, claimed_at = $2 \
+/// The claim, as [`claim`] sends it (public for the test of its plan).
+pub const CLAIM_PG: &str = "UPDATE outbox SET status = 'sending', claimed_by = $1, claimed_at = $2 \
      WHERE id IN (SELECT id FROM outbox WHERE status = 'pending' AND next_attempt_at <= $2 \
                   ORDER BY created_at, id LIMIT $3 FOR UPDATE SKIP LOCKED) \
      RETURNING id, kind, channel, round_id, invitation_id, account_id, group_key, recipient, attempts";
-const CLAIM_SQLITE: &str =
+// SQLite's planner prefers the index on (status, next_attempt_at) and sorts
+// every due message for each claim; it is told to walk the pending ones in
+// order instead (migration 2026-12-03-000020), and stops at the limit.
+// PostgreSQL picks that index itself.
+pub const CLAIM_SQLITE: &str =
     "UPDATE outbox SET status = 'sending', claimed_by = ?1, claimed_at = ?2 \
-     WHERE id IN (SELECT id FROM outbox WHERE status = 'pending' AND next_attempt_at <= ?2 \
+     WHERE id IN (SELECT id FROM outbox INDEXED BY outbox_pending_order \
+                  WHERE status = 'pending' AND next_attempt_at <= ?2 \
                   ORDER BY created_at, id LIMIT ?3) \
      RETURNING id, kind, channel, round_id, invitation_id, account_id, group_key, recipient, attempts";
 
