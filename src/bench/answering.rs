@@ -119,15 +119,26 @@ impl Pinning {
     /// load generator's CPU (`true`) or back on all it had (`false`).
     pub fn load_here(&self, pinned: bool) -> Result<(), AppError> {
         let cpus = if pinned { &self.load } else { &self.all };
-        let status = std::process::Command::new("taskset")
-            .args(["-a", "-p", "-c", cpus, &std::process::id().to_string()])
-            .stdout(std::process::Stdio::null())
-            .status()?;
-        if status.success() {
-            Ok(())
-        } else {
-            Err(AppError::internal(format!("taskset -c {cpus}: {status}")))
+        // taskset sets each thread in turn; a thread that ends meanwhile
+        // (a client of the run before, a pool's helper) fails the whole
+        // command with "No such process". Once a run finds every thread it
+        // lists, every live thread is set.
+        let mut last = String::new();
+        for _ in 0..5 {
+            let out = std::process::Command::new("taskset")
+                .args(["-a", "-p", "-c", cpus, &std::process::id().to_string()])
+                .output()?;
+            if out.status.success() {
+                return Ok(());
+            }
+            last = format!(
+                "{}: {}",
+                out.status,
+                String::from_utf8_lossy(&out.stderr).trim()
+            );
+            std::thread::sleep(Duration::from_millis(50));
         }
+        Err(AppError::internal(format!("taskset -c {cpus}: {last}")))
     }
 }
 

@@ -439,6 +439,7 @@ fn the_bench_command_measures_a_small_municipality_and_writes_every_figure() {
         "submit latency p99",
         "raw durable answer transaction",
         "naervaer serve peak RSS",
+        "claiming the next 10 of 400 queued messages",
         "sending 60 invitations by SMTP, 1 connection",
         "sending 60 invitations by SMTP, 16 connections",
         // benches/analyst.py on the same answers (tests/requirements.txt
