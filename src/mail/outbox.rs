@@ -219,19 +219,23 @@ pub struct Claimed {
 }
 
 /// The claim, as [`claim`] sends it (public for the test of its plan).
+///
+/// The oldest due first: by `next_attempt_at`, the order of the index on
+/// (status, next_attempt_at), so that a claim reads its 10 from the index
+/// and stops. Ordered by (created_at, id) it sorted every due message on
+/// each claim: with a round's 50 000 invitations queued at once, 17–20 ms
+/// a claim on SQLite and 104 ms on PostgreSQL (a sort spilled to disk),
+/// 5 000 claims per round. A new message is due when it is queued, so the
+/// order is the queue's; one retried later waits behind those due before
+/// it. Messages due in the same second go in no particular order.
 pub const CLAIM_PG: &str = "UPDATE outbox SET status = 'sending', claimed_by = $1, claimed_at = $2 \
      WHERE id IN (SELECT id FROM outbox WHERE status = 'pending' AND next_attempt_at <= $2 \
-                  ORDER BY created_at, id LIMIT $3 FOR UPDATE SKIP LOCKED) \
+                  ORDER BY next_attempt_at LIMIT $3 FOR UPDATE SKIP LOCKED) \
      RETURNING id, kind, channel, round_id, invitation_id, account_id, group_key, recipient, attempts";
-// SQLite's planner prefers the index on (status, next_attempt_at) and sorts
-// every due message for each claim; it is told to walk the pending ones in
-// order instead (migration 2026-12-03-000020), and stops at the limit.
-// PostgreSQL picks that index itself.
 pub const CLAIM_SQLITE: &str =
     "UPDATE outbox SET status = 'sending', claimed_by = ?1, claimed_at = ?2 \
-     WHERE id IN (SELECT id FROM outbox INDEXED BY outbox_pending_order \
-                  WHERE status = 'pending' AND next_attempt_at <= ?2 \
-                  ORDER BY created_at, id LIMIT ?3) \
+     WHERE id IN (SELECT id FROM outbox WHERE status = 'pending' AND next_attempt_at <= ?2 \
+                  ORDER BY next_attempt_at LIMIT ?3) \
      RETURNING id, kind, channel, round_id, invitation_id, account_id, group_key, recipient, attempts";
 
 /// Claims up to `limit` due messages for `sender`.

@@ -517,8 +517,8 @@ fn a_message_id_names_the_senders_domain_or_else_the_base_urls_host() {
 crate::both_backends! {
 fn a_claim_walks_the_pending_messages_in_order_and_sorts_none(t) {
     // A round's invitations are queued at once; each claim of 10 must read
-    // its 10 from the index of pending messages in claim order, not sort
-    // every due message (20 ms a claim on SQLite, 100 ms on PostgreSQL with
+    // its 10 from the index of due messages in claim order, not sort every
+    // due message (20 ms a claim on SQLite, 100 ms on PostgreSQL with
     // 50 000 queued: `naervaer bench` measures it).
     let mut c = t.conn();
     organisation(&mut c, 2000);
@@ -555,7 +555,7 @@ fn a_claim_walks_the_pending_messages_in_order_and_sorts_none(t) {
     }
     .unwrap_or_else(|e| panic!("{e}"));
     let plan = plan.join("\n");
-    assert!(plan.contains("outbox_pending_order"), "{plan}");
+    assert!(plan.contains("outbox_due"), "{plan}");
     assert!(!plan.contains("Sort") && !plan.contains("TEMP B-TREE"), "{plan}");
     // And it claims the oldest pending first, as before.
     let claimed = outbox::claim(&mut c, "test", 10).unwrap();
