@@ -301,6 +301,17 @@ pub fn run(
         let surveys_read = crate::rounds::read_surveys(conn, cache, &round.id)?;
         let mut absence = OwnAbsence::load(conn)?;
         let snapshot = joined(parsing)?;
+        // The head read before the parse names the round the parse does,
+        // or the previous round under way is another round's.
+        if peeked
+            .as_ref()
+            .is_some_and(|p| *p != snapshot.previous_round)
+        {
+            return Err(AppError::damaged(format!(
+                "the stored scores of round {} name another previous round in their head",
+                round.id
+            )));
+        }
         if peeked.is_none() {
             if let Some(prev_id) = &snapshot.previous_round {
                 previous = start_previous(threads, conn, cache, prev_id, periods, lang)?;

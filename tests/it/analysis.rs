@@ -314,6 +314,19 @@ fn a_factor_hidden_in_some_groups_is_analysed_over_the_others() {
     let expected = naervaer::stats::correlation::pearson(&x, &y).unwrap();
     assert_eq!(f.pearson.unwrap(), expected);
     assert_eq!(a.factors[1].m, 40);
+    // Spearman's ρ takes the rates' ranks from one ordering of all groups:
+    // over the 35 with a score, and over all 40, it is the reference
+    // function's on those groups' own columns, to the bit.
+    for (fi, m) in [(0, 35), (1, 40)] {
+        let (x, y): (Vec<f64>, Vec<f64>) = a
+            .groups
+            .iter()
+            .filter_map(|g| Some((g.scores[fi]?, g.absence_rate)))
+            .unzip();
+        assert_eq!(x.len(), m);
+        let reference = naervaer::stats::correlation::spearman(&x, &y).unwrap();
+        assert_eq!(a.factors[fi].spearman.unwrap(), reference, "factor {fi}");
+    }
 }
 
 /// Root, 4 areas; each area has 12 people of its own, 8 units of 12 and 2
