@@ -277,25 +277,31 @@ fn invitation_with_language(
     by_code: bool,
 ) -> Result<Option<(Invitation, Round, String)>, AppError> {
     use crate::db::schema::{employees, rounds};
-    let joined = invitations::table
-        .inner_join(rounds::table)
-        .inner_join(employees::table)
-        .select((
-            Invitation::as_select(),
-            Round::as_select(),
-            employees::language,
-        ));
-    Ok(if by_code {
-        joined
-            .filter(invitations::code_hash.eq(hash))
-            .get_result(conn)
-            .optional()?
-    } else {
-        joined
-            .filter(invitations::token_hash.eq(hash))
-            .get_result(conn)
-            .optional()?
-    })
+    // On the backend's own connection, whose statement cache knows this
+    // query by its type: through the multi-backend connection its SQL
+    // would be built anew on every request, to look the statement up.
+    let found = crate::on_backend!(conn, |c| {
+        let joined = invitations::table
+            .inner_join(rounds::table)
+            .inner_join(employees::table)
+            .select((
+                Invitation::as_select(),
+                Round::as_select(),
+                employees::language,
+            ));
+        if by_code {
+            joined
+                .filter(invitations::code_hash.eq(hash))
+                .get_result(c)
+                .optional()
+        } else {
+            joined
+                .filter(invitations::token_hash.eq(hash))
+                .get_result(c)
+                .optional()
+        }
+    });
+    Ok(found?)
 }
 
 /// Stores one response and marks the invitation answered, in one
@@ -338,27 +344,27 @@ pub fn submit_uncounted(
         }
         // Not withdrawn meanwhile (the person left while answering): the
         // condition is checked again on the row as it is when updated.
-        let claimed = diesel::update(
+        // Both on the backend's own connection (see invitation_with_language).
+        let claim = diesel::update(
             invitations::table
                 .find(&inv.id)
                 .filter(invitations::responded.eq(false))
                 .filter(invitations::withdrawn.eq(false)),
         )
-        .set(invitations::responded.eq(true))
-        .execute(conn)?;
+        .set(invitations::responded.eq(true));
+        let claimed = crate::on_backend!(&mut *conn, |c| claim.execute(c))?;
         if claimed == 0 {
             return Ok((Submitted::AlreadyAnswered, None));
         }
         let (items, background) = stored_texts(surveys, answers);
-        diesel::insert_into(responses::table)
-            .values((
-                responses::id.eq(new_id()),
-                responses::round_id.eq(&round.id),
-                responses::unit_id.eq(&inv.unit_id),
-                responses::answers.eq(items),
-                responses::background.eq(background),
-            ))
-            .execute(conn)?;
+        let insert = diesel::insert_into(responses::table).values((
+            responses::id.eq(new_id()),
+            responses::round_id.eq(&round.id),
+            responses::unit_id.eq(&inv.unit_id),
+            responses::answers.eq(items),
+            responses::background.eq(background),
+        ));
+        crate::on_backend!(&mut *conn, |c| insert.execute(c))?;
         Ok((Submitted::Stored, Some((round.id, inv.unit_id))))
     })
 }

@@ -25,7 +25,24 @@ struct Job {
     token_hash: String,
     surveys: Arc<Vec<Survey>>,
     answers: Answers,
-    reply: mpsc::Sender<Result<Submitted, AppError>>,
+    reply: Reply,
+}
+
+/// Where the committer sends a submission's outcome: a thread blocked in
+/// [`GroupCommit::submit`], or a request awaiting [`GroupCommit::submit_async`].
+enum Reply {
+    Blocking(mpsc::Sender<Result<Submitted, AppError>>),
+    Async(tokio::sync::oneshot::Sender<Result<Submitted, AppError>>),
+}
+
+impl Reply {
+    fn send(self, result: Result<Submitted, AppError>) {
+        // The request may have gone (client closed): nothing to tell.
+        let _ = match self {
+            Reply::Blocking(s) => s.send(result).map_err(|_| ()),
+            Reply::Async(s) => s.send(result).map_err(|_| ()),
+        };
+    }
 }
 
 /// The queue to the committer thread; cheap to clone.
@@ -78,12 +95,44 @@ impl GroupCommit {
                 token_hash,
                 surveys,
                 answers,
-                reply,
+                reply: Reply::Blocking(reply),
             })
             .map_err(|_| AppError::connection("the committer has stopped"))?;
         answer
             .recv()
             .map_err(|_| AppError::connection("the committer has stopped"))?
+    }
+
+    /// [`GroupCommit::submit`] for a request handler: waits for the commit
+    /// without holding a thread. Only a full queue (more than
+    /// 4 × [`MAX_BATCH`] waiting) makes it wait for room on a blocking
+    /// thread.
+    pub async fn submit_async(
+        &self,
+        token_hash: String,
+        surveys: Arc<Vec<Survey>>,
+        answers: Answers,
+    ) -> Result<Submitted, AppError> {
+        let stopped = || AppError::connection("the committer has stopped");
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let job = Job {
+            token_hash,
+            surveys,
+            answers,
+            reply: Reply::Async(reply),
+        };
+        match self.queue.try_send(job) {
+            Ok(()) => {}
+            Err(mpsc::TrySendError::Full(job)) => {
+                let queue = self.queue.clone();
+                actix_web::web::block(move || queue.send(job))
+                    .await
+                    .map_err(|_| stopped())?
+                    .map_err(|_| stopped())?;
+            }
+            Err(mpsc::TrySendError::Disconnected(_)) => return Err(stopped()),
+        }
+        answer.await.map_err(|_| stopped())?
     }
 }
 
@@ -103,8 +152,7 @@ fn committer(pool: Pool, jobs: Receiver<Job>, stats: &Stats) {
         stats.commits.fetch_add(1, Ordering::Relaxed);
         stats.submissions.fetch_add(batch.len(), Ordering::Relaxed);
         for (job, result) in batch.into_iter().zip(results) {
-            // The request may have gone (client closed): nothing to tell.
-            let _ = job.reply.send(result);
+            job.reply.send(result);
         }
     }
 }

@@ -51,7 +51,7 @@ async fn session(
     };
     let token = c.value().to_string();
     state
-        .db(move |conn, cache| answer::session(conn, cache, &token))
+        .db_quick(move |conn, cache| answer::session(conn, cache, &token))
         .await
 }
 
@@ -64,7 +64,7 @@ pub async fn enter(
     let token = token.into_inner().to_ascii_lowercase();
     let hash = lookup_hash(&token);
     let found = state
-        .db(move |conn, _| answer::invitation_by_hash(conn, &hash, false))
+        .db_quick(move |conn, _| answer::invitation_by_hash(conn, &hash, false))
         .await?;
     Ok(match found {
         None => page(
@@ -192,8 +192,8 @@ pub async fn step(
             form.answers.clone(),
         );
         let outcome = match state.commit.clone() {
-            // The committer waits for its batch's commit: off the workers.
-            Some(c) => web::block(move || c.submit(hash, surveys, answers)).await??,
+            // Awaits its batch's commit without holding a thread.
+            Some(c) => c.submit_async(hash, surveys, answers).await?,
             None => {
                 state
                     .db(move |conn, _| answer::submit(conn, &hash, &surveys, &answers))
