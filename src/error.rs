@@ -18,7 +18,7 @@ pub enum AppError {
     #[error("configuration: {0}")]
     Config(String, #[source] Option<Cause>),
     #[error("database: {0}")]
-    Database(#[from] diesel::result::Error),
+    Database(diesel::result::Error),
     #[error("database connection: {0}")]
     Connection(String, #[source] Option<Cause>),
     #[error("migrations failed: {0}")]
@@ -116,6 +116,13 @@ impl AppError {
             AppError::User(u) => u.render(lang),
             other => other.chain(),
         }
+    }
+}
+
+impl From<diesel::result::Error> for AppError {
+    fn from(e: diesel::result::Error) -> AppError {
+        crate::db::note_lost_connection(&e);
+        AppError::Database(e)
     }
 }
 

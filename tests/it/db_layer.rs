@@ -159,3 +159,87 @@ fn the_servers_pool_leaves_checkpoints_to_its_own_thread_which_makes_them() {
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
 }
+
+/// A pooled PostgreSQL connection is not tested with a round trip each time
+/// it is taken; when the server drops the pool's connections (a restart, a
+/// network cut), the one request that meets a dead connection fails, and
+/// from then on connections are tested and the dead ones replaced: the
+/// requests after it succeed.
+#[test]
+fn a_pool_recovers_from_connections_the_server_dropped() {
+    #[derive(QueryableByName)]
+    struct Pid {
+        #[diesel(sql_type = diesel::sql_types::Integer)]
+        pid: i32,
+    }
+    let t = TestDb::new(Backend::Postgres);
+    let pool = db::open_pool(&t.url, 3).unwrap();
+    // Three connections made and returned to the pool.
+    let mut pids: Vec<i32> = Vec::new();
+    {
+        let mut held: Vec<_> = (0..3).map(|_| pool.get().unwrap()).collect();
+        for c in &mut held {
+            let p: Pid = diesel::sql_query("SELECT pg_backend_pid() AS pid")
+                .get_result(&mut **c)
+                .unwrap();
+            pids.push(p.pid);
+        }
+    }
+    let mut admin = t.conn();
+    let db::DbConnection::Pg(admin) = &mut admin else {
+        panic!("expected PostgreSQL")
+    };
+    for pid in &pids {
+        diesel::sql_query("SELECT pg_terminate_backend($1)")
+            .bind::<diesel::sql_types::Integer, _>(pid)
+            .execute(admin)
+            .unwrap();
+    }
+    // Terminated backends are gone once the server reports them so.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        #[derive(QueryableByName)]
+        struct N {
+            #[diesel(sql_type = BigInt)]
+            n: i64,
+        }
+        let left: N =
+            diesel::sql_query("SELECT count(*) AS n FROM pg_stat_activity WHERE pid = ANY($1)")
+                .bind::<diesel::sql_types::Array<diesel::sql_types::Integer>, _>(&pids)
+                .get_result(admin)
+                .unwrap();
+        if left.n == 0 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "backends still there");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    // The first use of a dead connection fails, as a lost connection.
+    let mut conn = pool.get().unwrap();
+    let e = naervaer::AppError::from(
+        diesel::sql_query("SELECT pg_backend_pid() AS pid")
+            .get_result::<Pid>(&mut *conn)
+            .err()
+            .expect("a query on a terminated connection fails"),
+    );
+    assert!(
+        matches!(
+            e,
+            naervaer::AppError::Database(diesel::result::Error::DatabaseError(
+                diesel::result::DatabaseErrorKind::ClosedConnection
+                    | diesel::result::DatabaseErrorKind::UnableToSendCommand,
+                _
+            ))
+        ),
+        "{e:?}"
+    );
+    drop(conn);
+    // Every request after it gets a live connection, new to the server.
+    for _ in 0..6 {
+        let mut c = pool.get().unwrap();
+        let p: Pid = diesel::sql_query("SELECT pg_backend_pid() AS pid")
+            .get_result(&mut *c)
+            .unwrap();
+        assert!(!pids.contains(&p.pid));
+    }
+}
