@@ -121,9 +121,37 @@ impl AppError {
 
 impl From<diesel::result::Error> for AppError {
     fn from(e: diesel::result::Error) -> AppError {
-        crate::db::note_lost_connection(&e);
+        note_lost_connection(&e);
         AppError::Database(e)
     }
+}
+
+/// When (milliseconds since the epoch) a database error last said its
+/// connection was gone; 0 when none did.
+static LOST_CONNECTION_AT_MS: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(0);
+
+/// Notes an error that means the connection is gone (PostgreSQL closed it,
+/// or a command could not be sent). Every database error becomes an
+/// [`AppError`] through here; the pool tests its connections for a while
+/// after one (`crate::db`'s `TEST_AFTER_LOSS`).
+fn note_lost_connection(e: &diesel::result::Error) {
+    use diesel::result::{DatabaseErrorKind, Error};
+    if let Error::DatabaseError(
+        DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
+        _,
+    ) = e
+    {
+        LOST_CONNECTION_AT_MS.fetch_max(
+            chrono::Utc::now().timestamp_millis(),
+            std::sync::atomic::Ordering::Relaxed,
+        );
+    }
+}
+
+/// Whether a lost connection was seen within `window`.
+pub fn lost_connection_within(window: std::time::Duration) -> bool {
+    let at = LOST_CONNECTION_AT_MS.load(std::sync::atomic::Ordering::Relaxed);
+    at > 0 && chrono::Utc::now().timestamp_millis() - at < window.as_millis() as i64
 }
 
 impl From<UserError> for AppError {

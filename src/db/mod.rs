@@ -215,7 +215,7 @@ impl ManageConnection for Manager {
     /// (1 415 against 2 033 flows/s). So, as connection pools commonly do
     /// (HikariCP skips the test for connections used within the last
     /// 500 ms), connections are tested only while a lost connection was
-    /// seen lately ([`note_lost_connection`]): the request that meets a
+    /// seen lately ([`crate::error::lost_connection_within`]): the request that meets a
     /// broken connection fails, and for [`TEST_AFTER_LOSS`] every
     /// connection handed out is tested first and the broken ones replaced.
     fn is_valid(&self, conn: &mut DbConnection) -> Result<(), r2d2::Error> {
@@ -242,27 +242,8 @@ impl ManageConnection for Manager {
 /// taken from a pool is tested first.
 pub const TEST_AFTER_LOSS: std::time::Duration = std::time::Duration::from_secs(60);
 
-/// Until when (milliseconds since the epoch) pooled connections are tested.
-static TEST_UNTIL_MS: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(0);
-
-/// Notes an error that means the connection is gone (PostgreSQL closed it,
-/// or a command could not be sent): for a while, pooled connections are
-/// tested before use. Every database error becomes an [`AppError`]
-/// through here.
-pub fn note_lost_connection(e: &diesel::result::Error) {
-    use diesel::result::{DatabaseErrorKind, Error};
-    if let Error::DatabaseError(
-        DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
-        _,
-    ) = e
-    {
-        let until = chrono::Utc::now().timestamp_millis() + TEST_AFTER_LOSS.as_millis() as i64;
-        TEST_UNTIL_MS.fetch_max(until, std::sync::atomic::Ordering::Relaxed);
-    }
-}
-
 fn lost_lately() -> bool {
-    chrono::Utc::now().timestamp_millis() < TEST_UNTIL_MS.load(std::sync::atomic::Ordering::Relaxed)
+    crate::error::lost_connection_within(TEST_AFTER_LOSS)
 }
 
 pub type Pool = r2d2::Pool<Manager>;
