@@ -11,7 +11,7 @@
 //! a failing submission rolls back its own savepoint and no other.
 
 use super::answer::{self, Answers, Submitted};
-use crate::db::Pool;
+use crate::db::{Pool, PooledConn};
 use crate::survey::Survey;
 use crate::AppError;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -137,6 +137,14 @@ impl GroupCommit {
 }
 
 fn committer(pool: Pool, jobs: Receiver<Job>, stats: &Stats) {
+    // On SQLite the committer keeps its connection between batches. It is
+    // the process's only writer, so that connection's page cache stays
+    // valid from one commit to the next (SQLite drops a connection's cache
+    // whenever another connection committed: a pooled connection that
+    // served reads in between would read every page anew). Kept only when
+    // the pool has room to spare for the requests.
+    let mut kept: Option<PooledConn> = None;
+    let keep = pool.max_size() > 2;
     while let Ok(first) = jobs.recv() {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -145,7 +153,7 @@ fn committer(pool: Pool, jobs: Receiver<Job>, stats: &Stats) {
                 Err(_) => break,
             }
         }
-        let results = run(&pool, &batch);
+        let results = run(&pool, &mut kept, keep, &batch);
         crate::metrics::get()
             .answer_batch
             .observe(batch.len() as f64);
@@ -160,14 +168,19 @@ fn committer(pool: Pool, jobs: Receiver<Job>, stats: &Stats) {
 /// One transaction for the batch, a savepoint per submission. When the
 /// commit itself fails, every submission of the batch gets the error:
 /// none was acknowledged, none is stored.
-fn run(pool: &Pool, batch: &[Job]) -> Vec<Result<Submitted, AppError>> {
+fn run(
+    pool: &Pool,
+    kept: &mut Option<PooledConn>,
+    keep: bool,
+    batch: &[Job],
+) -> Vec<Result<Submitted, AppError>> {
     let failed = |e: &AppError| -> Vec<Result<Submitted, AppError>> {
         batch
             .iter()
             .map(|_| Err(AppError::connection(format!("commit failed: {e}"))))
             .collect()
     };
-    let mut conn = match pool.get() {
+    let mut conn = match kept.take().map_or_else(|| pool.get(), Ok) {
         Ok(c) => c,
         Err(e) => return failed(&AppError::from(e)),
     };
@@ -215,7 +228,11 @@ fn run(pool: &Pool, batch: &[Job]) -> Vec<Result<Submitted, AppError>> {
         Ok(results) => results,
         Err(e) => failed(&e),
     };
-    retry(&mut conn, batch, results)
+    let results = retry(&mut conn, batch, results);
+    if keep {
+        *kept = Some(conn);
+    }
+    results
 }
 
 /// Submissions that met a conflict with another transaction (several
