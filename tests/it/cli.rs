@@ -460,6 +460,8 @@ fn the_bench_command_measures_a_small_municipality_and_writes_every_figure() {
         assert!(min > 0.0 && min <= median && median <= max, "{what}: {f}");
     }
     assert_eq!(figure("snapshot of a closed round")["runs"], 2);
+    // Both rounds' closes are samples.
+    assert_eq!(figure("close a round")["runs"], 2);
     assert_eq!(figure("answering errors, one commit")["median"], 0.0);
     assert_eq!(figure("answering errors, group commit")["median"], 0.0);
     assert_eq!(
