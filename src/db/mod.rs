@@ -231,10 +231,7 @@ impl ManageConnection for Manager {
     /// A connection whose transaction could not be rolled back is not
     /// reused (a local check, no round trip).
     fn has_broken(&self, conn: &mut DbConnection) -> bool {
-        match conn {
-            DbConnection::Pg(c) => r2d2::R2D2Connection::is_broken(c),
-            DbConnection::Sqlite(_) => false,
-        }
+        broken(conn)
     }
 }
 
@@ -244,6 +241,15 @@ pub const TEST_AFTER_LOSS: std::time::Duration = std::time::Duration::from_secs(
 
 fn lost_lately() -> bool {
     crate::error::lost_connection_within(TEST_AFTER_LOSS)
+}
+
+/// Whether a connection's transaction could not be rolled back, so that
+/// it must not be used again (diesel's local check).
+pub fn broken(conn: &mut DbConnection) -> bool {
+    match conn {
+        DbConnection::Pg(c) => r2d2::R2D2Connection::is_broken(c),
+        DbConnection::Sqlite(c) => r2d2::R2D2Connection::is_broken(c),
+    }
 }
 
 pub type Pool = r2d2::Pool<Manager>;

@@ -229,7 +229,7 @@ fn run(
         Err(e) => failed(&e),
     };
     let results = retry(&mut conn, batch, results);
-    if keep {
+    if keep && !crate::db::broken(&mut conn) {
         *kept = Some(conn);
     }
     results
