@@ -220,11 +220,10 @@ impl ManageConnection for Manager {
     /// connection handed out is tested first and the broken ones replaced.
     fn is_valid(&self, conn: &mut DbConnection) -> Result<(), r2d2::Error> {
         match conn {
-            DbConnection::Sqlite(_) => Ok(()),
-            DbConnection::Pg(c) if lost_lately() => {
+            DbConnection::Pg(c) if crate::error::lost_connection_within(TEST_AFTER_LOSS) => {
                 c.batch_execute("SELECT 1").map_err(r2d2::Error::QueryError)
             }
-            DbConnection::Pg(_) => Ok(()),
+            _ => Ok(()),
         }
     }
 
@@ -238,10 +237,6 @@ impl ManageConnection for Manager {
 /// How long after a lost PostgreSQL connection was seen every connection
 /// taken from a pool is tested first.
 pub const TEST_AFTER_LOSS: std::time::Duration = std::time::Duration::from_secs(60);
-
-fn lost_lately() -> bool {
-    crate::error::lost_connection_within(TEST_AFTER_LOSS)
-}
 
 /// Whether a connection's transaction could not be rolled back, so that
 /// it must not be used again (diesel's local check).

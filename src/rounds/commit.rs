@@ -25,24 +25,9 @@ struct Job {
     token_hash: String,
     surveys: Arc<Vec<Survey>>,
     answers: Answers,
-    reply: Reply,
-}
-
-/// Where the committer sends a submission's outcome: a thread blocked in
-/// [`GroupCommit::submit`], or a request awaiting [`GroupCommit::submit_async`].
-enum Reply {
-    Blocking(mpsc::Sender<Result<Submitted, AppError>>),
-    Async(tokio::sync::oneshot::Sender<Result<Submitted, AppError>>),
-}
-
-impl Reply {
-    fn send(self, result: Result<Submitted, AppError>) {
-        // The request may have gone (client closed): nothing to tell.
-        let _ = match self {
-            Reply::Blocking(s) => s.send(result).map_err(|_| ()),
-            Reply::Async(s) => s.send(result).map_err(|_| ()),
-        };
-    }
+    /// Answered after the commit that holds the submission (or its
+    /// failure); awaited by a request, or waited for by a thread.
+    reply: tokio::sync::oneshot::Sender<Result<Submitted, AppError>>,
 }
 
 /// The queue to the committer thread; cheap to clone.
@@ -89,17 +74,17 @@ impl GroupCommit {
         surveys: Arc<Vec<Survey>>,
         answers: Answers,
     ) -> Result<Submitted, AppError> {
-        let (reply, answer) = mpsc::channel();
+        let (reply, answer) = tokio::sync::oneshot::channel();
         self.queue
             .send(Job {
                 token_hash,
                 surveys,
                 answers,
-                reply: Reply::Blocking(reply),
+                reply,
             })
             .map_err(|_| AppError::connection("the committer has stopped"))?;
         answer
-            .recv()
+            .blocking_recv()
             .map_err(|_| AppError::connection("the committer has stopped"))?
     }
 
@@ -119,7 +104,7 @@ impl GroupCommit {
             token_hash,
             surveys,
             answers,
-            reply: Reply::Async(reply),
+            reply,
         };
         match self.queue.try_send(job) {
             Ok(()) => {}
@@ -160,7 +145,8 @@ fn committer(pool: Pool, jobs: Receiver<Job>, stats: &Stats) {
         stats.commits.fetch_add(1, Ordering::Relaxed);
         stats.submissions.fetch_add(batch.len(), Ordering::Relaxed);
         for (job, result) in batch.into_iter().zip(results) {
-            job.reply.send(result);
+            // The request may have gone (client closed): nothing to tell.
+            let _ = job.reply.send(result);
         }
     }
 }

@@ -89,16 +89,21 @@ impl AppState {
 
 /// A connection of `pool`, the wait measured.
 fn connection(pool: &Pool) -> Result<crate::db::PooledConn, AppError> {
-    let metrics = crate::metrics::get();
     let started = std::time::Instant::now();
     let got = pool.get();
+    observe_wait(started, got.is_err());
+    Ok(got?)
+}
+
+/// The pool wait since `started`, and a timeout when nothing came.
+fn observe_wait(started: std::time::Instant, timed_out: bool) {
+    let metrics = crate::metrics::get();
     metrics
         .pool_wait_seconds
         .observe(started.elapsed().as_secs_f64());
-    if got.is_err() {
+    if timed_out {
         metrics.pool_timeouts.inc();
     }
-    Ok(got?)
 }
 
 impl AppState {
@@ -131,9 +136,7 @@ impl AppState {
         let started = std::time::Instant::now();
         if let Some(mut conn) = self.pool.try_get() {
             if matches!(&*conn, DbConnection::Sqlite(_)) {
-                crate::metrics::get()
-                    .pool_wait_seconds
-                    .observe(started.elapsed().as_secs_f64());
+                observe_wait(started, false);
                 return work(&mut conn, &self.cache);
             }
         }
