@@ -352,18 +352,16 @@ pub fn run(
         if let Some(previous) = previous {
             let p = joined(previous)?;
             analysis.previous = Some(Previous {
-                round_id: p.round_id.clone(),
-                round_title: p.round_title.clone(),
-                groups: p.groups.len(),
+                round_id: p.round_id,
+                round_title: p.round_title,
+                groups: p.groups,
                 r: analysis
                     .factors
                     .iter()
                     .map(|f| {
-                        p.factors
-                            .iter()
-                            .find(|x| x.survey == f.survey && x.key == f.key)
-                            .and_then(|x| x.ranked(p.within_used))
-                            .map(|c| c.r)
+                        p.r.iter()
+                            .find(|(survey, key, _)| *survey == f.survey && *key == f.key)
+                            .and_then(|(_, _, r)| *r)
                     })
                     .collect(),
             });
@@ -375,9 +373,18 @@ pub fn run(
 /// The previous round's comparison under way on another thread: it waits
 /// for that round's absence, summed by the caller over `window`.
 struct PreviousRun<'scope> {
-    computing: std::thread::ScopedJoinHandle<'scope, Result<Analysis, AppError>>,
+    computing: std::thread::ScopedJoinHandle<'scope, Result<PreviousRanked, AppError>>,
     absence: std::sync::mpsc::Sender<HashMap<String, Sums>>,
     window: (NaiveDate, NaiveDate),
+}
+
+/// Of the previous round's analysis, what the comparison shows: its groups
+/// and each factor's ranked r, by questionnaire and factor key.
+struct PreviousRanked {
+    round_id: RoundId,
+    round_title: String,
+    groups: usize,
+    r: Vec<(String, String, Option<f64>)>,
 }
 
 /// Reads the previous round and starts its comparison on another thread:
@@ -398,14 +405,14 @@ fn start_previous<'scope, 'env>(
     let prev_surveys = crate::rounds::read_surveys(conn, cache, prev_id)?;
     let window = Window::Before.dates(prev_round.last_day());
     let (send, receive) = std::sync::mpsc::channel::<HashMap<String, Sums>>();
-    let computing = threads.spawn(move || -> Result<Analysis, AppError> {
+    let computing = threads.spawn(move || -> Result<PreviousRanked, AppError> {
         let prev_snap = prev_read.parse(cache)?;
         let prev_surveys = prev_surveys.parse(cache)?;
         // Nothing sent: the caller failed, and gives its own error.
         let prev_own = receive
             .recv()
             .map_err(|_| AppError::internal("the absence was never summed"))?;
-        Ok(compute(&Input {
+        let p = compute(&Input {
             round_id: &prev_round.id,
             round_title: &prev_round.title,
             snapshot: &prev_snap,
@@ -415,7 +422,21 @@ fn start_previous<'scope, 'env>(
             periods,
             level: None,
             lang,
-        }))
+        });
+        // Only what the comparison shows leaves this thread: the rest of
+        // that round's analysis is freed here, beside the caller's work.
+        Ok(PreviousRanked {
+            round_id: p.round_id,
+            round_title: p.round_title,
+            groups: p.groups.len(),
+            r: p.factors
+                .iter()
+                .map(|f| {
+                    let r = f.ranked(p.within_used).map(|c| c.r);
+                    (f.survey.clone(), f.key.clone(), r)
+                })
+                .collect(),
+        })
     });
     Ok(Some(PreviousRun {
         computing,
