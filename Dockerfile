@@ -4,10 +4,9 @@
 # Settings come from the environment (README, "Configuration"); compose.yaml
 # runs it with PostgreSQL.
 
+# libpq is built from its source into the binary (pq-sys' bundled
+# feature); the image has OpenSSL's headers.
 FROM rust:1-bookworm AS build
-RUN apt-get update \
- && apt-get install -y --no-install-recommends libpq-dev \
- && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY Cargo.toml Cargo.lock build.rs ./
 COPY src src
@@ -20,7 +19,7 @@ RUN cargo build --release --locked \
 
 FROM debian:bookworm-slim
 RUN apt-get update \
- && apt-get install -y --no-install-recommends libpq5 libssl3 ca-certificates \
+ && apt-get install -y --no-install-recommends libssl3 ca-certificates \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 --user-group --home-dir /var/lib/naervaer --create-home \
             --shell /usr/sbin/nologin naervaer

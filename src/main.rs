@@ -7,6 +7,15 @@ use naervaer::config::Settings;
 use naervaer::import::Kind;
 use std::process::ExitCode;
 
+/// mimalloc instead of glibc's malloc: `naervaer analyse` spent an eighth
+/// of its time in malloc and free and more in the page faults of memory
+/// glibc returned to the kernel and took back (each thread's arena grows
+/// and shrinks); with mimalloc it takes ~15 % less CPU (README,
+/// Performance). The server's answering measured the same within the
+/// machine's drift.
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     // These two need no settings.

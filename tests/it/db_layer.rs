@@ -243,3 +243,145 @@ fn a_pool_recovers_from_connections_the_server_dropped() {
         assert!(!pids.contains(&p.pid));
     }
 }
+
+/// The message of an error and of every error beneath it.
+fn whole_message(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        text.push_str(": ");
+        text.push_str(&c.to_string());
+        cause = c.source();
+    }
+    text
+}
+
+/// A self-signed certificate for 127.0.0.1 and its key, as PEM files in
+/// `dir`, owned by the server's user when we are root.
+fn certificate(dir: &std::path::Path, name: &str) -> Result<std::path::PathBuf, String> {
+    let (crt, key) = (
+        dir.join(format!("{name}.crt")),
+        dir.join(format!("{name}.key")),
+    );
+    let out = std::process::Command::new("openssl")
+        .args(["req", "-x509", "-newkey", "ec", "-pkeyopt"])
+        .args(["ec_paramgen_curve:prime256v1", "-nodes", "-days", "2"])
+        .args([
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+        ])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&crt)
+        .output()
+        .map_err(|e| format!("openssl: {e}"))?;
+    if !out.status.success() {
+        return Err(String::from_utf8_lossy(&out.stderr).into_owned());
+    }
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600))
+        .map_err(|e| e.to_string())?;
+    if crate::support::is_root() {
+        let status = std::process::Command::new("chown")
+            .arg("postgres:postgres")
+            .arg(&crt)
+            .arg(&key)
+            .status()
+            .map_err(|e| e.to_string())?;
+        if !status.success() {
+            return Err("chown of the certificate failed".into());
+        }
+    }
+    Ok(crt)
+}
+
+/// The PostgreSQL client library is built into the binary (pq-sys'
+/// `bundled`, not Debian's libpq5): it must speak TLS, check the server's
+/// certificate and sign in with a SCRAM password, as a managed PostgreSQL
+/// asks of it. The cluster takes only TLS connections from the network,
+/// with SCRAM.
+#[test]
+fn the_built_in_libpq_connects_over_tls_with_a_scram_password() {
+    let password = "Hemmelig-passord-42";
+    let cluster = crate::support::start_cluster(
+        &["--auth-local=trust", "--auth-host=scram-sha-256"],
+        |data| {
+            certificate(data, "server")?;
+            std::fs::write(
+                data.join("pg_hba.conf"),
+                "local all all trust\nhostssl all all 127.0.0.1/32 scram-sha-256\n",
+            )
+            .map_err(|e| e.to_string())
+        },
+        "-c ssl=on -c password_encryption=scram-sha-256",
+    )
+    .unwrap_or_else(|e| panic!("PostgreSQL is required: {e}"));
+    let socket = cluster.data.parent().unwrap().display().to_string();
+    let mut local = db::connect(&format!(
+        "postgres://postgres@/postgres?host={socket}&port={}",
+        cluster.port
+    ))
+    .expect("the local socket, trusted");
+    diesel::connection::SimpleConnection::batch_execute(
+        &mut local,
+        &format!("ALTER USER postgres PASSWORD '{password}'"),
+    )
+    .unwrap();
+    #[derive(QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = diesel::sql_types::Bool)]
+        ssl: bool,
+        #[diesel(sql_type = Text)]
+        stored: String,
+    }
+    let root = cluster.data.join("server.crt").display().to_string();
+    let url = |password: &str, params: &str| {
+        format!(
+            "postgres://postgres:{password}@127.0.0.1:{}/postgres?{params}",
+            cluster.port
+        )
+    };
+
+    let mut conn = db::connect(&url(
+        password,
+        &format!("sslmode=verify-full&sslrootcert={root}"),
+    ))
+    .unwrap_or_else(|e| panic!("{}", whole_message(&e)));
+    let row: Row = diesel::sql_query(
+        "SELECT s.ssl, a.rolpassword AS stored FROM pg_stat_ssl s, pg_authid a \
+         WHERE s.pid = pg_backend_pid() AND a.rolname = current_user",
+    )
+    .get_result(&mut conn)
+    .unwrap();
+    assert!(row.ssl, "the connection is not encrypted");
+    assert!(row.stored.starts_with("SCRAM-SHA-256$"), "{}", row.stored);
+    // The service's own start on it: migrations and a read.
+    assert!(db::run_migrations(&mut conn).unwrap() > 0);
+
+    // What must fail does: a wrong password, no TLS, and a server whose
+    // certificate the given root did not sign.
+    let refused = |url: String| match db::connect(&url) {
+        Ok(_) => panic!("connected: {url}"),
+        Err(e) => whole_message(&e),
+    };
+    let wrong = refused(url(
+        "feil",
+        &format!("sslmode=verify-full&sslrootcert={root}"),
+    ));
+    assert!(wrong.contains("password authentication failed"), "{wrong}");
+    let plain = refused(url(password, "sslmode=disable"));
+    assert!(plain.contains("no encryption"), "{plain}");
+    let other_dir = tempfile::tempdir().unwrap();
+    let other = certificate(other_dir.path(), "other").unwrap();
+    let unverified = refused(url(
+        password,
+        &format!("sslmode=verify-full&sslrootcert={}", other.display()),
+    ));
+    assert!(
+        unverified.contains("certificate verify failed"),
+        "{unverified}"
+    );
+}

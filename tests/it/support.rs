@@ -131,7 +131,7 @@ fn pg_bin() -> Result<PathBuf, String> {
     }
 }
 
-fn is_root() -> bool {
+pub fn is_root() -> bool {
     Command::new("id")
         .arg("-u")
         .output()
@@ -169,82 +169,9 @@ fn run(mut cmd: Command, what: &str) -> Result<(), String> {
 }
 
 fn start_postgres() -> Result<PgServer, String> {
-    let bin = pg_bin()?;
-    let dir = std::env::temp_dir().join(format!(
-        "naervaer-pg-{}-{}",
-        std::process::id(),
-        &naervaer::crypto::new_id()[..8]
-    ));
-    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-    if is_root() {
-        run(
-            {
-                let mut c = Command::new("chown");
-                c.args(["postgres:postgres"]).arg(&dir);
-                c
-            },
-            "chown",
-        )?;
-    }
-    let data = dir.join("data");
-    let data_s = data.to_string_lossy().to_string();
-    let dir_s = dir.to_string_lossy().to_string();
-    run(
-        pg_tool(
-            &bin,
-            "initdb",
-            &[
-                "-D",
-                &data_s,
-                "-U",
-                "postgres",
-                "--auth=trust",
-                "-E",
-                "UTF8",
-                "--no-locale",
-            ],
-        ),
-        "initdb",
-    )?;
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map_err(|e| e.to_string())?
-        .port();
-    let opts = format!(
-        "-p {port} -k {dir_s} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
-    );
-    let log = format!("{dir_s}/server.log");
-    run(
-        pg_tool(
-            &bin,
-            "pg_ctl",
-            &[
-                "-D", &data_s, "-o", &opts, "-l", &log, "-w", "-t", "60", "start",
-            ],
-        ),
-        "pg_ctl start",
-    )?;
-
-    // Stop the server when this test process is gone, however it ends.
-    let stop = if is_root() {
-        "runuser -u postgres -- "
-    } else {
-        ""
+    let server = PgServer {
+        port: start_cluster(&["--auth=trust"], |_| Ok(()), "")?.port,
     };
-    let script = format!(
-        "while kill -0 {pid} 2>/dev/null; do sleep 0.5; done; {stop}{pg_ctl} -D {data_s} stop -m immediate >/dev/null 2>&1; rm -rf {dir_s}",
-        pid = std::process::id(),
-        pg_ctl = bin.join("pg_ctl").display()
-    );
-    Command::new("sh")
-        .args(["-c", &script])
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .map_err(|e| format!("watchdog: {e}"))?;
-
-    let server = PgServer { port };
     let mut admin = db::connect(&server.url("postgres")).map_err(|e| e.to_string())?;
     admin
         .batch_execute(&format!("CREATE DATABASE {TEMPLATE}"))
@@ -597,4 +524,101 @@ pub fn route_of(method: &str, path: &str) -> String {
         })
         .min_by_key(|p| p.matches('{').count())
         .unwrap_or_else(|| panic!("{method} {path} matches no declared route"))
+}
+
+/// A PostgreSQL cluster of its own, started from the machine's binaries
+/// in a temporary folder, stopped and removed when this test process ends.
+pub struct Cluster {
+    pub port: u16,
+    /// The data folder, owned by the server's user.
+    pub data: PathBuf,
+}
+
+/// Starts a cluster made by initdb with `auth` (its `--auth…` options);
+/// `configure` may change its data folder before the start, and `opts`
+/// adds server options (`-c name=value`).
+pub fn start_cluster(
+    auth: &[&str],
+    configure: impl FnOnce(&Path) -> Result<(), String>,
+    opts: &str,
+) -> Result<Cluster, String> {
+    let bin = pg_bin()?;
+    let dir = std::env::temp_dir().join(format!(
+        "naervaer-pg-{}-{}",
+        std::process::id(),
+        &naervaer::crypto::new_id()[..8]
+    ));
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    if is_root() {
+        run(
+            {
+                let mut c = Command::new("chown");
+                c.args(["postgres:postgres"]).arg(&dir);
+                c
+            },
+            "chown",
+        )?;
+    }
+    let data = dir.join("data");
+    let data_s = data.to_string_lossy().to_string();
+    let dir_s = dir.to_string_lossy().to_string();
+    run(
+        pg_tool(
+            &bin,
+            "initdb",
+            &[
+                "-D",
+                data_s.as_str(),
+                "-U",
+                "postgres",
+                "-E",
+                "UTF8",
+                "--no-locale",
+            ]
+            .into_iter()
+            .chain(auth.iter().copied())
+            .collect::<Vec<&str>>(),
+        ),
+        "initdb",
+    )?;
+    configure(&data)?;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map_err(|e| e.to_string())?
+        .port();
+    let opts = format!(
+        "-p {port} -k {dir_s} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200 {extra}",
+        extra = opts
+    );
+    let log = format!("{dir_s}/server.log");
+    run(
+        pg_tool(
+            &bin,
+            "pg_ctl",
+            &[
+                "-D", &data_s, "-o", &opts, "-l", &log, "-w", "-t", "60", "start",
+            ],
+        ),
+        "pg_ctl start",
+    )?;
+
+    // Stop the server when this test process is gone, however it ends.
+    let stop = if is_root() {
+        "runuser -u postgres -- "
+    } else {
+        ""
+    };
+    let script = format!(
+        "while kill -0 {pid} 2>/dev/null; do sleep 0.5; done; {stop}{pg_ctl} -D {data_s} stop -m immediate >/dev/null 2>&1; rm -rf {dir_s}",
+        pid = std::process::id(),
+        pg_ctl = bin.join("pg_ctl").display()
+    );
+    Command::new("sh")
+        .args(["-c", &script])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .map_err(|e| format!("watchdog: {e}"))?;
+    Ok(Cluster { port, data })
 }
