@@ -10,7 +10,7 @@ use std::process::ExitCode;
 /// mimalloc instead of glibc's malloc: `naervaer analyse` spent an eighth
 /// of its time in malloc and free and more in the page faults of memory
 /// glibc returned to the kernel and took back (each thread's arena grows
-/// and shrinks); with mimalloc it takes ~15 % less CPU (README,
+/// and shrinks); with mimalloc it takes about a fifth less CPU (README,
 /// Performance). The server's answering measured the same within the
 /// machine's drift.
 #[global_allocator]

@@ -244,6 +244,57 @@ fn a_pool_recovers_from_connections_the_server_dropped() {
     }
 }
 
+/// A process that finds every migration recorded while another holds the
+/// migrations' lock waits for it: the other may still be filling a table
+/// its migrations made (`absence_series`), and the quick check that skips
+/// the lock when nothing is pending must not skip that wait.
+#[test]
+fn a_start_while_another_process_migrates_waits_for_its_lock() {
+    let t = TestDb::new(Backend::Postgres);
+    let mut holder = t.conn();
+    diesel::connection::SimpleConnection::batch_execute(
+        &mut holder,
+        &format!("SELECT pg_advisory_lock({})", db::MIGRATIONS_LOCK),
+    )
+    .unwrap();
+    let url = t.url.clone();
+    let starting = std::thread::spawn(move || {
+        let mut conn = db::connect(&url).unwrap();
+        db::run_migrations(&mut conn).map_err(|e| e.to_string())
+    });
+    #[derive(QueryableByName)]
+    struct N {
+        #[diesel(sql_type = BigInt)]
+        n: i64,
+    }
+    let waiting = |c: &mut db::DbConnection| {
+        diesel::sql_query(format!(
+            "SELECT count(*) AS n FROM pg_locks WHERE locktype = 'advisory' \
+             AND objid = {} AND NOT granted",
+            db::MIGRATIONS_LOCK
+        ))
+        .get_result::<N>(c)
+        .unwrap()
+        .n
+    };
+    let since = std::time::Instant::now();
+    while waiting(&mut holder) == 0 {
+        assert!(
+            !starting.is_finished(),
+            "the start went on while the lock was held: {:?}",
+            starting.join()
+        );
+        assert!(since.elapsed().as_secs() < 30, "the start never asked for the lock");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    diesel::connection::SimpleConnection::batch_execute(
+        &mut holder,
+        &format!("SELECT pg_advisory_unlock({})", db::MIGRATIONS_LOCK),
+    )
+    .unwrap();
+    assert_eq!(starting.join().unwrap(), Ok(0));
+}
+
 /// The message of an error and of every error beneath it.
 fn whole_message(e: &dyn std::error::Error) -> String {
     let mut text = e.to_string();
@@ -318,7 +369,9 @@ fn the_built_in_libpq_connects_over_tls_with_a_scram_password() {
         },
         "-c ssl=on -c password_encryption=scram-sha-256",
     )
-    .unwrap_or_else(|e| panic!("PostgreSQL is required: {e}"));
+    .unwrap_or_else(|e| {
+        panic!("a TLS cluster could not be started (PostgreSQL 15 and openssl are required): {e}")
+    });
     let socket = cluster.data.parent().unwrap().display().to_string();
     let mut local = db::connect(&format!(
         "postgres://postgres@/postgres?host={socket}&port={}",
