@@ -284,7 +284,10 @@ fn a_start_while_another_process_migrates_waits_for_its_lock() {
             "the start went on while the lock was held: {:?}",
             starting.join()
         );
-        assert!(since.elapsed().as_secs() < 30, "the start never asked for the lock");
+        assert!(
+            since.elapsed().as_secs() < 30,
+            "the start never asked for the lock"
+        );
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
     diesel::connection::SimpleConnection::batch_execute(
