@@ -10,9 +10,14 @@ use std::process::ExitCode;
 /// mimalloc instead of glibc's malloc: `naervaer analyse` spent an eighth
 /// of its time in malloc and free and more in the page faults of memory
 /// glibc returned to the kernel and took back (each thread's arena grows
-/// and shrinks); with mimalloc it takes about a fifth less CPU (README,
-/// Performance). The server's answering measured the same within the
-/// machine's drift.
+/// and shrinks); with mimalloc it took about a fifth less CPU on one
+/// machine and 3–8 % less on another (README, Performance). Built without
+/// transparent huge pages (`no_thp` in Cargo.toml): mimalloc otherwise asks
+/// the kernel for them on its memory, and where the kernel then compacts
+/// memory to find one (Debian's default `defrag=madvise`), a page fault
+/// may wait for it: whole `naervaer analyse` runs took 28–89 ms instead of
+/// a steady 27–33. The server's answering measured the same or better, at
+/// ~8 MB more resident memory than with glibc.
 #[global_allocator]
 static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
