@@ -15,9 +15,10 @@ use std::process::ExitCode;
 /// transparent huge pages (`no_thp` in Cargo.toml): mimalloc otherwise asks
 /// the kernel for them on its memory, and where the kernel then compacts
 /// memory to find one (Debian's default `defrag=madvise`), a page fault
-/// may wait for it: whole `naervaer analyse` runs took 28–89 ms instead of
-/// a steady 27–33. The server's answering measured the same or better, at
-/// ~8 MB more resident memory than with glibc.
+/// may wait for it: whole `naervaer analyse` runs took 27–114 ms instead
+/// of 27–34, and the server's peak RSS doubled. Without them the server's
+/// answering measured the same or better than with glibc, at ~8 MB more
+/// resident memory.
 #[global_allocator]
 static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
