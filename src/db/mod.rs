@@ -206,7 +206,7 @@ pub fn run_migrations(conn: &mut DbConnection) -> Result<usize, AppError> {
 /// for. Applied migrations this build does not know (a newer build ran)
 /// do not matter here, as on the full path. Not for use inside a
 /// transaction: a failed read would end it on PostgreSQL.
-fn all_applied(conn: &mut DbConnection) -> bool {
+pub fn all_applied(conn: &mut DbConnection) -> bool {
     use diesel::migration::MigrationSource;
     #[derive(diesel::QueryableByName)]
     struct Applied {
