@@ -139,12 +139,12 @@ fn less(whole: (f64, f64, f64), part: (f64, f64, f64)) -> Option<(f64, f64, f64)
 /// absence are both released, each with its area (the group just below the
 /// root on the way up), ordered by code.
 fn reporting_groups(
-    input: &Input,
+    s: &Scores,
+    lang: Lang,
     parents: &[Option<usize>],
     absence: &[GroupAbsence],
     level: u32,
 ) -> Vec<ReportingGroup> {
-    let s = input.snapshot;
     let area_of = |at: usize| area_key(s, parents, at);
     let mut groups = Vec::new();
     for (i, g) in s.groups.iter().enumerate() {
@@ -158,7 +158,7 @@ fn reporting_groups(
         groups.push(ReportingGroup {
             key: g.key.clone(),
             code: g.code.clone(),
-            name: crate::lang::display_name(&g.name, input.lang),
+            name: crate::lang::display_name(&g.name, lang),
             area: area_of(i),
             absence_rate: rate,
             agreed: abs.agreed,
@@ -185,11 +185,11 @@ fn reporting_groups(
 /// the scores, the absence sums) and, by the engine's remainder rule, hold
 /// 0 or at least k people — a rest below k is left out all the same.
 fn finest_groups(
-    input: &Input,
+    s: &Scores,
+    l: Lang,
     parents: &[Option<usize>],
     absence: &[GroupAbsence],
 ) -> Vec<ReportingGroup> {
-    let s = input.snapshot;
     let k = f64::from(s.k);
     let both: Vec<bool> = (0..s.groups.len())
         .map(|i| s.groups[i].figures.is_some() && absence[i].sums().is_some())
@@ -211,7 +211,6 @@ fn finest_groups(
         }
     }
     let area_of = |at: usize| area_key(s, parents, at);
-    let l = input.lang;
     let mut groups = Vec::new();
     for i in (0..s.groups.len()).filter(|i| both[*i]) {
         let g = &s.groups[i];
@@ -266,6 +265,37 @@ fn finest_groups(
     groups
 }
 
+/// Of one factor, the reporting groups with a score on it, in order: the
+/// groups, their areas (as [`Grouped::area_of`] numbers them), their
+/// scores (x) and their absence rates (y).
+struct FactorRows<'g> {
+    rows: Vec<&'g ReportingGroup>,
+    area_ids: Vec<usize>,
+    x: Vec<f64>,
+    y: Vec<f64>,
+}
+
+impl<'g> FactorRows<'g> {
+    fn of(groups: &'g [ReportingGroup], area_of: &[usize], fi: usize) -> FactorRows<'g> {
+        let (rows, area_ids): (Vec<&ReportingGroup>, Vec<usize>) = groups
+            .iter()
+            .zip(area_of)
+            .filter(|(g, _)| g.scores[fi].is_some())
+            .unzip();
+        let x = rows
+            .iter()
+            .map(|g| g.scores[fi].unwrap_or_default())
+            .collect();
+        let y = rows.iter().map(|g| g.absence_rate).collect();
+        FactorRows {
+            rows,
+            area_ids,
+            x,
+            y,
+        }
+    }
+}
+
 /// Every coefficient of one factor over the reporting groups that have a
 /// score on it (none below [`MIN_GROUPS`]).
 fn factor_result(
@@ -285,16 +315,12 @@ fn factor_result(
             .and_then(|x| x.factors.iter().find(|y| y.key == f.key))
             .map_or(f.key.clone(), |y| y.name.get(input.lang).to_string())
     };
-    let (rows, area_ids): (Vec<&ReportingGroup>, Vec<usize>) = groups
-        .iter()
-        .zip(area_of)
-        .filter(|(g, _)| g.scores[fi].is_some())
-        .unzip();
-    let x: Vec<f64> = rows
-        .iter()
-        .map(|g| g.scores[fi].unwrap_or_default())
-        .collect();
-    let y: Vec<f64> = rows.iter().map(|g| g.absence_rate).collect();
+    let FactorRows {
+        rows,
+        area_ids,
+        x,
+        y,
+    } = FactorRows::of(groups, area_of, fi);
     let w: Vec<f64> = rows.iter().map(|g| g.agreed).collect();
     let m = rows.len();
     let mut out = FactorResult {
@@ -366,38 +392,106 @@ fn factor_result(
     out
 }
 
+/// The reporting groups of an analysis, with what every factor's
+/// coefficients take from them.
+struct Grouped {
+    /// Each snapshot group's absence, as [`protect`] releases it.
+    absence: Vec<GroupAbsence>,
+    level: u32,
+    finest: bool,
+    groups: Vec<ReportingGroup>,
+    /// Distinct areas among the groups.
+    areas: usize,
+    /// Whether within-area r ranks the factors (every area ≥ 3 groups).
+    within_used: bool,
+    /// Each group's area as its place among the areas' keys in order:
+    /// within-area coefficients follow that order.
+    area_of: Vec<usize>,
+}
+
+impl Grouped {
+    /// At `level`, or the finest partition with none.
+    fn of(s: &Scores, own: &HashMap<String, Sums>, level: Option<u32>, lang: Lang) -> Grouped {
+        let parents = s.parent_indexes();
+        let absence = protect_with(s, &parents, own, s.k);
+        let finest = level.is_none();
+        let level = level.unwrap_or_else(|| default_level(s));
+        let groups = if finest {
+            finest_groups(s, lang, &parents, &absence)
+        } else {
+            reporting_groups(s, lang, &parents, &absence, level)
+        };
+        let mut area_counts: HashMap<&str, usize> = HashMap::new();
+        for g in &groups {
+            *area_counts.entry(g.area.as_str()).or_default() += 1;
+        }
+        let areas = area_counts.len();
+        let within_used = areas >= 2 && area_counts.values().all(|n| *n >= MIN_GROUPS_PER_AREA);
+        let area_of = {
+            let mut names: Vec<&str> = area_counts.keys().copied().collect();
+            names.sort_unstable();
+            groups
+                .iter()
+                .map(|g| names.binary_search(&g.area.as_str()).unwrap_or(0))
+                .collect()
+        };
+        Grouped {
+            absence,
+            level,
+            finest,
+            groups,
+            areas,
+            within_used,
+            area_of,
+        }
+    }
+}
+
+/// Of the analysis of `snapshot` over the finest groups, what the next
+/// round's comparison shows: the number of reporting groups and each
+/// factor's r as the ranking uses it ([`FactorResult::ranked`]) — the
+/// figures [`compute`] gives, without the other coefficients, the
+/// questionnaires' names or the summary.
+pub fn ranked_r(snapshot: &Scores, own: &HashMap<String, Sums>) -> (usize, Vec<Option<f64>>) {
+    let Grouped {
+        groups,
+        within_used,
+        area_of,
+        ..
+    } = Grouped::of(snapshot, own, None, Lang::Nb);
+    let r = (0..snapshot.factors.len())
+        .map(|fi| {
+            let FactorRows { x, y, area_ids, .. } = FactorRows::of(&groups, &area_of, fi);
+            if x.len() < MIN_GROUPS {
+                return None;
+            }
+            let c = if within_used {
+                correlation::within_area(&x, &y, &area_ids)
+            } else {
+                correlation::pearson(&x, &y)
+            };
+            c.ok().map(|c| c.r)
+        })
+        .collect();
+    (groups.len(), r)
+}
+
 /// The analysis of one round against the absence in one window: reporting
 /// groups, each factor's coefficients, q across factors, the coverage of
 /// the window, and the risk summary.
 pub fn compute(input: &Input) -> Analysis {
     let s = input.snapshot;
     let k = s.k;
-    let parents = s.parent_indexes();
-    let absence = protect_with(s, &parents, input.own, k);
-    let level = input.level.unwrap_or_else(|| default_level(s));
-    let finest = input.level.is_none();
-    let groups = if finest {
-        finest_groups(input, &parents, &absence)
-    } else {
-        reporting_groups(input, &parents, &absence, level)
-    };
-    let mut area_counts: HashMap<&str, usize> = HashMap::new();
-    for g in &groups {
-        *area_counts.entry(g.area.as_str()).or_default() += 1;
-    }
-    let areas = area_counts.len();
-    let within_used = areas >= 2 && area_counts.values().all(|n| *n >= MIN_GROUPS_PER_AREA);
+    let Grouped {
+        absence,
+        level,
+        finest,
+        groups,
+        areas,
+        within_used,
+        area_of,
+    } = Grouped::of(s, input.own, input.level, input.lang);
     let too_few = groups.len() < MIN_GROUPS;
-    // Each group's area as its place among the areas' names in order, once
-    // for every factor: within-area coefficients follow that order.
-    let area_of: Vec<usize> = {
-        let mut names: Vec<&str> = area_counts.keys().copied().collect();
-        names.sort_unstable();
-        groups
-            .iter()
-            .map(|g| names.binary_search(&g.area.as_str()).unwrap_or(0))
-            .collect()
-    };
     // The groups in order of absence rate, once for every factor's ranks.
     let mut by_rate: Vec<usize> = (0..groups.len()).collect();
     by_rate.sort_unstable_by(|a, b| groups[*a].absence_rate.total_cmp(&groups[*b].absence_rate));

@@ -270,8 +270,8 @@ fn targets_state(
 ///
 /// The two cores share the work. This thread reads the database; the
 /// other parses the round's scores (0.9 MB at 3 000 units) as soon as they
-/// are read, then the previous round's scores and questionnaires, and
-/// computes the previous round's comparison once its absence is summed
+/// are read, then the previous round's scores, and computes the previous
+/// round's comparison (its groups and ranked r) once its absence is summed
 /// here, while this thread reads the targets and computes the round's own.
 /// Which round came before is read from the head of the stored scores, so
 /// the previous round is read before this round's scores are parsed. Every
@@ -295,7 +295,7 @@ pub fn run(
         let peeked = read.previous_round();
         let parsing = threads.spawn(|| read.parse(cache));
         let mut previous = match &peeked {
-            Some(Some(prev_id)) => start_previous(threads, conn, cache, prev_id, periods, lang)?,
+            Some(Some(prev_id)) => start_previous(threads, conn, cache, prev_id)?,
             _ => None,
         };
         let surveys_read = crate::rounds::read_surveys(conn, cache, &round.id)?;
@@ -314,7 +314,7 @@ pub fn run(
         }
         if peeked.is_none() {
             if let Some(prev_id) = &snapshot.previous_round {
-                previous = start_previous(threads, conn, cache, prev_id, periods, lang)?;
+                previous = start_previous(threads, conn, cache, prev_id)?;
             }
         }
         let mut windows = vec![(from, to)];
@@ -388,54 +388,39 @@ struct PreviousRanked {
 }
 
 /// Reads the previous round and starts its comparison on another thread:
-/// its scores and questionnaires are parsed there while the caller sums
-/// the absence. None when that round has no snapshot.
+/// its scores are parsed there while the caller sums the absence. None
+/// when that round has no snapshot.
 fn start_previous<'scope, 'env>(
     threads: &'scope std::thread::Scope<'scope, 'env>,
     conn: &mut DbConnection,
     cache: &'env Cache,
     prev_id: &RoundId,
-    periods: &'env [(NaiveDate, NaiveDate)],
-    lang: Lang,
 ) -> Result<Option<PreviousRun<'scope>>, AppError> {
     let prev_round = Round::find(conn, prev_id)?;
     let Some(prev_read) = crate::snapshot::read_scores(conn, cache, prev_id)? else {
         return Ok(None);
     };
-    let prev_surveys = crate::rounds::read_surveys(conn, cache, prev_id)?;
     let window = Window::Before.dates(prev_round.last_day());
     let (send, receive) = std::sync::mpsc::channel::<HashMap<String, Sums>>();
     let computing = threads.spawn(move || -> Result<PreviousRanked, AppError> {
         let prev_snap = prev_read.parse(cache)?;
-        let prev_surveys = prev_surveys.parse(cache)?;
         // Nothing sent: the caller failed, and gives its own error.
         let prev_own = receive
             .recv()
             .map_err(|_| AppError::internal("the absence was never summed"))?;
-        let p = compute(&Input {
-            round_id: &prev_round.id,
-            round_title: &prev_round.title,
-            snapshot: &prev_snap,
-            surveys: &prev_surveys,
-            own: &prev_own,
-            window,
-            periods,
-            level: None,
-            lang,
-        });
-        // Only what the comparison shows leaves this thread: the rest of
-        // that round's analysis is freed here, beside the caller's work.
+        // Only what the comparison shows: no questionnaire names, no
+        // other coefficients, no summary.
+        let (groups, r) = compute::ranked_r(&prev_snap, &prev_own);
         Ok(PreviousRanked {
-            round_id: p.round_id,
-            round_title: p.round_title,
-            groups: p.groups.len(),
-            r: p.factors
+            groups,
+            r: prev_snap
+                .factors
                 .iter()
-                .map(|f| {
-                    let r = f.ranked(p.within_used).map(|c| c.r);
-                    (f.survey.clone(), f.key.clone(), r)
-                })
+                .zip(r)
+                .map(|(f, r)| (f.survey.clone(), f.key.clone(), r))
                 .collect(),
+            round_id: prev_round.id,
+            round_title: prev_round.title,
         })
     });
     Ok(Some(PreviousRun {
