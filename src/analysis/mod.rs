@@ -69,10 +69,23 @@ impl OwnAbsence {
         conn: &mut DbConnection,
         windows: &[(NaiveDate, NaiveDate)],
     ) -> Result<Vec<HashMap<String, Sums>>, AppError> {
-        let all = self.series.windows(windows)?;
-        all.into_iter()
+        Ok(self.windows_and_periods(conn, windows)?.0)
+    }
+
+    /// [`OwnAbsence::windows`], and every distinct imported period
+    /// ([`absence_periods`]) from the same pass.
+    #[allow(clippy::type_complexity)]
+    pub fn windows_and_periods(
+        &mut self,
+        conn: &mut DbConnection,
+        windows: &[(NaiveDate, NaiveDate)],
+    ) -> Result<(Vec<HashMap<String, Sums>>, Vec<(NaiveDate, NaiveDate)>), AppError> {
+        let (all, periods) = self.series.windows_and_periods(windows)?;
+        let sums = all
+            .into_iter()
             .map(|sums| to_sums(conn, &mut self.staff, sums))
-            .collect()
+            .collect::<Result<_, _>>()?;
+        Ok((sums, periods))
     }
 }
 
@@ -209,30 +222,58 @@ pub fn cached(
 
 /// The targets and national rates every absence view shows beside a rate.
 struct TargetsBeside {
-    tree: crate::register::org::OrgTree,
+    /// Each unit's parent, by id, every unit (closed ones too): of the
+    /// tree, all that a target's inheritance takes. Not read when no unit
+    /// has a target.
+    parents: foldhash::HashMap<String, Option<String>>,
     targets: crate::register::targets::Targets,
     national: crate::register::national::NationalRates,
 }
 
 impl TargetsBeside {
     fn load(conn: &mut DbConnection) -> Result<TargetsBeside, AppError> {
+        use crate::db::schema::units;
+        let targets = crate::register::targets::Targets::load(conn)?;
+        let parents = if targets.is_empty() {
+            Default::default()
+        } else {
+            units::table
+                .select((units::id, units::parent_id))
+                .load::<(String, Option<String>)>(conn)?
+                .into_iter()
+                .collect()
+        };
         Ok(TargetsBeside {
-            tree: crate::register::org::OrgTree::load(conn)?,
-            targets: crate::register::targets::Targets::load(conn)?,
+            parents,
+            targets,
             national: crate::register::national::NationalRates::load(conn)?,
         })
     }
 
     /// The total-absence target that holds for the unit in the period's
-    /// last year, as a percentage for the period.
+    /// last year, as a percentage for the period: its own, else its
+    /// nearest ancestor's (as [`crate::register::targets::Targets::effective`]
+    /// finds it in the whole tree).
     fn total(&self, unit: &str, period: (NaiveDate, NaiveDate)) -> Option<f64> {
         use crate::register::targets::{resolve, Kind};
         use chrono::Datelike;
-        let i = self.tree.get(unit)?;
-        let (value, _) = self
-            .targets
-            .effective(&self.tree, i, period.1.year(), Kind::Total)?;
-        resolve(value, Kind::Total, period, &self.national)
+        let year = period.1.year();
+        let mut at = self.parents.get_key_value(unit).map(|(id, _)| id.as_str());
+        // At most one step per unit: a damaged table's cycle ends here.
+        for _ in 0..self.parents.len() {
+            let u = at?;
+            if let Some(value) = self.targets.own(u, year, Kind::Total) {
+                return resolve(value, Kind::Total, period, &self.national);
+            }
+            // A parent the table does not hold: a root, as in the tree.
+            at = self
+                .parents
+                .get(u)?
+                .as_deref()
+                .and_then(|p| self.parents.get_key_value(p))
+                .map(|(id, _)| id.as_str());
+        }
+        None
     }
 
     fn national_total(&self, period: (NaiveDate, NaiveDate)) -> Option<f64> {
@@ -289,8 +330,6 @@ pub fn run(
     let read = crate::snapshot::read_scores(conn, cache, &round.id)?
         .ok_or(crate::error::UserError::NoResultsYet)?;
     let (from, to) = window.dates(round.last_day());
-    let periods = absence_periods(conn)?;
-    let periods = &periods;
     std::thread::scope(|threads| {
         let peeked = read.previous_round();
         let parsing = threads.spawn(|| read.parse(cache));
@@ -319,7 +358,8 @@ pub fn run(
         }
         let mut windows = vec![(from, to)];
         windows.extend(previous.as_ref().map(|p| p.window));
-        let mut sums = absence.windows(conn, &windows)?.into_iter();
+        let (sums, periods) = absence.windows_and_periods(conn, &windows)?;
+        let mut sums = sums.into_iter();
         let own = sums.next().unwrap_or_default();
         let previous = match (previous, sums.next()) {
             (Some(p), Some(prev_own)) => {
@@ -339,7 +379,7 @@ pub fn run(
             surveys: &surveys,
             own: &own,
             window: (from, to),
-            periods,
+            periods: &periods,
             level,
             lang,
         });

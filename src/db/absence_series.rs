@@ -425,15 +425,43 @@ impl Series {
         &self,
         windows: &[(NaiveDate, NaiveDate)],
     ) -> Result<Vec<Vec<(&str, Figures)>>, AppError> {
+        Ok(self.windows_and_periods(windows)?.0)
+    }
+
+    /// [`Series::windows`], and every distinct period of every unit
+    /// (first day, last day) in order, as `analysis::absence_periods`
+    /// reads them from the `absence` table, from the same pass.
+    #[allow(clippy::type_complexity)]
+    pub fn windows_and_periods(
+        &self,
+        windows: &[(NaiveDate, NaiveDate)],
+    ) -> Result<(Vec<Vec<(&str, Figures)>>, Vec<(NaiveDate, NaiveDate)>), AppError> {
         let days: Vec<(i32, i32)> = windows
             .iter()
             .map(|&(f, t)| (day_number(f), day_number(t)))
             .collect();
         let mut out = vec![Vec::with_capacity(self.units.len()); windows.len()];
         let mut sums: Vec<Option<Figures>> = vec![None; windows.len()];
+        // In order, as each unit's own are: most units have the same
+        // periods, so a cursor through those seen finds each at once.
+        let mut periods: Vec<(i32, i32)> = Vec::new();
         for (unit, bytes) in &self.units {
             sums.fill(None);
+            let mut cursor = 0;
             visit(unit, bytes, |p| {
+                let key = (p.start_day, p.end_day);
+                if cursor > 0 && periods[cursor - 1] > key {
+                    // Out of order (the format does not allow it): look
+                    // from the start again.
+                    cursor = 0;
+                }
+                while cursor < periods.len() && periods[cursor] < key {
+                    cursor += 1;
+                }
+                if periods.get(cursor) != Some(&key) {
+                    periods.insert(cursor, key);
+                }
+                cursor += 1;
                 for (w, &(from, to)) in days.iter().enumerate() {
                     if p.start_day >= from && p.end_day <= to {
                         sums[w].get_or_insert_with(Figures::default).add(&p.figures);
@@ -446,7 +474,11 @@ impl Series {
                 }
             }
         }
-        Ok(out)
+        let periods = periods
+            .into_iter()
+            .map(|(s, e)| (date_of(s), date_of(e)))
+            .collect();
+        Ok((out, periods))
     }
 
     /// Every unit's periods, decoded (for tests and checks).

@@ -127,7 +127,7 @@ pub(super) fn run(conn: &mut DbConnection, table: &Table) -> Result<Outcome, Imp
     let mut diff = Diff::default();
     for (code, unit, year, kind, value) in &rows {
         let key = format!("{code} {year} {}", kind.key());
-        match existing.own(&unit.as_str().into(), *year, *kind) {
+        match existing.own(unit.as_str(), *year, *kind) {
             None => diff.added.push(format!("{key}: {}", describe(*value))),
             Some(old) if old != *value => diff.changed.push(Change {
                 key,

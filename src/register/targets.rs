@@ -66,8 +66,13 @@ impl Targets {
         Ok(Targets(map))
     }
 
+    /// Whether no unit has a target.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
     /// The unit's own target.
-    pub fn own(&self, unit: &UnitId, year: i32, kind: Kind) -> Option<Value> {
+    pub fn own(&self, unit: &str, year: i32, kind: Kind) -> Option<Value> {
         self.0
             .get(unit)?
             .iter()

@@ -78,6 +78,14 @@ both_backends! {
         let f = closed_round(&mut c);
         absence_for_the_year(&mut c);
         let year = chrono::Datelike::year(&naervaer::rounds::today());
+        let analyse = |c: &mut DbConnection| {
+            use naervaer::analysis::{run, Window};
+            run(c, &naervaer::cache::Cache::none(), &f.round, Window::Before, None, naervaer::lang::Lang::Nb).unwrap()
+        };
+        // No unit has a target: the AMU analysis shows none.
+        let a = analyse(&mut c);
+        assert!(!a.groups.is_empty());
+        assert!(a.groups.iter().all(|g| g.target.is_none()));
         let file = format!(
             "enhetskode;år;måltall;type\r\n1000;{year};7,5;total\r\n1100;{year};6,0;\r\n1110;{year};nasjonalt;langtid\r\n1260;{year};1,0;total\r\n"
         );
@@ -92,6 +100,20 @@ both_backends! {
         assert_eq!(all.effective(&tree, at("1210"), year, targets::Kind::Total), Some((targets::Value::Percent(7.5), at("1000"))));
         assert_eq!(all.effective(&tree, at("1111"), year, targets::Kind::LongTerm), Some((targets::Value::National, at("1110"))));
         assert_eq!(all.effective(&tree, at("1210"), year + 1, targets::Kind::Total), None, "a target is for its year");
+        // The AMU analysis shows beside each group (a rest: beside its
+        // unit) the total target that holds for it, as the register finds it.
+        let a = analyse(&mut c);
+        let national = followup::national::NationalRates::load(&mut c).unwrap();
+        let (mut own, mut inherited) = (0, 0);
+        for g in &a.groups {
+            let i = tree.get(g.key.trim_end_matches("#rest")).unwrap();
+            let (value, set_on) = all.effective(&tree, i, year, targets::Kind::Total).unwrap();
+            let window = (a.window_from, a.window_to);
+            assert_eq!(g.target, targets::resolve(value, targets::Kind::Total, window, &national), "{}", g.code);
+            assert!(g.target.is_some());
+            if set_on == i { own += 1 } else { inherited += 1 }
+        }
+        assert!(own > 0 && inherited > 0, "{own} with their own target, {inherited} inherited");
         // 1260 (3 people) has its own, very low target: its absence is
         // never shown, so it is never named as above it.
         let (period, tree, rates, standings) = followup::latest_standings(&mut c, 5).unwrap().unwrap();

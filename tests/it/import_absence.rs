@@ -120,6 +120,8 @@ both_backends! {
     fn the_imported_periods_are_listed_once_each_with_several_ends_on_one_first_day(t) {
         let mut c = with_units(&t);
         assert_eq!(naervaer::analysis::absence_periods(&mut c).unwrap(), []);
+        let mut own = naervaer::analysis::OwnAbsence::load(&mut c).unwrap();
+        assert_eq!(own.windows_and_periods(&mut c, &[]).unwrap().1, []);
         // Months, quarters and an odd period; the same first day with
         // different last days; the same period in several units.
         let file = format!("{HEAD}\
@@ -142,6 +144,10 @@ both_backends! {
         distinct.sort();
         let distinct: Vec<_> = distinct.iter().map(|(a, b)| (d(a), d(b))).collect();
         assert_eq!(listed, distinct);
+        // The analysis takes them from its pass over the kept series.
+        let mut own = naervaer::analysis::OwnAbsence::load(&mut c).unwrap();
+        let (_, from_series) = own.windows_and_periods(&mut c, &[]).unwrap();
+        assert_eq!(from_series, listed);
         assert_eq!(
             listed,
             [
@@ -250,6 +256,9 @@ fn series_agree_with_the_rows(c: &mut DbConnection) {
         assert_eq!(by_series, by_sql, "{from}–{to}");
         assert_eq!(together, by_sql, "{from}–{to}, in one pass");
     }
+    // The periods the analysis takes from the same pass.
+    let (_, periods) = own.windows_and_periods(c, &[]).unwrap();
+    assert_eq!(periods, naervaer::analysis::absence_periods(c).unwrap());
 }
 
 both_backends! {
