@@ -516,7 +516,7 @@ fn factor_figure(
 
 /// Every group of the tree, with figures only where released. The groups
 /// are independent of each other and each change's interval costs an
-/// iterative quantile, so they are made on every core, in order.
+/// iterative quantile, so they are made on every core.
 fn groups(input: &Input, depth: &[usize], t: &TreeSums, c: &Catalogue, r: &Released) -> Vec<Group> {
     let units = &input.units;
     let previous = Previous::new(input.previous, c);
@@ -548,24 +548,35 @@ fn groups(input: &Input, depth: &[usize], t: &TreeSums, c: &Catalogue, r: &Relea
     if cores == 1 || units.len() < 64 {
         return (0..units.len()).map(one).collect();
     }
-    let per = units.len().div_ceil(cores);
-    std::thread::scope(|s| {
-        let parts: Vec<_> = (0..units.len())
-            .step_by(per)
-            .map(|from| {
-                let one = &one;
+    // The groups differ in cost (hidden ones cost nothing, the shown ones
+    // a quantile per factor): each core takes the next run of them until
+    // none is left, and the runs are put back in order.
+    const RUN: usize = 32;
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let mut runs: Vec<(usize, Vec<Group>)> = std::thread::scope(|s| {
+        let workers: Vec<_> = (0..cores)
+            .map(|_| {
+                let (one, next) = (&one, &next);
                 s.spawn(move || {
-                    (from..(from + per).min(units.len()))
-                        .map(one)
-                        .collect::<Vec<_>>()
+                    let mut done = Vec::new();
+                    loop {
+                        let from = next.fetch_add(RUN, std::sync::atomic::Ordering::Relaxed);
+                        if from >= units.len() {
+                            return done;
+                        }
+                        let to = (from + RUN).min(units.len());
+                        done.push((from, (from..to).map(one).collect::<Vec<_>>()));
+                    }
                 })
             })
             .collect();
-        parts
+        workers
             .into_iter()
-            .flat_map(|p| p.join().expect("a snapshot worker panicked"))
+            .flat_map(|w| w.join().expect("a snapshot worker panicked"))
             .collect()
-    })
+    });
+    runs.sort_unstable_by_key(|(from, _)| *from);
+    runs.into_iter().flat_map(|(_, groups)| groups).collect()
 }
 
 /// The background breakdowns of the whole organisation: each question's
