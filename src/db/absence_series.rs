@@ -450,9 +450,9 @@ impl Series {
             let mut cursor = 0;
             visit(unit, bytes, |p| {
                 let key = (p.start_day, p.end_day);
-                if cursor > 0 && periods[cursor - 1] > key {
-                    // Out of order (the format does not allow it): look
-                    // from the start again.
+                if cursor > 0 && periods[cursor - 1] >= key {
+                    // Not after the unit's period before (the format does
+                    // not allow it): look from the start again.
                     cursor = 0;
                 }
                 while cursor < periods.len() && periods[cursor] < key {
@@ -552,6 +552,51 @@ mod tests {
             encode(&periods[..1])
         );
         assert_eq!(decode("u", &encode(&[])).unwrap(), []);
+    }
+
+    #[test]
+    fn every_period_of_every_unit_is_listed_once_in_order() {
+        let p = |s: &str, e: &str| period(s, e, [Some(1), Some(0), None, None, None], None);
+        let series = Series {
+            units: vec![
+                (
+                    "b".into(),
+                    encode(&[p("2025-02-01", "2025-02-28"), p("2025-03-01", "2025-03-31")]),
+                ),
+                (
+                    "a".into(),
+                    encode(&[
+                        p("2025-01-01", "2025-01-31"),
+                        p("2025-01-01", "2025-03-31"),
+                        p("2025-02-01", "2025-02-28"),
+                        p("2025-04-01", "2025-04-30"),
+                    ]),
+                ),
+                ("c".into(), encode(&[])),
+                // Not as the format has them: one twice, then earlier ones.
+                (
+                    "d".into(),
+                    encode(&[
+                        p("2025-03-01", "2025-03-31"),
+                        p("2025-03-01", "2025-03-31"),
+                        p("2025-01-01", "2025-01-31"),
+                        p("2024-12-01", "2024-12-31"),
+                    ]),
+                ),
+            ],
+        };
+        let (_, periods) = series.windows_and_periods(&[]).unwrap();
+        let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+        let expected = [
+            ("2024-12-01", "2024-12-31"),
+            ("2025-01-01", "2025-01-31"),
+            ("2025-01-01", "2025-03-31"),
+            ("2025-02-01", "2025-02-28"),
+            ("2025-03-01", "2025-03-31"),
+            ("2025-04-01", "2025-04-30"),
+        ]
+        .map(|(a, b)| (d(a), d(b)));
+        assert_eq!(periods, expected);
     }
 
     #[test]

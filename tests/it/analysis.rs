@@ -452,6 +452,55 @@ fn analyse_at(
     })
 }
 
+/// What the next round's comparison takes of an analysis
+/// ([`analysis::ranked_r`]) is what the whole analysis of the finest groups
+/// gives: its number of groups and each factor's ranked r, bit for bit,
+/// within areas and plain.
+#[test]
+fn the_comparison_takes_the_groups_and_ranked_r_of_the_whole_analysis() {
+    let (planted_snap, planted_own, _) = planted(1);
+    // One area's absence only for one unit: that area has one group, so
+    // the plain r ranks.
+    let mut one_area_short = planted_own.clone();
+    for u in 0..9 {
+        one_area_short.remove(&format!("3{u:02}"));
+    }
+    let (rests, rests_own) = with_rests(7, true);
+    let mut compared = (false, false);
+    for (snap, own) in [
+        (&planted_snap, &planted_own),
+        (&planted_snap, &one_area_short),
+        (&rests, &rests_own),
+    ] {
+        let whole = analyse_at(snap, own, None, Lang::Nb);
+        let (groups, r) = analysis::ranked_r(&naervaer::snapshot::Scores::from(snap), own);
+        assert_eq!(groups, whole.groups.len());
+        let expected: Vec<Option<f64>> = whole
+            .factors
+            .iter()
+            .map(|f| f.ranked(whole.within_used).map(|c| c.r))
+            .collect();
+        assert!(expected.iter().any(Option::is_some));
+        assert_eq!(
+            r.iter().map(|x| x.map(f64::to_bits)).collect::<Vec<_>>(),
+            expected
+                .iter()
+                .map(|x| x.map(f64::to_bits))
+                .collect::<Vec<_>>()
+        );
+        if whole.within_used {
+            compared.0 = true;
+        } else {
+            compared.1 = true;
+        }
+    }
+    assert_eq!(
+        compared,
+        (true, true),
+        "within-area and plain r both compared"
+    );
+}
+
 #[test]
 fn the_finest_partition_adds_each_areas_rest_with_figures_derived_exactly() {
     let (snap, own) = with_rests(7, false);
