@@ -96,6 +96,45 @@ fn kill(child: &mut Child) -> bool {
     running
 }
 
+/// Waits until no other client of the database is in a statement or a
+/// transaction. On PostgreSQL a killed client's server process goes on
+/// with what it was sent before the kill — a batch of answers, or a
+/// `COMMIT` — and ends when it next reads the closed socket: what the
+/// checks read must be what is left once they have ended, not a moment
+/// in between (answers counted before such a commit and invitations
+/// after it disagree). SQLite has no such process.
+fn settle(c: &mut DbConnection) {
+    #[derive(QueryableByName)]
+    struct Busy {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let DbConnection::Pg(pg) = c else { return };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    // Twice in a row: a message sent before the kill may still be on its
+    // way to a waiting process.
+    let mut quiet = 0;
+    loop {
+        let busy = diesel::sql_query(
+            "SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() \
+             AND pid <> pg_backend_pid() AND backend_type = 'client backend' \
+             AND state IS DISTINCT FROM 'idle'",
+        )
+        .get_result::<Busy>(pg)
+        .unwrap()
+        .n;
+        quiet = if busy == 0 { quiet + 1 } else { 0 };
+        if quiet == 2 {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{busy} server processes of killed clients still busy after 30 s"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 /// The version all names carry; panics on a mix (a half-applied import).
 fn names_version(c: &mut DbConnection) -> usize {
     let names: Vec<String> = employees::table.select(employees::name).load(c).unwrap();
@@ -201,6 +240,7 @@ fn crash_cycles(t: TestDb, n: usize) {
             l.join().unwrap();
         }
         drop(node);
+        settle(&mut c);
 
         // No acknowledged answer lost, none stored twice or without its
         // invitation marked.
