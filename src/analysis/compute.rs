@@ -482,15 +482,8 @@ pub fn ranked_r(snapshot: &Scores, own: &HashMap<String, Sums>) -> (usize, Vec<O
 pub fn compute(input: &Input) -> Analysis {
     let s = input.snapshot;
     let k = s.k;
-    let Grouped {
-        absence,
-        level,
-        finest,
-        groups,
-        areas,
-        within_used,
-        area_of,
-    } = Grouped::of(s, input.own, input.level, input.lang);
+    let g = Grouped::of(s, input.own, input.level, input.lang);
+    let (groups, within_used, area_of) = (g.groups, g.within_used, g.area_of);
     let too_few = groups.len() < MIN_GROUPS;
     // The groups in order of absence rate, once for every factor's ranks.
     let mut by_rate: Vec<usize> = (0..groups.len()).collect();
@@ -508,7 +501,8 @@ pub fn compute(input: &Input) -> Analysis {
     for ((i, _), q) in ps.iter().zip(qs) {
         factors[*i].q = Some(q);
     }
-    let root = absence
+    let root = g
+        .absence
         .first()
         .and_then(|a| a.sums())
         .and_then(|s| s.rate());
@@ -523,13 +517,13 @@ pub fn compute(input: &Input) -> Analysis {
         round_title: input.round_title.to_string(),
         window_from: input.window.0,
         window_to: input.window.1,
-        level,
-        grouping: if finest { "finest" } else { "level" },
+        level: g.level,
+        grouping: if g.finest { "finest" } else { "level" },
         min_group_size: k,
         organisation_rate: root,
         groups,
         within_used,
-        areas,
+        areas: g.areas,
         factors,
         too_few,
         reason,

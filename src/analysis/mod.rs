@@ -252,28 +252,23 @@ impl TargetsBeside {
 
     /// The total-absence target that holds for the unit in the period's
     /// last year, as a percentage for the period: its own, else its
-    /// nearest ancestor's (as [`crate::register::targets::Targets::effective`]
-    /// finds it in the whole tree).
+    /// nearest ancestor's ([`crate::register::targets::Targets::inherited`]).
     fn total(&self, unit: &str, period: (NaiveDate, NaiveDate)) -> Option<f64> {
         use crate::register::targets::{resolve, Kind};
         use chrono::Datelike;
-        let year = period.1.year();
-        let mut at = self.parents.get_key_value(unit).map(|(id, _)| id.as_str());
-        // At most one step per unit: a damaged table's cycle ends here.
-        for _ in 0..self.parents.len() {
-            let u = at?;
-            if let Some(value) = self.targets.own(u, year, Kind::Total) {
-                return resolve(value, Kind::Total, period, &self.national);
-            }
-            // A parent the table does not hold: a root, as in the tree.
-            at = self
-                .parents
-                .get(u)?
-                .as_deref()
-                .and_then(|p| self.parents.get_key_value(p))
-                .map(|(id, _)| id.as_str());
-        }
-        None
+        let parents = &self.parents;
+        // Each unit as the map's own key: a parent the map does not hold is
+        // a root, as in the tree.
+        let known = |id: &str| parents.get_key_value(id).map(|(id, _)| id.as_str());
+        let (value, _) = self.targets.inherited(
+            known(unit)?,
+            |u| u,
+            |u| parents.get(u)?.as_deref().and_then(known),
+            parents.len(),
+            period.1.year(),
+            Kind::Total,
+        )?;
+        resolve(value, Kind::Total, period, &self.national)
     }
 
     fn national_total(&self, period: (NaiveDate, NaiveDate)) -> Option<f64> {

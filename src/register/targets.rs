@@ -89,13 +89,37 @@ impl Targets {
         year: i32,
         kind: Kind,
     ) -> Option<(Value, usize)> {
-        // From the unit up to the root.
+        let units = &tree.units;
+        self.inherited(
+            unit,
+            |u| units[u].id.as_str(),
+            |u| units[u].parent,
+            units.len(),
+            year,
+            kind,
+        )
+    }
+
+    /// [`Targets::effective`] in any form of the tree: from `unit` up
+    /// through `parent` (None at a root), each unit named by `id`; the own
+    /// target of the first that has one, with that unit. At most `units`
+    /// units are looked at, so a damaged tree's cycle ends.
+    pub fn inherited<'t, U: Copy>(
+        &self,
+        unit: U,
+        id: impl Fn(U) -> &'t str,
+        parent: impl Fn(U) -> Option<U>,
+        units: usize,
+        year: i32,
+        kind: Kind,
+    ) -> Option<(Value, U)> {
         let mut at = Some(unit);
-        while let Some(u) = at {
-            if let Some(v) = self.own(&tree.units[u].id, year, kind) {
+        for _ in 0..units {
+            let u = at?;
+            if let Some(v) = self.own(id(u), year, kind) {
                 return Some((v, u));
             }
-            at = tree.units[u].parent;
+            at = parent(u);
         }
         None
     }
