@@ -238,7 +238,7 @@ pub fn heatmap(
                     .map(|x| {
                         x.as_ref().map(|x| Cell {
                             mean: x.mean,
-                            change: x.change.as_ref().map(|c| (c.diff, c.is_real())),
+                            change: x.change().map(|c| (c.diff, c.is_real())),
                         })
                     })
                     .collect()

@@ -32,7 +32,7 @@ fn factor_rows(r: &UnitReport) -> Vec<Vec<String>> {
     let mut rows = Vec::new();
     for f in &r.factors {
         let s = f.figure.as_ref();
-        let c = s.and_then(|s| s.change.as_ref());
+        let c = s.and_then(|s| s.change());
         rows.push(vec![
             "unit".into(),
             r.group.code.clone(),

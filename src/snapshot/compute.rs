@@ -13,7 +13,7 @@
 
 use super::anonymity::{release, release_cells, Node, Tree};
 use super::model::*;
-use crate::stats::scores::{respondent_score_exact, welch, AlphaSums, Answer, Moments, Score};
+use crate::stats::scores::{respondent_score_exact, AlphaSums, Answer, Moments, Score};
 use crate::survey::stored::{decode_background, decode_items, Layout};
 use crate::survey::Survey;
 use std::collections::{BTreeMap, HashMap};
@@ -258,7 +258,7 @@ fn stat(m: &Moments) -> Option<FactorStat> {
         ci_high,
         favourable: s.favourable,
         unfavourable: s.unfavourable,
-        change: None,
+        since: None,
     })
 }
 
@@ -499,18 +499,9 @@ fn factor_figure(
     previous: &Previous,
 ) -> Option<FactorStat> {
     let mut s = stat(m)?;
-    s.change = previous.score(&unit.code, f).and_then(|before| {
-        let c = welch(
-            (s.n as usize, s.mean, s.sd),
-            (before.n as usize, before.mean, before.sd),
-        )?;
-        Some(ChangeFig {
-            previous_mean: before.mean,
-            diff: c.diff,
-            low: c.low,
-            high: c.high,
-        })
-    });
+    s.since = previous
+        .score(&unit.code, f)
+        .and_then(|before| Since::previous((s.n, s.mean, s.sd), *before));
     Some(s)
 }
 

@@ -2,7 +2,9 @@
 //! item or cell is `None` and carries no number at all, so nothing built
 //! from a [`Snapshot`] can show one.
 
+use crate::stats::scores::Welch;
 use serde::{Deserialize, Serialize};
+use std::sync::OnceLock;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Snapshot {
@@ -65,7 +67,7 @@ pub struct Figures {
     pub items: Vec<Option<[u32; 6]>>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Deserialize, utoipa::ToSchema)]
 pub struct FactorStat {
     pub n: u32,
     pub mean: f64,
@@ -74,10 +76,66 @@ pub struct FactorStat {
     pub ci_high: f64,
     pub favourable: f64,
     pub unfavourable: f64,
-    pub change: Option<ChangeFig>,
+    /// The change since the previous round as stored; shown by
+    /// [`FactorStat::change`], and as `change` in every JSON form.
+    #[serde(rename = "change")]
+    #[schema(value_type = Option<ChangeFig>)]
+    pub since: Option<Since>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+impl FactorStat {
+    /// The change since the previous round with Welch's 95 % interval,
+    /// None when there is none. Stored in format version 2 as the previous
+    /// round's figure, so the interval (an iterative quantile at a
+    /// fractional degree of freedom) is computed here, once per figure and
+    /// only for the figures someone looks at, exactly as the close
+    /// computed it before.
+    pub fn change(&self) -> Option<ChangeFig> {
+        let s = self.since.as_ref()?;
+        *s.shown.get_or_init(|| match s.form {
+            SinceForm::Shown(c) => Some(c),
+            SinceForm::Previous(p) => {
+                let c = Welch::new(
+                    (self.n as usize, self.mean, self.sd),
+                    (p.n as usize, p.mean, p.sd),
+                )?
+                .interval();
+                Some(ChangeFig {
+                    previous_mean: p.mean,
+                    diff: c.diff,
+                    low: c.low,
+                    high: c.high,
+                })
+            }
+        })
+    }
+}
+
+/// The JSON forms (pages' API, exports, snapshots stored as text before
+/// the compact format) show the change with its interval; the stored bytes
+/// ([`super::stored`]) keep what it is made from.
+impl Serialize for FactorStat {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let shown = s.is_human_readable();
+        let mut st = s.serialize_struct("FactorStat", 8)?;
+        st.serialize_field("n", &self.n)?;
+        st.serialize_field("mean", &self.mean)?;
+        st.serialize_field("sd", &self.sd)?;
+        st.serialize_field("ci_low", &self.ci_low)?;
+        st.serialize_field("ci_high", &self.ci_high)?;
+        st.serialize_field("favourable", &self.favourable)?;
+        st.serialize_field("unfavourable", &self.unfavourable)?;
+        if shown {
+            st.serialize_field("change", &self.change())?;
+        } else {
+            st.serialize_field("change", &self.since)?;
+        }
+        st.end()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ChangeFig {
     pub previous_mean: f64,
     pub diff: f64,
@@ -89,6 +147,69 @@ impl ChangeFig {
     /// A change counts only when Welch's interval excludes 0.
     pub fn is_real(&self) -> bool {
         self.low > 0.0 || self.high < 0.0
+    }
+}
+
+/// A factor figure's change since the previous round, as stored. Equal
+/// when stored alike; the interval computed from it is kept once asked for.
+#[derive(Debug, Clone)]
+pub struct Since {
+    form: SinceForm,
+    shown: OnceLock<Option<ChangeFig>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+enum SinceForm {
+    /// Format version 1 and the JSON form: the change as shown.
+    Shown(ChangeFig),
+    /// Format version 2: the previous round's released figure of the same
+    /// group and factor (a figure that round showed); the change is Welch's
+    /// comparison of this round's figure with it.
+    Previous(Score),
+}
+
+impl Since {
+    /// The change from `previous`, the previous round's released figure of
+    /// the group and factor; None when Welch's comparison with `now` has no
+    /// interval (too few scores, or neither varies), as then nothing is
+    /// shown.
+    pub fn previous(now: (u32, f64, f64), previous: Score) -> Option<Since> {
+        Welch::new(
+            (now.0 as usize, now.1, now.2),
+            (previous.n as usize, previous.mean, previous.sd),
+        )?;
+        Some(Since {
+            form: SinceForm::Previous(previous),
+            shown: OnceLock::new(),
+        })
+    }
+}
+
+impl PartialEq for Since {
+    fn eq(&self, other: &Since) -> bool {
+        self.form == other.form
+    }
+}
+
+impl Serialize for Since {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.form.serialize(s)
+    }
+}
+
+/// Format version 1 and the JSON form hold the change as shown; version 2
+/// holds either form, tagged.
+impl<'de> Deserialize<'de> for Since {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Since, D::Error> {
+        let form = if d.is_human_readable() || super::stored::reading() == 1 {
+            SinceForm::Shown(ChangeFig::deserialize(d)?)
+        } else {
+            SinceForm::deserialize(d)?
+        };
+        Ok(Since {
+            form,
+            shown: OnceLock::new(),
+        })
     }
 }
 

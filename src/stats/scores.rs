@@ -233,23 +233,50 @@ impl Change {
 /// Difference of means (`now` − `before`) with Welch's interval; None when
 /// either group has fewer than two scores or neither varies.
 pub fn welch(now: (usize, f64, f64), before: (usize, f64, f64)) -> Option<Change> {
-    let ((n1, m1, s1), (n2, m2, s2)) = (now, before);
-    if n1 < 2 || n2 < 2 {
-        return None;
+    Some(Welch::new(now, before)?.interval())
+}
+
+/// Welch's comparison of two means before its interval: the difference,
+/// its squared standard error and the degrees of freedom. Cheap; the
+/// interval ([`Welch::interval`]) costs an iterative quantile at a
+/// fractional degree of freedom, so a snapshot stores what this is made
+/// from and shows the interval when asked.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Welch {
+    diff: f64,
+    se2: f64,
+    df: f64,
+}
+
+impl Welch {
+    /// None when either group has fewer than two scores or neither varies.
+    pub fn new(now: (usize, f64, f64), before: (usize, f64, f64)) -> Option<Welch> {
+        let ((n1, m1, s1), (n2, m2, s2)) = (now, before);
+        if n1 < 2 || n2 < 2 {
+            return None;
+        }
+        let (v1, v2) = (s1 * s1 / n1 as f64, s2 * s2 / n2 as f64);
+        let se2 = v1 + v2;
+        if se2 <= 0.0 {
+            return None;
+        }
+        let df = se2 * se2 / (v1 * v1 / (n1 - 1) as f64 + v2 * v2 / (n2 - 1) as f64);
+        Some(Welch {
+            diff: m1 - m2,
+            se2,
+            df,
+        })
     }
-    let (v1, v2) = (s1 * s1 / n1 as f64, s2 * s2 / n2 as f64);
-    let se2 = v1 + v2;
-    if se2 <= 0.0 {
-        return None;
+
+    /// The difference with its 95 % interval.
+    pub fn interval(&self) -> Change {
+        let half = t_quantile(self.df) * self.se2.sqrt();
+        Change {
+            diff: self.diff,
+            low: self.diff - half,
+            high: self.diff + half,
+        }
     }
-    let df = se2 * se2 / (v1 * v1 / (n1 - 1) as f64 + v2 * v2 / (n2 - 1) as f64);
-    let half = t_quantile(df) * se2.sqrt();
-    let diff = m1 - m2;
-    Some(Change {
-        diff,
-        low: diff - half,
-        high: diff + half,
-    })
 }
 
 /// Cronbach's alpha of a factor over respondents who answered all its

@@ -107,7 +107,7 @@ fn every_released_figure_equals_scipy_and_changes_use_welch() {
             close(s.favourable, &e["favourable"], &what);
             close(s.unfavourable, &e["unfavourable"], &what);
             figures += 1;
-            if let Some(c) = &s.change {
+            if let Some(c) = s.change() {
                 let e = &f["changes"][&what];
                 close(c.diff, &e["diff"], &what);
                 close(c.low, &e["low"], &what);

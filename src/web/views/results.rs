@@ -127,7 +127,7 @@ fn hidden_message(lang: Lang, k: u32) -> Markup {
 }
 
 fn change_text(s: &FactorStat, lang: Lang) -> String {
-    match &s.change {
+    match s.change() {
         None => "–".into(),
         Some(c) => {
             let d = if c.diff >= 0.0 {
