@@ -473,12 +473,12 @@ struct Previous<'a> {
 }
 
 impl<'a> Previous<'a> {
-    fn new(scores: Option<&'a Scores>, c: &Catalogue) -> Previous<'a> {
+    /// For a round with `factors`.
+    fn new(scores: Option<&'a Scores>, factors: &[FactorRef]) -> Previous<'a> {
         let groups = scores
             .map(|p| p.groups.iter().map(|g| (g.code.as_str(), g)).collect())
             .unwrap_or_default();
-        let factor = c
-            .factors
+        let factor = factors
             .iter()
             .map(|f| scores.and_then(|p| p.factors.iter().position(|x| x == f)))
             .collect();
@@ -510,7 +510,7 @@ fn factor_figure(
 /// iterative quantile, so they are made on every core.
 fn groups(input: &Input, depth: &[usize], t: &TreeSums, c: &Catalogue, r: &Released) -> Vec<Group> {
     let units = &input.units;
-    let previous = Previous::new(input.previous, c);
+    let previous = Previous::new(input.previous, &c.factors);
     let one = |i: usize| {
         let u = &units[i];
         Group {
@@ -683,6 +683,31 @@ pub fn compute(input: &Input) -> Result<Snapshot, ComputeError> {
         background,
         alpha,
     })
+}
+
+/// `snapshot` without the changes measured against figures `previous` (the
+/// round they were measured against) no longer shows, None when it keeps
+/// them all. A change shows the previous round's figure (its mean, and in
+/// the stored form its n and SD), so when raising that round's k hides the
+/// figure, the change goes too; nothing else moves.
+pub fn withdraw_changes(snapshot: &Snapshot, previous: &Scores) -> Option<Snapshot> {
+    let against = Previous::new(Some(previous), &snapshot.factors);
+    let mut out = snapshot.clone();
+    let mut withdrawn = false;
+    for g in &mut out.groups {
+        let Some(figures) = g.figures.as_mut() else {
+            continue;
+        };
+        for (f, stat) in figures.factors.iter_mut().enumerate() {
+            if let Some(stat) = stat.as_mut().filter(|s| s.since.is_some()) {
+                if against.score(&g.code, f).is_none() {
+                    stat.since = None;
+                    withdrawn = true;
+                }
+            }
+        }
+    }
+    withdrawn.then_some(out)
 }
 
 /// Re-applies suppression with a larger k: whatever was hidden stays

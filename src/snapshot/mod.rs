@@ -506,9 +506,55 @@ pub fn raise_k(conn: &mut DbConnection, round_id: &RoundId, k: u32) -> Result<Sn
             .get_result(conn)?;
         let raised = compute::raise_k(&current, k);
         store(conn, &raised, revision + 1)?;
+        withdraw_changes_against(conn, &raised)?;
         diesel::update(rounds::table.find(round_id))
             .set(rounds::min_group_size.eq(k as i32))
             .execute(conn)?;
         Ok(raised)
     })
+}
+
+/// After `previous` was raised: every snapshot whose changes were measured
+/// against it loses those against figures it now hides
+/// ([`compute::withdraw_changes`]), stored anew under a new revision.
+fn withdraw_changes_against(conn: &mut DbConnection, previous: &Snapshot) -> Result<(), AppError> {
+    /// The first fields of [`Snapshot`], as stored.
+    #[derive(serde::Deserialize)]
+    struct Head {
+        #[allow(dead_code)]
+        round_id: RoundId,
+        #[allow(dead_code)]
+        k: u32,
+        #[allow(dead_code)]
+        computed_at: i64,
+        previous_round: Option<RoundId>,
+    }
+    let rows: Vec<(RoundId, i32, Option<Vec<u8>>, Option<String>)> = snapshots::table
+        .filter(snapshots::round_id.ne(&previous.round_id))
+        .select((
+            snapshots::round_id,
+            snapshots::revision,
+            snapshots::data,
+            snapshots::body,
+        ))
+        .load(conn)?;
+    let scores = Scores::from(previous);
+    for (id, revision, data, body) in rows {
+        let stored = Stored::of(data, body).ok_or_else(|| empty(&id))?;
+        let against = match &stored {
+            Stored::Bytes(b) => {
+                stored::decode_head::<Head>(b)
+                    .map_err(|e| AppError::damaged_by(format!("snapshot of round {id}"), e))?
+                    .previous_round
+            }
+            Stored::Json(_) => stored.parse::<Snapshot>(&id)?.previous_round,
+        };
+        if against.as_ref() != Some(&previous.round_id) {
+            continue;
+        }
+        if let Some(withdrawn) = compute::withdraw_changes(&stored.parse(&id)?, &scores) {
+            store(conn, &withdrawn, revision + 1)?;
+        }
+    }
+    Ok(())
 }

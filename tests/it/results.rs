@@ -36,6 +36,13 @@ pub fn answered_round(c: &mut DbConnection) -> Round {
     let round = crate::rounds::new_round(c, None);
     rounds::open(c, &key(), &round.id).unwrap();
     let round = Round::find(c, &round.id).unwrap();
+    answer(c, &round, 7);
+    round
+}
+
+/// Answers an open round as [`closed_round`] describes, about 70 % of the
+/// invited, drawn from `seed`.
+pub fn answer(c: &mut DbConnection, round: &Round, seed: u64) {
     let surveys = round.surveys(c).unwrap();
     let unit: std::collections::HashMap<String, String> = units::table
         .select((units::code, units::id))
@@ -49,7 +56,7 @@ pub fn answered_round(c: &mut DbConnection) -> Round {
         .select((invitations::id, invitations::unit_id))
         .load(c)
         .unwrap();
-    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
     for (inv, u) in &invs {
         let extreme = *u == unit[SMALL];
         if !extreme && rng.gen_bool(0.3) {
@@ -92,7 +99,6 @@ pub fn answered_round(c: &mut DbConnection) -> Round {
         let hash = lookup_hash(&key().survey_token(inv));
         answer::submit(c, &hash, &surveys, &a).unwrap();
     }
-    round
 }
 
 pub fn closed_round(c: &mut DbConnection) -> Fixture {
@@ -844,6 +850,74 @@ both_backends! {
             Scores::from(first.as_ref()).groups.iter().filter(|g| g.figures.is_some()).count(),
             before
         );
+    }
+}
+
+both_backends! {
+    fn raising_k_withdraws_the_next_rounds_changes_against_the_figures_it_hides(t) {
+        let mut c = t.conn();
+        let f = closed_round(&mut c);
+        let next = Round::find(&mut c, &f.open_round).unwrap();
+        answer(&mut c, &next, 11);
+        rounds::close(&mut c, &next.id, true).unwrap();
+        let load = |c: &mut DbConnection, round: &str| {
+            naervaer::snapshot::load(c, &naervaer::ids::RoundId::from(round)).unwrap().unwrap()
+        };
+        let before = load(&mut c, &next.id);
+        assert_eq!(before.previous_round.as_ref(), Some(&f.round));
+        let revision = |c: &mut DbConnection, round: &str| -> i32 {
+            naervaer::db::schema::snapshots::table
+                .find(round)
+                .select(naervaer::db::schema::snapshots::revision)
+                .first(c)
+                .unwrap()
+        };
+        let next_revision = revision(&mut c, &next.id);
+        // Raised the way the administrator page and `round raise-k` do.
+        let raised = rounds::raise_k(&mut c, &f.round, 12).unwrap();
+        let after = load(&mut c, &next.id);
+        let (mut kept, mut withdrawn) = (0, 0);
+        for (b, a) in before.groups.iter().zip(&after.groups) {
+            let (Some(fb), Some(fa)) = (&b.figures, &a.figures) else {
+                assert_eq!(b, a, "a hidden group stays as it was");
+                continue;
+            };
+            for (i, (sb, sa)) in fb.factors.iter().zip(&fa.factors).enumerate() {
+                let (Some(sb), Some(sa)) = (sb, sa) else {
+                    assert_eq!(sb, sa, "{}: a hidden figure stays hidden", b.code);
+                    continue;
+                };
+                let shown_before = raised
+                    .groups
+                    .iter()
+                    .find(|g| g.code == b.code)
+                    .and_then(|g| g.figures.as_ref())
+                    .and_then(|g| g.factors[i].as_ref())
+                    .is_some();
+                match (sb.change(), sa.change()) {
+                    (Some(x), Some(y)) => {
+                        assert!(shown_before, "{}: a change against a hidden figure", b.code);
+                        assert_eq!(x, y);
+                        kept += 1;
+                    }
+                    (Some(_), None) => {
+                        assert!(!shown_before, "{}: a change withdrawn for nothing", b.code);
+                        withdrawn += 1;
+                    }
+                    (None, None) => {}
+                    (None, Some(_)) => panic!("{}: a change came from nowhere", b.code),
+                }
+                let mut without = sb.clone();
+                without.since = sa.since.clone();
+                assert_eq!(&without, sa, "{}: only the change moves", b.code);
+            }
+            assert_eq!(fb.items, fa.items);
+        }
+        assert!(kept > 0 && withdrawn > 0, "{kept} kept, {withdrawn} withdrawn");
+        assert_eq!(revision(&mut c, &next.id), next_revision + 1, "stored anew");
+        let mut same = after.as_ref().clone();
+        same.groups.iter_mut().zip(&before.groups).for_each(|(a, b)| a.figures.clone_from(&b.figures));
+        assert_eq!(&same, before.as_ref(), "nothing else moves, k included");
     }
 }
 
