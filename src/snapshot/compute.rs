@@ -894,24 +894,41 @@ mod tests {
                 alpha.iter().all(Option::is_some),
                 "every factor has an alpha"
             );
-            serde_json::to_string(&(
+            (
                 groups(&input, &depth, &t, &c, &r),
                 background(&input, g.cells, &t.sums[0], &c),
                 alpha,
-            ))
-            .unwrap()
+            )
+        };
+        let json = |s: &(Vec<Group>, Vec<BackgroundQuestion>, Vec<Option<AlphaFig>>)| {
+            serde_json::to_string(s).unwrap()
         };
         // No responses in several shares: empty sums, as in one pass.
         let none = gather_shares(&input, &c, &layout, &[], 3).unwrap();
         assert!(none.own.iter().all(Option::is_none));
         assert!(none.alpha.iter().all(|a| a.rows() == 0));
-        let one = snapshot(1);
+        let computed = snapshot(1);
+        let one = json(&computed);
         assert!(one.len() > 50_000);
         for shares in [2, 3, 7] {
             assert!(
-                snapshot(shares) == one,
+                json(&snapshot(shares)) == one,
                 "{shares} shares differ from one pass"
             );
         }
+        // Every figure computed is stored in format version 2's derived
+        // form: its interval and shares follow from n, mean, SD and the
+        // counts to the last bit.
+        let (groups, background, _) = computed;
+        let cells = background.into_iter().flat_map(|q| q.cells);
+        let stats: Vec<FactorStat> = groups
+            .into_iter()
+            .filter_map(|g| g.figures.map(|f| f.factors))
+            .chain(cells.filter_map(|c| c.figures.map(|f| f.factors)))
+            .flatten()
+            .flatten()
+            .collect();
+        assert!(stats.len() > 300, "{} figures", stats.len());
+        assert!(stats.iter().all(|s| s.derivable().is_some()));
     }
 }

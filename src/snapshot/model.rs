@@ -2,7 +2,7 @@
 //! item or cell is `None` and carries no number at all, so nothing built
 //! from a [`Snapshot`] can show one.
 
-use crate::stats::scores::Welch;
+use crate::stats::scores::{mean_interval, share, Welch};
 use serde::{Deserialize, Serialize};
 use std::sync::OnceLock;
 
@@ -67,7 +67,7 @@ pub struct Figures {
     pub items: Vec<Option<[u32; 6]>>,
 }
 
-#[derive(Debug, Clone, PartialEq, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, utoipa::ToSchema)]
 pub struct FactorStat {
     pub n: u32,
     pub mean: f64,
@@ -76,10 +76,11 @@ pub struct FactorStat {
     pub ci_high: f64,
     pub favourable: f64,
     pub unfavourable: f64,
-    /// The change since the previous round as stored; shown by
-    /// [`FactorStat::change`], and as `change` in every JSON form.
-    #[serde(rename = "change")]
-    #[schema(value_type = Option<ChangeFig>)]
+    // As stored; shown by [`FactorStat::change`], and as `change` in every
+    // JSON form, which the doc line below describes in the API's document.
+    /// The change since the previous round with Welch's 95 % interval; null
+    /// when there is none.
+    #[schema(value_type = Option<ChangeFig>, rename = "change")]
     pub since: Option<Since>,
 }
 
@@ -109,15 +110,126 @@ impl FactorStat {
             }
         })
     }
+
+    /// The counts of favourable and unfavourable scores when the interval
+    /// and the shares follow from n, mean, SD and them to the last bit,
+    /// as they do for every figure a close computes.
+    pub(crate) fn derivable(&self) -> Option<(u32, u32)> {
+        if self.n < 2 {
+            return None;
+        }
+        let count = |share: f64| {
+            let c = (share * f64::from(self.n)).round();
+            (0.0..=f64::from(self.n)).contains(&c).then_some(c as u32)
+        };
+        let (favourable, unfavourable) = (count(self.favourable)?, count(self.unfavourable)?);
+        let (low, high) = mean_interval(self.n, self.mean, self.sd);
+        let same = |a: f64, b: f64| a.to_bits() == b.to_bits();
+        (same(low, self.ci_low)
+            && same(high, self.ci_high)
+            && same(share(favourable, self.n), self.favourable)
+            && same(share(unfavourable, self.n), self.unfavourable))
+        .then_some((favourable, unfavourable))
+    }
 }
 
-/// The JSON forms (pages' API, exports, snapshots stored as text before
-/// the compact format) show the change with its interval; the stored bytes
-/// ([`super::stored`]) keep what it is made from.
+/// A factor figure as shown: every JSON form (the pages' API, exports,
+/// snapshots stored as text before the compact format), format version 1,
+/// and the variant of version 2 for figures that [`Derived`] cannot
+/// reproduce.
+#[derive(Serialize, Deserialize)]
+struct AsShown {
+    n: u32,
+    mean: f64,
+    sd: f64,
+    ci_low: f64,
+    ci_high: f64,
+    favourable: f64,
+    unfavourable: f64,
+    change: Option<Since>,
+}
+
+/// A factor figure in format version 2: the interval and the shares are
+/// computed when read, from n, mean, SD and the counts, as the close
+/// computes them ([`mean_interval`], [`share`]).
+#[derive(Serialize, Deserialize)]
+struct Derived {
+    n: u32,
+    mean: f64,
+    sd: f64,
+    favourable: u32,
+    unfavourable: u32,
+    change: Option<Since>,
+}
+
+/// Format version 2's factor figure: variant 0 [`AsShown`], 1 [`Derived`].
+#[derive(Serialize, Deserialize)]
+enum StoredStat {
+    AsShown(AsShown),
+    Derived(Derived),
+}
+
+impl From<AsShown> for FactorStat {
+    fn from(s: AsShown) -> FactorStat {
+        FactorStat {
+            n: s.n,
+            mean: s.mean,
+            sd: s.sd,
+            ci_low: s.ci_low,
+            ci_high: s.ci_high,
+            favourable: s.favourable,
+            unfavourable: s.unfavourable,
+            since: s.change,
+        }
+    }
+}
+
+impl From<Derived> for FactorStat {
+    fn from(d: Derived) -> FactorStat {
+        let (ci_low, ci_high) = mean_interval(d.n, d.mean, d.sd);
+        FactorStat {
+            n: d.n,
+            mean: d.mean,
+            sd: d.sd,
+            ci_low,
+            ci_high,
+            favourable: share(d.favourable, d.n),
+            unfavourable: share(d.unfavourable, d.n),
+            since: d.change,
+        }
+    }
+}
+
+/// The JSON forms show the change with its interval; the stored bytes
+/// ([`super::stored`]) keep what it and the figure's interval and shares
+/// are made from.
 impl Serialize for FactorStat {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct;
-        let shown = s.is_human_readable();
+        if !s.is_human_readable() {
+            let since = self.since.clone();
+            let stored = match self.derivable() {
+                Some((favourable, unfavourable)) => StoredStat::Derived(Derived {
+                    n: self.n,
+                    mean: self.mean,
+                    sd: self.sd,
+                    favourable,
+                    unfavourable,
+                    change: since,
+                }),
+                None => StoredStat::AsShown(AsShown {
+                    n: self.n,
+                    mean: self.mean,
+                    sd: self.sd,
+                    ci_low: self.ci_low,
+                    ci_high: self.ci_high,
+                    favourable: self.favourable,
+                    unfavourable: self.unfavourable,
+                    change: since,
+                }),
+            };
+            return stored.serialize(s);
+        }
         let mut st = s.serialize_struct("FactorStat", 8)?;
         st.serialize_field("n", &self.n)?;
         st.serialize_field("mean", &self.mean)?;
@@ -126,12 +238,20 @@ impl Serialize for FactorStat {
         st.serialize_field("ci_high", &self.ci_high)?;
         st.serialize_field("favourable", &self.favourable)?;
         st.serialize_field("unfavourable", &self.unfavourable)?;
-        if shown {
-            st.serialize_field("change", &self.change())?;
-        } else {
-            st.serialize_field("change", &self.since)?;
-        }
+        st.serialize_field("change", &self.change())?;
         st.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for FactorStat {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<FactorStat, D::Error> {
+        if d.is_human_readable() || super::stored::reading() == 1 {
+            return Ok(AsShown::deserialize(d)?.into());
+        }
+        Ok(match StoredStat::deserialize(d)? {
+            StoredStat::AsShown(s) => s.into(),
+            StoredStat::Derived(s) => s.into(),
+        })
     }
 }
 

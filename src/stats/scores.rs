@@ -167,8 +167,7 @@ impl Moments {
             let den = (nf * (nf - 1.0)) * (SCALE as f64 * SCALE as f64);
             let var = num as f64 / den;
             let sd = var.sqrt();
-            let half = t_quantile(nf - 1.0) * sd / nf.sqrt();
-            (Some(sd), Some((mean - half, mean + half)))
+            (Some(sd), Some(mean_interval(self.n, mean, sd)))
         } else {
             (None, None)
         };
@@ -177,10 +176,23 @@ impl Moments {
             mean,
             sd,
             ci,
-            favourable: f64::from(self.favourable) / nf,
-            unfavourable: f64::from(self.unfavourable) / nf,
+            favourable: share(self.favourable, self.n),
+            unfavourable: share(self.unfavourable, self.n),
         })
     }
+}
+
+/// The 95 % interval of a mean of `n` ≥ 2 scores with this SD, exactly as
+/// [`Moments::summary`] gives it.
+pub fn mean_interval(n: u32, mean: f64, sd: f64) -> (f64, f64) {
+    let nf = f64::from(n);
+    let half = t_quantile(nf - 1.0) * sd / nf.sqrt();
+    (mean - half, mean + half)
+}
+
+/// `count` of `n` as a share, exactly as [`Moments::summary`] gives it.
+pub fn share(count: u32, n: u32) -> f64 {
+    f64::from(count) / f64::from(n)
 }
 
 /// The 97.5 % quantile of Student's t: the half-width factor of a 95 %
