@@ -21,7 +21,9 @@ use crate::ids::RoundId;
 use crate::AppError;
 use compute::{Input, RawResponse, TreeUnit};
 use diesel::prelude::*;
-use std::collections::{HashMap, HashSet};
+// foldhash: the tree maps hash a unit id per response (~35 000 per
+// snapshot at 50 000 employees), where SipHash took ~3 ms.
+use foldhash::{HashMap, HashMapExt, HashSet};
 use std::sync::Arc;
 
 /// A stored response as read: its unit (None: the organisation above
