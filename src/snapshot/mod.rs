@@ -309,10 +309,11 @@ impl Stored {
     }
 
     /// About what the parsed value weighs in a cache: its JSON's length
-    /// (the compact form is about a third of it).
-    fn weight(&self) -> usize {
+    /// (`per_byte` times the compact form's: about five for a snapshot,
+    /// three for its scores).
+    fn weight(&self, per_byte: usize) -> usize {
         match self {
-            Stored::Bytes(b) => b.len() * 3,
+            Stored::Bytes(b) => b.len() * per_byte,
             Stored::Json(t) => t.len(),
         }
     }
@@ -349,7 +350,7 @@ pub fn load_cached(
                 .get_result(conn)?;
             let stored = Stored::of(data, body).ok_or_else(|| empty(round_id))?;
             let parsed: Snapshot = stored.parse(round_id)?;
-            Ok((parsed, stored.weight()))
+            Ok((parsed, stored.weight(5)))
         })
         .map(Some)
 }
@@ -466,9 +467,9 @@ impl ScoresRead {
         };
         let (scores, weight) = if from_body {
             let snapshot: Snapshot = stored.parse(&round_id)?;
-            (Scores::from(&snapshot), stored.weight() / 6)
+            (Scores::from(&snapshot), stored.weight(5) / 6)
         } else {
-            (stored.parse(&round_id)?, stored.weight())
+            (stored.parse(&round_id)?, stored.weight(3))
         };
         let scores = Arc::new(scores);
         cache.insert(key, scores.clone(), weight);
@@ -531,7 +532,9 @@ fn withdraw_changes_against(conn: &mut DbConnection, previous: &Snapshot) -> Res
         computed_at: i64,
         previous_round: Option<RoundId>,
     }
-    let rows: Vec<(RoundId, i32, Option<Vec<u8>>, Option<String>)> = snapshots::table
+    /// A snapshot row: round, revision, compact bytes, JSON text.
+    type Row = (RoundId, i32, Option<Vec<u8>>, Option<String>);
+    let rows: Vec<Row> = snapshots::table
         .filter(snapshots::round_id.ne(&previous.round_id))
         .select((
             snapshots::round_id,
@@ -542,19 +545,27 @@ fn withdraw_changes_against(conn: &mut DbConnection, previous: &Snapshot) -> Res
         .load(conn)?;
     let scores = Scores::from(previous);
     for (id, revision, data, body) in rows {
-        let stored = Stored::of(data, body).ok_or_else(|| empty(&id))?;
-        let against = match &stored {
-            Stored::Bytes(b) => {
-                stored::decode_head::<Head>(b)
-                    .map_err(|e| AppError::damaged_by(format!("snapshot of round {id}"), e))?
-                    .previous_round
-            }
-            Stored::Json(_) => stored.parse::<Snapshot>(&id)?.previous_round,
+        // A snapshot that does not read cannot show anything either: it
+        // stays as it is and does not stop the raise.
+        let Some(stored) = Stored::of(data, body) else {
+            continue;
         };
-        if against.as_ref() != Some(&previous.round_id) {
+        let measured_against = match &stored {
+            Stored::Bytes(b) => stored::decode_head::<Head>(b)
+                .ok()
+                .map(|h| h.previous_round),
+            Stored::Json(_) => None,
+        };
+        if measured_against.is_some_and(|p| p.as_ref() != Some(&previous.round_id)) {
             continue;
         }
-        if let Some(withdrawn) = compute::withdraw_changes(&stored.parse(&id)?, &scores) {
+        let Ok(later) = stored.parse::<Snapshot>(&id) else {
+            continue;
+        };
+        if later.previous_round.as_ref() != Some(&previous.round_id) {
+            continue;
+        }
+        if let Some(withdrawn) = compute::withdraw_changes(&later, &scores) {
             store(conn, &withdrawn, revision + 1)?;
         }
     }

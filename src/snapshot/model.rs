@@ -184,10 +184,17 @@ impl From<AsShown> for FactorStat {
     }
 }
 
-impl From<Derived> for FactorStat {
-    fn from(d: Derived) -> FactorStat {
+impl TryFrom<Derived> for FactorStat {
+    type Error = &'static str;
+
+    /// Damaged bytes are an error, never a figure or a panic: variant 1 is
+    /// written only for n ≥ 2 and counts within n.
+    fn try_from(d: Derived) -> Result<FactorStat, &'static str> {
+        if d.n < 2 || d.favourable > d.n || d.unfavourable > d.n {
+            return Err("a factor figure with n below 2 or counts above n");
+        }
         let (ci_low, ci_high) = mean_interval(d.n, d.mean, d.sd);
-        FactorStat {
+        Ok(FactorStat {
             n: d.n,
             mean: d.mean,
             sd: d.sd,
@@ -196,7 +203,7 @@ impl From<Derived> for FactorStat {
             favourable: share(d.favourable, d.n),
             unfavourable: share(d.unfavourable, d.n),
             since: d.change,
-        }
+        })
     }
 }
 
@@ -248,10 +255,10 @@ impl<'de> Deserialize<'de> for FactorStat {
         if d.is_human_readable() || super::stored::reading() == 1 {
             return Ok(AsShown::deserialize(d)?.into());
         }
-        Ok(match StoredStat::deserialize(d)? {
-            StoredStat::AsShown(s) => s.into(),
-            StoredStat::Derived(s) => s.into(),
-        })
+        match StoredStat::deserialize(d)? {
+            StoredStat::AsShown(s) => Ok(s.into()),
+            StoredStat::Derived(s) => s.try_into().map_err(serde::de::Error::custom),
+        }
     }
 }
 
@@ -518,4 +525,74 @@ fn parent_indexes<'a>(
     groups
         .map(|(_, parent)| parent.as_deref().map(|p| pos[p]))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::snapshot::stored::{decode, encode};
+
+    fn derived(n: u32, favourable: u32, unfavourable: u32) -> Vec<u8> {
+        encode(&StoredStat::Derived(Derived {
+            n,
+            mean: 3.5,
+            sd: 0.5,
+            favourable,
+            unfavourable,
+            change: None,
+        }))
+    }
+
+    #[test]
+    fn damaged_derived_figures_are_errors_never_figures_or_panics() {
+        let good: FactorStat = decode(&derived(7, 3, 1)).unwrap();
+        assert_eq!(good.derivable(), Some((3, 1)));
+        for (n, fav, unfav) in [(0, 0, 0), (1, 0, 0), (7, 8, 1), (7, 3, 9)] {
+            assert!(
+                decode::<FactorStat>(&derived(n, fav, unfav)).is_err(),
+                "n {n}, counts {fav} and {unfav}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_damaged_previous_figure_shows_no_change_and_does_not_panic() {
+        let now: FactorStat = decode(&derived(7, 3, 1)).unwrap();
+        for previous in [
+            Score {
+                n: 4,
+                mean: 3.0,
+                sd: f64::NAN,
+            },
+            Score {
+                n: 4,
+                mean: f64::NAN,
+                sd: 0.5,
+            },
+            Score {
+                n: 4,
+                mean: 3.0,
+                sd: f64::INFINITY,
+            },
+            Score {
+                n: 1,
+                mean: 3.0,
+                sd: 0.5,
+            },
+        ] {
+            let stat = FactorStat {
+                since: Some(Since {
+                    form: SinceForm::Previous(previous),
+                    shown: OnceLock::new(),
+                }),
+                ..now.clone()
+            };
+            let back: FactorStat = decode(&encode(&stat)).unwrap();
+            // Shown or not, never a panic; with no interval, nothing.
+            if let Some(c) = back.change() {
+                assert!(c.low.is_nan() || c.low <= c.high, "{c:?}");
+            }
+            serde_json::to_string(&back).unwrap();
+        }
+    }
 }

@@ -43,11 +43,11 @@
 //! their k is raised. A row holds one form or the other (a check in the
 //! table).
 //!
-//! What is stored is only what was released: the encoding changes the
-//! bytes, not what they say. The previous round's figure in a change is
-//! one that round released, and it says no more than the change shown
-//! from it (the previous mean, the difference and its interval are made
-//! from it and this round's released figure).
+//! What is stored is only what was released. The previous round's figure
+//! kept with a change is one that round released (and stores in its own
+//! snapshot); it says more than the change shown from it (its n and SD
+//! exactly), so when raising that round's k hides it, the change goes from
+//! this snapshot too ([`super::raise_k`]).
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -112,10 +112,16 @@ fn decode_with_rest<T: DeserializeOwned>(bytes: &[u8]) -> Result<(T, usize), Unr
     if !(OLDEST..=VERSION).contains(&version) {
         return Err(Unreadable::Version(version));
     }
-    let before = READING.with(|r| r.replace(version));
-    let read = postcard::take_from_bytes(rest);
-    READING.with(|r| r.set(before));
-    let (value, left) = read?;
+    /// Sets the version being read, and puts the one before back when
+    /// dropped, whatever happens while reading.
+    struct Reading(u8);
+    impl Drop for Reading {
+        fn drop(&mut self) {
+            READING.with(|r| r.set(self.0));
+        }
+    }
+    let _reading = Reading(READING.with(|r| r.replace(version)));
+    let (value, left) = postcard::take_from_bytes(rest)?;
     Ok((value, left.len()))
 }
 
@@ -231,6 +237,12 @@ mod tests {
         };
         assert_eq!(f.change(), Some(shown));
         assert_eq!(f.change(), Some(shown), "asked again, the same");
+        // The bits the close stored in format version 1 for this comparison
+        // (`welch` of build a76b40b, before the interval was deferred).
+        assert_eq!(
+            (shown.diff, shown.low, shown.high),
+            (0.3214285714285716, -0.5613754407746295, 1.2042325836317729)
+        );
         // Every JSON form shows the change with its interval, as before.
         let json = serde_json::to_value(f).unwrap();
         assert_eq!(json["change"], serde_json::to_value(shown).unwrap());

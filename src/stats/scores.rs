@@ -273,6 +273,11 @@ impl Welch {
             return None;
         }
         let df = se2 * se2 / (v1 * v1 / (n1 - 1) as f64 + v2 * v2 / (n2 - 1) as f64);
+        // Only from figures no close makes (a damaged stored one): no
+        // interval rather than a quantile at no degrees of freedom.
+        if df.is_nan() {
+            return None;
+        }
         Some(Welch {
             diff: m1 - m2,
             se2,

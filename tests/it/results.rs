@@ -872,52 +872,72 @@ both_backends! {
                 .first(c)
                 .unwrap()
         };
-        let next_revision = revision(&mut c, &next.id);
-        // Raised the way the administrator page and `round raise-k` do.
-        let raised = rounds::raise_k(&mut c, &f.round, 12).unwrap();
-        let after = load(&mut c, &next.id);
-        let (mut kept, mut withdrawn) = (0, 0);
-        for (b, a) in before.groups.iter().zip(&after.groups) {
-            let (Some(fb), Some(fa)) = (&b.figures, &a.figures) else {
-                assert_eq!(b, a, "a hidden group stays as it was");
-                continue;
-            };
-            for (i, (sb, sa)) in fb.factors.iter().zip(&fa.factors).enumerate() {
-                let (Some(sb), Some(sa)) = (sb, sa) else {
-                    assert_eq!(sb, sa, "{}: a hidden figure stays hidden", b.code);
+        // As closed (compact), then as a snapshot stored as JSON text before
+        // the compact form, raised again to the same k.
+        for as_text in [false, true] {
+            if as_text {
+                use naervaer::db::schema::snapshots;
+                diesel::update(snapshots::table.find(&next.id))
+                    .set((
+                        snapshots::body.eq(Some(serde_json::to_string(before.as_ref()).unwrap())),
+                        snapshots::data.eq(None::<Vec<u8>>),
+                        snapshots::revision.eq(snapshots::revision + 1),
+                    ))
+                    .execute(&mut c)
+                    .unwrap();
+                assert_eq!(
+                    serde_json::to_string(load(&mut c, &next.id).as_ref()).unwrap(),
+                    serde_json::to_string(before.as_ref()).unwrap(),
+                    "the text reads as the bytes did"
+                );
+            }
+            let next_revision = revision(&mut c, &next.id);
+            // Raised the way the administrator page and `round raise-k` do.
+            let raised = rounds::raise_k(&mut c, &f.round, 12).unwrap();
+            let after = load(&mut c, &next.id);
+            let (mut kept, mut withdrawn) = (0, 0);
+            for (b, a) in before.groups.iter().zip(&after.groups) {
+                let (Some(fb), Some(fa)) = (&b.figures, &a.figures) else {
+                    assert_eq!(b, a, "a hidden group stays as it was");
                     continue;
                 };
-                let shown_before = raised
-                    .groups
-                    .iter()
-                    .find(|g| g.code == b.code)
-                    .and_then(|g| g.figures.as_ref())
-                    .and_then(|g| g.factors[i].as_ref())
-                    .is_some();
-                match (sb.change(), sa.change()) {
-                    (Some(x), Some(y)) => {
-                        assert!(shown_before, "{}: a change against a hidden figure", b.code);
-                        assert_eq!(x, y);
-                        kept += 1;
+                for (i, (sb, sa)) in fb.factors.iter().zip(&fa.factors).enumerate() {
+                    let (Some(sb), Some(sa)) = (sb, sa) else {
+                        assert_eq!(sb, sa, "{}: a hidden figure stays hidden", b.code);
+                        continue;
+                    };
+                    let shown_before = raised
+                        .groups
+                        .iter()
+                        .find(|g| g.code == b.code)
+                        .and_then(|g| g.figures.as_ref())
+                        .and_then(|g| g.factors[i].as_ref())
+                        .is_some();
+                    match (sb.change(), sa.change()) {
+                        (Some(x), Some(y)) => {
+                            assert!(shown_before, "{}: a change against a hidden figure", b.code);
+                            assert_eq!(x, y);
+                            kept += 1;
+                        }
+                        (Some(_), None) => {
+                            assert!(!shown_before, "{}: a change withdrawn for nothing", b.code);
+                            withdrawn += 1;
+                        }
+                        (None, None) => {}
+                        (None, Some(_)) => panic!("{}: a change came from nowhere", b.code),
                     }
-                    (Some(_), None) => {
-                        assert!(!shown_before, "{}: a change withdrawn for nothing", b.code);
-                        withdrawn += 1;
-                    }
-                    (None, None) => {}
-                    (None, Some(_)) => panic!("{}: a change came from nowhere", b.code),
+                    let mut without = sb.clone();
+                    without.since = sa.since.clone();
+                    assert_eq!(&without, sa, "{}: only the change moves", b.code);
                 }
-                let mut without = sb.clone();
-                without.since = sa.since.clone();
-                assert_eq!(&without, sa, "{}: only the change moves", b.code);
+                assert_eq!(fb.items, fa.items);
             }
-            assert_eq!(fb.items, fa.items);
+            assert!(kept > 0 && withdrawn > 0, "{kept} kept, {withdrawn} withdrawn");
+            assert_eq!(revision(&mut c, &next.id), next_revision + 1, "stored anew");
+            let mut same = after.as_ref().clone();
+            same.groups.iter_mut().zip(&before.groups).for_each(|(a, b)| a.figures.clone_from(&b.figures));
+            assert_eq!(&same, before.as_ref(), "nothing else moves, k included");
         }
-        assert!(kept > 0 && withdrawn > 0, "{kept} kept, {withdrawn} withdrawn");
-        assert_eq!(revision(&mut c, &next.id), next_revision + 1, "stored anew");
-        let mut same = after.as_ref().clone();
-        same.groups.iter_mut().zip(&before.groups).for_each(|(a, b)| a.figures.clone_from(&b.figures));
-        assert_eq!(&same, before.as_ref(), "nothing else moves, k included");
     }
 }
 
