@@ -433,22 +433,13 @@ impl ScoresRead {
     /// none, None when only parsing tells (scores stored as JSON or made
     /// from an older snapshot's body).
     pub fn previous_round(&self) -> Option<Option<RoundId>> {
-        /// The first fields of [`Scores`], as stored.
-        #[derive(serde::Deserialize)]
-        struct Head {
-            #[allow(dead_code)]
-            round_id: RoundId,
-            #[allow(dead_code)]
-            k: u32,
-            previous_round: Option<RoundId>,
-        }
         match self {
             ScoresRead::Ready(scores) => Some(scores.previous_round.clone()),
             ScoresRead::Stored {
                 stored: Stored::Bytes(bytes),
                 from_body: false,
                 ..
-            } => stored::decode_head::<Head>(bytes)
+            } => stored::decode_head::<ScoresHead>(bytes)
                 .ok()
                 .map(|h| h.previous_round),
             ScoresRead::Stored { .. } => None,
@@ -517,49 +508,35 @@ pub fn raise_k(conn: &mut DbConnection, round_id: &RoundId, k: u32) -> Result<Sn
     })
 }
 
+/// The first fields of [`Scores`], as stored.
+#[derive(serde::Deserialize)]
+struct ScoresHead {
+    #[allow(dead_code)]
+    round_id: RoundId,
+    #[allow(dead_code)]
+    k: u32,
+    previous_round: Option<RoundId>,
+}
+
 /// After `previous` was raised: every snapshot whose changes were measured
 /// against it loses those against figures it now hides
 /// ([`compute::withdraw_changes`]), stored anew under a new revision.
 fn withdraw_changes_against(conn: &mut DbConnection, previous: &Snapshot) -> Result<(), AppError> {
-    /// The first fields of [`Snapshot`], as stored.
-    #[derive(serde::Deserialize)]
-    struct Head {
-        #[allow(dead_code)]
-        round_id: RoundId,
-        #[allow(dead_code)]
-        k: u32,
-        #[allow(dead_code)]
-        computed_at: i64,
-        previous_round: Option<RoundId>,
-    }
-    /// A snapshot row: round, revision, compact bytes, JSON text.
-    type Row = (RoundId, i32, Option<Vec<u8>>, Option<String>);
-    let rows: Vec<Row> = snapshots::table
+    let heads: Vec<(RoundId, Option<Vec<u8>>)> = snapshots::table
         .filter(snapshots::round_id.ne(&previous.round_id))
-        .select((
-            snapshots::round_id,
-            snapshots::revision,
-            snapshots::data,
-            snapshots::body,
-        ))
+        .select((snapshots::round_id, snapshots::scores_data))
         .load(conn)?;
     let scores = Scores::from(previous);
-    for (id, revision, data, body) in rows {
-        // A snapshot that does not read cannot show anything either: it
-        // stays as it is and does not stop the raise.
-        let Some(stored) = Stored::of(data, body) else {
-            continue;
-        };
-        let measured_against = match &stored {
-            Stored::Bytes(b) => stored::decode_head::<Head>(b)
-                .ok()
-                .map(|h| h.previous_round),
-            Stored::Json(_) => None,
-        };
-        if measured_against.is_some_and(|p| p.as_ref() != Some(&previous.round_id)) {
+    for (id, head) in heads {
+        // The scores stored beside a snapshot name the round it was
+        // compared with; without them only the snapshot tells.
+        let head = head.and_then(|h| stored::decode_head::<ScoresHead>(&h).ok());
+        if head.is_some_and(|h| h.previous_round.as_ref() != Some(&previous.round_id)) {
             continue;
         }
-        let Ok(later) = stored.parse::<Snapshot>(&id) else {
+        // A snapshot that does not read cannot show anything either: it
+        // stays as it is and does not stop the raise.
+        let (Some(revision), Ok(Some(later))) = (revision(conn, &id)?, load(conn, &id)) else {
             continue;
         };
         if later.previous_round.as_ref() != Some(&previous.round_id) {
