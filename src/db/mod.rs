@@ -366,6 +366,19 @@ pub fn ping(conn: &mut DbConnection) -> Result<(), AppError> {
     Ok(())
 }
 
+/// Serialises on PostgreSQL the transactions that measure a snapshot's
+/// changes against another round's (a close) with those that change a
+/// snapshot (raising k); call it first in such a transaction. A close then
+/// reads the previous round as raised, or the raise sees the closed round
+/// and withdraws its changes against what it hides. SQLite serialises every
+/// writer already (`BEGIN IMMEDIATE`).
+pub fn lock_snapshots(conn: &mut DbConnection) -> Result<(), diesel::result::Error> {
+    if let DbConnection::Pg(c) = conn {
+        c.batch_execute("SELECT pg_advisory_xact_lock(7316003)")?;
+    }
+    Ok(())
+}
+
 /// A transaction that writes. On SQLite it begins `IMMEDIATE`, taking the
 /// write lock at once: a deferred transaction that reads and then writes
 /// fails with "database is locked" when another connection committed in

@@ -613,6 +613,8 @@ fn close_rewriting(
     reduce_now: bool,
 ) -> Result<usize, AppError> {
     crate::db::write_transaction(conn, |conn| {
+        // Before the previous round's scores are read for the changes.
+        crate::db::lock_snapshots(conn)?;
         let round = Round::find(conn, round_id)?;
         if round.status != "open" {
             return Err(AppError::from(UserError::CannotClose {

@@ -486,6 +486,7 @@ fn empty(round_id: &str) -> AppError {
 /// more may be hidden, nothing hidden comes back.
 pub fn raise_k(conn: &mut DbConnection, round_id: &RoundId, k: u32) -> Result<Snapshot, AppError> {
     crate::db::write_transaction(conn, |conn| {
+        crate::db::lock_snapshots(conn)?;
         let current = load(conn, round_id)?.ok_or(crate::error::UserError::NoResultsYet)?;
         if k < current.k {
             return Err(crate::error::UserError::GroupSizeOnlyUp {

@@ -941,6 +941,54 @@ both_backends! {
     }
 }
 
+both_backends! {
+    fn a_close_while_the_previous_round_is_raised_measures_against_it_as_raised(t) {
+        let mut c = t.conn();
+        let f = closed_round(&mut c);
+        let next = Round::find(&mut c, &f.open_round).unwrap();
+        answer(&mut c, &next, 11);
+        let mut first = t.conn();
+        let second = t.conn();
+        // The raise's transaction stays open while the next round closes
+        // on another connection (another app node, or the close of the day
+        // in `serve`); the close waits for it and measures its changes
+        // against the raised figures.
+        let (raised, closing) = first
+            .transaction::<_, naervaer::AppError, _>(|c| {
+                let raised = rounds::raise_k(c, &f.round, 12)?;
+                let id = next.id.clone();
+                let closing = std::thread::spawn(move || {
+                    let mut c2 = second;
+                    rounds::close(&mut c2, &id, true).map_err(|e| format!("{e:?}"))
+                });
+                std::thread::sleep(std::time::Duration::from_millis(500));
+                Ok((raised, closing))
+            })
+            .unwrap();
+        assert!(closing.join().unwrap().is_ok(), "the close went through");
+        let after = naervaer::snapshot::load(&mut c, &next.id).unwrap().unwrap();
+        assert_eq!(after.previous_round.as_ref(), Some(&f.round));
+        let mut changes = 0;
+        for g in &after.groups {
+            let Some(fig) = &g.figures else { continue };
+            for (i, s) in fig.factors.iter().enumerate() {
+                if s.as_ref().and_then(|s| s.change()).is_none() {
+                    continue;
+                }
+                let shown = raised
+                    .groups
+                    .iter()
+                    .find(|r| r.code == g.code)
+                    .and_then(|r| r.figures.as_ref())
+                    .and_then(|r| r.factors[i].as_ref());
+                assert!(shown.is_some(), "{}: a change against a figure the raise hid", g.code);
+                changes += 1;
+            }
+        }
+        assert!(changes > 0, "the close measured changes");
+    }
+}
+
 fn stored_scores(c: &mut DbConnection, round: &str) -> Option<naervaer::snapshot::Scores> {
     use naervaer::db::schema::snapshots;
     let bytes: Option<Vec<u8>> = snapshots::table
