@@ -252,13 +252,41 @@ impl Serialize for FactorStat {
 
 impl<'de> Deserialize<'de> for FactorStat {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<FactorStat, D::Error> {
-        if d.is_human_readable() || super::stored::reading() == 1 {
+        if d.is_human_readable() || reading() == 1 {
             return Ok(AsShown::deserialize(d)?.into());
         }
         match StoredStat::deserialize(d)? {
             StoredStat::AsShown(s) => Ok(s.into()),
             StoredStat::Derived(s) => s.try_into().map_err(serde::de::Error::custom),
         }
+    }
+}
+
+thread_local! {
+    /// The stored format version being decoded on this thread, for the
+    /// structs whose stored form differs between versions ([`FactorStat`],
+    /// [`Since`]); [`super::stored`] sets it while it decodes.
+    static READING: std::cell::Cell<u8> = const { std::cell::Cell::new(2) };
+}
+
+/// The stored format version being decoded on this thread.
+fn reading() -> u8 {
+    READING.with(|r| r.get())
+}
+
+/// While it lives, this thread decodes the stored format `version`; the
+/// version before is put back when it is dropped, whatever happened.
+pub struct Reading(u8);
+
+impl Reading {
+    pub fn version(version: u8) -> Reading {
+        Reading(READING.with(|r| r.replace(version)))
+    }
+}
+
+impl Drop for Reading {
+    fn drop(&mut self) {
+        READING.with(|r| r.set(self.0));
     }
 }
 
@@ -328,7 +356,7 @@ impl Serialize for Since {
 /// holds either form, tagged.
 impl<'de> Deserialize<'de> for Since {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Since, D::Error> {
-        let form = if d.is_human_readable() || super::stored::reading() == 1 {
+        let form = if d.is_human_readable() || reading() == 1 {
             SinceForm::Shown(ChangeFig::deserialize(d)?)
         } else {
             SinceForm::deserialize(d)?

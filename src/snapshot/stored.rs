@@ -58,17 +58,6 @@ pub const VERSION: u8 = 2;
 /// The oldest format this version reads.
 const OLDEST: u8 = 1;
 
-thread_local! {
-    /// The format being decoded on this thread, for the one stored struct
-    /// whose form differs between versions ([`Since`](super::Since)).
-    static READING: std::cell::Cell<u8> = const { std::cell::Cell::new(VERSION) };
-}
-
-/// The format version of the bytes being decoded on this thread.
-pub(super) fn reading() -> u8 {
-    READING.with(|r| r.get())
-}
-
 /// Stored bytes that do not decode: damaged, or from a newer version.
 #[derive(Debug, thiserror::Error)]
 pub enum Unreadable {
@@ -112,15 +101,7 @@ fn decode_with_rest<T: DeserializeOwned>(bytes: &[u8]) -> Result<(T, usize), Unr
     if !(OLDEST..=VERSION).contains(&version) {
         return Err(Unreadable::Version(version));
     }
-    /// Sets the version being read, and puts the one before back when
-    /// dropped, whatever happens while reading.
-    struct Reading(u8);
-    impl Drop for Reading {
-        fn drop(&mut self) {
-            READING.with(|r| r.set(self.0));
-        }
-    }
-    let _reading = Reading(READING.with(|r| r.replace(version)));
+    let _reading = super::model::Reading::version(version);
     let (value, left) = postcard::take_from_bytes(rest)?;
     Ok((value, left.len()))
 }

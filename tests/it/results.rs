@@ -906,13 +906,7 @@ both_backends! {
                         assert_eq!(sb, sa, "{}: a hidden figure stays hidden", b.code);
                         continue;
                     };
-                    let shown_before = raised
-                        .groups
-                        .iter()
-                        .find(|g| g.code == b.code)
-                        .and_then(|g| g.figures.as_ref())
-                        .and_then(|g| g.factors[i].as_ref())
-                        .is_some();
+                    let shown_before = shows(&raised, &b.code, i);
                     match (sb.change(), sa.change()) {
                         (Some(x), Some(y)) => {
                             assert!(shown_before, "{}: a change against a hidden figure", b.code);
@@ -975,18 +969,21 @@ both_backends! {
                 if s.as_ref().and_then(|s| s.change()).is_none() {
                     continue;
                 }
-                let shown = raised
-                    .groups
-                    .iter()
-                    .find(|r| r.code == g.code)
-                    .and_then(|r| r.figures.as_ref())
-                    .and_then(|r| r.factors[i].as_ref());
-                assert!(shown.is_some(), "{}: a change against a figure the raise hid", g.code);
+                assert!(shows(&raised, &g.code, i), "{}: a change against a figure the raise hid", g.code);
                 changes += 1;
             }
         }
         assert!(changes > 0, "the close measured changes");
     }
+}
+
+/// Whether `s` shows the figure of factor `factor` for the group `code`.
+fn shows(s: &naervaer::snapshot::Snapshot, code: &str, factor: usize) -> bool {
+    s.groups
+        .iter()
+        .find(|g| g.code == code)
+        .and_then(|g| g.figures.as_ref())
+        .is_some_and(|g| g.factors[factor].is_some())
 }
 
 fn stored_scores(c: &mut DbConnection, round: &str) -> Option<naervaer::snapshot::Scores> {
