@@ -856,9 +856,7 @@ both_backends! {
 both_backends! {
     fn raising_k_withdraws_the_next_rounds_changes_against_the_figures_it_hides(t) {
         let mut c = t.conn();
-        let f = closed_round(&mut c);
-        let next = Round::find(&mut c, &f.open_round).unwrap();
-        answer(&mut c, &next, 11);
+        let (f, next) = answered_next_round(&mut c);
         rounds::close(&mut c, &next.id, true).unwrap();
         let load = |c: &mut DbConnection, round: &str| {
             naervaer::snapshot::load(c, &naervaer::ids::RoundId::from(round)).unwrap().unwrap()
@@ -938,9 +936,7 @@ both_backends! {
 both_backends! {
     fn a_close_while_the_previous_round_is_raised_measures_against_it_as_raised(t) {
         let mut c = t.conn();
-        let f = closed_round(&mut c);
-        let next = Round::find(&mut c, &f.open_round).unwrap();
-        answer(&mut c, &next, 11);
+        let (f, next) = answered_next_round(&mut c);
         let mut first = t.conn();
         let second = t.conn();
         // The raise's transaction stays open while the next round closes
@@ -975,6 +971,15 @@ both_backends! {
         }
         assert!(changes > 0, "the close measured changes");
     }
+}
+
+/// [`closed_round`], and its next round (open) answered as it describes:
+/// once closed, its changes are measured against the first.
+fn answered_next_round(c: &mut DbConnection) -> (Fixture, Round) {
+    let f = closed_round(c);
+    let next = Round::find(c, &f.open_round).unwrap();
+    answer(c, &next, 11);
+    (f, next)
 }
 
 /// Whether `s` shows the figure of factor `factor` for the group `code`.
