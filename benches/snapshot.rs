@@ -30,7 +30,7 @@ fn main() {
         .cloned()
         .unwrap_or_else(|| format!("sqlite://{}", dir.path().join("bench.db").display()));
     let mut conn = db::connect(&url).unwrap();
-    db::run_migrations(&mut conn).unwrap();
+    naervaer::migrate::run(&mut conn).unwrap();
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(50);
     // The organisation of `naervaer bench`: a four-level tree with a long
     // tail of small teams.

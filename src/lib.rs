@@ -12,8 +12,8 @@
 //! ```text
 //! edges     cli ── bench ── web                  (command line, benchmark, HTTP)
 //!             │
-//! domain    demo · backup · processing · retention · analysis · results · export · rounds · snapshot · mail ·
-//!           import · auth · access · cache
+//! domain    migrate · demo · backup · processing · retention · analysis · results · export · rounds ·
+//!           snapshot · mail · import · auth · access · cache
 //!             │
 //! database  db                                   (connection, pool, migrations, schema, models)
 //!             │
@@ -50,6 +50,7 @@
 //! - [`backup`]: a consistent copy of the SQLite database while it
 //!   serves, and restoring one;
 //! - [`demo`]: the synthetic demo municipality;
+//! - [`migrate`]: the migrations, and what the program does after some;
 //! - [`web`]: the HTTP service (routes, extractors, handlers, views);
 //! - [`bench`]: `naervaer bench`;
 //! - [`cli`]: what each subcommand does.
@@ -73,6 +74,7 @@ pub mod import;
 pub mod lang;
 pub mod mail;
 pub mod metrics;
+pub mod migrate;
 pub mod net;
 pub mod processing;
 pub mod register;

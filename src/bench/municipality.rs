@@ -71,7 +71,7 @@ pub fn empty_database(
         .map(str::to_string)
         .unwrap_or_else(|| format!("sqlite://{}", temp.join(file).display()));
     let mut conn = db::connect(&url)?;
-    db::run_migrations(&mut conn)?;
+    crate::migrate::run(&mut conn)?;
     let existing: i64 = units::table.count().get_result(&mut conn)?;
     if existing > 0 {
         return Err(AppError::config(

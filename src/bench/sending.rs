@@ -4,7 +4,7 @@
 use super::municipality::{empty_database, import_organisation, new_round};
 use super::KEY;
 use crate::crypto::SecretKey;
-use crate::{db, rounds, AppError};
+use crate::{rounds, AppError};
 use diesel::prelude::*;
 use std::io::Write;
 use std::time::Instant;
@@ -87,7 +87,7 @@ pub fn sending(
     .map(|(k, v)| (k.to_string(), v))
     .collect();
     let settings = crate::config::Settings::from_sources(&env, None)?;
-    let pool = db::open_pool(&url, 8)?;
+    let pool = crate::migrate::open_pool(&url, 8)?;
     let mut rates = Vec::new();
     for _ in 0..runs {
         // Every message due again, as if just queued.

@@ -5,7 +5,7 @@ use crate::config::Settings;
 use crate::import::ImportError;
 use crate::lang::Lang;
 use crate::web::{self, AppState};
-use crate::{db, demo, AppError};
+use crate::{demo, AppError};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -23,7 +23,7 @@ pub fn run_demo(
         }
     }
     settings.database_url = crate::crypto::Secret::new(format!("sqlite://{}", db_path.display()));
-    let pool = db::open_pool(settings.database_url.expose(), settings.pool_size)?;
+    let pool = crate::migrate::open_pool(settings.database_url.expose(), settings.pool_size)?;
     let files = {
         let mut conn = pool.get()?;
         demo::seed(&mut conn).map_err(|e| match e {

@@ -39,7 +39,7 @@ pub fn checked_text(c: &followup::Checked, l: Lang) -> String {
 
 fn open(settings: &Settings) -> Result<db::DbConnection, AppError> {
     let mut conn = db::connect(settings.database_url.expose())?;
-    db::run_migrations(&mut conn)?;
+    crate::migrate::run(&mut conn)?;
     Ok(conn)
 }
 

@@ -16,7 +16,7 @@ pub fn run_import(
     let lang = settings.lang;
     let bytes = std::fs::read(file).map_err(|e| super::cannot_read(file, &e))?;
     let mut conn = db::connect(settings.database_url.expose())?;
-    db::run_migrations(&mut conn)?;
+    crate::migrate::run(&mut conn)?;
     let source = file
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())

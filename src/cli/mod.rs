@@ -41,7 +41,7 @@ fn cannot_read(path: &std::path::Path, e: &std::io::Error) -> AppError {
 /// be) deleted, in the installation's language.
 pub fn retention(settings: &Settings, apply: bool) -> Result<ExitCode, AppError> {
     let mut conn = db::connect(settings.database_url.expose())?;
-    db::run_migrations(&mut conn)?;
+    crate::migrate::run(&mut conn)?;
     let c = crate::retention::run(&mut conn, settings, apply)?;
     let l = settings.lang;
     let lines = [
@@ -238,7 +238,7 @@ pub fn init_tracing(settings: &Settings, service: bool) {
 
 pub fn migrate(settings: &Settings) -> Result<ExitCode, AppError> {
     let mut conn = db::connect(settings.database_url.expose())?;
-    let n = db::run_migrations(&mut conn)?;
+    let n = crate::migrate::run(&mut conn)?;
     println!("{n} migration(s) applied ({})", conn.backend().name());
     Ok(ExitCode::SUCCESS)
 }
@@ -266,7 +266,7 @@ pub fn run_bench(
 }
 
 pub fn send(settings: &Settings) -> Result<ExitCode, AppError> {
-    let pool = db::open_pool(settings.database_url.expose(), settings.pool_size)?;
+    let pool = crate::migrate::open_pool(settings.database_url.expose(), settings.pool_size)?;
     let mailer = crate::mail::Mailer::from_settings(settings)?;
     let started = std::time::Instant::now();
     let r = crate::mail::outbox::send_due(&pool, &mailer, settings, &settings.key()?)?;
@@ -344,7 +344,7 @@ pub fn run_analyse(
     let window = crate::analysis::Window::parse(window)?;
     let mut conn = db::connect(settings.database_url.expose())?;
     db::one_off_reads(&mut conn)?;
-    db::run_migrations(&mut conn)?;
+    crate::migrate::run(&mut conn)?;
     let round = crate::rounds::Round::find_by_prefix(&mut conn, round)?;
     let lang = settings.lang;
     // The parsed scores and questionnaires are kept in a cache, and the

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 pub fn round_command(settings: &Settings, what: RoundWhat) -> Result<ExitCode, AppError> {
     use crate::rounds::{self, Round};
     let mut conn = db::connect(settings.database_url.expose())?;
-    db::run_migrations(&mut conn)?;
+    crate::migrate::run(&mut conn)?;
     match what {
         RoundWhat::Create {
             title,

@@ -11,7 +11,8 @@ use std::process::ExitCode;
 const RETENTION_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
 
 pub fn serve(settings: Settings) -> Result<ExitCode, AppError> {
-    let pool = db::open_server_pool(settings.database_url.expose(), settings.pool_size)?;
+    let pool =
+        crate::migrate::open_server_pool(settings.database_url.expose(), settings.pool_size)?;
     let listener = TcpListener::bind(&settings.bind)
         .map_err(|e| AppError::config_by(format!("cannot listen on {}", settings.bind), e))?;
     tracing::info!(address = %listener.local_addr()?, base_url = %settings.base_url, "naervaer serving");

@@ -13,7 +13,8 @@
 //!
 //! **Kept in step**: the only writers of `absence` (the absence import and
 //! the retention) call [`rebuild`] in the same transaction; the migration
-//! that made the table is followed by a rebuild ([`super::run_migrations`]).
+//! that made the table is followed by a rebuild in its transaction
+//! ([`crate::migrate::after`]).
 //! A test compares [`Series::window`] with the SQL aggregate on both
 //! backends after imports, replacements and retention.
 //!

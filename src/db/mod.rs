@@ -159,15 +159,23 @@ impl DbConnection {
 /// The PostgreSQL advisory lock that migrating processes take in turn.
 pub const MIGRATIONS_LOCK: i64 = 7316001;
 
+/// What the program does right after a migration, in the migration's
+/// transaction, given its version (digits only): fill a table whose
+/// encoding is the program's, or mend stored data once. The domain layer
+/// knows which ([`crate::migrate::after`]); the database layer only runs it.
+/// It runs against the schema as that migration leaves it, which is not
+/// the newest when later migrations are pending too: it may only touch
+/// what later migrations leave as it is (or they must be written for it).
+pub type AfterMigration = fn(&str, &mut DbConnection) -> Result<(), AppError>;
+
 /// Applies pending migrations and returns how many ran. On PostgreSQL an
 /// advisory lock keeps several app nodes starting at once from racing.
-/// A migration that made a table the program fills from others (the
-/// encoding is the program's, not SQL's) is followed by that filling.
-/// Outside a transaction only (see [`all_applied`]).
-pub fn run_migrations(conn: &mut DbConnection) -> Result<usize, AppError> {
-    let err = |e: Box<dyn std::error::Error + Send + Sync>| {
-        AppError::Migration("applying the pending migrations".into(), Some(e))
-    };
+/// Each migration and what the program does after it (`after`) commit
+/// together: no process sees the one without the other, and a crash
+/// between them leaves the migration pending. Outside a transaction only
+/// (see [`all_applied`]). The program calls it through
+/// [`crate::migrate::run`].
+pub fn run_migrations(conn: &mut DbConnection, after: AfterMigration) -> Result<usize, AppError> {
     if all_applied(conn) {
         return Ok(0);
     }
@@ -176,18 +184,20 @@ pub fn run_migrations(conn: &mut DbConnection) -> Result<usize, AppError> {
         conn.batch_execute(&format!("SELECT pg_advisory_lock({MIGRATIONS_LOCK})"))?;
     }
     let result = (|| {
-        let applied: Vec<String> = match conn {
-            DbConnection::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS),
-            DbConnection::Pg(c) => c.run_pending_migrations(PG_MIGRATIONS),
+        let mut count = 0;
+        for (version, run) in pending_migrations(conn)? {
+            count += write_transaction(conn, |conn| {
+                // On SQLite another process starting at the same time may
+                // have applied it since the list was read (PostgreSQL's
+                // lock keeps that from happening).
+                if recorded(conn, &version)? {
+                    return Ok(0);
+                }
+                run(conn)?;
+                after(&version, conn).map(|()| 1)
+            })?;
         }
-        .map_err(err)?
-        .iter()
-        .map(|v| v.to_string().replace('-', ""))
-        .collect();
-        if applied.iter().any(|v| v == ABSENCE_SERIES_MIGRATION) {
-            conn.transaction(|c| absence_series::rebuild(c).map(drop))?;
-        }
-        Ok(applied.len())
+        Ok(count)
     })();
     if pg {
         conn.batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATIONS_LOCK})"))?;
@@ -201,9 +211,8 @@ pub fn run_migrations(conn: &mut DbConnection) -> Result<usize, AppError> {
 /// (`naervaer analyse`, ~1.3 ms on PostgreSQL). False when the table of
 /// applied migrations cannot be read (a new database), so that the full
 /// path runs and says what failed, and on PostgreSQL while another
-/// process holds the migrations' lock: it may have recorded every version
-/// and still be rebuilding `absence_series`, which the full path waits
-/// for. Applied migrations this build does not know (a newer build ran)
+/// process holds the migrations' lock: it is applying them, and the full
+/// path waits for it. Applied migrations this build does not know (a newer build ran)
 /// do not matter here, as on the full path. Not for use inside a
 /// transaction: a failed read would end it on PostgreSQL.
 pub fn all_applied(conn: &mut DbConnection) -> bool {
@@ -240,8 +249,71 @@ pub fn all_applied(conn: &mut DbConnection) -> bool {
     !known.is_empty() && known.iter().all(|v| applied.contains(v))
 }
 
-/// The version of the migration that made `absence_series`.
-const ABSENCE_SERIES_MIGRATION: &str = "20261203000013";
+/// Whether the migration `version` (digits only) is recorded as applied.
+fn recorded(conn: &mut DbConnection, version: &str) -> Result<bool, AppError> {
+    #[derive(diesel::QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    debug_assert!(version.bytes().all(|b| b.is_ascii_digit()));
+    let found: Count = diesel::sql_query(format!(
+        "SELECT COUNT(*) AS n FROM __diesel_schema_migrations WHERE version = '{version}'"
+    ))
+    .get_result(conn)?;
+    Ok(found.n > 0)
+}
+
+/// A pending migration: its version (digits only) and how to apply it.
+type Pending = (
+    String,
+    Box<dyn FnOnce(&mut DbConnection) -> Result<(), AppError>>,
+);
+
+/// The migrations this build carries that the database has not applied,
+/// oldest first.
+fn pending_migrations(conn: &mut DbConnection) -> Result<Vec<Pending>, AppError> {
+    fn step<DB: diesel::backend::Backend + 'static, H: MigrationHarness<DB> + 'static>(
+        migration: Box<dyn diesel::migration::Migration<DB>>,
+        harness: fn(&mut DbConnection) -> Option<&mut H>,
+    ) -> Pending {
+        let version = migration.name().version().to_string().replace('-', "");
+        let named = version.clone();
+        let run = move |conn: &mut DbConnection| -> Result<(), AppError> {
+            let harness = harness(conn).expect("a migration runs on the backend it was read for");
+            harness
+                .run_migration(&*migration)
+                .map(drop)
+                .map_err(|e| AppError::Migration(format!("applying migration {named}"), Some(e)))
+        };
+        (version, Box::new(run))
+    }
+    let err = |e| AppError::Migration("reading the pending migrations".into(), Some(e));
+    Ok(match conn {
+        DbConnection::Sqlite(c) => c
+            .pending_migrations(SQLITE_MIGRATIONS)
+            .map_err(err)?
+            .into_iter()
+            .map(|m| {
+                step(m, |c| match c {
+                    DbConnection::Sqlite(c) => Some(c),
+                    DbConnection::Pg(_) => None,
+                })
+            })
+            .collect(),
+        DbConnection::Pg(c) => c
+            .pending_migrations(PG_MIGRATIONS)
+            .map_err(err)?
+            .into_iter()
+            .map(|m| {
+                step(m, |c| match c {
+                    DbConnection::Pg(c) => Some(c),
+                    DbConnection::Sqlite(_) => None,
+                })
+            })
+            .collect(),
+    })
+}
 
 pub struct Manager {
     url: String,
@@ -310,9 +382,10 @@ pub fn broken(conn: &mut DbConnection) -> bool {
 pub type Pool = r2d2::Pool<Manager>;
 pub type PooledConn = r2d2::PooledConnection<Manager>;
 
-/// A pool over the database at `url`, migrated to the newest schema.
-pub fn open_pool(url: &str, size: u32) -> Result<Pool, AppError> {
-    pool(url, size, false)
+/// A pool over the database at `url`, migrated to the newest schema
+/// ([`run_migrations`] with `after`).
+pub fn open_pool(url: &str, size: u32, after: AfterMigration) -> Result<Pool, AppError> {
+    pool(url, size, false, after)
 }
 
 /// How often the server's own thread checkpoints SQLite's write-ahead log.
@@ -325,8 +398,8 @@ const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(2
 /// 50 000 employees fell from 32 to 20 ms without). A thread of the process
 /// checkpoints instead, passively (beside readers and the writer), every
 /// 200 ms, on a connection of its own; it ends with the process.
-pub fn open_server_pool(url: &str, size: u32) -> Result<Pool, AppError> {
-    let pool = pool(url, size, true)?;
+pub fn open_server_pool(url: &str, size: u32, after: AfterMigration) -> Result<Pool, AppError> {
+    let pool = pool(url, size, true, after)?;
     if Backend::from_url(url)? == Backend::Sqlite {
         let mut conn = connect(url)?;
         std::thread::Builder::new()
@@ -341,10 +414,15 @@ pub fn open_server_pool(url: &str, size: u32) -> Result<Pool, AppError> {
     Ok(pool)
 }
 
-fn pool(url: &str, size: u32, manual_checkpoints: bool) -> Result<Pool, AppError> {
+fn pool(
+    url: &str,
+    size: u32,
+    manual_checkpoints: bool,
+    after: AfterMigration,
+) -> Result<Pool, AppError> {
     Backend::from_url(url)?;
     let mut first = connect(url)?;
-    run_migrations(&mut first)?;
+    run_migrations(&mut first, after)?;
     drop(first);
     r2d2::Pool::builder()
         .max_size(size)

@@ -72,7 +72,7 @@ both_backends! {
     fn migrations_apply_once_and_then_have_nothing_left(t) {
         let mut conn = t.conn();
         // TestDb already migrated; a second run finds nothing to do.
-        assert_eq!(db::run_migrations(&mut conn).unwrap(), 0);
+        assert_eq!(naervaer::migrate::run(&mut conn).unwrap(), 0);
     }
 
     /// The quick check that lets a start skip the migrations' lock: true on
@@ -146,7 +146,7 @@ fn the_servers_pool_leaves_checkpoints_to_its_own_thread_which_makes_them() {
 
     // The server's pool: its connections never checkpoint, its thread does.
     let t = TestDb::new(Backend::Sqlite);
-    let pool = db::open_server_pool(&t.url, 4).unwrap();
+    let pool = naervaer::migrate::open_server_pool(&t.url, 4).unwrap();
     let mut c = pool.get().unwrap();
     let db::DbConnection::Sqlite(raw) = &mut *c else {
         panic!("expected SQLite")
@@ -189,7 +189,7 @@ fn a_pool_recovers_from_connections_the_server_dropped() {
         pid: i32,
     }
     let t = TestDb::new(Backend::Postgres);
-    let pool = db::open_pool(&t.url, 3).unwrap();
+    let pool = naervaer::migrate::open_pool(&t.url, 3).unwrap();
     // Three connections made and returned to the pool.
     let mut pids: Vec<i32> = Vec::new();
     {
@@ -261,9 +261,11 @@ fn a_pool_recovers_from_connections_the_server_dropped() {
 }
 
 /// A process that finds every migration recorded while another holds the
-/// migrations' lock waits for it: the other may still be filling a table
-/// its migrations made (`absence_series`), and the quick check that skips
-/// the lock when nothing is pending must not skip that wait.
+/// migrations' lock waits for it: the quick check that skips the lock when
+/// nothing is pending does not read a database in the middle of being
+/// migrated as done. (Each migration now commits with what follows it, so
+/// what it reads is whole either way; the wait keeps a start from racing
+/// ahead of a migrating node.)
 #[test]
 fn a_start_while_another_process_migrates_waits_for_its_lock() {
     let t = TestDb::new(Backend::Postgres);
@@ -276,7 +278,7 @@ fn a_start_while_another_process_migrates_waits_for_its_lock() {
     let url = t.url.clone();
     let starting = std::thread::spawn(move || {
         let mut conn = db::connect(&url).unwrap();
-        db::run_migrations(&mut conn).map_err(|e| e.to_string())
+        naervaer::migrate::run(&mut conn).map_err(|e| e.to_string())
     });
     #[derive(QueryableByName)]
     struct N {
@@ -431,7 +433,7 @@ fn the_built_in_libpq_connects_over_tls_with_a_scram_password() {
     assert!(row.ssl, "the connection is not encrypted");
     assert!(row.stored.starts_with("SCRAM-SHA-256$"), "{}", row.stored);
     // The service's own start on it: migrations and a read.
-    assert!(db::run_migrations(&mut conn).unwrap() > 0);
+    assert!(naervaer::migrate::run(&mut conn).unwrap() > 0);
 
     // What must fail does: a wrong password, no TLS, and a server whose
     // certificate the given root did not sign.
@@ -456,4 +458,44 @@ fn the_built_in_libpq_connects_over_tls_with_a_scram_password() {
         unverified.contains("certificate verify failed"),
         "{unverified}"
     );
+}
+
+/// Two processes that start at once on a new SQLite database both start:
+/// the second read the same list of pending migrations while the first
+/// was applying them, and passes over those the first has applied since
+/// (a second `CREATE TABLE` of the same table failed before). SQLite has no
+/// lock like PostgreSQL's to keep them apart; its one writer orders them.
+#[test]
+fn two_processes_migrating_a_new_sqlite_database_at_once_both_start() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    static INSIDE_THE_FIRST: AtomicBool = AtomicBool::new(false);
+    // The first process stops inside its first migration's transaction
+    // long enough for the second to read the list and wait for the lock.
+    fn slow_first(version: &str, c: &mut db::DbConnection) -> Result<(), naervaer::AppError> {
+        if !INSIDE_THE_FIRST.swap(true, Ordering::SeqCst) {
+            std::thread::sleep(std::time::Duration::from_millis(700));
+        }
+        naervaer::migrate::after(version, c)
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("new.db").display());
+    let first = {
+        let url = url.clone();
+        std::thread::spawn(move || {
+            let mut conn = db::connect(&url).unwrap();
+            db::run_migrations(&mut conn, slow_first).map_err(|e| e.to_string())
+        })
+    };
+    while !INSIDE_THE_FIRST.load(Ordering::SeqCst) {
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    let mut conn = db::connect(&url).unwrap();
+    let second = naervaer::migrate::run(&mut conn).map_err(|e| e.to_string());
+    let first = first.join().unwrap();
+    let (first, second) = (first.unwrap(), second.unwrap());
+    assert!(first > 0, "the first applied {first}");
+    assert!(db::all_applied(&mut conn));
+    // Between them each migration ran once.
+    let known = std::fs::read_dir("migrations/sqlite").unwrap().count();
+    assert_eq!(first + second, known, "{first} + {second}");
 }

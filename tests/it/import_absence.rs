@@ -327,7 +327,7 @@ both_backends! {
         // As a database from before it: no table, the migration not yet run.
         diesel::sql_query("DROP TABLE unit_staff").execute(&mut c).unwrap();
         diesel::sql_query("DELETE FROM __diesel_schema_migrations WHERE version = '20261203000019'").execute(&mut c).unwrap();
-        assert_eq!(naervaer::db::run_migrations(&mut c).unwrap(), 1);
+        assert_eq!(naervaer::migrate::run(&mut c).unwrap(), 1);
         let mut staff = naervaer::db::absence_series::staff(&mut c).unwrap();
         staff.sort();
         let unit = |code: &str, c: &mut DbConnection| -> String {
@@ -347,7 +347,20 @@ both_backends! {
         diesel::sql_query("DROP TABLE absence_series").execute(&mut c).unwrap();
         diesel::sql_query("DROP TABLE absence_revision").execute(&mut c).unwrap();
         diesel::sql_query("DELETE FROM __diesel_schema_migrations WHERE version = '20261203000013'").execute(&mut c).unwrap();
-        assert_eq!(naervaer::db::run_migrations(&mut c).unwrap(), 1);
+        // A filling that fails takes its migration with it: nothing is
+        // recorded, no table made, and the next start runs both.
+        fn fills_then_fails(version: &str, c: &mut DbConnection) -> Result<(), naervaer::AppError> {
+            naervaer::migrate::after(version, c)?;
+            match version {
+                "20261203000013" => Err(naervaer::AppError::damaged("the filling failed")),
+                _ => Ok(()),
+            }
+        }
+        let failed = naervaer::db::run_migrations(&mut c, fills_then_fails).unwrap_err();
+        assert!(failed.to_string().contains("the filling failed"), "{failed}");
+        assert!(diesel::sql_query("SELECT periods FROM absence_series").execute(&mut c).is_err(), "no table");
+        assert!(!naervaer::db::all_applied(&mut c));
+        assert_eq!(naervaer::migrate::run(&mut c).unwrap(), 1);
         let series = naervaer::db::absence_series::load(&mut c).unwrap();
         assert_eq!(series.units().unwrap().len(), 2);
         series_agree_with_the_rows(&mut c);

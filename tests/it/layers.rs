@@ -45,6 +45,7 @@ const ORDER: &[&str] = &[
     "processing",
     "backup",
     "demo",
+    "migrate",
     // The application's edges.
     "web",
     "bench",

@@ -33,7 +33,7 @@ impl TestDb {
                 let dir = tempfile::tempdir().expect("temp dir");
                 let url = format!("sqlite://{}", dir.path().join("test.db").display());
                 let mut conn = db::connect(&url).expect("open SQLite");
-                db::run_migrations(&mut conn).expect("migrate SQLite");
+                naervaer::migrate::run(&mut conn).expect("migrate SQLite");
                 TestDb {
                     url,
                     backend,
@@ -71,7 +71,7 @@ impl TestDb {
     }
 
     pub fn pool(&self) -> db::Pool {
-        db::open_pool(&self.url, 4).expect("pool")
+        naervaer::migrate::open_pool(&self.url, 4).expect("pool")
     }
 }
 
@@ -178,7 +178,7 @@ fn start_postgres() -> Result<PgServer, String> {
         .map_err(|e| e.to_string())?;
     drop(admin);
     let mut tmpl = db::connect(&server.url(TEMPLATE)).map_err(|e| e.to_string())?;
-    db::run_migrations(&mut tmpl).map_err(|e| e.to_string())?;
+    naervaer::migrate::run(&mut tmpl).map_err(|e| e.to_string())?;
     Ok(server)
 }
 
