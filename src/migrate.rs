@@ -27,10 +27,26 @@ pub fn open_server_pool(url: &str, size: u32) -> Result<Pool, AppError> {
 /// the absence table (the encoding is the program's, not SQL's).
 const ABSENCE_SERIES: &str = "20261203000013";
 
+/// The version of the migration after which every stored snapshot loses
+/// its changes against figures its previous round no longer shows
+/// ([`crate::snapshot::withdraw_changes_against_hidden_figures`]): rounds
+/// whose k was raised before raising k withdrew them.
+pub const WITHDRAW_CHANGES: &str = "20261205000020";
+
 /// What follows the migration `version`, in its transaction.
 pub fn after(version: &str, conn: &mut DbConnection) -> Result<(), AppError> {
     match version {
         ABSENCE_SERIES => absence_series::rebuild(conn).map(drop),
+        WITHDRAW_CHANGES => {
+            let stored = crate::snapshot::withdraw_changes_against_hidden_figures(conn)?;
+            if stored > 0 {
+                tracing::info!(
+                    snapshots = stored,
+                    "withdrew changes against figures hidden by an earlier raise of k"
+                );
+            }
+            Ok(())
+        }
         _ => Ok(()),
     }
 }

@@ -523,29 +523,93 @@ struct ScoresHead {
 /// against it loses those against figures it now hides
 /// ([`compute::withdraw_changes`]), stored anew under a new revision.
 fn withdraw_changes_against(conn: &mut DbConnection, previous: &Snapshot) -> Result<(), AppError> {
-    let heads: Vec<(RoundId, Option<Vec<u8>>)> = snapshots::table
-        .filter(snapshots::round_id.ne(&previous.round_id))
-        .select((snapshots::round_id, snapshots::scores_data))
-        .load(conn)?;
     let scores = Scores::from(previous);
+    each_measured(conn, Some(&previous.round_id), |conn, revision, later| {
+        withdraw_from(conn, later, revision, &scores).map(drop)
+    })
+}
+
+/// Calls `f` with the revision and snapshot of every round whose changes
+/// were measured against a previous round (against `against` only, when
+/// given). A snapshot that does not read cannot show anything either: it
+/// is passed over, and does not stop the caller.
+fn each_measured(
+    conn: &mut DbConnection,
+    against: Option<&RoundId>,
+    mut f: impl FnMut(&mut DbConnection, i32, &Snapshot) -> Result<(), AppError>,
+) -> Result<(), AppError> {
+    let heads: Vec<(RoundId, Option<Vec<u8>>)> = snapshots::table
+        .select((snapshots::round_id, snapshots::scores_data))
+        .order(snapshots::round_id)
+        .load(conn)?;
+    let measured = |previous: Option<&RoundId>| match against {
+        Some(against) => previous == Some(against),
+        None => previous.is_some(),
+    };
     for (id, head) in heads {
         // The scores stored beside a snapshot name the round it was
         // compared with; without them only the snapshot tells.
         let head = head.and_then(|h| stored::decode_head::<ScoresHead>(&h).ok());
-        if head.is_some_and(|h| h.previous_round.as_ref() != Some(&previous.round_id)) {
+        if head.is_some_and(|h| !measured(h.previous_round.as_ref())) {
             continue;
         }
-        // A snapshot that does not read cannot show anything either: it
-        // stays as it is and does not stop the raise.
-        let (Some(revision), Ok(Some(later))) = (revision(conn, &id)?, load(conn, &id)) else {
+        let (Some(revision), Some(later)) = (revision(conn, &id)?, readable(load(conn, &id))?)
+        else {
             continue;
         };
-        if later.previous_round.as_ref() != Some(&previous.round_id) {
-            continue;
-        }
-        if let Some(withdrawn) = compute::withdraw_changes(&later, &scores) {
-            store(conn, &withdrawn, revision + 1)?;
+        if measured(later.previous_round.as_ref()) {
+            f(conn, revision, &later)?;
         }
     }
     Ok(())
+}
+
+/// Stores `later` anew, under the revision after `revision`, without its
+/// changes against figures `previous` does not show. True when any went.
+fn withdraw_from(
+    conn: &mut DbConnection,
+    later: &Snapshot,
+    revision: i32,
+    previous: &Scores,
+) -> Result<bool, AppError> {
+    match compute::withdraw_changes(later, previous) {
+        Some(withdrawn) => store(conn, &withdrawn, revision + 1).map(|()| true),
+        None => Ok(false),
+    }
+}
+
+/// Every snapshot loses its changes against figures its previous round's
+/// snapshot does not show now. A close only measures against figures both
+/// rounds show, so such a change can only come from raising the previous
+/// round's k before [`raise_k`] withdrew them (format version 2): the
+/// figures it hid stayed visible as the later round's previous mean. Run
+/// once, by the migration that follows that version (see
+/// [`crate::migrate::after`]), in its transaction. A snapshot that does
+/// not read is left as it is, as [`raise_k`] leaves it; a database error
+/// ends it. Returns how many snapshots were stored anew.
+pub fn withdraw_changes_against_hidden_figures(conn: &mut DbConnection) -> Result<usize, AppError> {
+    crate::db::lock_snapshots(conn)?;
+    let mut stored = 0;
+    each_measured(conn, None, |conn, revision, later| {
+        let previous_id = later
+            .previous_round
+            .as_ref()
+            .expect("measured against a round");
+        if let Some(previous) = readable(load_scores(conn, &Cache::none(), previous_id))? {
+            stored += withdraw_from(conn, later, revision, &previous)? as usize;
+        }
+        Ok(())
+    })?;
+    Ok(stored)
+}
+
+/// What was read, or None when the stored figures do not read (damaged, or
+/// from a newer version). Any other error stays one: on PostgreSQL a
+/// failed statement ends the transaction, which must not commit as if the
+/// rest had run.
+fn readable<T>(read: Result<Option<T>, AppError>) -> Result<Option<T>, AppError> {
+    match read {
+        Err(AppError::Damaged(..)) => Ok(None),
+        other => other,
+    }
 }

@@ -934,6 +934,78 @@ both_backends! {
 }
 
 both_backends! {
+    fn the_migration_after_format_2_withdraws_the_changes_an_earlier_raise_of_k_left(t) {
+        use naervaer::db::schema::snapshots;
+        let mut c = t.conn();
+        let (f, next) = answered_next_round(&mut c);
+        rounds::close(&mut c, &next.id, true).unwrap();
+        let load = |c: &mut DbConnection, round: &str| {
+            naervaer::snapshot::load(c, &naervaer::ids::RoundId::from(round)).unwrap().unwrap()
+        };
+        let before = load(&mut c, &next.id);
+        let stored_before: (Option<Vec<u8>>, Option<Vec<u8>>) = snapshots::table
+            .find(&next.id)
+            .select((snapshots::data, snapshots::scores_data))
+            .first(&mut c)
+            .unwrap();
+        let raised = rounds::raise_k(&mut c, &f.round, 12).unwrap();
+        let as_raised_now = load(&mut c, &next.id);
+        let changes = |s: &naervaer::snapshot::Snapshot| -> usize {
+            s.groups
+                .iter()
+                .filter_map(|g| g.figures.as_ref())
+                .flat_map(|f| f.factors.iter().flatten())
+                .filter(|f| f.change().is_some())
+                .count()
+        };
+        let (all, kept) = (changes(&before), changes(&as_raised_now));
+        assert!(0 < kept && kept < all, "the raise kept {kept} of {all} changes");
+        // As a raise before format version 2 left them: the previous round
+        // raised, the next round's snapshot as it was closed, and the
+        // migration not yet applied.
+        diesel::update(snapshots::table.find(&next.id))
+            .set((
+                snapshots::data.eq(&stored_before.0),
+                snapshots::scores_data.eq(&stored_before.1),
+                snapshots::revision.eq(snapshots::revision + 1),
+            ))
+            .execute(&mut c)
+            .unwrap();
+        assert_eq!(load(&mut c, &next.id), before);
+        let pending = |c: &mut DbConnection| {
+            diesel::sql_query(format!(
+                "DELETE FROM __diesel_schema_migrations WHERE version = '{}'",
+                naervaer::migrate::WITHDRAW_CHANGES
+            ))
+            .execute(c)
+            .unwrap()
+        };
+        assert_eq!(pending(&mut c), 1, "the migration was applied");
+        assert_eq!(naervaer::migrate::run(&mut c).unwrap(), 1);
+        assert_eq!(
+            load(&mut c, &next.id),
+            as_raised_now,
+            "withdrawn as a raise withdraws them now"
+        );
+        assert_eq!(load(&mut c, &f.round), std::sync::Arc::new(raised), "the raised round stays");
+        assert_eq!(naervaer::migrate::run(&mut c).unwrap(), 0, "once");
+        // Applied again to snapshots that hold nothing to withdraw, it
+        // stores nothing anew.
+        let revisions = |c: &mut DbConnection| -> Vec<(String, i32)> {
+            snapshots::table
+                .select((snapshots::round_id, snapshots::revision))
+                .order(snapshots::round_id)
+                .load(c)
+                .unwrap()
+        };
+        let was = revisions(&mut c);
+        pending(&mut c);
+        assert_eq!(naervaer::migrate::run(&mut c).unwrap(), 1);
+        assert_eq!(revisions(&mut c), was);
+    }
+}
+
+both_backends! {
     fn a_close_while_the_previous_round_is_raised_measures_against_it_as_raised(t) {
         let mut c = t.conn();
         let (f, next) = answered_next_round(&mut c);

@@ -1,0 +1,2 @@
+-- The withdrawn changes stay withdrawn: they showed hidden figures.
+SELECT 1;
