@@ -54,6 +54,7 @@ pub struct Metrics {
     pub request_seconds: Family<RouteLabels, Histogram>,
     pub answers_stored: Counter,
     pub answer_batch: Histogram,
+    pub answer_queue_full: Counter,
     pub mail: Family<MailLabels, Counter>,
     pub snapshot_seconds: Histogram,
     pub analysis_seconds: Histogram,
@@ -100,6 +101,12 @@ impl Metrics {
             "answer_commit_batch_size",
             "Answers made durable by one commit (group commit)",
             answer_batch.clone(),
+        );
+        let answer_queue_full = Counter::default();
+        registry.register(
+            "answer_queue_full",
+            "Answers that found the group commit's queue full and waited for room",
+            answer_queue_full.clone(),
         );
         let mail = Family::<MailLabels, Counter>::default();
         registry.register(
@@ -151,6 +158,7 @@ impl Metrics {
             request_seconds,
             answers_stored,
             answer_batch,
+            answer_queue_full,
             mail,
             snapshot_seconds,
             analysis_seconds,

@@ -37,11 +37,13 @@ pub struct GroupCommit {
     stats: Arc<Stats>,
 }
 
-/// Commits made and submissions they carried, since start.
+/// Commits made and submissions they carried, since start, and the
+/// submissions that found the queue full and waited for room.
 #[derive(Debug, Default)]
 pub struct Stats {
     pub commits: AtomicUsize,
     pub submissions: AtomicUsize,
+    pub waited_for_room: AtomicUsize,
 }
 
 impl GroupCommit {
@@ -64,6 +66,11 @@ impl GroupCommit {
             self.stats.commits.load(Ordering::Relaxed),
             self.stats.submissions.load(Ordering::Relaxed),
         )
+    }
+
+    /// Submissions so far that found the queue full ([`Self::submit_async`]).
+    pub fn waited_for_room(&self) -> usize {
+        self.stats.waited_for_room.load(Ordering::Relaxed)
     }
 
     /// Submits and waits until the answer is durable (or refused). Blocks:
@@ -109,6 +116,8 @@ impl GroupCommit {
         match self.queue.try_send(job) {
             Ok(()) => {}
             Err(mpsc::TrySendError::Full(job)) => {
+                self.stats.waited_for_room.fetch_add(1, Ordering::Relaxed);
+                crate::metrics::get().answer_queue_full.inc();
                 let queue = self.queue.clone();
                 actix_web::web::block(move || queue.send(job))
                     .await

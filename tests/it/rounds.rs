@@ -497,6 +497,60 @@ both_backends! {
     }
 }
 
+both_backends! {
+    fn answers_beyond_a_full_commit_queue_wait_for_room_and_are_all_stored(t) {
+        use naervaer::rounds::commit::{GroupCommit, MAX_BATCH};
+        let (mut c, round) = open_demo_round(&t);
+        let surveys = std::sync::Arc::new(round.surveys(&mut c).unwrap().to_vec());
+        let ids = invitation_ids(&mut c, &round.id);
+        // The committer's first batch (up to MAX_BATCH) waits in the
+        // database, 4 × MAX_BATCH fill the queue, the rest find it full.
+        let n = 6 * MAX_BATCH;
+        assert!(ids.len() >= n, "{} invitations", ids.len());
+        let commit = GroupCommit::start(t.pool());
+        // The test holds what every submission needs: SQLite's write lock,
+        // PostgreSQL's responses table.
+        let mut holder = t.conn();
+        let hold = match &holder {
+            DbConnection::Sqlite(_) => "BEGIN IMMEDIATE",
+            DbConnection::Pg(_) => "BEGIN; LOCK TABLE responses IN EXCLUSIVE MODE",
+        };
+        diesel::connection::SimpleConnection::batch_execute(&mut holder, hold).unwrap();
+        let results = actix_web::rt::System::new().block_on(async {
+            let waiting: Vec<_> = ids
+                .iter()
+                .take(n)
+                .enumerate()
+                .map(|(i, id)| {
+                    let (commit, surveys) = (commit.clone(), surveys.clone());
+                    let token = lookup_hash(&key().survey_token(id));
+                    let answers = numbered_answers(&surveys, i);
+                    actix_web::rt::spawn(async move {
+                        commit.submit_async(token, surveys, answers).await.map_err(|e| e.to_string())
+                    })
+                })
+                .collect();
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(4);
+            while commit.waited_for_room() == 0 {
+                assert!(std::time::Instant::now() < deadline, "the queue never filled");
+                actix_web::rt::time::sleep(std::time::Duration::from_millis(5)).await;
+            }
+            diesel::connection::SimpleConnection::batch_execute(&mut holder, "COMMIT").unwrap();
+            let mut results = Vec::new();
+            for w in waiting {
+                results.push(w.await.unwrap());
+            }
+            results
+        });
+        assert!(results.iter().all(|r| *r == Ok(Submitted::Stored)), "{:?}", results.iter().find(|r| r.is_err()));
+        let stored: i64 = responses::table.count().get_result(&mut c).unwrap();
+        assert_eq!(stored, n as i64);
+        let waited = commit.waited_for_room();
+        assert!(waited > 0 && waited < n, "{waited} of {n} waited for room");
+        assert_eq!(commit.stats().1, n);
+    }
+}
+
 /// On PostgreSQL a batch of submissions is one statement
 /// (`submit_batch_pg`); the same submissions through the general path (a
 /// savepoint each in one transaction, then the day's counters) give the
