@@ -47,10 +47,9 @@ pub enum Key {
         window: String,
         level: Option<u32>,
         lang: Lang,
-        /// The absence data's revision (`db::absence_series::revision`).
+        /// The revision of the absence data, the targets, the national
+        /// rates and the unit tree (`db::absence_series::revision`).
         absence: i64,
-        /// Rows and newest change of the targets and the national rates.
-        targets: (i64, Option<i64>, i64, Option<i64>),
     },
 }
 

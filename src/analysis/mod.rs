@@ -203,7 +203,6 @@ pub fn cached(
         level,
         lang,
         absence: absence_state,
-        targets: targets_state(conn)?,
     };
     cache.get_or_try(key, || {
         let started = std::time::Instant::now();
@@ -279,27 +278,6 @@ impl TargetsBeside {
             period,
         )
     }
-}
-
-/// The rows and newest change of the targets and the national rates, for
-/// the cache key of what shows them.
-fn targets_state(
-    conn: &mut DbConnection,
-) -> Result<(i64, Option<i64>, i64, Option<i64>), AppError> {
-    use crate::db::schema::{absence_targets, national_rates};
-    let (t, tu): (i64, Option<i64>) = absence_targets::table
-        .select((
-            diesel::dsl::count_star(),
-            diesel::dsl::max(absence_targets::updated_at),
-        ))
-        .get_result(conn)?;
-    let (n, nu): (i64, Option<i64>) = national_rates::table
-        .select((
-            diesel::dsl::count_star(),
-            diesel::dsl::max(national_rates::imported_at),
-        ))
-        .get_result(conn)?;
-    Ok((t, tu, n, nu))
 }
 
 /// The analysis of a closed round, from its snapshot and the absence data.

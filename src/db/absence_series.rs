@@ -8,8 +8,12 @@
 //! fresh process, twice per analysis). Read from here it is 3 000 rows
 //! once, and every window is summed in memory.
 //!
-//! `absence_revision` counts the rebuilds and the employees imports (the
-//! staff of units without a headcount): the analysis cache's key.
+//! `absence_revision` counts every change of what the analysis and the
+//! absence views read beside the survey: the rebuilds, the employees
+//! imports (the staff of units without a headcount), the targets (set or
+//! imported), the national rates and the units imports (the tree decides
+//! which target a unit inherits). The analysis cache's key: a count, so
+//! two changes within one second are two revisions.
 //!
 //! **Kept in step**: the only writers of `absence` (the absence import and
 //! the retention) call [`rebuild`] in the same transaction; the migration
@@ -334,10 +338,11 @@ pub fn rebuild(conn: &mut DbConnection) -> Result<usize, AppError> {
     Ok(series.len())
 }
 
-/// One more change of what the analysis reads as absence: a [`rebuild`],
-/// or an employees import (a unit whose file gives no headcount counts its
-/// active staff, which decides whether its absence may be shown). In the
-/// caller's transaction.
+/// One more change of what the analysis reads beside the survey: a
+/// [`rebuild`], an employees import (a unit whose file gives no headcount
+/// counts its active staff, which decides whether its absence may be
+/// shown), a change of the targets, the national rates or the unit tree.
+/// In the caller's transaction.
 pub fn bump_revision(conn: &mut DbConnection) -> diesel::QueryResult<usize> {
     diesel::update(absence_revision::table)
         .set(absence_revision::revision.eq(absence_revision::revision + 1))

@@ -157,6 +157,8 @@ pub(super) fn run(conn: &mut DbConnection, table: &Table) -> Result<Outcome, Imp
             ))
             .execute(conn)?;
     }
+    // What shows targets is cached by this revision.
+    crate::db::absence_series::bump_revision(conn)?;
     Ok(Outcome {
         diff,
         warnings,

@@ -301,6 +301,9 @@ pub(super) fn run(conn: &mut DbConnection, table: &Table) -> Result<Outcome, Imp
             )));
         }
     }
+    // The tree decides which target a unit inherits: what shows targets
+    // is cached by this revision.
+    crate::db::absence_series::bump_revision(conn)?;
     Ok(Outcome {
         diff,
         warnings,

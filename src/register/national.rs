@@ -196,5 +196,7 @@ pub fn store(
             ))
             .execute(conn)?;
     }
+    // What shows the national level is cached by this revision.
+    crate::db::absence_series::bump_revision(conn)?;
     Ok(())
 }

@@ -189,6 +189,8 @@ pub fn set(
                 ))
                 .execute(conn)?;
         }
+        // What shows targets is cached by this revision.
+        crate::db::absence_series::bump_revision(conn)?;
         Ok(())
     })
 }

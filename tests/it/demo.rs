@@ -114,3 +114,82 @@ both_backends! {
         }
     }
 }
+
+both_backends! {
+    fn the_amu_trend_shows_each_areas_target_its_own_inherited_or_the_national_level(t) {
+        use naervaer::db::schema::units;
+        use naervaer::register::targets::{self, Kind, Value};
+        let mut c = t.conn();
+        demo::seed(&mut c).unwrap();
+        let key = naervaer::crypto::SecretKey::new(&naervaer::crypto::SecretKey::generate()).unwrap();
+        let round = demo::seed_rounds(&mut c, &key, 5, 21, true).unwrap().closed_round;
+        let cache = naervaer::cache::Cache::default();
+        // Each area's target in the trend, by the area's code.
+        let targets = |c: &mut naervaer::db::DbConnection| {
+            let shown = naervaer::analysis::cached(c, &cache, &round, "before", None, naervaer::lang::Lang::Nb).unwrap();
+            let trend = &shown.1;
+            assert_eq!(trend.areas.len(), trend.targets.len());
+            let by_code: std::collections::BTreeMap<&str, Option<f64>> = trend
+                .areas
+                .iter()
+                .zip(&trend.targets)
+                .map(|((name, _), target)| {
+                    let code = demo::UNITS.iter().find(|u| u.2 == name).unwrap_or_else(|| panic!("{name}")).0;
+                    (code, *target)
+                })
+                .collect();
+            (format!("{by_code:?}"), trend.national)
+        };
+        // The demo's targets file: the organisation (1000) 6,5, areas 1100
+        // and 1300 their own 7,5 and 5,5; 1200 and 1400 inherit 6,5.
+        let (shown, national) = targets(&mut c);
+        assert_eq!(shown, r#"{"1100": Some(7.5), "1200": Some(6.5), "1300": Some(5.5), "1400": Some(6.5)}"#);
+        let national = national.expect("the demo imports SSB's quarters");
+        // An area set to the national level shows it; the analysis shown
+        // before is not served again from the cache.
+        let area: naervaer::ids::UnitId = units::table
+            .filter(units::code.eq("1200"))
+            .select(units::id)
+            .first::<String>(&mut c)
+            .unwrap()
+            .as_str()
+            .into();
+        let year = chrono::Datelike::year(&naervaer::rounds::today());
+        for y in [year - 1, year] {
+            targets::set(&mut c, &area, y, Kind::Total, Some(Value::National)).unwrap();
+        }
+        let (shown, again) = targets(&mut c);
+        assert_eq!(again, Some(national));
+        assert_eq!(shown, format!(r#"{{"1100": Some(7.5), "1200": Some({national:?}), "1300": Some(5.5), "1400": Some(6.5)}}"#));
+        assert!((4.0..12.0).contains(&national), "{national}");
+        // New national rates are seen at once.
+        use naervaer::register::national::{self, Measure, Quarter};
+        let rows: Vec<(Quarter, Measure, f64)> = (year - 2..=year)
+            .flat_map(|y| (1..=4).map(move |q| (Quarter { year: y, q }, Measure::Total, 9.9)))
+            .collect();
+        national::store(&mut c, &rows, "test").unwrap();
+        let (shown, again) = targets(&mut c);
+        assert_eq!(again, Some(9.9));
+        assert!(shown.contains(r#""1200": Some(9.9)"#), "{shown}");
+        // Two changes within the same second are both seen.
+        for value in [7.0, 8.0, 7.0, 8.0] {
+            targets::set(&mut c, &area, year, Kind::Total, Some(Value::Percent(value))).unwrap();
+            let (shown, _) = targets(&mut c);
+            assert!(shown.contains(&format!(r#""1200": Some({value:?})"#)), "{value}: {shown}");
+        }
+        // Without its own target, an area moved under another area
+        // inherits that one's (the tree is read as it is now).
+        for y in [year - 1, year] {
+            targets::set(&mut c, &area, y, Kind::Total, None).unwrap();
+        }
+        assert!(targets(&mut c).0.contains(r#""1200": Some(6.5)"#));
+        let moved = demo::generate(demo::SEED).units_csv.replace("\n1200;1000;", "\n1200;1100;");
+        assert_ne!(moved, demo::generate(demo::SEED).units_csv);
+        naervaer::import::import(&mut c, naervaer::import::Kind::Units, "enheter.csv", moved.as_bytes(), false).unwrap();
+        assert!(targets(&mut c).0.contains(r#""1200": Some(7.5)"#), "{}", targets(&mut c).0);
+        // And a targets file, at once.
+        let file = format!("enhetskode;år;måltall;type\n1400;{year};9;total\n");
+        crate::import_text(&mut c, naervaer::import::Kind::Targets, &file, false).unwrap();
+        assert!(targets(&mut c).0.contains(r#""1400": Some(9.0)"#), "{}", targets(&mut c).0);
+    }
+}
