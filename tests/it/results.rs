@@ -856,13 +856,8 @@ both_backends! {
 both_backends! {
     fn raising_k_withdraws_the_next_rounds_changes_against_the_figures_it_hides(t) {
         let mut c = t.conn();
-        let (f, next) = answered_next_round(&mut c);
-        rounds::close(&mut c, &next.id, true).unwrap();
-        let load = |c: &mut DbConnection, round: &str| {
-            naervaer::snapshot::load(c, &naervaer::ids::RoundId::from(round)).unwrap().unwrap()
-        };
-        let before = load(&mut c, &next.id);
-        assert_eq!(before.previous_round.as_ref(), Some(&f.round));
+        let (f, next, before) = closed_after_the_previous(&mut c);
+        let load = snapshot_of;
         let revision = |c: &mut DbConnection, round: &str| -> i32 {
             naervaer::db::schema::snapshots::table
                 .find(round)
@@ -937,12 +932,8 @@ both_backends! {
     fn the_migration_after_format_2_withdraws_the_changes_an_earlier_raise_of_k_left(t) {
         use naervaer::db::schema::snapshots;
         let mut c = t.conn();
-        let (f, next) = answered_next_round(&mut c);
-        rounds::close(&mut c, &next.id, true).unwrap();
-        let load = |c: &mut DbConnection, round: &str| {
-            naervaer::snapshot::load(c, &naervaer::ids::RoundId::from(round)).unwrap().unwrap()
-        };
-        let before = load(&mut c, &next.id);
+        let (f, next, before) = closed_after_the_previous(&mut c);
+        let load = snapshot_of;
         let stored_before: (Option<Vec<u8>>, Option<Vec<u8>>) = snapshots::table
             .find(&next.id)
             .select((snapshots::data, snapshots::scores_data))
@@ -1052,6 +1043,24 @@ fn answered_next_round(c: &mut DbConnection) -> (Fixture, Round) {
     let next = Round::find(c, &f.open_round).unwrap();
     answer(c, &next, 11);
     (f, next)
+}
+
+/// [`answered_next_round`], closed: the fixture, the next round and its
+/// snapshot, measured against the first round.
+fn closed_after_the_previous(
+    c: &mut DbConnection,
+) -> (Fixture, Round, std::sync::Arc<naervaer::snapshot::Snapshot>) {
+    let (f, next) = answered_next_round(c);
+    rounds::close(c, &next.id, true).unwrap();
+    let closed = snapshot_of(c, &next.id);
+    assert_eq!(closed.previous_round.as_ref(), Some(&f.round));
+    (f, next, closed)
+}
+
+fn snapshot_of(c: &mut DbConnection, round: &str) -> std::sync::Arc<naervaer::snapshot::Snapshot> {
+    naervaer::snapshot::load(c, &naervaer::ids::RoundId::from(round))
+        .unwrap()
+        .unwrap()
 }
 
 /// Whether `s` shows the figure of factor `factor` for the group `code`.
