@@ -18,8 +18,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 /// What an entry was made from. A round's id is random, its revision
-/// counts every change of its snapshot (raising k), and the absence stamp
-/// changes with every absence import.
+/// counts every change of its snapshot (raising k), and the absence
+/// revision every change of what an analysis reads beside its round's
+/// snapshot (`db::absence_series::bump_revision`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Key {
     Snapshot {
@@ -48,7 +49,8 @@ pub enum Key {
         level: Option<u32>,
         lang: Lang,
         /// The revision of the absence data, the targets, the national
-        /// rates and the unit tree (`db::absence_series::revision`).
+        /// rates, the unit tree and the previous round's k
+        /// (`db::absence_series::revision`).
         absence: i64,
     },
 }

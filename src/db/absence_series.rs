@@ -338,11 +338,13 @@ pub fn rebuild(conn: &mut DbConnection) -> Result<usize, AppError> {
     Ok(series.len())
 }
 
-/// One more change of what the analysis reads beside the survey: a
-/// [`rebuild`], an employees import (a unit whose file gives no headcount
-/// counts its active staff, which decides whether its absence may be
-/// shown), a change of the targets, the national rates or the unit tree.
-/// In the caller's transaction.
+/// One more change of what the analysis of a round reads beside that
+/// round's own snapshot: a [`rebuild`], an employees import (a unit whose
+/// file gives no headcount counts its active staff, which decides whether
+/// its absence may be shown), a change of the targets, the national rates
+/// or the unit tree, and raising a round's k (the next round's analysis
+/// compares with its groups). In the caller's transaction, after its
+/// writes.
 pub fn bump_revision(conn: &mut DbConnection) -> diesel::QueryResult<usize> {
     diesel::update(absence_revision::table)
         .set(absence_revision::revision.eq(absence_revision::revision + 1))

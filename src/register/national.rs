@@ -172,7 +172,8 @@ pub fn level(rates: &NationalRates, m: Measure, period: (NaiveDate, NaiveDate)) 
     (days > 0).then(|| weighted / days as f64)
 }
 
-/// Replaces the stored figures of the quarters and measures given.
+/// Replaces the stored figures of the quarters and measures given. In the
+/// caller's transaction (the import's), with the analysis' revision.
 pub fn store(
     conn: &mut DbConnection,
     rows: &[(Quarter, Measure, f64)],

@@ -505,6 +505,10 @@ pub fn raise_k(conn: &mut DbConnection, round_id: &RoundId, k: u32) -> Result<Sn
         diesel::update(rounds::table.find(round_id))
             .set(rounds::min_group_size.eq(k as i32))
             .execute(conn)?;
+        // A later round's analysis compares with this round's groups (their
+        // count and ranked r), under a key that names only the later
+        // round's own revision and this count.
+        crate::db::absence_series::bump_revision(conn)?;
         Ok(raised)
     })
 }

@@ -192,4 +192,39 @@ both_backends! {
         crate::import_text(&mut c, naervaer::import::Kind::Targets, &file, false).unwrap();
         assert!(targets(&mut c).0.contains(r#""1400": Some(9.0)"#), "{}", targets(&mut c).0);
     }
+
+    fn the_amu_analysis_follows_a_raise_of_the_previous_rounds_k(t) {
+        let mut c = t.conn();
+        demo::seed(&mut c).unwrap();
+        let key = naervaer::crypto::SecretKey::new(&naervaer::crypto::SecretKey::generate()).unwrap();
+        let round = demo::seed_rounds(&mut c, &key, 5, 21, true).unwrap().closed_round;
+        let cache = naervaer::cache::Cache::default();
+        // The previous round's groups and r beside this round's, as cached
+        // and as computed anew.
+        let previous = |c: &mut naervaer::db::DbConnection, cache: &naervaer::cache::Cache| {
+            let shown = naervaer::analysis::cached(c, cache, &round, "before", None, naervaer::lang::Lang::Nb).unwrap();
+            let p = shown.0.previous.as_ref().expect("the demo's closed round has a previous one");
+            (p.round_id.clone(), p.groups, format!("{:?}", p.r))
+        };
+        // This round shows only its larger groups, so a raise of the
+        // previous round's k can hide groups this round shows no change
+        // for: this round's snapshot, and its revision, stay as they are.
+        naervaer::rounds::raise_k(&mut c, &round, 12).unwrap();
+        let (previous_id, groups, _) = previous(&mut c, &cache);
+        assert!(groups > 2, "{groups}");
+        let revision = |c: &mut naervaer::db::DbConnection| naervaer::snapshot::revision(c, &round).unwrap();
+        let mut k = naervaer::snapshot::load(&mut c, &previous_id).unwrap().unwrap().k;
+        let mut unchanged_revision = 0;
+        while k < 12 {
+            let before = (revision(&mut c), previous(&mut c, &cache).1);
+            k += 1;
+            naervaer::rounds::raise_k(&mut c, &previous_id, k).unwrap();
+            let fresh = previous(&mut c, &naervaer::cache::Cache::none());
+            assert_eq!(previous(&mut c, &cache), fresh, "k = {k}");
+            if fresh.1 < before.1 && revision(&mut c) == before.0 {
+                unchanged_revision += 1;
+            }
+        }
+        assert!(unchanged_revision > 0, "every raise that hid a group also withdrew a change");
+    }
 }
