@@ -115,14 +115,21 @@ both_backends! {
     }
 }
 
+/// The demo seeded with its rounds: the id of its latest closed round.
+fn demo_closed_round(c: &mut naervaer::db::DbConnection) -> naervaer::ids::RoundId {
+    demo::seed(c).unwrap();
+    let key = naervaer::crypto::SecretKey::new(&naervaer::crypto::SecretKey::generate()).unwrap();
+    demo::seed_rounds(c, &key, 5, 21, true)
+        .unwrap()
+        .closed_round
+}
+
 both_backends! {
     fn the_amu_trend_shows_each_areas_target_its_own_inherited_or_the_national_level(t) {
         use naervaer::db::schema::units;
         use naervaer::register::targets::{self, Kind, Value};
         let mut c = t.conn();
-        demo::seed(&mut c).unwrap();
-        let key = naervaer::crypto::SecretKey::new(&naervaer::crypto::SecretKey::generate()).unwrap();
-        let round = demo::seed_rounds(&mut c, &key, 5, 21, true).unwrap().closed_round;
+        let round = demo_closed_round(&mut c);
         let cache = naervaer::cache::Cache::default();
         // Each area's target in the trend, by the area's code.
         let targets = |c: &mut naervaer::db::DbConnection| {
@@ -195,9 +202,7 @@ both_backends! {
 
     fn the_amu_analysis_follows_a_raise_of_the_previous_rounds_k(t) {
         let mut c = t.conn();
-        demo::seed(&mut c).unwrap();
-        let key = naervaer::crypto::SecretKey::new(&naervaer::crypto::SecretKey::generate()).unwrap();
-        let round = demo::seed_rounds(&mut c, &key, 5, 21, true).unwrap().closed_round;
+        let round = demo_closed_round(&mut c);
         let cache = naervaer::cache::Cache::default();
         // The previous round's groups and r beside this round's, as cached
         // and as computed anew.
