@@ -200,7 +200,12 @@ pub fn run_migrations(conn: &mut DbConnection, after: AfterMigration) -> Result<
         Ok(count)
     })();
     if pg {
-        conn.batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATIONS_LOCK})"))?;
+        let unlocked = conn.batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATIONS_LOCK})"));
+        // A failed migration's own error says more than a failed unlock
+        // after it (the lock ends with the connection either way).
+        if result.is_ok() {
+            unlocked?;
+        }
     }
     result
 }
